@@ -1,0 +1,39 @@
+# ropsfeed — the four contract targets (DESIGN.md §8) plus helpers. Each installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test crawl lint mirror build-mirror clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/ropsfeed demo
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+crawl: install
+	$(BIN)/ropsfeed crawl
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+mirror: install
+	$(BIN)/ropsfeed mirror serve
+
+build-mirror: install
+	$(BIN)/python -m scrapers.mirror.build mcps
+
+clean:
+	rm -rf $(VENV) out ropsfeed.db ropsfeed.db-wal ropsfeed.db-shm .pytest_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""The ropsfeed schema (first cut): sources, crawl runs, the raw page archive, announcements with
+their previous versions, and attachments.
+
+An *announcement* is one page on one site, unique on (source, canonical URL). Raw pages are kept so
+that announcements can be rebuilt without the network when a parser changes (DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Source(Base):
+    """A crawled site, mirrored from the registry (scrapers/sources.toml) at every crawl."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    institution: Mapped[str] = mapped_column(String(300))
+    voivodeship: Mapped[str] = mapped_column(String(40), index=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    base_url: Mapped[str] = mapped_column(String(500))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CrawlRun(Base):
+    """One source crawled by one invocation; `run_id` groups the sources of one invocation."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    mirror: Mapped[str | None] = mapped_column(String(500))
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    strategy: Mapped[str | None] = mapped_column(String(40))
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    responses: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    items_updated: Mapped[int] = mapped_column(Integer, default=0)
+    items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    alarms: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class RawPage(Base):
+    """A fetched response body, gzip-compressed; identical re-fetches are stored once."""
+
+    __tablename__ = "raw_pages"
+    __table_args__ = (UniqueConstraint("url", "body_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(20))  # article | api | feed | listing
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body_gzip: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Announcement(Base):
+    """One announcement page of one source, updated in place when the site edits it."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (
+        UniqueConstraint("source_id", "url"),
+        Index("ix_announcements_published_at", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(Text)
+    lead: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str] = mapped_column(String(8), default="pl")
+    published_at: Mapped[datetime | None]
+    published_from: Mapped[str | None] = mapped_column(String(40))
+    modified_at: Mapped[datetime | None]
+    modified_from: Mapped[str | None] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    raw_page_id: Mapped[int | None] = mapped_column(ForeignKey("raw_pages.id", ondelete="SET NULL"))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="announcement", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+    versions: Mapped[list[AnnouncementVersion]] = relationship(
+        back_populates="announcement", cascade="all, delete-orphan", order_by="AnnouncementVersion.id"
+    )
+
+
+class AnnouncementVersion(Base):
+    """The text an announcement had before the site edited it (edits are updates, not duplicates)."""
+
+    __tablename__ = "announcement_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    modified_at: Mapped[datetime | None]
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    announcement: Mapped[Announcement] = relationship(back_populates="versions")
+
+
+class Attachment(Base):
+    """A file linked from an announcement ("Do pobrania", "Załączniki")."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("announcement_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(2000))
+    file_type: Mapped[str | None] = mapped_column(String(20))
+    size: Mapped[str | None] = mapped_column(String(40))
+
+    announcement: Mapped[Announcement] = relationship(back_populates="attachments")

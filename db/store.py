@@ -1,0 +1,199 @@
+"""Writing crawl results: announcements (new / updated with a kept version / unchanged), their
+attachments, the raw page archive, sources and crawl runs.
+
+Writes come in batches inside one transaction each, so a crash loses at most the open batch and
+never leaves a half-written announcement.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from db.models import Announcement, AnnouncementVersion, Attachment, CrawlRun, RawPage, Source
+from db.upsert import insert_for, upsert
+
+if TYPE_CHECKING:
+    from scrapers.items import AnnouncementItem, RawResponse
+    from scrapers.registry import SourceConfig
+
+
+@dataclass
+class BatchResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: BatchResult) -> BatchResult:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> None:
+    rows = [
+        {
+            "id": s.id,
+            "institution": s.institution,
+            "voivodeship": s.voivodeship,
+            "platform": s.platform,
+            "base_url": s.base_url,
+            "verified": s.verified,
+            "note": s.note,
+            "enabled": s.enabled,
+            "updated_at": datetime.now(UTC),
+        }
+        for s in sources
+    ]
+    upsert(session, Source.__table__, rows, ["id"], [k for k in rows[0] if k != "id"] if rows else [])
+
+
+def known_urls(session: Session, source_id: str) -> set[str]:
+    return set(session.scalars(select(Announcement.url).where(Announcement.source_id == source_id)))
+
+
+def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
+    """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url."""
+    ids: dict[str, int] = {}
+    for raw in raws:
+        key = raw.sha256 + raw.url
+        if key in ids:
+            continue
+        statement = insert_for(session, RawPage.__table__).values(
+            source_id=raw.source_id,
+            url=raw.url,
+            kind=raw.kind,
+            status=raw.status,
+            headers=raw.headers,
+            fetched_at=raw.fetched_at,
+            body_sha256=raw.sha256,
+            body_gzip=gzip.compress(raw.body, compresslevel=6),
+        )
+        new_id = session.execute(
+            statement.on_conflict_do_nothing(index_elements=["url", "body_sha256"]).returning(RawPage.id)
+        ).scalar()
+        if new_id is None:
+            new_id = session.scalar(select(RawPage.id).where(RawPage.url == raw.url, RawPage.body_sha256 == raw.sha256))
+        ids[key] = int(new_id)
+    return ids
+
+
+def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dict:
+    return {
+        "source_id": item.source_id,
+        "url": item.url,
+        "external_id": item.external_id,
+        "title": item.title,
+        "lead": item.lead,
+        "body_text": item.body_text,
+        "body_html": item.body_html,
+        "categories": item.categories,
+        "language": item.language,
+        "published_at": item.published_at,
+        "published_from": item.published_from,
+        "modified_at": item.modified_at,
+        "modified_from": item.modified_from,
+        "content_hash": item.content_hash,
+        "raw_page_id": raw_page_id,
+    }
+
+
+def save_announcements(
+    session: Session, items: Sequence[AnnouncementItem], extra_raws: Sequence[RawResponse] = ()
+) -> BatchResult:
+    """Upsert a batch; an edited announcement keeps its previous text as a version row."""
+    result = BatchResult()
+    now = datetime.now(UTC)
+    raw_ids = archive_raw_pages(session, [i.raw for i in items if i.raw is not None] + list(extra_raws))
+    latest: dict[tuple[str, str], AnnouncementItem] = {}
+    for item in items:  # the same URL twice in one batch: the last one wins
+        latest[(item.source_id, item.url)] = item
+    for (source_id, url), item in latest.items():
+        raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else None
+        values = _announcement_values(item, raw_id)
+        existing = session.execute(
+            select(Announcement).where(Announcement.source_id == source_id, Announcement.url == url)
+        ).scalar_one_or_none()
+        if existing is None:
+            statement = insert_for(session, Announcement.__table__).values(
+                **values, first_seen_at=now, last_seen_at=now, updated_at=now
+            )
+            # A concurrent writer may have inserted it since our SELECT: then it is an update.
+            statement = statement.on_conflict_do_update(
+                index_elements=["source_id", "url"], set_={**values, "last_seen_at": now, "updated_at": now}
+            ).returning(Announcement.id)
+            announcement_id = session.execute(statement).scalar_one()
+            result.new += 1
+        elif existing.content_hash != item.content_hash:
+            session.add(
+                AnnouncementVersion(
+                    announcement_id=existing.id,
+                    title=existing.title,
+                    body_text=existing.body_text,
+                    body_html=existing.body_html,
+                    content_hash=existing.content_hash,
+                    modified_at=existing.modified_at,
+                    replaced_at=now,
+                )
+            )
+            session.execute(
+                update(Announcement)
+                .where(Announcement.id == existing.id)
+                .values(**values, last_seen_at=now, updated_at=now)
+            )
+            announcement_id = existing.id
+            result.updated += 1
+        else:
+            session.execute(
+                update(Announcement)
+                .where(Announcement.id == existing.id)
+                .values(
+                    last_seen_at=now,
+                    raw_page_id=raw_id or existing.raw_page_id,
+                    published_at=item.published_at or existing.published_at,
+                    published_from=item.published_from or existing.published_from,
+                    modified_at=item.modified_at or existing.modified_at,
+                    modified_from=item.modified_from or existing.modified_from,
+                    categories=item.categories or existing.categories,
+                )
+            )
+            announcement_id = existing.id
+            result.unchanged += 1
+        _replace_attachments(session, announcement_id, item)
+    return result
+
+
+def _replace_attachments(session: Session, announcement_id: int, item: AnnouncementItem) -> None:
+    urls = [a.url for a in item.attachments]
+    session.execute(
+        delete(Attachment).where(Attachment.announcement_id == announcement_id, Attachment.url.not_in(urls))
+    )
+    upsert(
+        session,
+        Attachment.__table__,
+        [
+            {"announcement_id": announcement_id, "name": a.name, "url": a.url, "file_type": a.file_type,
+             "size": a.size}
+            for a in item.attachments
+        ],
+        ["announcement_id", "url"],
+        ["name", "file_type", "size"],
+    )  # fmt: skip
+
+
+def start_run(session: Session, run_id: str, source_id: str, mirror: str | None, full: bool) -> int:
+    run = CrawlRun(run_id=run_id, source_id=source_id, mirror=mirror, full=full, status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, crawl_run_id: int, **values: object) -> None:
+    session.execute(update(CrawlRun).where(CrawlRun.id == crawl_run_id).values(finished_at=datetime.now(UTC), **values))

@@ -1,0 +1,71 @@
+"""Records every crawl of a source in crawl_runs: counts, errors and layout alarms.
+
+It also brings the database to the newest schema and the `sources` table in line with the
+registry before the spider starts, so `scrapy crawl SOURCE` works on an empty database.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+from db.engine import session_scope
+from db.migrate import ensure_schema
+from db.store import finish_run, start_run, sync_sources
+from scrapers.registry import load_sources
+
+log = logging.getLogger(__name__)
+
+
+class CrawlRunRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.database_url: str = settings["ROPSFEED_DATABASE_URL"]
+        self.run_id: str = settings.get("ROPSFEED_RUN_ID") or str(uuid.uuid4())
+        self.mirror: str | None = settings.get("ROPSFEED_MIRROR") or None
+        self.full = settings.getbool("ROPSFEED_FULL")
+        self.crawl_run_id: int | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Spider) -> None:
+        ensure_schema(self.database_url)
+        with session_scope(self.database_url, write=True) as session:
+            sync_sources(session, load_sources())
+            self.crawl_run_id = start_run(session, self.run_id, spider.name, self.mirror, self.full)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.crawl_run_id is None:
+            return
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        prefix = "downloader/response_status_count/"
+        responses = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
+        errors = list(getattr(spider, "errors", []))
+        alarms = list(getattr(spider, "alarms", []))
+        if reason != "finished":
+            errors.append(f"crawl ended early: {reason}")
+        status = "failed" if errors else "ok"
+        with session_scope(self.database_url, write=True) as session:
+            finish_run(
+                session,
+                self.crawl_run_id,
+                status=status,
+                strategy=getattr(spider, "strategy", None),
+                requests=int(stats.get("downloader/request_count", 0)),
+                responses=responses,
+                pages_fetched=int(stats.get("response_received_count", 0)),
+                items_new=int(stats.get("ropsfeed/items_new", 0)),
+                items_updated=int(stats.get("ropsfeed/items_updated", 0)),
+                items_unchanged=int(stats.get("ropsfeed/items_unchanged", 0)),
+                errors=errors,
+                alarms=alarms,
+            )
+        log.info("%s: crawl run %s recorded (%s)", spider.name, self.crawl_run_id, status)

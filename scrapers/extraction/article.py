@@ -1,0 +1,221 @@
+"""Article extraction: structured data first, per-site selectors second, visible text last.
+
+`ArticleParser` is the generic parser every source uses; a site whose markup needs more gets a
+small subclass (named in the registry) that overrides one step, never a copy of the whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+
+from scrapers.extraction.attachments import find_attachments
+from scrapers.extraction.boilerplate import strip_boilerplate
+from scrapers.extraction.sanitize import absolutise, sanitize_html
+from scrapers.extraction.text import clean_line, lead_of, soup_to_text
+from scrapers.extraction.timestamps import parse_iso
+from scrapers.items import AttachmentItem
+from scrapers.registry import Selectors
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BODY_SELECTORS = (
+    "div.entry-content", "article .entry-content", "div.post-content", "div.item-page",
+    "div[itemprop=articleBody]", "div.field--name-body", "article", "main", "#content",
+)  # fmt: skip
+TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
+
+
+@dataclass
+class ParsedArticle:
+    url: str
+    title: str | None
+    body_html: str
+    body_text: str
+    lead: str | None
+    categories: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    published_from: str | None = None
+    modified_at: datetime | None = None
+    modified_from: str | None = None
+    canonical_url: str | None = None
+    attachments: list[AttachmentItem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why this page cannot become an announcement (a layout change, a broken page)."""
+        missing = []
+        if not self.title:
+            missing.append("no title")
+        if not self.body_text.strip():
+            missing.append("no body")
+        return missing
+
+
+@dataclass(frozen=True)
+class Body:
+    html: str
+    text: str
+    attachments: list[AttachmentItem]
+
+
+def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> Body:
+    """Clean text, sanitised HTML and attachments of a body element (an HTML page or API content)."""
+    strip_boilerplate(fragment, remove)
+    absolutise(fragment, base_url)
+    attachments = find_attachments(fragment, base_url)
+    text = soup_to_text(fragment)
+    html = sanitize_html(fragment.decode_contents())
+    return Body(html=html, text=text, attachments=attachments)
+
+
+def body_from_html_fragment(html: str, base_url: str) -> Body:
+    soup = BeautifulSoup(html, "lxml")
+    return extract_body(soup.body or soup, base_url)
+
+
+class ArticleParser:
+    """Generic article page parser; subclasses override single steps for odd sites."""
+
+    def __init__(self, selectors: Selectors | None = None) -> None:
+        self.selectors = selectors or Selectors()
+
+    def parse(self, html: str, url: str) -> ParsedArticle:
+        soup = BeautifulSoup(html, "lxml")
+        structured = self.json_ld(soup)
+        published, published_from = self.published(soup, structured)
+        modified, modified_from = self.modified(soup, structured)
+        title = self.title(soup, structured)
+        categories = self.categories(soup)
+        canonical = self.canonical(soup)
+        body_element = self.body_element(soup)
+        if body_element is None:
+            body = Body(html="", text="", attachments=[])
+        else:
+            body = extract_body(body_element, url, self.selectors.remove)
+            if title and body.text.startswith(title):
+                # themes often repeat the H1 inside the content block
+                body = Body(html=body.html, text=body.text[len(title) :].lstrip(), attachments=body.attachments)
+        return ParsedArticle(
+            url=url,
+            title=title,
+            body_html=body.html,
+            body_text=body.text,
+            lead=lead_of(body.text),
+            categories=categories,
+            published_at=published,
+            published_from=published_from,
+            modified_at=modified,
+            modified_from=modified_from,
+            canonical_url=canonical,
+            attachments=body.attachments,
+        )
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def json_ld(soup: BeautifulSoup) -> dict[str, Any]:
+        """The first Article-like JSON-LD object (Yoast puts it inside an @graph)."""
+        for script in soup.find_all("script", type="application/ld+json"):
+            try:
+                data = json.loads(script.string or "")
+            except (json.JSONDecodeError, TypeError):
+                continue
+            candidates = data.get("@graph", [data]) if isinstance(data, dict) else data
+            for candidate in candidates if isinstance(candidates, list) else []:
+                if not isinstance(candidate, dict):
+                    continue
+                kind = candidate.get("@type")
+                kinds = kind if isinstance(kind, list) else [kind]
+                article_like = any(k in ("Article", "NewsArticle", "BlogPosting", "WebPage") for k in kinds)
+                if article_like and ("datePublished" in candidate or "headline" in candidate):
+                    return candidate
+        return {}
+
+    def title(self, soup: BeautifulSoup, structured: dict[str, Any]) -> str | None:
+        for selector in filter(None, (self.selectors.title, "h1.entry-title", "article h1", "h1")):
+            element = soup.select_one(selector)
+            if element is not None and clean_line(element.get_text(" ")):
+                return clean_line(element.get_text(" "))
+        if structured.get("headline"):
+            return clean_line(str(structured["headline"]))
+        meta = soup.find("meta", property="og:title")
+        if isinstance(meta, Tag) and meta.get("content"):
+            return self._strip_site_name(clean_line(str(meta["content"])))
+        if soup.title and soup.title.string:
+            return self._strip_site_name(clean_line(soup.title.string))
+        return None
+
+    @staticmethod
+    def _strip_site_name(title: str) -> str:
+        for separator in TITLE_SEPARATORS:
+            if separator in title:
+                return title.rsplit(separator, 1)[0].strip()
+        return title
+
+    def body_element(self, soup: BeautifulSoup) -> Tag | None:
+        for selector in filter(None, (self.selectors.body, *DEFAULT_BODY_SELECTORS)):
+            element = soup.select_one(selector)
+            if element is not None:
+                return element
+        return None
+
+    def categories(self, soup: BeautifulSoup) -> list[str]:
+        selector = self.selectors.categories or "a[rel~=category], a[rel~=tag]"
+        names = [clean_line(a.get_text(" ")) for a in soup.select(selector)]
+        if not names:
+            names = [clean_line(str(m["content"])) for m in soup.find_all("meta", property="article:section")]
+        return list(dict.fromkeys(n for n in names if n))
+
+    @staticmethod
+    def canonical(soup: BeautifulSoup) -> str | None:
+        link = soup.find("link", rel="canonical")
+        if isinstance(link, Tag) and link.get("href"):
+            return str(link["href"]).strip()
+        return None
+
+    def published(self, soup: BeautifulSoup, structured: dict[str, Any]) -> tuple[datetime | None, str | None]:
+        return self._timestamp(soup, structured, "datePublished", "article:published_time", "published")
+
+    def modified(self, soup: BeautifulSoup, structured: dict[str, Any]) -> tuple[datetime | None, str | None]:
+        return self._timestamp(soup, structured, "dateModified", "article:modified_time", "updated")
+
+    def _timestamp(
+        self, soup: BeautifulSoup, structured: dict[str, Any], ld_key: str, meta_property: str, time_class: str
+    ) -> tuple[datetime | None, str | None]:
+        value = parse_iso(structured.get(ld_key))
+        if value:
+            return value, "json-ld"
+        meta = soup.find("meta", property=meta_property)
+        if isinstance(meta, Tag):
+            value = parse_iso(str(meta.get("content", "")))
+            if value:
+                return value, "meta"
+        body = self.body_element(soup)
+        scope = body.find_parent("article") if body is not None else None
+        for time_tag in (scope or soup).select(f"time.{time_class}[datetime], time.entry-date[datetime]"):
+            if time_class == "updated" and "updated" not in (time_tag.get("class") or []):
+                continue
+            value = parse_iso(str(time_tag["datetime"]))
+            if value:
+                return value, "time"
+        if time_class == "published" and self.selectors.date:
+            element = soup.select_one(self.selectors.date)
+            if element is not None:
+                return visible_date(element.get_text(" "))
+        return None, None
+
+
+def visible_date(text: str) -> tuple[datetime | None, str | None]:
+    """A visible label such as "Data dodania: 2024-05-14 13:36", through the Polish date layer."""
+    from aggregator.dates import parse_date, to_utc
+
+    span = parse_date(clean_line(text))
+    if span is None:
+        return None, None
+    return to_utc(span.start), "label"

@@ -1,0 +1,47 @@
+"""Scraped HTML made safe for our pages and emails (nh3), with links made absolute."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+import nh3
+from bs4 import BeautifulSoup, Tag
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "div", "dl", "dt", "em",
+    "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre",
+    "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
+
+
+def absolutise(root: Tag, base_url: str) -> None:
+    """Make href/src absolute against the page's real URL (never the mirror's)."""
+    for tag in root.find_all(["a", "img"]):
+        attr = "href" if tag.name == "a" else "src"
+        value = tag.get(attr)
+        if isinstance(value, str) and value.strip():
+            tag[attr] = urljoin(base_url, value.strip())
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    if base_url:
+        soup = BeautifulSoup(html, "lxml")
+        absolutise(soup, base_url)
+        body = soup.body or soup
+        html = body.decode_contents()
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return cleaned.strip()

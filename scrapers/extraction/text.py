@@ -1,0 +1,107 @@
+"""HTML → paragraph-aware plain text.
+
+Announcements are read as paragraphs (leads, deduplication shingles, digests), so block elements
+become paragraphs separated by a blank line and inline markup disappears without gluing words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def clean_line(text: str) -> str:
+    """NFC, one space between words, no zero-width characters."""
+    text = unicodedata.normalize("NFC", text).replace("\u200b", "").replace("\ufeff", "")
+    return _SPACES.sub(" ", text).strip()
+
+
+def soup_to_text(root: Tag) -> str:
+    """Text of an already parsed element, one paragraph per block element."""
+    parts: list[str] = []
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if type(child) is NavigableString:  # skip comments, CDATA, doctype
+                    parts.append(str(child))
+            elif isinstance(child, Tag):
+                if child.name == "br":
+                    parts.append("\n")
+                elif child.name in BLOCK_TAGS:
+                    parts.append("\n\n")
+                    walk(child)
+                    parts.append("\n\n")
+                elif child.name in ("td", "th"):
+                    walk(child)
+                    parts.append(" ")
+                else:
+                    walk(child)
+
+    walk(root)
+    lines = [clean_line(line) for line in "".join(parts).split("\n")]
+    text = "\n".join(lines)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def html_to_text(html: str) -> str:
+    return soup_to_text(BeautifulSoup(html, "lxml"))
+
+
+def paragraphs(text: str) -> list[str]:
+    return [p for p in (chunk.strip() for chunk in text.split("\n\n")) if p]
+
+
+def lead_of(text: str, limit: int = 500) -> str | None:
+    """The first paragraph, cut at a word boundary: the same rule whatever the crawl strategy."""
+    paras = paragraphs(text)
+    if not paras:
+        return None
+    first = " ".join(paras[0].split())
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,93 @@
+"""The declarative source registry (`sources.toml`).
+
+A site is data: its institution, voivodeship, platform and the few selectors it needs. Spider
+classes are generated from these entries (scrapers/spiders/generated.py), so adding a site is a
+registry entry plus, only when its markup demands it, a small parser class.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+REGISTRY_PATH = Path(__file__).with_name("sources.toml")
+
+VOIVODESHIPS = (
+    "dolnośląskie", "kujawsko-pomorskie", "lubelskie", "lubuskie", "łódzkie", "małopolskie",
+    "mazowieckie", "opolskie", "podkarpackie", "podlaskie", "pomorskie", "śląskie",
+    "świętokrzyskie", "warmińsko-mazurskie", "wielkopolskie", "zachodniopomorskie",
+)  # fmt: skip
+PLATFORMS = ("wordpress", "joomla", "drupal", "html")
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """CSS selectors for HTML pages; empty means "use the platform's defaults"."""
+
+    listing_links: str = ""
+    next_page: str = ""
+    title: str = ""
+    body: str = ""
+    date: str = ""
+    categories: str = ""
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    id: str
+    institution: str
+    voivodeship: str
+    platform: str
+    base_url: str
+    listing_urls: tuple[str, ...] = ()
+    feed_url: str | None = None
+    api_url: str | None = None
+    article_pattern: str | None = None
+    per_page: int = 20
+    verified: bool = False
+    note: str | None = None
+    enabled: bool = True
+    selectors: Selectors = field(default_factory=Selectors)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def absolute(self, path_or_url: str) -> str:
+        return urljoin(self.base_url, path_or_url)
+
+
+def _parse_entry(entry: dict) -> SourceConfig:
+    entry = dict(entry)
+    selectors = Selectors(**{k: tuple(v) if k == "remove" else v for k, v in entry.pop("selectors", {}).items()})
+    for key in ("listing_urls",):
+        entry[key] = tuple(entry.get(key, ()))
+    source = SourceConfig(selectors=selectors, **entry)
+    if source.voivodeship not in VOIVODESHIPS:
+        raise ValueError(f"source {source.id}: unknown voivodeship {source.voivodeship!r}")
+    if source.platform not in PLATFORMS:
+        raise ValueError(f"source {source.id}: unknown platform {source.platform!r}")
+    return source
+
+
+@cache
+def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    sources = tuple(_parse_entry(entry) for entry in data.get("source", []))
+    ids = [s.id for s in sources]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"duplicate source ids in {path}")
+    return sources
+
+
+def get_source(source_id: str) -> SourceConfig:
+    for source in load_sources():
+        if source.id == source_id:
+            return source
+    known = ", ".join(s.id for s in load_sources())
+    raise KeyError(f"unknown source {source_id!r} (known: {known})")

@@ -1,0 +1,50 @@
+"""Scrapy settings for ropsfeed: polite by default (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "ropsfeed"
+SPIDER_MODULES = ["scrapers.spiders"]
+NEWSPIDER_MODULE = "scrapers.spiders"
+
+USER_AGENT = "ropsfeed/0.1 (+https://github.com/ropsfeed/ropsfeed; aggregator of Polish social-policy announcements)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+DNS_TIMEOUT = 10
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+LOG_LEVEL = os.environ.get("ROPSFEED_SCRAPY_LOG_LEVEL", "INFO")
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# Every request goes through the mirror mapping when ROPSFEED_MIRROR is set (offline demo, tests).
+DOWNLOAD_HANDLERS = {
+    "http": "scrapers.downloader.MirrorAwareDownloadHandler",
+    "https": "scrapers.downloader.MirrorAwareDownloadHandler",
+}
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapers.extensions.CrawlRunRecorder": 500,
+}
+ITEM_PIPELINES = {"scrapers.pipelines.StoragePipeline": 300}
+
+# ropsfeed's own settings (the CLI sets them; `scrapy crawl X -s NAME=value` works too).
+ROPSFEED_DATABASE_URL = os.environ.get("ROPSFEED_DATABASE_URL", "sqlite:///ropsfeed.db")
+ROPSFEED_MIRROR = os.environ.get("ROPSFEED_MIRROR") or None
+ROPSFEED_FULL = False
+ROPSFEED_RUN_ID = None
+ROPSFEED_BATCH_SIZE = 100

@@ -1,0 +1,214 @@
+"""The spider every source uses: error reporting, raw archiving, incremental listing crawls.
+
+Platform strategies (wordpress.py, …) subclass it; generated.py makes one class per registry
+entry. Listing pages are always re-fetched; article pages already stored are not, unless the crawl
+is `--full`; pagination stops after a listing page that brought nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+)
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+
+from aggregator.urls import canonical_url
+from db.engine import session_scope
+from db.migrate import ensure_schema
+from db.store import known_urls
+from scrapers.extraction.article import ArticleParser, ParsedArticle
+from scrapers.items import AnnouncementItem, RawPageItem, RawResponse
+from scrapers.registry import SourceConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LISTING_LINKS = "h2.entry-title a::attr(href), h3.entry-title a::attr(href), article h2 a::attr(href)"
+DEFAULT_NEXT_PAGE = "a.next::attr(href), link[rel=next]::attr(href), li.pagination-next a::attr(href)"
+
+
+def describe_failure(failure: Failure, timeout: float) -> str:
+    """A precise, human reason for a failed request."""
+    if failure.check(HttpError):
+        response = failure.value.response
+        return f"HTTP {response.status}"
+    if failure.check(DNSLookupError, CannotResolveHostError):
+        return "DNS lookup failed (no network or unknown host)"
+    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
+        return f"timed out after {timeout:g} s"
+    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+        return "connection refused"
+    if failure.check(DownloadFailedError):
+        return f"download failed: {failure.getErrorMessage()}"
+    return f"{failure.type.__name__}: {failure.getErrorMessage()}"
+
+
+class SourceSpider(scrapy.Spider):
+    source: ClassVar[SourceConfig]
+    parser_class: ClassVar[type[ArticleParser]] = ArticleParser
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.errors: list[str] = []
+        self.alarms: list[str] = []
+        self.strategy: str | None = None
+        self.known: set[str] = set()
+        self.seen: set[str] = set()  # article URLs met in this crawl: a page repeating them is not "new"
+        self.full = False
+        self.database_url = ""
+        self.parser = self.parser_class(self.source.selectors)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.full = crawler.settings.getbool("ROPSFEED_FULL")
+        spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
+        return spider
+
+    # -- start ---------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        ensure_schema(self.database_url)
+        with session_scope(self.database_url) as session:
+            self.known = known_urls(session, self.source.id)
+        for request in self.first_requests():
+            yield request
+
+    def first_requests(self) -> Iterator[scrapy.Request]:
+        self.strategy = "html"
+        yield from self.listing_requests()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def listing_request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
+        """Listings are always fetched fresh: they are how new announcements are found."""
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            dont_filter=True,
+            headers={"Cache-Control": "max-age=0"},
+            **kwargs,
+        )
+
+    def article_request(self, url: str, **meta: Any) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, meta=meta)
+
+    def listing_requests(self) -> Iterator[scrapy.Request]:
+        if not self.source.listing_urls:
+            self.alarms.append("no listing URL in the registry")
+        for path in self.source.listing_urls:
+            yield self.listing_request(self.source.absolute(path), self.parse_listing, cb_kwargs={"first": True})
+
+    def is_new(self, url: str) -> bool:
+        return canonical_url(url) not in self.known
+
+    def first_sight(self, urls: list[str]) -> list[str]:
+        """URLs not met before in this crawl; a site that ignores the page parameter ends here."""
+        fresh = [u for u in urls if u not in self.seen]
+        self.seen.update(fresh)
+        return fresh
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        timeout = self.settings.getfloat("DOWNLOAD_TIMEOUT") if self.settings else 30.0
+        self.record_error(f"GET {url}: {describe_failure(failure, timeout)}")
+
+    def record_error(self, message: str) -> None:
+        self.errors.append(message)
+        self.logger.error("%s: %s", self.name, message)
+
+    # -- listings and articles -----------------------------------------------------------------
+
+    def parse_listing(self, response: Response, first: bool = False) -> Iterator[Any]:
+        if not hasattr(response, "css"):
+            self.record_error(f"GET {response.url}: listing is not HTML ({response.headers.get('Content-Type')!r})")
+            return
+        links = response.css(self.source.selectors.listing_links or DEFAULT_LISTING_LINKS).getall()
+        urls = list(dict.fromkeys(canonical_url(response.urljoin(link)) for link in links))
+        if not urls:
+            self.alarms.append(f"listing {response.url} yielded no items (layout change?)")
+            return
+        unseen = self.first_sight(urls)
+        fresh = [u for u in unseen if self.full or self.is_new(u)]
+        for url in fresh:
+            yield self.article_request(url)
+        next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
+        if next_page and (fresh or (self.full and unseen)):
+            yield self.listing_request(response.urljoin(next_page), self.parse_listing)
+
+    def raw_of(self, response: Response, kind: str) -> RawResponse:
+        headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
+        return RawResponse(
+            source_id=self.source.id, url=response.url, kind=kind, status=response.status,
+            headers=headers, body=response.body,
+        )  # fmt: skip
+
+    def parse_article(self, response: Response, **_: Any) -> Iterator[Any]:
+        raw = self.raw_of(response, "article")
+        if not hasattr(response, "text"):
+            self.record_error(f"GET {response.url}: article is not text ({response.headers.get('Content-Type')!r})")
+            yield RawPageItem(raw)
+            return
+        parsed = self.parser.parse(response.text, response.url)
+        self.complete(parsed, response)
+        item = self.item_from_article(parsed, raw)
+        if item is None:
+            yield RawPageItem(raw)
+            return
+        yield item
+
+    def complete(self, parsed: ParsedArticle, response: Response) -> None:
+        """Fill what the page lacks from what led to it (e.g. the feed's pubDate)."""
+        feed_published = response.meta.get("feed_published")
+        if parsed.published_at is None and feed_published is not None:
+            parsed.published_at, parsed.published_from = feed_published, "rss"
+        if not parsed.categories and response.meta.get("feed_categories"):
+            parsed.categories = list(response.meta["feed_categories"])
+
+    def item_from_article(self, parsed: ParsedArticle, raw: RawResponse | None) -> AnnouncementItem | None:
+        if parsed.problems:
+            message = f"{parsed.url}: {', '.join(parsed.problems)} (layout change or broken page); kept the raw page"
+            self.alarms.append(message)
+            self.record_error(message)
+            return None
+        url = canonical_url(parsed.url)
+        if parsed.canonical_url:
+            declared = canonical_url(urljoin(parsed.url, parsed.canonical_url))
+            if urlsplit(declared).netloc == urlsplit(url).netloc:
+                url = declared
+        return AnnouncementItem(
+            source_id=self.source.id,
+            url=url,
+            title=parsed.title or "",
+            body_html=parsed.body_html,
+            body_text=parsed.body_text,
+            lead=parsed.lead,
+            categories=parsed.categories,
+            published_at=parsed.published_at,
+            published_from=parsed.published_from,
+            modified_at=parsed.modified_at,
+            modified_from=parsed.modified_from,
+            attachments=parsed.attachments,
+            raw=raw,
+        )

@@ -1,0 +1,196 @@
+"""WordPress sites: the REST API first, then the RSS feed, then HTML listings (DESIGN.md §2).
+
+The API gives exact GMT dates, ids and the full content in one request per page of posts, so no
+article page needs fetching. When a site disables it (401/403/404, or HTML where JSON should be)
+the spider falls back by itself and says why in the log.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from bs4 import BeautifulSoup
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from aggregator.urls import canonical_url
+from scrapers.extraction.article import body_from_html_fragment
+from scrapers.extraction.text import clean_line, lead_of
+from scrapers.extraction.timestamps import parse_iso, parse_rfc822
+from scrapers.items import AnnouncementItem, RawResponse
+from scrapers.spiders.base import SourceSpider, describe_failure
+
+API_UNAVAILABLE = (400, 401, 403, 404, 410, 501)
+
+
+def plain(rendered: str) -> str:
+    return clean_line(BeautifulSoup(html.unescape(rendered or ""), "lxml").get_text(" "))
+
+
+def item_from_post(post: dict[str, Any], source_id: str, raw: RawResponse | None) -> AnnouncementItem | None:
+    """One REST API post → an announcement (a pure function, so `reparse` can use it too)."""
+    link = post.get("link")
+    title = plain((post.get("title") or {}).get("rendered", ""))
+    content = (post.get("content") or {}).get("rendered", "")
+    if not link or not title or not content:
+        return None
+    url = canonical_url(link)
+    body = body_from_html_fragment(content, url)
+    published, published_from = parse_iso(post.get("date_gmt"), naive_is_utc=True), "wp-api:date_gmt"
+    if published is None:
+        published, published_from = parse_iso(post.get("date")), "wp-api:date"
+    modified = parse_iso(post.get("modified_gmt"), naive_is_utc=True)
+    terms = (post.get("_embedded") or {}).get("wp:term") or []
+    categories = [
+        plain(term.get("name", ""))
+        for group in terms
+        for term in group
+        if isinstance(term, dict) and term.get("taxonomy") == "category"
+    ]
+    return AnnouncementItem(
+        source_id=source_id,
+        url=url,
+        title=title,
+        body_html=body.html,
+        body_text=body.text,
+        lead=lead_of(body.text),
+        categories=categories,
+        published_at=published,
+        published_from=published_from if published else None,
+        modified_at=modified,
+        modified_from="wp-api:modified_gmt" if modified else None,
+        external_id=f"wp:{post['id']}" if post.get("id") is not None else None,
+        attachments=body.attachments,
+        raw=raw,
+    )
+
+
+def items_from_api_page(body: bytes, source_id: str, raw: RawResponse | None) -> list[AnnouncementItem]:
+    posts = json.loads(body)
+    if not isinstance(posts, list):
+        raise ValueError(f"expected a JSON list of posts, got {type(posts).__name__}")
+    return [item for post in posts if (item := item_from_post(post, source_id, raw)) is not None]
+
+
+class WordPressSpider(SourceSpider):
+    def first_requests(self) -> Iterator[scrapy.Request]:
+        if self.source.api_url:
+            self.strategy = "wp-api"
+            yield self.api_request(1)
+        else:
+            yield from self.fall_back_from("api", "no REST API URL in the registry")
+
+    # -- REST API ------------------------------------------------------------------------------
+
+    def api_request(self, page: int) -> scrapy.Request:
+        query = urlencode({"per_page": self.source.per_page, "page": page, "_embed": "wp:term"})
+        url = f"{self.source.absolute(self.source.api_url or '')}?{query}"
+        return self.listing_request(
+            url,
+            self.parse_api,
+            cb_kwargs={"page": page},
+            meta={"handle_httpstatus_list": list(API_UNAVAILABLE)},
+        ).replace(errback=self.api_failed)
+
+    def api_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self.on_error(failure)
+        page = failure.request.cb_kwargs.get("page", 1)
+        if page == 1 and failure.check(HttpError):  # an unreachable host has no other endpoint to try
+            reason = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+            yield from self.fall_back_from("api", reason)
+
+    def parse_api(self, response: Response, page: int) -> Iterator[Any]:
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        if response.status in API_UNAVAILABLE:
+            if page > 1 and response.status == 400:
+                return  # WordPress answers 400 rest_post_invalid_page_number past the last page
+            yield from self.fall_back_from("api", f"HTTP {response.status}")
+            return
+        raw = self.raw_of(response, "api")
+        try:
+            items = items_from_api_page(response.body, self.source.id, raw)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            reason = f"not JSON ({content_type or 'no Content-Type'}): {exc}"
+            if page == 1:
+                yield from self.fall_back_from("api", reason)
+            else:
+                self.record_error(f"GET {response.url}: {reason}")
+            return
+        if page == 1 and not items:
+            self.alarms.append(f"REST API {response.url} returned no posts")
+        unseen = set(self.first_sight([item.url for item in items]))
+        fresh = [item for item in items if item.url in unseen and self.is_new(item.url)]
+        yield from (item for item in items if item.url in unseen)  # known ones too: edits cost no request
+        total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
+        if page < total_pages and (fresh or (self.full and unseen)):
+            yield self.api_request(page + 1)
+
+    # -- fallbacks -----------------------------------------------------------------------------
+
+    def fall_back_from(self, strategy: str, reason: str) -> Iterator[scrapy.Request]:
+        if strategy == "api" and self.source.feed_url:
+            self.logger.warning("%s: REST API unavailable (%s); falling back to the RSS feed", self.name, reason)
+            self.strategy = "rss"
+            yield self.feed_request(self.source.absolute(self.source.feed_url), 1)
+            return
+        self.logger.warning("%s: %s unavailable (%s); falling back to HTML listings", self.name, strategy, reason)
+        self.strategy = "html"
+        yield from self.listing_requests()
+
+    # -- RSS -----------------------------------------------------------------------------------
+
+    def feed_request(self, url: str, page: int) -> scrapy.Request:
+        return self.listing_request(
+            url,
+            self.parse_feed,
+            cb_kwargs={"page": page},
+            meta={"handle_httpstatus_list": [404, 410]},
+        ).replace(errback=self.feed_failed)
+
+    def feed_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self.on_error(failure)
+        if failure.request.cb_kwargs.get("page", 1) == 1 and failure.check(HttpError):
+            yield from self.fall_back_from(
+                "feed", describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+            )
+
+    def parse_feed(self, response: Response, page: int) -> Iterator[Any]:
+        if response.status in (404, 410):
+            if page == 1:
+                yield from self.fall_back_from("feed", f"HTTP {response.status}")
+            return
+        try:
+            selector = scrapy.Selector(text=response.text, type="xml")
+            entries = selector.xpath("//channel/item")
+        except (AttributeError, ValueError) as exc:
+            entries, selector = [], None
+            self.logger.warning("%s: feed %s unreadable: %s", self.name, response.url, exc)
+        if selector is None or not selector.xpath("//channel"):
+            if page == 1:
+                yield from self.fall_back_from("feed", "not an RSS document")
+            return
+        fresh = unseen = 0
+        for entry in entries:
+            link = clean_line(entry.xpath("link/text()").get() or "")
+            if not link or not self.first_sight([canonical_url(link)]):
+                continue
+            url = canonical_url(link)
+            unseen += 1
+            if self.full or self.is_new(url):
+                fresh += 1
+                yield self.article_request(
+                    url,
+                    feed_published=parse_rfc822(entry.xpath("pubDate/text()").get()),
+                    feed_categories=[clean_line(c) for c in entry.xpath("category/text()").getall()],
+                )
+        if page == 1 and not entries:
+            self.alarms.append(f"feed {response.url} has no items")
+        if fresh or (self.full and unseen):
+            base = self.source.absolute(self.source.feed_url or "/feed/")
+            yield self.feed_request(f"{base}?paged={page + 1}", page + 1)

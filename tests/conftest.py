@@ -1,0 +1,89 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when its server is there) and mirrors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get("ROPSFEED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+POSTGRES_SKIP_REASON = _postgres_unavailable()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ropsfeed.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards; skipped when PostgreSQL is absent."""
+    if POSTGRES_SKIP_REASON:
+        if os.environ.get("ROPSFEED_REQUIRE_POSTGRES"):
+            pytest.fail(POSTGRES_SKIP_REASON)
+        pytest.skip(POSTGRES_SKIP_REASON)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        from db.engine import get_engine
+
+        get_engine(url).dispose()  # pooled connections would keep using the schema
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Runs a test on both backends."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Iterator[BackgroundMirror]:
+    """The bundled offline mirror on a free loopback port."""
+    with BackgroundMirror([SNAPSHOT_DIR]) as server:
+        yield server
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`ropsfeed ARGS` in a fresh process, as cron would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator.cli", *args],
+        cwd=cwd or REPO,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

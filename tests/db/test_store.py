@@ -1,0 +1,130 @@
+"""The storage layer on SQLite and PostgreSQL: migrations, upserts, versions, raw archive, UTC."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.migrate import current_revision, head_revision, upgrade
+from db.models import Announcement, AnnouncementVersion, Attachment, RawPage, Source
+from db.store import known_urls, save_announcements, sync_sources
+from scrapers.items import AnnouncementItem, AttachmentItem, RawResponse
+from scrapers.registry import load_sources
+
+URL = "https://mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci/"
+TEXT = "Od 27 grudnia 2023 r. Mazowieckie Centrum Polityki Społecznej rozpoczęło ogłaszanie konkursów ofert."
+
+
+def make_item(**changes: object) -> AnnouncementItem:
+    item = AnnouncementItem(
+        source_id="mcps",
+        url=URL,
+        title="NGO mogą już ubiegać się o dotacje",
+        body_html=f"<p>{TEXT}</p>",
+        body_text=TEXT,
+        lead=TEXT,
+        categories=["Aktualności"],
+        published_at=datetime(2023, 12, 27, 9, 15, tzinfo=UTC),
+        published_from="wp-api:date_gmt",
+        external_id="wp:51466",
+        attachments=[
+            AttachmentItem(
+                "Regulamin konkursu", "https://mcps.com.pl/wp-content/uploads/2023/12/regulamin.pdf", "pdf", "245 KB"
+            )
+        ],
+        raw=RawResponse("mcps", URL, "article", 200, {"Content-Type": "text/html"}, b"<html>v1</html>"),
+    )
+    return replace(item, **changes)
+
+
+@pytest.fixture
+def database(db_url: str) -> str:
+    upgrade(db_url)
+    with session_scope(db_url, write=True) as session:
+        sync_sources(session, load_sources())
+    return db_url
+
+
+def test_upgrade_reaches_head_and_is_idempotent(db_url: str) -> None:
+    assert current_revision(db_url) is None
+    assert upgrade(db_url) == head_revision()
+    assert upgrade(db_url) == head_revision()
+
+
+def test_sources_mirror_the_registry(database: str) -> None:
+    with session_scope(database) as session:
+        mcps = session.get(Source, "mcps")
+        assert mcps is not None
+        assert mcps.institution == "Mazowieckie Centrum Polityki Społecznej"
+        assert mcps.voivodeship == "mazowieckie"
+        assert session.scalar(select(func.count()).select_from(Source)) == len(load_sources())
+
+
+def test_new_then_unchanged_then_updated_with_version(database: str) -> None:
+    with session_scope(database, write=True) as session:
+        first = save_announcements(session, [make_item()])
+    assert (first.new, first.updated, first.unchanged) == (1, 0, 0)
+
+    with session_scope(database, write=True) as session:
+        again = save_announcements(session, [make_item()])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 1)
+
+    edited = make_item(
+        title="NGO mogą już ubiegać się o dotacje – termin przedłużony",
+        raw=RawResponse("mcps", URL, "article", 200, {}, b"<html>v2</html>"),
+        attachments=[],
+    )
+    with session_scope(database, write=True) as session:
+        third = save_announcements(session, [edited])
+    assert (third.new, third.updated, third.unchanged) == (0, 1, 0)
+
+    with session_scope(database) as session:
+        rows = session.scalars(select(Announcement)).all()
+        assert len(rows) == 1, "re-crawling must update the row, never duplicate it"
+        row = rows[0]
+        assert row.title.endswith("termin przedłużony")
+        versions = session.scalars(select(AnnouncementVersion)).all()
+        assert [v.title for v in versions] == ["NGO mogą już ubiegać się o dotacje"]
+        assert session.scalar(select(func.count()).select_from(Attachment)) == 0, "removed attachment dropped"
+        assert session.scalar(select(func.count()).select_from(RawPage)) == 2
+        assert known_urls(session, "mcps") == {URL}
+
+
+def test_round_trip_of_fields_and_utc(database: str) -> None:
+    warsaw_noon = datetime(2024, 2, 23, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(published_at=warsaw_noon)])
+    with session_scope(database) as session:
+        row = session.scalars(select(Announcement)).one()
+        assert row.published_at == datetime(2024, 2, 23, 11, 0, tzinfo=UTC)
+        assert row.published_at.tzinfo is not None
+        assert row.published_from == "wp-api:date_gmt"
+        assert row.categories == ["Aktualności"]
+        assert row.external_id == "wp:51466"
+        assert row.content_hash == make_item().content_hash
+        [attachment] = row.attachments
+        assert (attachment.name, attachment.file_type, attachment.size) == ("Regulamin konkursu", "pdf", "245 KB")
+        raw = session.get(RawPage, row.raw_page_id)
+        assert raw is not None and gzip.decompress(raw.body_gzip) == b"<html>v1</html>"
+        assert raw.kind == "article" and raw.status == 200
+
+
+def test_identical_raw_bodies_are_archived_once(database: str) -> None:
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item()])
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item()])
+    with session_scope(database) as session:
+        assert session.scalar(select(func.count()).select_from(RawPage)) == 1
+
+
+def test_naive_datetimes_are_refused(database: str) -> None:
+    with pytest.raises(Exception, match="naive datetime"), session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(published_at=datetime(2024, 1, 1, 12, 0))])
+    with session_scope(database) as session:
+        assert session.scalar(select(func.count()).select_from(Announcement)) == 0, "failed batch left nothing"

@@ -1,0 +1,75 @@
+"""The mirror is a real HTTP server: files, routes (query, status, headers, redirects), layering."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_serves_files_under_real_paths(mirror: BackgroundMirror) -> None:
+    status, headers, body = fetch(f"{mirror.url}/mcps.com.pl/aktualnosci/")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert "Kategoria: <span>Aktualności</span>" in body.decode()
+
+
+def test_routes_match_query_in_any_order_with_headers(mirror: BackgroundMirror) -> None:
+    status, headers, body = fetch(f"{mirror.url}/mcps.com.pl/wp-json/wp/v2/posts?_embed=wp%3Aterm&page=1&per_page=5")
+    assert status == 200
+    assert headers["X-WP-TotalPages"] == "2"
+    posts = json.loads(body)
+    assert len(posts) == 5 and all(p["link"].startswith("https://mcps.com.pl/") for p in posts)
+
+
+def test_past_the_last_api_page_is_a_wordpress_400(mirror: BackgroundMirror) -> None:
+    status, _, body = fetch(f"{mirror.url}/mcps.com.pl/wp-json/wp/v2/posts?per_page=5&page=3&_embed=wp%3Aterm")
+    assert status == 400
+    assert json.loads(body)["code"] == "rest_post_invalid_page_number"
+
+
+def test_unknown_paths_and_traversal_are_404(mirror: BackgroundMirror) -> None:
+    assert fetch(f"{mirror.url}/mcps.com.pl/nie-ma-takiej-strony/")[0] == 404
+    assert fetch(f"{mirror.url}/mcps.com.pl/..%2F..%2Fsources.toml")[0] == 404
+    assert fetch(f"{mirror.url}/mcps.com.pl/routes.toml")[0] == 404
+
+
+def test_layered_roots_redirects_and_statuses(tmp_path: Path) -> None:
+    site = tmp_path / "mcps.com.pl"
+    site.mkdir()
+    (site / "routes.toml").write_text(
+        '[[route]]\npath = "/stara/"\nstatus = 301\nlocation = "https://mcps.com.pl/aktualnosci/"\n'
+        '[[route]]\npath = "/aktualnosci/"\nstatus = 500\nbody = "Internal Server Error"\n',
+        encoding="utf-8",
+    )
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as layered:
+        status, headers, _ = fetch(f"{layered.url}/mcps.com.pl/stara/")
+        assert (status, headers["Location"]) == (301, "https://mcps.com.pl/aktualnosci/")
+        assert fetch(f"{layered.url}/mcps.com.pl/aktualnosci/")[0] == 500, "the upper root wins"
+        assert fetch(f"{layered.url}/mcps.com.pl/robots.txt")[0] == 200, "the lower root still answers"
+
+
+@pytest.mark.parametrize("path", ["/", ""])
+def test_index_lists_the_sites(mirror: BackgroundMirror, path: str) -> None:
+    status, _, body = fetch(f"{mirror.url}{path}")
+    assert status == 200 and b"mcps.com.pl" in body
