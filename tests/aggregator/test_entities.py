@@ -1,0 +1,357 @@
+"""Institution names: canonicalisation, linking, extraction, the CLI contract, and the accuracy gate.
+
+The evaluation set (``data/entities_eval.jsonl``) holds real mentions taken from the seed pages and
+from real Polish institutional pages (each line names its origin). ``ACCURACY_FLOOR`` pins the
+share of mentions whose canonical name, acronym and kind are all right.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from aggregator.commands.entities import register
+from aggregator.entities import KINDS, Entity, canonicalize, extract_mentions, gazetteer
+
+DATA = Path(__file__).parent / "data" / "entities_eval.jsonl"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+# Share of the evaluation set that must be fully right. It can only be raised.
+ACCURACY_FLOOR = 0.97
+# Every kind must stay at least this good, so a regression in a small kind is not hidden.
+PER_KIND_FLOOR = 0.85
+
+
+def _eval_rows() -> list[dict[str, str | None]]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _seed(prefix: str) -> str:
+    matches = sorted(SEEDS.glob(f"{prefix}_*.txt"))
+    if not matches:
+        pytest.skip(f"seed {prefix} not available at {SEEDS}")
+    return matches[0].read_text(encoding="utf-8")
+
+
+# --- the accuracy gate ---------------------------------------------------------------------------
+
+
+def test_eval_set_is_big_real_and_covers_every_kind() -> None:
+    rows = _eval_rows()
+    assert len(rows) >= 200
+    assert len({r["mention"] for r in rows}) == len(rows), "duplicate mentions"
+    assert all(r["origin"] for r in rows)
+    assert {r["kind"] for r in rows} == set(KINDS)
+
+
+def test_eval_accuracy_overall_and_per_kind() -> None:
+    rows = _eval_rows()
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    failures = []
+    for row in rows:
+        entity = canonicalize(str(row["mention"]))
+        got = (entity.canonical, entity.acronym, entity.kind)
+        want = (row["canonical"], row["acronym"], row["kind"])
+        total[str(row["kind"])] += 1
+        if got == want:
+            right[str(row["kind"])] += 1
+        else:
+            failures.append(f"{row['mention']!r}: got {got}, want {want}")
+    accuracy = sum(right.values()) / len(rows)
+    per_kind = {kind: right[kind] / total[kind] for kind in total}
+    report = "\n".join(f"  {k:32} {v:.3f} ({right[k]}/{total[k]})" for k, v in sorted(per_kind.items()))
+    print(f"\nentity accuracy {accuracy:.3f} on {len(rows)} mentions\n{report}")
+    assert accuracy >= ACCURACY_FLOOR, "\n".join(failures)
+    assert min(per_kind.values()) >= PER_KIND_FLOOR, report + "\n" + "\n".join(failures)
+
+
+# --- canonicalisation pitfalls (DESIGN.md §3) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mention", "canonical"),
+    [
+        (
+            "Regionalnego Ośrodka Polityki Społecznej w Białymstoku",
+            "Regionalny Ośrodek Polityki Społecznej w Białymstoku",
+        ),
+        ("Mazowieckiemu Centrum Polityki Społecznej", "Mazowieckie Centrum Polityki Społecznej"),
+        ("Centrum Psychiatrycznego", "Centrum Psychiatryczne"),  # "centrum" is case-invariant
+        (
+            "Urzędzie Marszałkowskim Województwa Warmińsko-Mazurskiego w Olsztynie",
+            "Urząd Marszałkowski Województwa Warmińsko-Mazurskiego w Olsztynie",
+        ),
+        (
+            "Miejsko-Gminnego Ośrodka Pomocy Społecznej w Sianowie",
+            "Miejsko-Gminny Ośrodek Pomocy Społecznej w Sianowie",
+        ),
+        ("Domu Polskiego Dziecka", "Dom Polskiego Dziecka"),  # the adjective belongs to "Dziecka"
+        ("Szkoły Głównej Gospodarstwa Wiejskiego", "Szkoła Główna Gospodarstwa Wiejskiego"),
+        ("Spółdzielnię Socjalną „Pożytek”", "Spółdzielnia Socjalna „Pożytek”"),
+        ("Fundacją Pro Omnis", "Fundacja Pro Omnis"),
+        (
+            "Warsztatów Terapii Zajęciowej w Powiecie Warszawskim Zachodnim",
+            "Warsztat Terapii Zajęciowej w Powiecie Warszawskim Zachodnim",
+        ),
+        (
+            "Stowarzyszenia na Rzecz Organizowania Społeczności Lokalnych AB OVO we Wrocławiu",
+            "Stowarzyszenie na Rzecz Organizowania Społeczności Lokalnych AB OVO we Wrocławiu",
+        ),
+        ("Fundacji Kacze Bagno", "Fundacja Kacze Bagno"),
+    ],
+)
+def test_only_the_head_phrase_goes_back_to_the_nominative(mention: str, canonical: str) -> None:
+    assert canonicalize(mention).canonical == canonical
+
+
+@pytest.mark.parametrize(
+    ("mention", "key"),
+    [
+        ("MCPS-u", "mcps"),
+        ("MCPS", "mcps"),
+        ("DOPS-ie", "dops"),
+        ("ROPS w Białymstoku", "rops-bialystok"),
+        ("ROPS-ie w Białymstoku", "rops-bialystok"),
+        ("RCPS w Łodzi", "rcps-lodz"),
+        ("ROPS Województwa Śląskiego", "rops-slaskie"),
+        ("REGIONALNY OŚRODEK POLITYKI SPOŁECZNEJ W BIAŁYMSTOKU", "rops-bialystok"),
+        ("Ministerstwa Pracy i Polityki Społecznej", "mrpips"),  # a past name of the ministry
+        ("MRiPS", "mrpips"),
+        ("Urzędu Marszałkowskiego Województwa Mazowieckiego", "um-mazowieckie"),
+        ("UM WM", "um-mazowieckie"),
+        ("KKRES", "kkres"),
+    ],
+)
+def test_acronyms_names_and_past_names_link_to_the_gazetteer(mention: str, key: str) -> None:
+    assert canonicalize(mention).key == key
+
+
+def test_plural_and_lower_case_category_mentions_map_to_the_singular_category() -> None:
+    for mention in (
+        "Ośrodków Wsparcia Ekonomii Społecznej",
+        "ośrodki wsparcia ekonomii społecznej",
+        "OWES-ów",
+        "OWES-y",
+    ):
+        entity = canonicalize(mention)
+        assert (entity.canonical, entity.acronym, entity.kind) == (
+            "Ośrodek Wsparcia Ekonomii Społecznej",
+            "OWES",
+            "owes",
+        )
+    assert canonicalize("centrów integracji społecznej").canonical == "Centrum Integracji Społecznej"
+    assert canonicalize("Spółdzielni Socjalnych").canonical == "Spółdzielnia Socjalna"
+
+
+def test_bare_ambiguous_acronym_stays_generic() -> None:
+    entity = canonicalize("ROPS")
+    assert entity.canonical == "Regionalny Ośrodek Polityki Społecznej"
+    assert entity.key not in {e.key for e in gazetteer()}
+
+
+def test_category_acronym_with_place_expands_to_the_full_name() -> None:
+    entity = canonicalize("CIS w Legionowie")
+    assert (entity.canonical, entity.acronym, entity.kind) == (
+        "Centrum Integracji Społecznej w Legionowie",
+        "CIS",
+        "cis",
+    )
+
+
+def test_fuzzy_linking_needs_the_same_place_and_numbers() -> None:
+    # A typo still links …
+    assert canonicalize("Regionalnego Ośrodka Polityki Spolecznej w Białymstoku").key == "rops-bialystok"
+    # … but another town never does, however similar its name.
+    olsztynek = canonicalize("Regionalnego Ośrodka Polityki Społecznej w Olsztynku")
+    assert olsztynek.key != "rops-warminsko-mazurskie"
+    assert olsztynek.canonical == "Regionalny Ośrodek Polityki Społecznej w Olsztynku"
+    first = canonicalize("Warsztatu Terapii Zajęciowej Nr 1 w Olsztynie")
+    second = canonicalize("Warsztatu Terapii Zajęciowej Nr 2 w Olsztynie")
+    assert first.key != second.key
+    assert second.canonical == "Warsztat Terapii Zajęciowej Nr 2 w Olsztynie"
+
+
+def test_a_different_head_noun_is_never_a_fuzzy_match() -> None:
+    assert canonicalize("Ministra Pracy i Polityki Społecznej").key != "mrpips"
+
+
+def test_new_entities_get_a_kind_and_a_stable_slug_key() -> None:
+    entity = canonicalize("Fundacji Leny Grochowskiej")
+    assert entity == Entity("fundacja-leny-grochowskiej", "Fundacja Leny Grochowskiej", None, "foundation")
+    assert canonicalize("Uniwersytetu Warszawskiego").kind == "university"
+    assert canonicalize("Stowarzyszenia Tilia").kind == "association"
+
+
+# --- the gazetteer -------------------------------------------------------------------------------
+
+
+def test_gazetteer_has_every_regional_centre_and_marshal_office() -> None:
+    entries = gazetteer()
+    centres = [e for e in entries if e.kind == "regional_social_policy_centre"]
+    offices = [e for e in entries if e.kind == "marshal_office"]
+    assert len({e.voivodeship for e in centres}) == 16 == len(centres)
+    assert len({e.voivodeship for e in offices}) == 16 == len(offices)
+    assert len({e.key for e in entries}) == len(entries)
+    assert all(e.kind in KINDS and e.website for e in entries)
+    assert any(e.kind == "ministry" for e in entries)
+    assert any(e.kind == "national_body" for e in entries)
+    assert any(e.kind == "regional_committee" for e in entries)
+
+
+def test_every_gazetteer_name_canonicalises_to_itself() -> None:
+    for entity in gazetteer():
+        assert canonicalize(entity.canonical) == entity
+
+
+# --- extraction ----------------------------------------------------------------------------------
+
+
+def _found(text: str) -> dict[str, str]:
+    return {m.text: m.entity.canonical for m in extract_mentions(text)}
+
+
+AB_OVO = "Stowarzyszenie na Rzecz Organizowania Społeczności Lokalnych AB OVO w Tłuszczu"
+
+
+def test_seed_002_mentions() -> None:
+    found = _found(_seed("002"))
+    expected = {
+        "Centrum Pomocy Społecznej w Tłuszczu": "Centrum Pomocy Społecznej w Tłuszczu",
+        "Centrum Pomocy Społecznej w Węgrowie": "Centrum Pomocy Społecznej w Węgrowie",
+        "Stowarzyszenie „Karuzela”": "Stowarzyszenie „Karuzela”",
+        AB_OVO: AB_OVO,
+        "Ośrodek Pomocy Społecznej w Tłuszczu": "Ośrodek Pomocy Społecznej w Tłuszczu",
+        "Spółdzielnię Socjalną „Pożytek”": "Spółdzielnia Socjalna „Pożytek”",
+        "Centrum Integracji Społecznej w Legionowie": "Centrum Integracji Społecznej w Legionowie",
+        "MBPR w Warszawie": "Mazowieckie Biuro Planowania Regionalnego w Warszawie",
+        "Ośrodków Wsparcia Ekonomii Społecznej": "Ośrodek Wsparcia Ekonomii Społecznej",
+        "Centrów Integracji Społecznej": "Centrum Integracji Społecznej",
+        "Spółdzielni Socjalnych": "Spółdzielnia Socjalna",
+        "Zakładów Aktywności Zawodowej": "Zakład Aktywności Zawodowej",
+    }
+    for mention, canonical in expected.items():
+        assert found.get(mention) == canonical, mention
+    assert not any("Hydro" in m or "Starosta" in m for m in found)
+
+
+def test_seed_000_003_004_mentions() -> None:
+    seed0 = extract_mentions(_seed("000"))
+    assert {m.entity.key for m in seed0} >= {"mcps", "um-mazowieckie", "osrodek-wsparcia-ekonomii-spolecznej"}
+    seed3 = extract_mentions(_seed("003"))
+    assert [m.entity.key for m in seed3] == ["rops-warminsko-mazurskie"]
+    seed4 = extract_mentions(_seed("004"))
+    keys = [m.entity.key for m in seed4]
+    assert keys.count("rops-bialystok") == 2 and "tise" in keys
+    assert not any("Funduszu" in m.text or "Hotel" in m.text for m in seed4)
+
+
+def test_seed_001_mentions() -> None:
+    found = _found(_seed("001"))
+    assert (
+        found['Spółdzielni "Centrum Usług Środowiskowych" w Drobinie']
+        == 'Spółdzielnia "Centrum Usług Środowiskowych" w Drobinie'
+    )
+    assert found["Centrum Integracji Społecznej w Zbijowie Małym"] == "Centrum Integracji Społecznej w Zbijowie Małym"
+    assert found["Mazowieckiego Centrum Polityki Społecznej"] == "Mazowieckie Centrum Polityki Społecznej"
+
+
+def test_extraction_offsets_and_context_linking() -> None:
+    text = (
+        "Spotkanie Regionalnego Komitetu Rozwoju Ekonomii Społecznej w Województwie Podlaskim (RKRES) "
+        "zorganizował Regionalny Ośrodek Polityki Społecznej w Białymstoku. Dyrektor ROPS-u otworzyła "
+        "spotkanie, a Dyrektor Departamentu Europejskiego Funduszu Społecznego Urzędu Marszałkowskiego "
+        "Województwa Podlaskiego przedstawiła program; byli też goście z KIS-ów i CIS-ów."
+    )
+    mentions = extract_mentions(text)
+    for m in mentions:
+        assert text[m.char_start : m.char_end] == m.text
+    keys = [m.entity.key for m in mentions]
+    assert keys[:4] == ["rkres-podlaskie", "rkres-podlaskie", "rops-bialystok", "rops-bialystok"]
+    assert "um-podlaskie" in keys
+    assert [m.text for m in mentions if m.entity.kind in {"kis", "cis"}] == ["KIS-ów", "CIS-ów"]
+    assert not any("Fundusz" in m.entity.canonical for m in mentions)
+
+
+def test_names_never_cross_a_line_break_and_lone_heads_are_ignored() -> None:
+    text = "Urząd Marszałkowski Województwa Pomorskiego\nRegionalny Ośrodek Polityki Społecznej\nOśrodek zaprasza."
+    texts = [m.text for m in extract_mentions(text)]
+    assert texts == ["Urząd Marszałkowski Województwa Pomorskiego", "Regionalny Ośrodek Polityki Społecznej"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet='AĄBCĆDEĘŁMNOÓPRSŚTWZŻaąbcćdeęfghijklłmnńoóprsśtuwyzźż „”"-.,()\n', max_size=80))
+def test_extraction_never_fails_and_offsets_always_match(text: str) -> None:
+    for m in extract_mentions(text):
+        assert text[m.char_start : m.char_end] == m.text
+        assert m.entity.kind in KINDS
+
+
+# --- the CLI contract (DESIGN.md §8) -------------------------------------------------------------
+
+
+@pytest.fixture
+def runner_app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def _root() -> None:
+        """Throwaway root so that `entities` stays a sub-command."""
+
+    return app
+
+
+def test_cli_one_text_that_is_one_mention(runner_app: typer.Typer) -> None:
+    text = "Regionalnego Ośrodka Polityki Społecznej w Białymstoku"
+    result = CliRunner().invoke(runner_app, ["entities", text])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload == {
+        "text": "Regionalnego Ośrodka Polityki Społecznej w Białymstoku",
+        "entities": [
+            {
+                "mention": "Regionalnego Ośrodka Polityki Społecznej w Białymstoku",
+                "canonical": "Regionalny Ośrodek Polityki Społecznej w Białymstoku",
+                "acronym": "ROPS",
+                "kind": "regional_social_policy_centre",
+            }
+        ],
+    }
+    assert "Ośrodek" in result.output  # ensure_ascii=False
+
+
+@pytest.mark.parametrize(
+    "text", ["DOPS", "ROPS w Białymstoku", "Zakład Aktywności Zawodowej przy Stowarzyszeniu Nadzieja"]
+)
+def test_cli_whole_text_mention_gives_exactly_one_entity(runner_app: typer.Typer, text: str) -> None:
+    result = CliRunner().invoke(runner_app, ["entities", text])
+    entities = json.loads(result.output)["entities"]
+    assert len(entities) == 1 and entities[0]["mention"] == text
+
+
+def test_cli_jsonl_keeps_order_and_survives_bad_lines(runner_app: typer.Typer) -> None:
+    lines = [
+        json.dumps({"text": "Współpraca MCPS-u i OWES-ów."}, ensure_ascii=False),
+        "{not json",
+        json.dumps({"nope": 1}),
+        "",
+        json.dumps({"text": "Brak instytucji."}, ensure_ascii=False),
+    ]
+    result = CliRunner().invoke(runner_app, ["entities", "--jsonl"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert len(out) == len(lines)
+    assert [e["canonical"] for e in out[0]["entities"]] == [
+        "Mazowieckie Centrum Polityki Społecznej",
+        "Ośrodek Wsparcia Ekonomii Społecznej",
+    ]
+    assert "error" in out[1] and "error" in out[2] and "error" in out[3]
+    assert out[4] == {"text": "Brak instytucji.", "entities": []}
