@@ -8,11 +8,13 @@ TRACKING_PARAMS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "_ga", "ref"
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case host without `www.`, no fragment, no tracking parameters; path and scheme kept."""
+    """Lower-case host, no fragment, no tracking parameters; scheme, `www.` and path kept.
+
+    `www.` stays: the stored URL must be one the real site answers. Treating www/non-www and an
+    institution's alias hosts as one site is deduplication's job (its alias map), not this one's.
+    """
     parts = urlsplit(url.strip())
     host = parts.hostname or ""
-    if host.startswith("www."):
-        host = host[4:]
     netloc = host + (f":{parts.port}" if parts.port else "")
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)

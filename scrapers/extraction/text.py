@@ -64,23 +64,24 @@ def soup_to_text(root: Tag) -> str:
     """Text of an already parsed element, one paragraph per block element."""
     parts: list[str] = []
 
-    def walk(node: Tag) -> None:
+    def walk(node: Tag, preformatted: bool = False) -> None:
         for child in node.children:
             if isinstance(child, NavigableString):
                 if type(child) is NavigableString:  # skip comments, CDATA, doctype
-                    parts.append(str(child))
+                    # in HTML a newline in the source is a space; only <br> and blocks break lines
+                    parts.append(str(child) if preformatted else str(child).replace("\n", " "))
             elif isinstance(child, Tag):
                 if child.name == "br":
                     parts.append("\n")
                 elif child.name in BLOCK_TAGS:
                     parts.append("\n\n")
-                    walk(child)
+                    walk(child, preformatted or child.name == "pre")
                     parts.append("\n\n")
                 elif child.name in ("td", "th"):
-                    walk(child)
+                    walk(child, preformatted)
                     parts.append(" ")
                 else:
-                    walk(child)
+                    walk(child, preformatted)
 
     walk(root)
     lines = [clean_line(line) for line in "".join(parts).split("\n")]

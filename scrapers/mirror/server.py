@@ -53,7 +53,7 @@ class Route:
     body: str | None = None
 
     def matches(self, path: str, query: str) -> bool:
-        if self.path != path:
+        if unquote(self.path) != unquote(path):
             return False
         return self.query is None or normalise_query(self.query) == normalise_query(query)
 
@@ -83,6 +83,7 @@ class Snapshot:
                 if routes_file.is_file():
                     with routes_file.open("rb") as handle:
                         routes = [Route(**r) for r in tomllib.load(handle).get("route", [])]
+                    routes.sort(key=lambda r: r.query is None)  # the specific (with a query) first
                 self._routes[key] = routes
             return self._routes[key]
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from aggregator.urls import canonical_url
-from scrapers.mirror.build import HERE as MIRROR_DIR
+from scrapers.mirror.build import TEXTS_DIR, load_spec, same_site, site_url
+from scrapers.registry import get_source
+
+
+def normalise(paragraph: str) -> str:
+    """Whitespace as the text extraction leaves it: one space between words, line breaks kept."""
+    return "\n".join(" ".join(line.split()) for line in paragraph.split("\n") if line.strip())
 
 
 @dataclass(frozen=True)
@@ -23,19 +27,19 @@ class ExpectedArticle:
 
 
 def expected_articles(source_id: str) -> dict[str, ExpectedArticle]:
-    texts = json.loads((MIRROR_DIR / "texts" / f"{source_id}.json").read_text(encoding="utf-8"))
-    with (MIRROR_DIR / "fixture_dates.toml").open("rb") as handle:
-        dates = tomllib.load(handle)[source_id]
+    source = get_source(source_id)
+    texts = json.loads((TEXTS_DIR / f"{source_id}.json").read_text(encoding="utf-8"))
+    dates = load_spec(source_id)["articles"]
     result = {}
     for article in texts["articles"]:
-        url = canonical_url(article["url"].replace("http://", "https://", 1))
-        if url not in dates:
+        if not same_site(article["url"], source):
             continue  # not on this source's host (the mirror builder skips it too)
+        url = site_url(article["url"], source)
         published = datetime.fromisoformat(dates[url]["published"]).replace(tzinfo=ZoneInfo("Europe/Warsaw"))
         result[url] = ExpectedArticle(
             url=url,
             title=article["title"],
-            paragraphs=[" ".join(p.split()) for p in article["paragraphs"]],
+            paragraphs=[normalise(p) for p in article["paragraphs"]],
             categories=article.get("categories") or ["Aktualności"],
             attachment_names=[a["name"] for a in article.get("attachments") or []],
             published_at=published.astimezone(UTC),
