@@ -1,0 +1,123 @@
+"""Property tests: the date scanner never raises and never backtracks catastrophically."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import date
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregator.dates import find_dates, parse_date, span_to_json
+
+# Pieces that put the scanner's patterns under stress when repeated and glued together.
+_PIECES = [
+    "1",
+    "12",
+    "2024",
+    "19-20",
+    ".",
+    "..",
+    "-",
+    "–",
+    "/",
+    ":",
+    " ",
+    "\n",
+    ",",
+    "r.",
+    "roku",
+    "br.",
+    "b.r.",
+    "marca",
+    "Maja",
+    "maj",
+    "maju",
+    "grudzień",
+    "lut.",
+    "IV",
+    "XI/",
+    "kwartał",
+    "półrocze",
+    "połowie",
+    "od",
+    "do",
+    "dnia",
+    "i",
+    "a",
+    "w",
+    "we",
+    "godz.",
+    "o godz. 12:00",
+    "Dz. U. z",
+    "poz.",
+    "ul.",
+    "poniedziałek,",
+    "wczoraj",
+    "temu",
+    "dni",
+    "dzisiaj",
+    "się",
+    "nie",
+    "T13:36:00+02:00",
+    "0",
+    "9",
+]
+
+polish_noise = st.lists(st.sampled_from(_PIECES), max_size=80).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300), reference=st.none() | st.dates(min_value=date(1901, 1, 1)))
+def test_any_unicode_text_returns_spans(text: str, reference: date | None) -> None:
+    for span in find_dates(text, reference):
+        assert text[span.char_start : span.char_end] == span.match
+        span_to_json(span)
+    parse_date(text, reference)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=polish_noise, reference=st.dates(min_value=date(1901, 1, 1), max_value=date(2098, 12, 31)))
+def test_date_like_noise_gives_consistent_spans(text: str, reference: date) -> None:
+    spans = find_dates(text, reference)
+    ends = [s.char_start for s in spans]
+    assert ends == sorted(ends)
+    for previous, current in itertools.pairwise(spans):
+        assert previous.char_end <= current.char_start
+    for span in spans:
+        assert span.granularity in {"minute", "day", "month", "quarter", "half-year", "year"}
+        assert span.kind in {"point", "range", "from", "until"}
+        if span.end is not None:
+            assert span_to_json(span)["end"] >= span_to_json(span)["start"][:10]
+
+
+def _elapsed(text: str) -> float:
+    start = time.perf_counter()
+    find_dates(text, date(2024, 1, 1))
+    return time.perf_counter() - start
+
+
+def test_100_kb_adversarial_texts_finish_quickly() -> None:
+    adversarial = [
+        "1" * 100_000,
+        ("12." * 34_000)[:100_000],
+        ("1.2.3-4/5:6 " * 9_000)[:100_000],
+        ("marca maja Maja grudnia 2024 " * 3_500)[:100_000],
+        ("12 i 13 października 2024 r. do " * 3_300)[:100_000],
+        ("19-20.05.2022 r. godz. 10.00–14.00 " * 3_000)[:100_000],
+        ("w dniach od do od do 2024 roku r. br. " * 2_700)[:100_000],
+        ("I II III IV kwartał półrocze połowie " * 2_800)[:100_000],
+        ("się nie wczoraj temu dni " * 4_000)[:100_000],
+        ("2024-05-14T13:36:00+02:00 " * 3_900)[:100_000],
+    ]
+    for text in adversarial:
+        assert len(text) >= 99_000
+        assert _elapsed(text) < 2.0, text[:40]
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=polish_noise.filter(lambda s: len(s) > 0))
+def test_repeated_noise_scales_linearly(seed: str) -> None:
+    text = (seed * (100_000 // len(seed) + 1))[:100_000]
+    assert _elapsed(text) < 2.0
