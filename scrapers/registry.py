@@ -51,6 +51,7 @@ class SourceConfig:
     verified: bool = False
     note: str | None = None
     enabled: bool = True
+    parser: str | None = None  # "scrapers.parsers.<module>.<Class>", only for sites that need one
     selectors: Selectors = field(default_factory=Selectors)
 
     @property

@@ -357,15 +357,18 @@ def build_wordpress(source: SourceConfig, spec: dict[str, Any], out: Path) -> in
                      body="<h1>Nie znaleziono</h1>")  # fmt: skip
     else:
         writer.route(path=feed_path, status=404, body="<h1>Nie znaleziono</h1>")
+    page_spec = {"page_url": spec.get("page_url", "{listing}page/{n}/")}  # pretty permalinks by default
     for listing in source.listing_urls:
-        listing_path = urlsplit(source.absolute(listing)).path
+        parts = urlsplit(source.absolute(listing))
+        listing_url = parts.path + (f"?{parts.query}" if parts.query else "")
         listing_pages = chunks(pages, source.per_page)
         for number, chunk in enumerate(listing_pages, start=1):
-            path = listing_path if number == 1 else f"{listing_path}page/{number}/"
-            next_url = source.absolute(f"{listing_path}page/{number + 1}/") if number < len(listing_pages) else None
-            prev = listing_path if number == 2 else f"{listing_path}page/{number - 1}/"
-            prev_url = None if number == 1 else source.absolute(prev)
-            writer.page(path, "", env.get_template("wordpress/listing.html").render(
+            url = urlsplit(listing_page_url(page_spec, listing_url, number, source.per_page))
+            next_page = listing_page_url(page_spec, listing_url, number + 1, source.per_page)
+            next_url = source.absolute(next_page) if number < len(listing_pages) else None
+            prev_page = listing_page_url(page_spec, listing_url, number - 1, source.per_page) if number > 1 else None
+            prev_url = source.absolute(prev_page) if prev_page else None
+            writer.page(url.path, url.query, env.get_template("wordpress/listing.html").render(
                 site=site, articles=chunk, page=number, next_url=next_url, prev_url=prev_url))  # fmt: skip
     for page in pages:
         writer.page(page.path, page.query, env.get_template("wordpress/article.html").render(

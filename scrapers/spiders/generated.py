@@ -5,6 +5,9 @@ A source gets its platform's strategy class; nothing here is per site.
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from scrapers.extraction.article import ArticleParser
 from scrapers.registry import SourceConfig, load_sources
 from scrapers.spiders.base import SourceSpider
 from scrapers.spiders.wordpress import WordPressSpider
@@ -17,10 +20,21 @@ PLATFORM_SPIDERS: dict[str, type[SourceSpider]] = {
 }
 
 
+def parser_class(dotted: str) -> type[ArticleParser]:
+    module_name, _, class_name = dotted.rpartition(".")
+    cls = getattr(import_module(module_name), class_name)
+    if not (isinstance(cls, type) and issubclass(cls, ArticleParser)):
+        raise TypeError(f"{dotted} is not an ArticleParser subclass")
+    return cls
+
+
 def spider_class(source: SourceConfig) -> type[SourceSpider]:
     name = "".join(part.capitalize() for part in source.id.replace("_", "-").split("-")) + "Spider"
     base = PLATFORM_SPIDERS[source.platform]
-    return type(name, (base,), {"name": source.id, "source": source, "__module__": __name__})
+    attributes: dict[str, object] = {"name": source.id, "source": source, "__module__": __name__}
+    if source.parser:
+        attributes["parser_class"] = parser_class(source.parser)
+    return type(name, (base,), attributes)
 
 
 SPIDERS: dict[str, type[SourceSpider]] = {s.id: spider_class(s) for s in load_sources()}
