@@ -7,12 +7,13 @@ that announcements can be rebuilt without the network when a parser changes (DES
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -57,6 +58,7 @@ class Source(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    entity_key: Mapped[str | None] = mapped_column(String(200), index=True)  # the publishing institution
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -169,3 +171,63 @@ class Attachment(Base):
     size: Mapped[str | None] = mapped_column(String(40))
 
     announcement: Mapped[Announcement] = relationship(back_populates="attachments")
+
+
+class Entity(Base):
+    """An institution: from the gazetteer (`in_gazetteer`) or first met in an announcement."""
+
+    __tablename__ = "entities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    canonical: Mapped[str] = mapped_column(Text)
+    acronym: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(60), index=True)
+    voivodeship: Mapped[str | None] = mapped_column(String(40), index=True)
+    website: Mapped[str | None] = mapped_column(String(300))
+    in_gazetteer: Mapped[bool] = mapped_column(Boolean, default=False)
+    aliases: Mapped[list[Any]] = mapped_column(default=list)  # surface forms seen in texts
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mention(Base):
+    """One occurrence of an entity in an announcement's title or body (offsets into that field)."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (UniqueConstraint("announcement_id", "field", "char_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(10))  # title | body
+    surface: Mapped[str] = mapped_column(Text)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+
+
+class EventDate(Base):
+    """A date or period an announcement mentions: events, deadlines, recruitment periods.
+
+    `start_date`/`end_date` are Warsaw calendar days (a month or quarter is its first to last
+    day); `kind` says how to read them: point, range, from (open end), until (a deadline).
+    """
+
+    __tablename__ = "event_dates"
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "field", "char_start"),
+        Index("ix_event_dates_start_date", "start_date"),
+        Index("ix_event_dates_end_date", "end_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(10))
+    match: Mapped[str] = mapped_column(Text)
+    context: Mapped[str] = mapped_column(Text)
+    char_start: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    start_at: Mapped[datetime | None]  # when a time of day is given (UTC)
+    end_at: Mapped[datetime | None]
+    granularity: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))

@@ -8,20 +8,43 @@ never leaves a half-written announcement.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Announcement, AnnouncementVersion, Attachment, CrawlRun, RawPage, Source
+from db.models import (
+    Announcement,
+    AnnouncementVersion,
+    Attachment,
+    CrawlRun,
+    Entity,
+    EventDate,
+    Mention,
+    RawPage,
+    Source,
+)
 from db.upsert import insert_for, upsert
 
 if TYPE_CHECKING:
+    from aggregator.annotate import Annotations
     from scrapers.items import AnnouncementItem, RawResponse
     from scrapers.registry import SourceConfig
+
+
+class EntityLike(Protocol):
+    key: str
+    canonical: str
+    acronym: str | None
+    kind: str
+    voivodeship: str | None
+    website: str | None
+
+
+Annotator = Callable[["AnnouncementItem", datetime], "Annotations"]
 
 
 @dataclass
@@ -48,11 +71,74 @@ def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> None:
             "verified": s.verified,
             "note": s.note,
             "enabled": s.enabled,
+            "entity_key": s.entity,
             "updated_at": datetime.now(UTC),
         }
         for s in sources
     ]
     upsert(session, Source.__table__, rows, ["id"], [k for k in rows[0] if k != "id"] if rows else [])
+
+
+def sync_entities(session: Session, entities: Iterable[EntityLike]) -> None:
+    """The gazetteer in the entities table: known institutions exist before any mention of them."""
+    rows = [
+        {"key": e.key, "canonical": e.canonical, "acronym": e.acronym, "kind": e.kind, "voivodeship": e.voivodeship,
+         "website": e.website, "in_gazetteer": True, "aliases": [], "created_at": datetime.now(UTC)}
+        for e in entities
+    ]  # fmt: skip
+    upsert(session, Entity.__table__, rows, ["key"], ["canonical", "acronym", "kind", "voivodeship", "website",
+                                                      "in_gazetteer"])  # fmt: skip
+
+
+def entity_ids(session: Session, entities: Iterable[EntityLike], surfaces: dict[str, set[str]]) -> dict[str, int]:
+    """Ids of the given entities, creating the unknown ones; new surface forms join their aliases."""
+    by_key = {e.key: e for e in entities}
+    if not by_key:
+        return {}
+    existing = {row.key: row for row in session.scalars(select(Entity).where(Entity.key.in_(by_key)))}
+    missing = [
+        {"key": e.key, "canonical": e.canonical, "acronym": e.acronym, "kind": e.kind, "voivodeship": e.voivodeship,
+         "website": e.website, "in_gazetteer": False, "aliases": sorted(surfaces.get(e.key, ())),
+         "created_at": datetime.now(UTC)}
+        for key, e in by_key.items() if key not in existing
+    ]  # fmt: skip
+    if missing:
+        statement = insert_for(session, Entity.__table__)
+        session.execute(statement.on_conflict_do_nothing(index_elements=["key"]), missing)
+    for key, row in existing.items():
+        new_forms = surfaces.get(key, set()) - set(row.aliases or [])
+        if new_forms:
+            session.execute(
+                update(Entity).where(Entity.id == row.id).values(aliases=sorted({*row.aliases, *new_forms}))
+            )
+    return {key: id_ for key, id_ in session.execute(select(Entity.key, Entity.id).where(Entity.key.in_(by_key)))}
+
+
+def save_annotations(session: Session, announcement_id: int, annotations: Annotations) -> None:
+    """Replace the mentions and dates of one announcement (after an insert or an edit)."""
+    session.execute(delete(Mention).where(Mention.announcement_id == announcement_id))
+    session.execute(delete(EventDate).where(EventDate.announcement_id == announcement_id))
+    surfaces: dict[str, set[str]] = {}
+    for m in annotations.mentions:
+        surfaces.setdefault(m.entity.key, set()).add(m.surface)
+    ids = entity_ids(session, [m.entity for m in annotations.mentions], surfaces)
+    mention_rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for m in annotations.mentions:
+        mention_rows[(m.field, m.char_start)] = {
+            "announcement_id": announcement_id, "entity_id": ids[m.entity.key], "field": m.field,
+            "surface": m.surface, "char_start": m.char_start, "char_end": m.char_end,
+        }  # fmt: skip
+    if mention_rows:
+        session.execute(insert_for(session, Mention.__table__), list(mention_rows.values()))
+    date_rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for d in annotations.dates:
+        date_rows[(d.field, d.char_start)] = {
+            "announcement_id": announcement_id, "field": d.field, "match": d.match, "context": d.context,
+            "char_start": d.char_start, "start_date": d.start_date, "end_date": d.end_date, "start_at": d.start_at,
+            "end_at": d.end_at, "granularity": d.granularity, "kind": d.kind,
+        }  # fmt: skip
+    if date_rows:
+        session.execute(insert_for(session, EventDate.__table__), list(date_rows.values()))
 
 
 def known_urls(session: Session, source_id: str) -> set[str]:
@@ -106,9 +192,15 @@ def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dic
 
 
 def save_announcements(
-    session: Session, items: Sequence[AnnouncementItem], extra_raws: Sequence[RawResponse] = ()
+    session: Session,
+    items: Sequence[AnnouncementItem],
+    extra_raws: Sequence[RawResponse] = (),
+    annotate: Annotator | None = None,
 ) -> BatchResult:
-    """Upsert a batch; an edited announcement keeps its previous text as a version row."""
+    """Upsert a batch; an edited announcement keeps its previous text as a version row.
+
+    `annotate` (institutions and dates) runs for new and edited announcements only.
+    """
     result = BatchResult()
     now = datetime.now(UTC)
     raw_ids = archive_raw_pages(session, [i.raw for i in items if i.raw is not None] + list(extra_raws))
@@ -131,6 +223,8 @@ def save_announcements(
             ).returning(Announcement.id)
             announcement_id = session.execute(statement).scalar_one()
             result.new += 1
+            if annotate is not None:
+                save_annotations(session, announcement_id, annotate(item, now))
         elif existing.content_hash != item.content_hash:
             session.add(
                 AnnouncementVersion(
@@ -150,6 +244,8 @@ def save_announcements(
             )
             announcement_id = existing.id
             result.updated += 1
+            if annotate is not None:
+                save_annotations(session, announcement_id, annotate(item, existing.first_seen_at))
         else:
             session.execute(
                 update(Announcement)

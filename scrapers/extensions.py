@@ -12,9 +12,10 @@ import uuid
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
+from aggregator.entities import gazetteer
 from db.engine import session_scope
 from db.migrate import ensure_schema
-from db.store import finish_run, start_run, sync_sources
+from db.store import finish_run, start_run, sync_entities, sync_sources
 from scrapers.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class CrawlRunRecorder:
     def spider_opened(self, spider: Spider) -> None:
         ensure_schema(self.database_url)
         with session_scope(self.database_url, write=True) as session:
+            sync_entities(session, gazetteer())
             sync_sources(session, load_sources())
             self.crawl_run_id = start_run(session, self.run_id, spider.name, self.mirror, self.full)
 

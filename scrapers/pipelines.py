@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
+from aggregator.annotate import Annotations, annotate
 from db.engine import session_scope
 from db.store import BatchResult, save_announcements
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse
 
 log = logging.getLogger(__name__)
+
+
+def annotate_item(item: AnnouncementItem, seen: datetime) -> Annotations:
+    return annotate(item.title, item.body_text, item.published_at, seen)
 
 
 class StoragePipeline:
@@ -43,7 +49,7 @@ class StoragePipeline:
         self.items, self.raws = [], []
         try:
             with session_scope(self.database_url, write=True) as session:
-                result = save_announcements(session, items, raws)
+                result = save_announcements(session, items, raws, annotate_item)
         except Exception as exc:
             spider = self.crawler.spider
             message = f"database write of {len(items)} announcements failed: {type(exc).__name__}: {exc}"

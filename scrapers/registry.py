@@ -52,6 +52,7 @@ class SourceConfig:
     note: str | None = None
     enabled: bool = True
     parser: str | None = None  # "scrapers.parsers.<module>.<Class>", only for sites that need one
+    entity: str | None = None  # gazetteer key of the publishing institution (aggregator/entities)
     selectors: Selectors = field(default_factory=Selectors)
 
     @property

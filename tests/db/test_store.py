@@ -128,3 +128,51 @@ def test_naive_datetimes_are_refused(database: str) -> None:
         save_announcements(session, [make_item(published_at=datetime(2024, 1, 1, 12, 0))])
     with session_scope(database) as session:
         assert session.scalar(select(func.count()).select_from(Announcement)) == 0, "failed batch left nothing"
+
+
+def test_annotations_are_stored_for_new_and_edited_announcements_only(database: str) -> None:
+    from aggregator.annotate import annotate
+    from aggregator.entities import gazetteer
+    from db.models import Entity, EventDate, Mention
+    from db.store import sync_entities
+
+    calls: list[str] = []
+
+    def annotator(item: AnnouncementItem, seen: datetime) -> object:
+        calls.append(item.title)
+        return annotate(item.title, item.body_text, item.published_at, seen)
+
+    body = (
+        "Regionalny Ośrodek Polityki Społecznej w Białymstoku zaprasza OWES-y na spotkanie 12 i 13 października br. "
+        "Nabór trwa do 31 marca 2024 r."
+    )
+    with session_scope(database, write=True) as session:
+        sync_entities(session, gazetteer())
+        save_announcements(session, [make_item(body_text=body)], annotate=annotator)
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(body_text=body)], annotate=annotator)
+    assert len(calls) == 1, "an unchanged announcement is not annotated again"
+
+    with session_scope(database) as session:
+        mentions = session.execute(
+            select(Mention.surface, Entity.key, Entity.kind, Entity.in_gazetteer)
+            .join(Entity, Entity.id == Mention.entity_id)
+            .order_by(Mention.char_start)
+        ).all()
+        assert [(m.surface, m.key, m.in_gazetteer) for m in mentions if m.key == "rops-bialystok"] == [
+            ("Regionalny Ośrodek Polityki Społecznej w Białymstoku", "rops-bialystok", True)
+        ]
+        assert any(m.kind == "owes" for m in mentions)
+        dates = session.scalars(select(EventDate).order_by(EventDate.char_start)).all()
+        assert [(d.match, d.start_date.isoformat(), d.end_date and d.end_date.isoformat(), d.kind) for d in dates] == [
+            ("12 i 13 października br.", "2023-10-12", "2023-10-13", "range"),
+            ("do 31 marca 2024 r.", "2024-03-31", None, "until"),
+        ]
+        assert "Nabór trwa" in dates[1].context
+
+    with session_scope(database, write=True) as session:
+        edited = make_item(body_text="Nabór przedłużony do 30 kwietnia 2024 r.")
+        save_announcements(session, [edited], annotate=annotator)
+    with session_scope(database) as session:
+        assert [d.match for d in session.scalars(select(EventDate))] == ["do 30 kwietnia 2024 r."]
+        assert session.scalar(select(func.count()).select_from(Mention)) == 0

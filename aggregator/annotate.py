@@ -1,0 +1,95 @@
+"""What an announcement mentions: institutions (aggregator.entities) and dates (aggregator.dates).
+
+Runs at ingest for new and edited announcements only, so an unchanged page costs nothing; the
+same function serves `reparse`, so a rebuilt database equals a fresh crawl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aggregator.dates import find_dates, to_utc
+from aggregator.entities import Entity, extract_mentions
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+CONTEXT_CHARS = 80
+
+
+@dataclass(frozen=True)
+class MentionRecord:
+    field: str
+    surface: str
+    char_start: int
+    char_end: int
+    entity: Entity
+
+
+@dataclass(frozen=True)
+class DateRecord:
+    field: str
+    match: str
+    context: str
+    char_start: int
+    start_date: date
+    end_date: date | None
+    start_at: datetime | None
+    end_at: datetime | None
+    granularity: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Annotations:
+    mentions: list[MentionRecord]
+    dates: list[DateRecord]
+
+
+def _day(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        return (value.astimezone(WARSAW) if value.tzinfo else value).date()
+    return value
+
+
+def _instant(value: date | datetime | None) -> datetime | None:
+    return to_utc(value) if isinstance(value, datetime) else None
+
+
+def _context(text: str, start: int, end: int) -> str:
+    left = text.rfind("\n", 0, start) + 1
+    right = text.find("\n", end)
+    right = len(text) if right == -1 else right
+    left, right = max(left, start - CONTEXT_CHARS), min(right, end + CONTEXT_CHARS)
+    return (
+        ("…" if left > 0 and text[left - 1] != "\n" else "")
+        + " ".join(text[left:right].split())
+        + ("…" if right < len(text) and text[right] != "\n" else "")
+    )
+
+
+def annotate(title: str, body_text: str, published: datetime | None, seen: datetime) -> Annotations:
+    """Mentions and dates of title and body; year-less dates resolve against the publication day
+    (or the day the page was first seen when the site gives no date)."""
+    reference = _day(published or seen)
+    mentions: list[MentionRecord] = []
+    dates: list[DateRecord] = []
+    for field, text in (("title", title), ("body", body_text)):
+        for mention in extract_mentions(text):
+            mentions.append(MentionRecord(field, mention.text, mention.char_start, mention.char_end, mention.entity))
+        for span in find_dates(text, reference):
+            dates.append(
+                DateRecord(
+                    field=field,
+                    match=span.match,
+                    context=_context(text, span.char_start, span.char_end),
+                    char_start=span.char_start,
+                    start_date=_day(span.start),
+                    end_date=_day(span.end) if span.end is not None else None,
+                    start_at=_instant(span.start),
+                    end_at=_instant(span.end),
+                    granularity=span.granularity,
+                    kind=span.kind,
+                )
+            )
+    return Annotations(mentions, dates)
