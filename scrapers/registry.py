@@ -7,13 +7,15 @@ registry entry plus, only when its markup demands it, a small parser class.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-REGISTRY_PATH = Path(__file__).with_name("sources.toml")
+# ROPSFEED_SOURCES points at another registry file (an operator's own selection, the benchmarks).
+REGISTRY_PATH = Path(os.environ.get("ROPSFEED_SOURCES") or Path(__file__).with_name("sources.toml"))
 
 VOIVODESHIPS = (
     "dolnośląskie", "kujawsko-pomorskie", "lubelskie", "lubuskie", "łódzkie", "małopolskie",

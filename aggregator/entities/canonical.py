@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from aggregator.entities import categories
-from aggregator.entities.gazetteer import load, pick_with_margin, split_place
+from aggregator.entities.gazetteer import FUZZY_RELEVANT, load, pick_with_margin, split_place
 from aggregator.entities.model import Entity
 from aggregator.entities.morphology import Reading, analyse, has_singular, nominative
 from aggregator.entities.text import (
@@ -299,11 +299,13 @@ def _fuzzy(phrase: Phrase) -> Entity | None:
     scores = load().fuzzy_scores(phrase.canonical)
     body, place = split_place(phrase.canonical)
     if place is None and not any(ch.isdigit() for ch in body):
-        key = fold(body)
+        matcher = SequenceMatcher(None, fold(body))
         for category in categories.CATEGORIES:
+            matcher.set_seq2(fold(category.name))
+            if matcher.real_quick_ratio() < FUZZY_RELEVANT or matcher.quick_ratio() < FUZZY_RELEVANT:
+                continue  # cannot win nor be a close runner-up (see gazetteer.FUZZY_RELEVANT)
             entity = categories.category_entity(category)
-            score = SequenceMatcher(None, key, fold(category.name)).ratio()
-            scores[entity] = max(score, scores.get(entity, 0.0))
+            scores[entity] = max(matcher.ratio(), scores.get(entity, 0.0))
     if phrase.head_lemma:
         scores = {e: v for e, v in scores.items() if _head_of(e.canonical) in (None, phrase.head_lemma)}
     return pick_with_margin(scores)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
 from importlib import resources
@@ -23,6 +23,9 @@ from aggregator.entities.text import fold
 
 FUZZY_THRESHOLD = 0.9
 FUZZY_MARGIN = 0.03
+#: A score below this can neither win (< threshold) nor be a runner-up within the margin of a
+#: winner, so fuzzy_scores() leaves such candidates out and never computes their exact ratio.
+FUZZY_RELEVANT = FUZZY_THRESHOLD - FUZZY_MARGIN
 
 _PLACE_RE = re.compile(r"\s(we|w|W|WE|We)\s+(?=[A-ZĄĆĘŁŃÓŚŹŻ])")
 _NUMBER_RE = re.compile(r"\d+")
@@ -59,6 +62,11 @@ class _Name:
     place: str | None
     numbers: tuple[str, ...]
     entity: Entity
+    # difflib caches its analysis of the second sequence: one matcher per name, reused
+    matcher: SequenceMatcher[str] = field(compare=False, hash=False, repr=False, default_factory=SequenceMatcher)
+
+    def __post_init__(self) -> None:
+        self.matcher.set_seq2(self.key)
 
 
 class Gazetteer:
@@ -132,7 +140,8 @@ class Gazetteer:
         return set(self._by_acronym)
 
     def fuzzy_scores(self, name: str) -> dict[Entity, float]:
-        """Similarity of ``name`` to every entry that has the same place and the same numbers."""
+        """Similarity of ``name`` to the entries with the same place and numbers that score at least
+        FUZZY_RELEVANT (the only scores pick_with_margin can act on)."""
         key = fold(name)
         _, place = split_place(name)
         place_key = fold(place) if place else None
@@ -141,8 +150,13 @@ class Gazetteer:
         for cand in self._names:
             if cand.place != place_key or cand.numbers != nums:
                 continue
-            score = SequenceMatcher(None, key, cand.key).ratio()
-            if score > best.get(cand.entity, 0.0):
+            matcher = cand.matcher
+            matcher.set_seq1(key)
+            # cheap upper bounds first: most names are nowhere near each other
+            if matcher.real_quick_ratio() < FUZZY_RELEVANT or matcher.quick_ratio() < FUZZY_RELEVANT:
+                continue
+            score = matcher.ratio()
+            if score >= FUZZY_RELEVANT and score > best.get(cand.entity, 0.0):
                 best[cand.entity] = score
         return best
 
