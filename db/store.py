@@ -207,12 +207,15 @@ def save_announcements(
     latest: dict[tuple[str, str], AnnouncementItem] = {}
     for item in items:  # the same URL twice in one batch: the last one wins
         latest[(item.source_id, item.url)] = item
+    stored: dict[tuple[str, str], Announcement] = {}
+    for source_id in {key[0] for key in latest}:
+        urls = [url for sid, url in latest if sid == source_id]
+        query = select(Announcement).where(Announcement.source_id == source_id, Announcement.url.in_(urls))
+        stored.update({(row.source_id, row.url): row for row in session.scalars(query)})
     for (source_id, url), item in latest.items():
         raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else None
         values = _announcement_values(item, raw_id)
-        existing = session.execute(
-            select(Announcement).where(Announcement.source_id == source_id, Announcement.url == url)
-        ).scalar_one_or_none()
+        existing = stored.get((source_id, url))
         if existing is None:
             statement = insert_for(session, Announcement.__table__).values(
                 **values, first_seen_at=now, last_seen_at=now, updated_at=now

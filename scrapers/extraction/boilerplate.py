@@ -25,14 +25,35 @@ BOILERPLATE_LINES = re.compile(
 )
 
 
+LINE_ELEMENTS = frozenset({"p", "div", "span", "li", "a", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em"})
+_REMOVE_SELECTOR = ", ".join(REMOVE_SELECTORS)
+
+
 def strip_boilerplate(root: Tag, extra_selectors: tuple[str, ...] = ()) -> None:
-    """Remove furniture elements and whole elements whose only text is a boilerplate line."""
-    for selector in REMOVE_SELECTORS + tuple(extra_selectors):
-        for element in root.select(selector):
+    """Remove furniture elements and whole elements whose only text is a boilerplate line.
+
+    Only text nodes that could start such a line are looked at, and from each only its enclosing
+    elements up to the first one with more text: linear in the page, where testing every element's
+    full text would be quadratic in its nesting.
+    """
+    for element in root.select(", ".join((_REMOVE_SELECTOR, *extra_selectors))):
+        if not element.decomposed:
             element.decompose()
-    for element in root.find_all(["p", "div", "span", "li", "a", "h2", "h3", "h4", "h5", "h6"]):
-        if element.decomposed:
-            continue
-        text = " ".join(element.get_text(" ").split())
-        if text and BOILERPLATE_LINES.match(text):
-            element.decompose()
+    for string in list(root.find_all(string=_STARTS_BOILERPLATE)):
+        node = string.parent
+        doomed = None
+        while isinstance(node, Tag) and node is not root and node.name in LINE_ELEMENTS:
+            text = " ".join(node.get_text(" ").split())
+            if not BOILERPLATE_LINES.match(text):
+                break
+            doomed = node
+            node = node.parent
+        if doomed is not None and not doomed.decomposed:
+            doomed.decompose()
+
+
+_STARTS_BOILERPLATE = re.compile(
+    r"^\s*(?:Menu|Zamknij|Powiązane|Powrót|wstecz|Drukuj|Wyślij|error:|Udostępnij|Czytaj więcej|Opublikowano w"
+    r"|Przejdź do treści|Skip to content|A A A|Kontrast)",
+    re.IGNORECASE,
+)
