@@ -25,8 +25,8 @@ from scrapers.registry import Selectors
 log = logging.getLogger(__name__)
 
 DEFAULT_BODY_SELECTORS = (
-    "div.entry-content", "article .entry-content", "div.post-content", "div.item-page",
-    "div[itemprop=articleBody]", "div.field--name-body", "article", "main", "#content",
+    "div.entry-content", "article .entry-content", "div.post-content", "div[itemprop=articleBody]",
+    "div.item-page", "div.field--name-body", "article", "main", "#content",
 )  # fmt: skip
 TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
 
@@ -198,8 +198,18 @@ class ArticleParser:
                 return value, "meta"
         body = self.body_element(soup)
         scope = body.find_parent("article") if body is not None else None
-        for time_tag in (scope or soup).select(f"time.{time_class}[datetime], time.entry-date[datetime]"):
-            if time_class == "updated" and "updated" not in (time_tag.get("class") or []):
+        # WordPress themes class the <time>; Joomla classes its <dd> and marks the <time> with itemprop
+        published = time_class == "published"
+        itemprop, joomla_dd = ("datePublished", "published") if published else ("dateModified", "modified")
+        selector = (f"time.{time_class}[datetime], time.entry-date[datetime], dd.{joomla_dd} time[datetime], "
+                    f"time[itemprop={itemprop}][datetime]")  # fmt: skip
+        for time_tag in (scope or soup).select(selector):
+            if (
+                time_class == "updated"
+                and "updated" not in (time_tag.get("class") or [])
+                and time_tag.get("itemprop") != "dateModified"
+                and not (time_tag.parent and "modified" in (time_tag.parent.get("class") or []))
+            ):
                 continue
             value = parse_iso(str(time_tag["datetime"]))
             if value:

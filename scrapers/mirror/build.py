@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
@@ -91,6 +91,7 @@ class Page:
     published: datetime | None  # aware, Warsaw; None where the site shows no date
     attachment_path: str
     base: str
+    page_lead: str | None = None  # a lead the real page prints apart from the body, if any
     related: list[Page] = field(default_factory=list)
 
     @property
@@ -189,9 +190,10 @@ def load_pages(source: SourceConfig, spec: dict[str, Any]) -> list[Page]:
             raise SystemExit(f'{source.id}: no [articles."{url}"] entry in sites/{source.id}.toml')
         stamp = dates[url].get("published")
         published = datetime.fromisoformat(stamp).replace(tzinfo=WARSAW) if stamp else None
+        post_id = parse_qs(urlsplit(url).query).get("p", [""])[0]  # WordPress plain permalinks: the real id
         pages.append(
             Page(
-                id=zlib.crc32(url.encode()) % 90000 + 10000,
+                id=int(post_id) if post_id.isdigit() else zlib.crc32(url.encode()) % 90000 + 10000,
                 url=url,
                 title=article["title"],
                 paragraphs=list(article["paragraphs"]),
@@ -200,6 +202,7 @@ def load_pages(source: SourceConfig, spec: dict[str, Any]) -> list[Page]:
                 published=published,
                 attachment_path=attachment_path or "files/{slug}.pdf",
                 base=source.base_url,
+                page_lead=article.get("lead"),
             )
         )
     order = spec.get("order", "newest")

@@ -40,7 +40,10 @@ from scrapers.registry import SourceConfig
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTING_LINKS = "h2.entry-title a::attr(href), h3.entry-title a::attr(href), article h2 a::attr(href)"
+DEFAULT_LISTING_LINKS = (
+    "h2.entry-title a::attr(href), h3.entry-title a::attr(href), article h2 a::attr(href), "
+    "div.blog h2[itemprop=name] a::attr(href), div.blog p.readmore a::attr(href)"
+)
 DEFAULT_NEXT_PAGE = "a.next::attr(href), link[rel=next]::attr(href), li.pagination-next a::attr(href)"
 
 

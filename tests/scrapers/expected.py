@@ -23,7 +23,7 @@ class ExpectedArticle:
     paragraphs: list[str]
     categories: list[str]
     attachment_names: list[str]
-    published_at: datetime
+    published_at: datetime | None
 
 
 def expected_articles(source_id: str) -> dict[str, ExpectedArticle]:
@@ -32,16 +32,17 @@ def expected_articles(source_id: str) -> dict[str, ExpectedArticle]:
     dates = load_spec(source_id)["articles"]
     result = {}
     for article in texts["articles"]:
-        if not same_site(article["url"], source):
-            continue  # not on this source's host (the mirror builder skips it too)
+        if not same_site(article["url"], source) or article.get("skip_in_mirror"):
+            continue  # the mirror builder leaves these out too
         url = site_url(article["url"], source)
-        published = datetime.fromisoformat(dates[url]["published"]).replace(tzinfo=ZoneInfo("Europe/Warsaw"))
+        stamp = dates[url].get("published")
+        published = datetime.fromisoformat(stamp).replace(tzinfo=ZoneInfo("Europe/Warsaw")) if stamp else None
         result[url] = ExpectedArticle(
             url=url,
             title=article["title"],
             paragraphs=[normalise(p) for p in article["paragraphs"]],
             categories=article.get("categories") or ["Aktualności"],
             attachment_names=[a["name"] for a in article.get("attachments") or []],
-            published_at=published.astimezone(UTC),
+            published_at=published.astimezone(UTC) if published else None,
         )
     return result

@@ -22,3 +22,11 @@ def test_one_spider_per_source() -> None:
 def test_unknown_source_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match=r"known: .*mcps"):
         get_source("rops-atlantyda")
+
+
+def test_every_source_names_its_publishing_institution_in_the_gazetteer() -> None:
+    from aggregator.entities import gazetteer
+
+    keys = {entity.key for entity in gazetteer()}
+    for source in load_sources():
+        assert source.entity in keys, f"{source.id}: entity {source.entity!r} is not a gazetteer key"
