@@ -64,7 +64,7 @@ per_page = 50
 note = "benchmark"
 """
 
-BARE_SPIDER = textwrap.dedent('''
+BARE_SPIDER = textwrap.dedent("""
     import json, sys
     import scrapy
     from scrapy.crawler import CrawlerProcess
@@ -102,7 +102,7 @@ BARE_SPIDER = textwrap.dedent('''
     process.crawl(crawler)
     process.start()
     print(json.dumps({"pages": crawler.stats.get_value("response_received_count", 0)}))
-''')
+""")
 
 
 def real_texts() -> list[dict]:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
-from aggregator.annotate import Annotations, annotate
+from aggregator.annotate import Annotations
 from db.engine import session_scope
 from db.store import BatchResult, save_announcements
+from scrapers.annotation_pool import Annotator, default_workers
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse
 
 log = logging.getLogger(__name__)
-
-
-def annotate_item(item: AnnouncementItem, seen: datetime) -> Annotations:
-    return annotate(item.title, item.body_text, item.published_at, seen)
 
 
 class StoragePipeline:
@@ -28,6 +25,9 @@ class StoragePipeline:
         self.items: list[AnnouncementItem] = []
         self.raws: list[RawResponse] = []
         self.totals = BatchResult()
+        workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
+        self.annotator = Annotator(workers)
+        self.started = datetime.now(UTC)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -36,6 +36,10 @@ class StoragePipeline:
     def process_item(self, item: object) -> object:
         if isinstance(item, AnnouncementItem):
             self.items.append(item)
+            known = getattr(self.crawler.spider, "known", set())
+            if item.url not in known:  # new: its annotations will be needed, start them now
+                self.annotator.start((item.source_id, item.url), item.title, item.body_text, item.published_at,
+                                     self.started)  # fmt: skip
         elif isinstance(item, RawPageItem):
             self.raws.append(item.raw)
         if len(self.items) + len(self.raws) >= self.batch_size:
@@ -49,8 +53,9 @@ class StoragePipeline:
         self.items, self.raws = [], []
         try:
             with session_scope(self.database_url, write=True) as session:
-                result = save_announcements(session, items, raws, annotate_item)
+                result = save_announcements(session, items, raws, self.annotate)
         except Exception as exc:
+            self.annotator.forget([(i.source_id, i.url) for i in items])
             spider = self.crawler.spider
             message = f"database write of {len(items)} announcements failed: {type(exc).__name__}: {exc}"
             log.error("%s: %s", getattr(spider, "name", "?"), message)
@@ -63,6 +68,9 @@ class StoragePipeline:
         stats.set_value("ropsfeed/items_new", self.totals.new)
         stats.set_value("ropsfeed/items_updated", self.totals.updated)
         stats.set_value("ropsfeed/items_unchanged", self.totals.unchanged)
+
+    def annotate(self, item: AnnouncementItem, seen: datetime) -> Annotations:
+        return self.annotator.result((item.source_id, item.url), item.title, item.body_text, item.published_at, seen)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.flush()

@@ -48,3 +48,6 @@ ROPSFEED_MIRROR = os.environ.get("ROPSFEED_MIRROR") or None
 ROPSFEED_FULL = False
 ROPSFEED_RUN_ID = None
 ROPSFEED_BATCH_SIZE = 100
+# Processes that annotate (institutions, dates) in parallel with the crawl; 0 annotates inline.
+_DEFAULT_WORKERS = max(0, min(2, (os.cpu_count() or 1) - 1))
+ROPSFEED_ANNOTATION_WORKERS = int(os.environ.get("ROPSFEED_ANNOTATION_WORKERS", _DEFAULT_WORKERS))

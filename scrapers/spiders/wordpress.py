@@ -135,11 +135,11 @@ class WordPressSpider(SourceSpider):
 
     def fall_back_from(self, strategy: str, reason: str) -> Iterator[scrapy.Request]:
         if strategy == "api" and self.source.feed_url:
-            self.logger.warning("%s: REST API unavailable (%s); falling back to the RSS feed", self.name, reason)
+            self.logger.info("%s: REST API unavailable (%s); falling back to the RSS feed", self.name, reason)
             self.strategy = "rss"
             yield self.feed_request(self.source.absolute(self.source.feed_url), 1)
             return
-        self.logger.warning("%s: %s unavailable (%s); falling back to HTML listings", self.name, strategy, reason)
+        self.logger.info("%s: %s unavailable (%s); falling back to HTML listings", self.name, strategy, reason)
         self.strategy = "html"
         yield from self.listing_requests()
 
