@@ -6,6 +6,7 @@ same function serves `reparse`, so a rebuilt database equals a fresh crawl.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +16,13 @@ from aggregator.entities import Entity, extract_mentions
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CONTEXT_CHARS = 80
+#: "ustawy z dnia 24 kwietnia 2003 r.", "uchwały nr 123/2024 Zarządu … z dnia 5 marca 2024 r.": the date
+#: names a legal act, it is not an event or a deadline of the announcement.
+_LEGAL_ACT_BEFORE = re.compile(
+    r"\b(?:ustaw|rozporządze|uchwał|zarządze|obwieszcze|postanowie|decyzj|dyrektyw|kodeks)\w*"
+    r"(?:\s+[^\s.;:]+){0,10}?\s+z\s+(?:dnia|dn\.)\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,8 @@ def annotate(title: str, body_text: str, published: datetime | None, seen: datet
         for mention in extract_mentions(text):
             mentions.append(MentionRecord(field, mention.text, mention.char_start, mention.char_end, mention.entity))
         for span in find_dates(text, reference):
+            if _LEGAL_ACT_BEFORE.search(text, max(0, span.char_start - 160), span.char_start):
+                continue
             dates.append(
                 DateRecord(
                     field=field,

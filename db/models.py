@@ -124,6 +124,8 @@ class Announcement(Base):
     language: Mapped[str] = mapped_column(String(8), default="pl")
     published_at: Mapped[datetime | None]
     published_from: Mapped[str | None] = mapped_column(String(40))
+    # day | minute | second: a day-only date is stored as Warsaw midnight but is not a time of day
+    published_granularity: Mapped[str | None] = mapped_column(String(10))
     modified_at: Mapped[datetime | None]
     modified_from: Mapped[str | None] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(64))

@@ -43,6 +43,7 @@ class AnnouncementItem:
     categories: list[str] = field(default_factory=list)
     published_at: datetime | None = None
     published_from: str | None = None
+    published_granularity: str | None = None  # day | minute | second: a day-only date is not midnight
     modified_at: datetime | None = None
     modified_from: str | None = None
     external_id: str | None = None

@@ -18,7 +18,7 @@ from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.text import clean_line, lead_of, soup_to_text
-from scrapers.extraction.timestamps import parse_iso
+from scrapers.extraction.timestamps import iso_granularity, parse_iso
 from scrapers.items import AttachmentItem
 from scrapers.registry import Selectors
 
@@ -28,6 +28,8 @@ DEFAULT_BODY_SELECTORS = (
     "div.entry-content", "article .entry-content", "div.post-content", "div[itemprop=articleBody]",
     "div.item-page", "div.field--name-body", "article", "main", "#content",
 )  # fmt: skip
+#: A timestamp, where it came from (json-ld, meta, time, label) and its precision (day, minute, second).
+Stamp = tuple[datetime | None, str | None, str | None]
 TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
 
 
@@ -41,6 +43,7 @@ class ParsedArticle:
     categories: list[str] = field(default_factory=list)
     published_at: datetime | None = None
     published_from: str | None = None
+    published_granularity: str | None = None
     modified_at: datetime | None = None
     modified_from: str | None = None
     canonical_url: str | None = None
@@ -88,8 +91,8 @@ class ArticleParser:
     def parse(self, html: str, url: str) -> ParsedArticle:
         soup = BeautifulSoup(html, "lxml")
         structured = self.json_ld(soup)
-        published, published_from = self.published(soup, structured)
-        modified, modified_from = self.modified(soup, structured)
+        published, published_from, published_granularity = self.published(soup, structured)
+        modified, modified_from, _ = self.modified(soup, structured)
         title = self.title(soup, structured)
         categories = self.categories(soup)
         canonical = self.canonical(soup)
@@ -110,6 +113,7 @@ class ArticleParser:
             categories=categories,
             published_at=published,
             published_from=published_from,
+            published_granularity=published_granularity,
             modified_at=modified,
             modified_from=modified_from,
             canonical_url=canonical,
@@ -179,23 +183,25 @@ class ArticleParser:
             return str(link["href"]).strip()
         return None
 
-    def published(self, soup: BeautifulSoup, structured: dict[str, Any]) -> tuple[datetime | None, str | None]:
+    def published(self, soup: BeautifulSoup, structured: dict[str, Any]) -> Stamp:
         return self._timestamp(soup, structured, "datePublished", "article:published_time", "published")
 
-    def modified(self, soup: BeautifulSoup, structured: dict[str, Any]) -> tuple[datetime | None, str | None]:
+    def modified(self, soup: BeautifulSoup, structured: dict[str, Any]) -> Stamp:
         return self._timestamp(soup, structured, "dateModified", "article:modified_time", "updated")
 
     def _timestamp(
         self, soup: BeautifulSoup, structured: dict[str, Any], ld_key: str, meta_property: str, time_class: str
-    ) -> tuple[datetime | None, str | None]:
-        value = parse_iso(structured.get(ld_key))
+    ) -> Stamp:
+        raw = structured.get(ld_key)
+        value = parse_iso(raw)
         if value:
-            return value, "json-ld"
+            return value, "json-ld", iso_granularity(raw)
         meta = soup.find("meta", property=meta_property)
         if isinstance(meta, Tag):
-            value = parse_iso(str(meta.get("content", "")))
+            raw = str(meta.get("content", ""))
+            value = parse_iso(raw)
             if value:
-                return value, "meta"
+                return value, "meta", iso_granularity(raw)
         body = self.body_element(soup)
         scope = body.find_parent("article") if body is not None else None
         # WordPress themes class the <time>; Joomla classes its <dd> and marks the <time> with itemprop
@@ -211,21 +217,22 @@ class ArticleParser:
                 and not (time_tag.parent and "modified" in (time_tag.parent.get("class") or []))
             ):
                 continue
-            value = parse_iso(str(time_tag["datetime"]))
+            raw = str(time_tag["datetime"])
+            value = parse_iso(raw)
             if value:
-                return value, "time"
+                return value, "time", iso_granularity(raw)
         if time_class == "published" and self.selectors.date:
             element = soup.select_one(self.selectors.date)
             if element is not None:
                 return visible_date(element.get_text(" "))
-        return None, None
+        return None, None, None
 
 
-def visible_date(text: str) -> tuple[datetime | None, str | None]:
+def visible_date(text: str) -> Stamp:
     """A visible label such as "Data dodania: 2024-05-14 13:36", through the Polish date layer."""
     from aggregator.dates import parse_date, to_utc
 
     span = parse_date(clean_line(text))
     if span is None:
-        return None, None
-    return to_utc(span.start), "label"
+        return None, None, None
+    return to_utc(span.start), "label", "minute" if span.granularity == "minute" else "day"

@@ -35,3 +35,12 @@ def parse_rfc822(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def iso_granularity(value: str | None) -> str:
+    """How precise a machine timestamp is: a bare date is a day, not midnight."""
+    text = (value or "").strip()
+    if len(text) <= 10:
+        return "day"
+    clock = text[11:].split("+")[0].split("Z")[0].split("-")[0]
+    return "second" if clock.count(":") >= 2 else "minute"

@@ -185,7 +185,7 @@ class SourceSpider(scrapy.Spider):
         """Fill what the page lacks from what led to it (e.g. the feed's pubDate)."""
         feed_published = response.meta.get("feed_published")
         if parsed.published_at is None and feed_published is not None:
-            parsed.published_at, parsed.published_from = feed_published, "rss"
+            parsed.published_at, parsed.published_from, parsed.published_granularity = feed_published, "rss", "second"
         if not parsed.categories and response.meta.get("feed_categories"):
             parsed.categories = list(response.meta["feed_categories"])
 
@@ -210,6 +210,7 @@ class SourceSpider(scrapy.Spider):
             categories=parsed.categories,
             published_at=parsed.published_at,
             published_from=parsed.published_from,
+            published_granularity=parsed.published_granularity,
             modified_at=parsed.modified_at,
             modified_from=parsed.modified_from,
             attachments=parsed.attachments,

@@ -63,6 +63,7 @@ def item_from_post(post: dict[str, Any], source_id: str, raw: RawResponse | None
         categories=categories,
         published_at=published,
         published_from=published_from if published else None,
+        published_granularity="second" if published else None,
         modified_at=modified,
         modified_from="wp-api:modified_gmt" if modified else None,
         external_id=f"wp:{post['id']}" if post.get("id") is not None else None,

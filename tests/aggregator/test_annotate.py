@@ -40,3 +40,13 @@ def test_times_become_utc_instants() -> None:
     [event] = result.dates
     assert event.start_at == datetime(2021, 2, 23, 11, 0, tzinfo=UTC)
     assert event.granularity == "minute"
+
+
+def test_dates_of_legal_acts_are_not_event_dates() -> None:
+    text = (
+        "Konkurs ogłoszono na podstawie art. 3 ust. 3 ustawy z dnia 24 kwietnia 2003 r. o działalności pożytku "
+        "publicznego i o wolontariacie oraz uchwały nr 1234/56/24 Zarządu Województwa Mazowieckiego z dnia "
+        "5 marca 2024 r. Oferty można składać do 29 marca 2024 r."
+    )
+    result = annotate("Konkurs", text, datetime(2024, 3, 6, tzinfo=UTC), datetime(2024, 3, 6, tzinfo=UTC))
+    assert [(d.match, d.kind) for d in result.dates] == [("do 29 marca 2024 r.", "until")]

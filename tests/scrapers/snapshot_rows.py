@@ -11,7 +11,7 @@ from db.engine import session_scope
 from db.models import Announcement
 
 FIELDS = ("url", "external_id", "title", "lead", "body_text", "categories", "published_at", "published_from",
-          "modified_at", "modified_from", "language")  # fmt: skip
+          "published_granularity", "modified_at", "modified_from", "language")  # fmt: skip
 
 
 def announcement_dict(row: Announcement) -> dict[str, Any]:
