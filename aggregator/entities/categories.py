@@ -103,6 +103,7 @@ _HEAD_KINDS: dict[str, str] = {
     "federacja": "association",
     "związek": "association",
     "ministerstwo": "ministry",
+    "rada": "council",  # boards ("Zarząd …") stay "other": only the 32 voivodeship ones are in the gazetteer
     "uniwersytet": "university",
     "politechnika": "university",
     "uczelnia": "university",

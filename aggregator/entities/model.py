@@ -13,6 +13,8 @@ from dataclasses import dataclass
 KINDS: tuple[str, ...] = (
     "regional_social_policy_centre",
     "marshal_office",
+    "regional_government",  # the voivodeship board (Zarząd) and assembly (Sejmik)
+    "council",  # advisory councils: Rada Seniorów, Rada Działalności Pożytku Publicznego …
     "ministry",
     "national_body",
     "regional_committee",
