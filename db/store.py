@@ -197,10 +197,15 @@ def save_announcements(
     items: Sequence[AnnouncementItem],
     extra_raws: Sequence[RawResponse] = (),
     annotate: Annotator | None = None,
+    *,
+    record_versions: bool = True,
+    reannotate: bool = False,
 ) -> BatchResult:
     """Upsert a batch; an edited announcement keeps its previous text as a version row.
 
-    `annotate` (institutions and dates) runs for new and edited announcements only.
+    `annotate` (institutions and dates) runs for new and edited announcements only, or for all
+    with `reannotate`. `reparse` passes record_versions=False: a parser fix is neither a site's edit
+    (no version row) nor a sighting of the page (last_seen_at stays).
     """
     result = BatchResult()
     now = datetime.now(UTC)
@@ -214,7 +219,7 @@ def save_announcements(
         query = select(Announcement).where(Announcement.source_id == source_id, Announcement.url.in_(urls))
         stored.update({(row.source_id, row.url): row for row in session.scalars(query)})
     for (source_id, url), item in latest.items():
-        raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else None
+        raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else item.raw_page_id
         values = _announcement_values(item, raw_id)
         existing = stored.get((source_id, url))
         if existing is None:
@@ -229,22 +234,23 @@ def save_announcements(
             result.new += 1
             if annotate is not None:
                 save_annotations(session, announcement_id, annotate(item, now))
-        elif existing.content_hash != item.content_hash:
-            session.add(
-                AnnouncementVersion(
-                    announcement_id=existing.id,
-                    title=existing.title,
-                    body_text=existing.body_text,
-                    body_html=existing.body_html,
-                    content_hash=existing.content_hash,
-                    modified_at=existing.modified_at,
-                    replaced_at=now,
+        elif existing.content_hash != item.content_hash or (not record_versions and _differs(existing, values)):
+            if record_versions:
+                session.add(
+                    AnnouncementVersion(
+                        announcement_id=existing.id,
+                        title=existing.title,
+                        body_text=existing.body_text,
+                        body_html=existing.body_html,
+                        content_hash=existing.content_hash,
+                        modified_at=existing.modified_at,
+                        replaced_at=now,
+                    )
                 )
-            )
             session.execute(
                 update(Announcement)
                 .where(Announcement.id == existing.id)
-                .values(**values, last_seen_at=now, updated_at=now)
+                .values(**values, last_seen_at=now if record_versions else existing.last_seen_at, updated_at=now)
             )
             announcement_id = existing.id
             result.updated += 1
@@ -255,7 +261,7 @@ def save_announcements(
                 update(Announcement)
                 .where(Announcement.id == existing.id)
                 .values(
-                    last_seen_at=now,
+                    last_seen_at=now if record_versions else existing.last_seen_at,
                     raw_page_id=raw_id or existing.raw_page_id,
                     published_at=item.published_at or existing.published_at,
                     published_from=item.published_from or existing.published_from,
@@ -267,8 +273,15 @@ def save_announcements(
             )
             announcement_id = existing.id
             result.unchanged += 1
+            if annotate is not None and reannotate:
+                save_annotations(session, announcement_id, annotate(item, existing.first_seen_at))
         _replace_attachments(session, announcement_id, item)
     return result
+
+
+def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
+    """Whether a reparsed announcement differs from the stored one in any parsed field."""
+    return any(getattr(existing, key) != value for key, value in values.items() if key != "raw_page_id")
 
 
 def _replace_attachments(session: Session, announcement_id: int, item: AnnouncementItem) -> None:

@@ -50,6 +50,7 @@ class AnnouncementItem:
     language: str = "pl"
     attachments: list[AttachmentItem] = field(default_factory=list)
     raw: RawResponse | None = None
+    raw_page_id: int | None = None  # an already archived raw page (reparse), instead of `raw`
 
     @property
     def content_hash(self) -> str:

@@ -63,6 +63,31 @@ def describe_failure(failure: Failure, timeout: float) -> str:
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
+def announcement_from_article(source_id: str, parsed: ParsedArticle, raw: RawResponse | None) -> AnnouncementItem:
+    """A parsed article page as an announcement: the spider and `reparse` share this step."""
+    url = canonical_url(parsed.url)
+    if parsed.canonical_url:
+        declared = canonical_url(urljoin(parsed.url, parsed.canonical_url))
+        if urlsplit(declared).netloc == urlsplit(url).netloc:
+            url = declared  # rel=canonical on the same site names the page's one URL
+    return AnnouncementItem(
+        source_id=source_id,
+        url=url,
+        title=parsed.title or "",
+        body_html=parsed.body_html,
+        body_text=parsed.body_text,
+        lead=parsed.lead,
+        categories=parsed.categories,
+        published_at=parsed.published_at,
+        published_from=parsed.published_from,
+        published_granularity=parsed.published_granularity,
+        modified_at=parsed.modified_at,
+        modified_from=parsed.modified_from,
+        attachments=parsed.attachments,
+        raw=raw,
+    )
+
+
 class SourceSpider(scrapy.Spider):
     source: ClassVar[SourceConfig]
     parser_class: ClassVar[type[ArticleParser]] = ArticleParser
@@ -195,24 +220,4 @@ class SourceSpider(scrapy.Spider):
             self.alarms.append(message)
             self.record_error(message)
             return None
-        url = canonical_url(parsed.url)
-        if parsed.canonical_url:
-            declared = canonical_url(urljoin(parsed.url, parsed.canonical_url))
-            if urlsplit(declared).netloc == urlsplit(url).netloc:
-                url = declared
-        return AnnouncementItem(
-            source_id=self.source.id,
-            url=url,
-            title=parsed.title or "",
-            body_html=parsed.body_html,
-            body_text=parsed.body_text,
-            lead=parsed.lead,
-            categories=parsed.categories,
-            published_at=parsed.published_at,
-            published_from=parsed.published_from,
-            published_granularity=parsed.published_granularity,
-            modified_at=parsed.modified_at,
-            modified_from=parsed.modified_from,
-            attachments=parsed.attachments,
-            raw=raw,
-        )
+        return announcement_from_article(self.source.id, parsed, raw)

@@ -1,0 +1,39 @@
+"""`ropsfeed reparse`: rebuild announcements, institutions and dates from the raw archive."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aggregator.options import DbOption
+from aggregator.reparse import reparse as run_reparse
+from db.engine import database_url
+
+
+def reparse(
+    source_ids: Annotated[list[str] | None, typer.Argument(help="Source ids (default: every enabled source).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Re-run the current parsers over the archived pages, without the network."""
+    try:
+        reports = run_reparse(database_url(db), source_ids or [])
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    table = Table(title="Reparse from the raw archive")
+    for column in ("source", "raw pages", "new", "updated", "unchanged", "problems"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for r in reports:
+        table.add_row(r.source_id, str(r.raw_pages), str(r.result.new), str(r.result.updated),
+                      str(r.result.unchanged), str(len(r.problems)))  # fmt: skip
+    Console().print(table)
+    for r in reports:
+        for problem in r.problems:
+            typer.echo(f"problem {r.source_id}: {problem}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(reparse)
