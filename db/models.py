@@ -129,6 +129,8 @@ class Announcement(Base):
     modified_at: Mapped[datetime | None]
     modified_from: Mapped[str | None] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(64))
+    # title, lead and body lower-cased without diacritics (ł → l): "nabor" finds "Nabór" on both backends
+    search_text: Mapped[str] = mapped_column(Text, default="")
     raw_page_id: Mapped[int | None] = mapped_column(ForeignKey("raw_pages.id", ondelete="SET NULL"))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ never leaves a half-written announcement.
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,17 @@ class BatchResult:
         self.updated += other.updated
         self.unchanged += other.unchanged
         return self
+
+
+def fold_for_search(*parts: str) -> str:
+    """Lower case without diacritics (ł, Ł included): the form both the column and queries take."""
+    text = " ".join(parts).translate(_EXTRA_FOLD)
+    return " ".join(
+        "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).lower().split()
+    )
+
+
+_EXTRA_FOLD = str.maketrans({"ł": "l", "Ł": "L"})
 
 
 def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> None:
@@ -188,6 +200,7 @@ def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dic
         "modified_at": item.modified_at,
         "modified_from": item.modified_from,
         "content_hash": item.content_hash,
+        "search_text": fold_for_search(item.title, item.lead or "", item.body_text),
         "raw_page_id": raw_page_id,
     }
 

@@ -10,9 +10,10 @@ import typer
 from rich.console import Console
 
 from aggregator.crawl import run_crawl
+from aggregator.feeds import FeedFilters, render, select_entries
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
-from db.engine import database_url
+from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
 console = Console()
@@ -56,12 +57,27 @@ def demo(
             f"Offline mirror of {len(mirror.server.RequestHandlerClass.snapshot.hosts())} sites at {mirror.url}"
         )
         reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
-    elapsed = time.monotonic() - started
     out.mkdir(parents=True, exist_ok=True)
+    written = write_feeds(url, out)
+    elapsed = time.monotonic() - started
     console.print(crawl_table(reports, title="ropsfeed demo: crawl of the offline mirror"))
     print_problems(err_console, reports)
     stored = sum(r.new + r.updated + r.unchanged for r in reports)
+    console.print(f"Feeds: {', '.join(str(p) for p in written)}")
     console.print(f"Database: {url}  ·  announcements seen this run: {stored}  ·  wall time: {elapsed:.1f} s")
+
+
+def write_feeds(url: str, out: Path) -> list[Path]:
+    """The unified feed in every format, as `ropsfeed feed` prints it without filters."""
+    filters = FeedFilters(limit=200)
+    with session_scope(url) as session:
+        entries = select_entries(session, filters)
+    paths = []
+    for feed_format, name in (("atom", "feed.atom"), ("rss", "feed.rss"), ("json", "feed.json")):
+        path = out / name
+        path.write_text(render(entries, filters, feed_format), encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,43 @@
+"""`ropsfeed feed`: the unified feed to stdout (DESIGN.md §8)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from aggregator.feeds import FORMATS, FeedFilters, render, select_entries
+from aggregator.options import DbOption
+from db.engine import database_url, session_scope
+from db.migrate import ensure_schema
+
+
+def feed(
+    feed_format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "atom",
+    voivodeship: Annotated[
+        str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
+    entity: Annotated[str | None, typer.Option(help="Institution: entity key, canonical name or acronym.")] = None,
+    query: Annotated[str | None, typer.Option(help="Words that must all occur (case and diacritics ignored).")] = None,
+    limit: Annotated[int, typer.Option(help="Number of entries, newest first.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """Print the feed of announcements, newest first, filtered."""
+    if feed_format not in FORMATS:
+        typer.echo(f"error: unknown format {feed_format!r}; use one of: {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    try:
+        filters = FeedFilters(voivodeship=voivodeship, source=source, entity=entity, query=query, limit=limit)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    url = database_url(db)
+    ensure_schema(url)
+    with session_scope(url) as session:
+        entries = select_entries(session, filters)
+    typer.echo(render(entries, filters, feed_format))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(feed)

@@ -1,0 +1,81 @@
+"""The unified feed: valid Atom/RSS/JSON Feed, newest first, filters combined with AND."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import feedparser
+import pytest
+
+from aggregator.feeds import FeedFilters
+from scrapers.mirror.server import BackgroundMirror
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.network
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
+    database = f"sqlite:///{tmp_path_factory.mktemp('feeds') / 'ropsfeed.db'}"
+    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return database
+
+
+def feed(database: str, *args: str) -> str:
+    result = run_cli("feed", "--db", database, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def items(database: str, *args: str) -> list[dict]:
+    return json.loads(feed(database, "--format", "json", "--limit", "100", *args))["items"]
+
+
+@pytest.mark.parametrize("feed_format", ["atom", "rss"])
+def test_atom_and_rss_are_valid_and_newest_first(crawled: str, feed_format: str) -> None:
+    parsed = feedparser.parse(feed(crawled, "--format", feed_format, "--limit", "100"))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert len(parsed.entries) == 64
+    dated = [e.published_parsed for e in parsed.entries if e.get("published_parsed")]
+    assert len(dated) > 30 and dated == sorted(dated, reverse=True)
+    assert all(e.link.startswith(("https://", "http://")) and "127.0.0.1" not in e.link for e in parsed.entries)
+    assert all(e.title and e.summary for e in parsed.entries)
+
+
+def test_json_feed_shape_and_undated_backfill_last(crawled: str) -> None:
+    document = json.loads(feed(crawled, "--format", "json", "--limit", "100"))
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    dates = [i.get("date_published") for i in document["items"]]
+    first_undated = dates.index(None)
+    assert all(d is None for d in dates[first_undated:]), "backfill without a date sinks below dated entries"
+    parsed = [datetime.fromisoformat(d) for d in dates[:first_undated]]
+    assert parsed == sorted(parsed, reverse=True)
+    assert {d.utcoffset().total_seconds() for d in parsed} <= {3600, 7200}, "dates in Polish time"
+
+
+def test_filters_narrow_and_combine(crawled: str) -> None:
+    podlaskie = items(crawled, "--voivodeship", "podlaskie")
+    assert podlaskie and {i["_ropsfeed"]["voivodeship"] for i in podlaskie} == {"podlaskie"}
+    mcps = items(crawled, "--source", "mcps")
+    assert len(mcps) == 7 and {i["_ropsfeed"]["source"] for i in mcps} == {"mcps"}
+    assert items(crawled, "--source", "mcps", "--voivodeship", "podlaskie") == []
+    with_accents = items(crawled, "--query", "Rozwoju Ekonomii Społecznej")
+    folded = items(crawled, "--query", "rozwoju EKONOMII spolecznej")
+    assert with_accents and folded == with_accents, "case and diacritics (ł too) do not matter"
+    assert items(crawled, "--query", "rozwoju ekonomii spolecznej nieistniejacewyrazenie") == []
+    by_entity = items(crawled, "--entity", "rops-bialystok")
+    bialystok = "Regionalny Ośrodek Polityki Społecznej w Białymstoku"
+    assert by_entity
+    for item in by_entity:
+        assert bialystok in item["_ropsfeed"]["institutions"] or item["_ropsfeed"]["source"] == "rops-bialystok"
+    assert items(crawled, "--entity", "MCPS") == items(crawled, "--entity", "mcps")
+    assert len(json.loads(feed(crawled, "--format", "json", "--limit", "5"))["items"]) == 5
+
+
+def test_bad_filters_are_clear_errors(crawled: str) -> None:
+    result = run_cli("feed", "--db", crawled, "--voivodeship", "mazowsze")
+    assert result.returncode == 2 and "unknown voivodeship 'mazowsze'" in result.stderr
+    with pytest.raises(ValueError, match="limit"):
+        FeedFilters(limit=0)
