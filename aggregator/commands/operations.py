@@ -1,0 +1,82 @@
+"""`ropsfeed run` (the scheduled job) and `ropsfeed status` (per-source health)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aggregator.crawl import run_crawl
+from aggregator.options import DbOption, VerboseOption
+from aggregator.report import crawl_table, print_problems
+from aggregator.status import FAILING_AFTER, source_statuses
+from db.engine import database_url, session_scope
+from db.migrate import ensure_schema
+
+log = logging.getLogger("ropsfeed.status")
+HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "bold red", "never": "dim"}
+
+
+def run(
+    mirror: Annotated[str | None, typer.Option(help="Crawl this mirror instead of the live sites.")] = None,
+    db: DbOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """The scheduled job: crawl every enabled source; exit 1 when any source failed."""
+    url = database_url(db)
+    reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
+    Console().print(crawl_table(reports, title="ropsfeed run"))
+    failed = [r for r in reports if r.failed]
+    err = Console(stderr=True)
+    print_problems(err, reports)
+    for report in failed:
+        first = report.errors[0] if report.errors else "failed"
+        typer.echo(
+            f"FAILED {report.source_id}: {first}"
+            + (f" (+{len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
+            err=True,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+def status(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source, one per line.")] = False,
+) -> None:
+    """Per source: last success, last failure and why, items in the last 30 days, alarms."""
+    url = database_url(db)
+    ensure_schema(url)
+    with session_scope(url) as session:
+        statuses = source_statuses(session)
+    for s in statuses:
+        if s.health == "failing":
+            log.error(
+                "%s has failed %d runs in a row; last error: %s", s.source_id, s.consecutive_failures, s.last_error
+            )
+    if as_json:
+        for s in statuses:
+            typer.echo(json.dumps(s.as_json(), ensure_ascii=False))
+        return
+    table = Table(title="ropsfeed status")
+    for column in ("source", "health", "last success", "failures in a row", "items (30 days)", "last error / alarm"):
+        table.add_column(column)
+    for s in statuses:
+        when = s.last_success.strftime("%Y-%m-%d %H:%M UTC") if s.last_success else "never"
+        note = s.last_error if s.consecutive_failures else ("; ".join(s.alarms) or "")
+        style = HEALTH_STYLE[s.health]
+        table.add_row(s.source_id, f"[{style}]{s.health}[/]", when, str(s.consecutive_failures),
+                      str(s.items_30_days), note or "")  # fmt: skip
+    Console().print(table)
+    failing = [s.source_id for s in statuses if s.health == "failing"]
+    if failing:
+        typer.echo(f"{len(failing)} source(s) failed {FAILING_AFTER}+ runs in a row: {', '.join(failing)}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(status)

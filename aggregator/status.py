@@ -1,0 +1,84 @@
+"""Per-source health from crawl_runs: what an operator checks after the nightly run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from db.models import Announcement, CrawlRun
+from scrapers.registry import load_sources
+
+FAILING_AFTER = 3  # consecutive failed runs before a source is reported loudly
+
+
+@dataclass
+class SourceStatus:
+    source_id: str
+    institution: str
+    enabled: bool
+    health: str  # ok | alarm | failing | failed | never
+    last_success: datetime | None = None
+    last_failure: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    items_30_days: int = 0
+    announcements: int = 0
+    alarms: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("last_success", "last_failure"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def source_statuses(session: Session, now: datetime | None = None) -> list[SourceStatus]:
+    now = now or datetime.now(UTC)
+    month_ago = now - timedelta(days=30)
+    recent = dict(
+        session.execute(
+            select(Announcement.source_id, func.count())
+            .where(
+                or_(
+                    Announcement.published_at >= month_ago,
+                    and_(Announcement.published_at.is_(None), Announcement.first_seen_at >= month_ago),
+                )
+            )
+            .group_by(Announcement.source_id)
+        ).all()
+    )
+    totals = dict(session.execute(select(Announcement.source_id, func.count()).group_by(Announcement.source_id)).all())
+    statuses = []
+    for source in load_sources():
+        runs = session.scalars(
+            select(CrawlRun)
+            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None))
+            .order_by(CrawlRun.id.desc())
+            .limit(50)
+        ).all()
+        status = SourceStatus(source.id, source.institution, source.enabled, "never")
+        status.items_30_days = int(recent.get(source.id, 0))
+        status.announcements = int(totals.get(source.id, 0))
+        for run in runs:
+            if run.status == "ok":
+                status.last_success = status.last_success or run.finished_at
+                break
+            status.consecutive_failures += 1
+        failure = next((r for r in runs if r.status != "ok"), None)
+        if failure is not None:
+            status.last_failure = failure.finished_at
+            status.last_error = (failure.errors or ["(no message)"])[0]
+        if runs:
+            status.alarms = list(runs[0].alarms or [])
+            if status.consecutive_failures >= FAILING_AFTER:
+                status.health = "failing"
+            elif status.consecutive_failures:
+                status.health = "failed"
+            else:
+                status.health = "alarm" if status.alarms else "ok"
+        statuses.append(status)
+    return statuses
