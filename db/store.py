@@ -126,10 +126,11 @@ def entity_ids(session: Session, entities: Iterable[EntityLike], surfaces: dict[
     return {key: id_ for key, id_ in session.execute(select(Entity.key, Entity.id).where(Entity.key.in_(by_key)))}
 
 
-def save_annotations(session: Session, announcement_id: int, annotations: Annotations) -> None:
+def save_annotations(session: Session, announcement_id: int, annotations: Annotations, *, new: bool = False) -> None:
     """Replace the mentions and dates of one announcement (after an insert or an edit)."""
-    session.execute(delete(Mention).where(Mention.announcement_id == announcement_id))
-    session.execute(delete(EventDate).where(EventDate.announcement_id == announcement_id))
+    if not new:  # a new announcement has nothing to replace
+        session.execute(delete(Mention).where(Mention.announcement_id == announcement_id))
+        session.execute(delete(EventDate).where(EventDate.announcement_id == announcement_id))
     surfaces: dict[str, set[str]] = {}
     for m in annotations.mentions:
         surfaces.setdefault(m.entity.key, set()).add(m.surface)
@@ -246,7 +247,7 @@ def save_announcements(
             announcement_id = session.execute(statement).scalar_one()
             result.new += 1
             if annotate is not None:
-                save_annotations(session, announcement_id, annotate(item, now))
+                save_annotations(session, announcement_id, annotate(item, now), new=True)
         elif existing.content_hash != item.content_hash or (not record_versions and _differs(existing, values)):
             if record_versions:
                 session.add(
@@ -288,7 +289,9 @@ def save_announcements(
             result.unchanged += 1
             if annotate is not None and reannotate:
                 save_annotations(session, announcement_id, annotate(item, existing.first_seen_at))
-        _replace_attachments(session, announcement_id, item)
+            if record_versions and not item.attachments:
+                continue  # the same text with no files: nothing to reconcile
+        _replace_attachments(session, announcement_id, item, new=existing is None)
     return result
 
 
@@ -297,11 +300,12 @@ def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
     return any(getattr(existing, key) != value for key, value in values.items() if key != "raw_page_id")
 
 
-def _replace_attachments(session: Session, announcement_id: int, item: AnnouncementItem) -> None:
+def _replace_attachments(session: Session, announcement_id: int, item: AnnouncementItem, *, new: bool) -> None:
     urls = [a.url for a in item.attachments]
-    session.execute(
-        delete(Attachment).where(Attachment.announcement_id == announcement_id, Attachment.url.not_in(urls))
-    )
+    if not new:
+        session.execute(
+            delete(Attachment).where(Attachment.announcement_id == announcement_id, Attachment.url.not_in(urls))
+        )
     upsert(
         session,
         Attachment.__table__,
