@@ -16,15 +16,23 @@ END = "<!-- coverage:end -->"
 
 def table() -> str:
     lines = [
-        "| source | institution | voivodeship | platform | site | verified |",
-        "|---|---|---|---|---|---|",
+        "| source | institution | voivodeship | platform | site | crawled | verified |",
+        "|---|---|---|---|---|---|---|",
     ]
     for s in sorted(load_sources(), key=lambda s: (s.voivodeship, s.id)):
         verified = "yes" if s.verified else "no (see `note` in sources.toml)"
-        lines.append(f"| `{s.id}` | {s.institution} | {s.voivodeship} | {s.platform} | {s.host} | {verified} |")
-    voivodeships = len({s.voivodeship for s in load_sources()})
+        crawled = "yes" if s.enabled else "**no** (disabled: see `note`)"
+        lines.append(
+            f"| `{s.id}` | {s.institution} | {s.voivodeship} | {s.platform} | {s.host} | {crawled} | {verified} |"
+        )
+    enabled = [s for s in load_sources() if s.enabled]
+    covered = {s.voivodeship for s in enabled}
+    missing = sorted({s.voivodeship for s in load_sources()} - covered) or ["none"]
     lines.append("")
-    lines.append(f"{len(load_sources())} sources, {voivodeships} of 16 voivodeships.")
+    lines.append(
+        f"{len(load_sources())} sources registered, {len(enabled)} crawled; {len(covered)} of 16 voivodeships crawled "
+        f"(not yet: {', '.join(missing)})."
+    )
     return "\n".join(lines)
 
 
