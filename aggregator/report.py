@@ -11,11 +11,13 @@ from aggregator.crawl import SourceReport
 
 
 def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -> Table:
-    table = Table(title=title)
-    for column, justify in (("source", "left"), ("strategy", "left"), ("pages fetched", "right"),
-                            ("new", "right"), ("updated", "right"), ("unchanged", "right"),
-                            ("errors", "right"), ("status", "left")):  # fmt: skip
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table = Table(title=title, caption="via: REST API, RSS feed or HTML listings · upd.: edited · same: unchanged")
+    longest = max((len(r.source_id) for r in reports), default=6)
+    table.add_column("source", no_wrap=True, min_width=max(6, longest))
+    table.add_column("via", no_wrap=True)  # the strategy: wp-api, rss, html
+    for column in ("pages", "new", "upd.", "same", "err."):  # short: the table must fit 80 columns
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for r in reports:
         status = "[green]ok[/]" if not r.failed else "[red]failed[/]"
         table.add_row(r.source_id, r.strategy or "-", str(r.pages_fetched), str(r.new), str(r.updated),
