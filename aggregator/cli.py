@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from aggregator.commands import crawling, database, dates, entities, feed, maintenance, mirror, operations, sources
+from aggregator.commands import (
+    crawling,
+    database,
+    dates,
+    dedup,
+    entities,
+    feed,
+    maintenance,
+    mirror,
+    operations,
+    sources,
+)
 
 app = typer.Typer(
     name="ropsfeed",
@@ -12,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities):
+for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup):
     module.register(app)
 
 

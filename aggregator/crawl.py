@@ -86,6 +86,10 @@ def run_crawl(
     for source_id in ids:
         process.crawl(SPIDERS[source_id])
     process.start()
+    from aggregator.stories import assign_stories
+
+    stories = assign_stories(database_url)  # after the crawl, over what it added or changed
+    log.info("stories: %d announcements assigned, %d joined an existing story", stories.assigned, stories.joined)
     return reports_for(database_url, run_id, ids)
 
 

@@ -1,7 +1,7 @@
 """The unified feed: Atom and RSS 2.0 (feedgen) and JSON Feed 1.1, newest first, with filters.
 
-One entry per announcement for now; when stories exist (deduplication), one per story with the
-other sources as extra links. Titles and summaries are plain text (scraped HTML never reaches a
+One entry per story: the representative page as the link, the other sites that carry the same
+news as related links. Titles and summaries are plain text (scraped HTML never reaches a
 feed reader); links are always the real sites' URLs.
 """
 
@@ -20,7 +20,7 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Announcement, CrawlRun, Entity, Mention, Source
+from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
 from db.store import fold_for_search
 from scrapers.registry import VOIVODESHIPS
 
@@ -82,11 +82,13 @@ def base_url() -> str:
 
 
 def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
-    statement = select(Announcement, Source).join(Source, Source.id == Announcement.source_id)
+    """One row per story (its representative; an announcement not yet deduplicated stands alone),
+    kept when any of the story's announcements matches every filter."""
+    member = select(Announcement.id, Announcement.story_key).join(Source, Source.id == Announcement.source_id)
     if filters.voivodeship:
-        statement = statement.where(Source.voivodeship == filters.voivodeship)
+        member = member.where(Source.voivodeship == filters.voivodeship)
     if filters.source:
-        statement = statement.where(Announcement.source_id == filters.source)
+        member = member.where(Announcement.source_id == filters.source)
     if filters.entity:
         wanted = select(Entity.id).where(
             or_(
@@ -97,10 +99,23 @@ def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
         )
         keys = select(Entity.key).where(Entity.id.in_(wanted))
         mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
-        statement = statement.where(or_(Announcement.id.in_(mentioned), Source.entity_key.in_(keys)))
+        member = member.where(or_(Announcement.id.in_(mentioned), Source.entity_key.in_(keys)))
     if filters.query:
         terms = fold_for_search(filters.query).split()
-        statement = statement.where(and_(*(Announcement.search_text.contains(term) for term in terms)))
+        member = member.where(and_(*(Announcement.search_text.contains(term) for term in terms)))
+    matching = member.subquery()
+    statement = (
+        select(Announcement, Source)
+        .join(Source, Source.id == Announcement.source_id)
+        .outerjoin(Story, Story.key == Announcement.story_key)
+        .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
+        .where(
+            or_(
+                Announcement.story_key.in_(select(matching.c.story_key).where(matching.c.story_key.is_not(None))),
+                Announcement.id.in_(select(matching.c.id)),
+            )
+        )
+    )
     return statement.order_by(feed_date().desc().nulls_last(), Announcement.id.desc()).limit(filters.limit)
 
 
@@ -132,13 +147,21 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
             names = institutions.setdefault(announcement_id, [])
             if canonical not in names:
                 names.append(canonical)
+    keys = [a.story_key for a, _, _ in rows if a.story_key]
+    others: dict[str, list[tuple[int, str]]] = {}
+    for story_key, announcement_id, url in session.execute(
+        select(Announcement.story_key, Announcement.id, Announcement.url)
+        .where(Announcement.story_key.in_(keys))
+        .order_by(Announcement.published_at, Announcement.id)
+    ):
+        others.setdefault(str(story_key), []).append((announcement_id, url))
     entries = []
     for announcement, source, appeared in rows:
         published = announcement.published_at or (as_utc(appeared) if appeared else None)
         published = published.astimezone(WARSAW) if published else None  # readers see Polish time
         entries.append(
             FeedEntry(
-                id=announcement.url,
+                id=f"{base_url()}story/{announcement.story_key}" if announcement.story_key else announcement.url,
                 url=announcement.url,
                 title=announcement.title,
                 summary=announcement.lead or "",
@@ -149,6 +172,7 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
                 voivodeship=source.voivodeship,
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
+                other_urls=[u for i, u in others.get(str(announcement.story_key), []) if i != announcement.id],
             )
         )
     return entries

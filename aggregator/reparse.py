@@ -107,4 +107,7 @@ def reparse(database_url: str, source_ids: Sequence[str] = ()) -> list[ReparseRe
                     session, items[start : start + BATCH], annotate=_annotate, record_versions=False, reannotate=True
                 )
         reports.append(report)
+    from aggregator.stories import assign_stories
+
+    assign_stories(database_url)  # edited texts lost their story: judge them again
     return reports

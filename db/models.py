@@ -131,6 +131,9 @@ class Announcement(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # title, lead and body lower-cased without diacritics (ł → l): "nabor" finds "Nabór" on both backends
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # the story (the same news on several sites); NULL until deduplication has seen this version
+    story_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    dedup_signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, to rebuild the index
     raw_page_id: Mapped[int | None] = mapped_column(ForeignKey("raw_pages.id", ondelete="SET NULL"))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -235,3 +238,21 @@ class EventDate(Base):
     end_at: Mapped[datetime | None]
     granularity: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(10))
+
+
+class Story(Base):
+    """One piece of news with every announcement that carries it (cross-posts, reposts, teasers).
+
+    The representative is the issuing institution's own page when another member names that
+    institution, else the earliest; the feed and digests list stories through it.
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    first_published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -264,7 +264,12 @@ def save_announcements(
             session.execute(
                 update(Announcement)
                 .where(Announcement.id == existing.id)
-                .values(**values, last_seen_at=now if record_versions else existing.last_seen_at, updated_at=now)
+                .values(
+                    **values,
+                    last_seen_at=now if record_versions else existing.last_seen_at,
+                    updated_at=now,
+                    story_key=None,  # a changed text is judged again: it may no longer be the same news
+                )
             )
             announcement_id = existing.id
             result.updated += 1

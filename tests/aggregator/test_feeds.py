@@ -7,8 +7,11 @@ from datetime import datetime
 
 import feedparser
 import pytest
+from sqlalchemy import func, select
 
 from aggregator.feeds import FeedFilters
+from db.engine import session_scope
+from db.models import Story
 from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
 
@@ -21,6 +24,11 @@ def crawled(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) 
     result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return database
+
+
+def story_count(database: str) -> int:
+    with session_scope(database) as session:
+        return session.scalar(select(func.count()).select_from(Story)) or 0
 
 
 def feed(database: str, *args: str) -> str:
@@ -37,7 +45,7 @@ def items(database: str, *args: str) -> list[dict]:
 def test_atom_and_rss_are_valid_and_newest_first(crawled: str, feed_format: str) -> None:
     parsed = feedparser.parse(feed(crawled, "--format", feed_format, "--limit", "100"))
     assert not parsed.bozo, parsed.get("bozo_exception")
-    assert len(parsed.entries) == 64
+    assert len(parsed.entries) == story_count(crawled), "one entry per story"
     dated = [e.published_parsed for e in parsed.entries if e.get("published_parsed")]
     assert len(dated) > 30 and dated == sorted(dated, reverse=True)
     assert all(e.link.startswith(("https://", "http://")) and "127.0.0.1" not in e.link for e in parsed.entries)
@@ -79,3 +87,15 @@ def test_bad_filters_are_clear_errors(crawled: str) -> None:
     assert result.returncode == 2 and "unknown voivodeship 'mazowsze'" in result.stderr
     with pytest.raises(ValueError, match="limit"):
         FeedFilters(limit=0)
+
+
+def test_a_cross_posted_announcement_is_one_entry_with_both_sources(crawled: str) -> None:
+    mcps = "https://mcps.com.pl/ekonomia-spoleczna/wydarzenia/rusza-konkurs-mazowiecka-marka-ekonomii-spolecznej-2018/"
+    es = "http://es.mcps-efs.pl/artyku%C5%82/rusza-konkurs-mazowiecka-marka-ekonomii-spo%C5%82ecznej%E2%80%99-2018"
+    entries = [i for i in items(crawled) if mcps in (i["url"], *i["_ropsfeed"]["other_urls"])]
+    assert len(entries) == 1
+    [entry] = entries
+    assert entry["url"] == mcps, "the dated MCPS page represents the story"
+    assert entry["_ropsfeed"]["other_urls"] == [es]
+    assert entry["id"].endswith(f"/story/{entry['id'].rsplit('/', 1)[1]}")
+    assert [i["url"] for i in items(crawled, "--source", "mcps-es") if i["url"] == mcps] == [mcps]

@@ -1,0 +1,186 @@
+"""What the pair decision looks at, computed once per announcement.
+
+* **Shingles**: hashed word 3-grams of the normalised body (title cut off). A 3-gram survives a
+  re-post with light edits and is rare enough that unrelated texts share few. Hashes are 32-bit
+  CRC-based and *stable across processes* (unlike ``hash()``), so MinHash signatures built from them
+  can be stored in the database and compared later.
+* **Sketch shingles**: the same 3-grams over the words only (numbers left out), for the MinHash
+  signatures: the body, and its **lead** (the first :data:`LEAD_SHINGLES`). Teasers and truncated
+  re-posts are prefixes of the original: their whole-text Jaccard with it is low, but their lead is
+  the same. Numbers are left out of the sketches because dates are the most common thing two
+  unrelated announcements share ("W dniu 12 marca 2019 r. odbyło się …" opens many posts of that
+  day): with them, the LSH candidates of a day would grow with the size of the corpus. Dates are
+  compared exactly by the judge instead.
+* **Title features**: light stems (first six letters) without stop words, plus the years and the
+  Roman edition numbers a title names ("IX posiedzenie", "… 2021”") – a different edition is a
+  different story even when the rest of the title is the same.
+* **Date features** (computed lazily, ``aggregator.dates.find_dates`` is the expensive part): the
+  specific days and the years the text mentions. Year-less dates (``25 marca br.``) of a page with
+  no known publication date are kept as *floating* days that match any year, because resolving them
+  against "today" would invent a conflict with a dated copy of the same page.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+
+from aggregator.dates import find_dates
+from aggregator.dedup.model import Doc
+from aggregator.dedup.normalise import body_tokens, content_lines, fingerprint_of_tokens, tokens
+
+__all__ = ["LEAD_SHINGLES", "SHINGLE", "DateFeatures", "Features", "date_features", "features"]
+
+SHINGLE = 3
+LEAD_SHINGLES = 16
+_STEM = 6
+# Words too common in titles to say anything about the story.
+_STOP = frozenset(
+    {"oraz", "dla", "przez", "jest", "jako", "ktore", "ktory", "ktora", "sie", "nie", "lub", "tym"}
+    | {"tego", "przy", "pod", "nad", "the", "and", "pn", "pt", "ws", "nt", "r"}
+)
+_ROMAN = re.compile(r"^(?=[ivxlc]{2,6}$)c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})$")
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+_CITATION = re.compile(r"dz\.\s*u\.[^;)\n]{0,60}", re.IGNORECASE)
+_LAW_CONTEXT = re.compile(r"(?:ustaw\w*|rozporz\w*|dz\.\s*u\.?|kodeks\w*)[^.;\n]{0,45}$", re.IGNORECASE)
+# find_dates resolves year-less dates against this reference when the page date is unknown;
+# anything it returns near this year is a floating (month, day).
+_FLOATING_REFERENCE = date(1900, 7, 1)
+_MULT = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D], dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class DateFeatures:
+    """Specific days (``(year or 0, month, day)``; year 0 = floating) and explicit years of a text."""
+
+    days: frozenset[tuple[int, int, int]]
+    years: frozenset[int]
+
+
+@dataclass
+class Features:
+    """Everything :func:`aggregator.dedup.judge.judge` compares, for one announcement."""
+
+    shingles: np.ndarray  # sorted unique uint32, all words (the judge's containment)
+    sketch: np.ndarray  # sorted unique uint32, numbers left out (the body signature)
+    lead: np.ndarray  # sorted unique uint32, the first LEAD_SHINGLES of the sketch (the lead signature)
+    title_stems: frozenset[str]
+    title_years: frozenset[int]
+    title_editions: frozenset[str]
+    fingerprint: str
+    text: str
+    title: str
+    published: date | None
+    _dates: DateFeatures | None = field(default=None, repr=False)
+
+    @property
+    def dates(self) -> DateFeatures:
+        """Date features, computed on first use (most pairs are decided without them)."""
+        if self._dates is None:
+            self._dates = date_features(self.title, self.text, self.published)
+        return self._dates
+
+
+_TOKEN_HASHES: dict[str, int] = {}
+_TOKEN_HASH_CACHE = 500_000
+
+
+def _token_hash(word: str) -> int:
+    h = _TOKEN_HASHES.get(word)
+    if h is None:
+        if len(_TOKEN_HASHES) >= _TOKEN_HASH_CACHE:
+            _TOKEN_HASHES.clear()
+        h = _TOKEN_HASHES[word] = zlib.crc32(word.encode("utf-8"))
+    return h
+
+
+def _token_hashes(words: tuple[str, ...]) -> np.ndarray:
+    """Stable 32-bit hashes of the words (CRC-32, memoised: vocabularies repeat)."""
+    return np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+
+
+def shingle_hashes(words: tuple[str, ...]) -> np.ndarray:
+    """Hashes of the word ``SHINGLE``-grams of ``words`` in text order (uint32; one per position).
+
+    A text shorter than a shingle yields one hash of all its words, so it is never empty unless
+    ``words`` is.
+    """
+    if not words:
+        return np.zeros(0, dtype=np.uint32)
+    h = _token_hashes(words)
+    if len(words) < SHINGLE:
+        h = np.concatenate([h, np.zeros(SHINGLE - len(words), dtype=np.uint64)])
+    n = len(h) - SHINGLE + 1
+    mixed = h[0:n] * _MULT[0] ^ h[1 : n + 1] * _MULT[1] ^ h[2 : n + 2] * _MULT[2]
+    mixed ^= mixed >> np.uint64(29)
+    return (mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+
+
+def _title_features(words: tuple[str, ...]) -> tuple[frozenset[str], frozenset[int], frozenset[str]]:
+    stems = frozenset(w[:_STEM] for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOP)
+    years = frozenset(int(w) for w in words if len(w) == 4 and w.isdigit() and 1950 <= int(w) <= 2049)
+    editions = frozenset(w for w in words if _ROMAN.match(w))
+    return stems, years, editions
+
+
+def _as_date(value: date | datetime | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def features(doc: Doc) -> Features:
+    """Compute the comparison features of ``doc`` (everything but the lazy date features)."""
+    title_words = tuple(tokens(doc.title or ""))
+    body_words = tuple(body_tokens(doc.text or "", title_words))
+    # Only arrays and small sets are kept: the index holds the features of many announcements.
+    stems, years, editions = _title_features(title_words)
+    sketch = shingle_hashes(tuple(w for w in body_words if not w[0].isdigit()))
+    return Features(
+        shingles=np.unique(shingle_hashes(body_words)),
+        sketch=np.unique(sketch),
+        lead=np.unique(sketch[:LEAD_SHINGLES]),
+        title_stems=stems,
+        title_years=years,
+        title_editions=editions,
+        fingerprint=fingerprint_of_tokens(title_words, body_words),
+        text=doc.text or "",
+        title=doc.title or "",
+        published=_as_date(doc.published),
+    )
+
+
+def _is_law_citation(text: str, start: int) -> bool:
+    return bool(_LAW_CONTEXT.search(text, max(0, start - 60), start))
+
+
+def _day_key(value: date | datetime, floating: bool) -> tuple[int, int, int]:
+    d = _as_date(value)
+    assert d is not None
+    return (0 if floating else d.year, d.month, d.day)
+
+
+def date_features(title: str, text: str, published: date | None) -> DateFeatures:
+    """The specific days and the explicit years that ``title`` and ``text`` mention.
+
+    Dropped on purpose: boilerplate lines (CMS date lines such as "Dodana: 8 luty 2021 12:31" are
+    the page's, not the news's); dates inside law citations ("ustawy z dnia 24 kwietnia 2003 r.", "Dz. U. z
+    2020 r.") – every call for NGOs cites the same acts, which would make unrelated news "agree".
+    (The publication dates are set aside later, per pair: see ``judge._date_relation``.)
+    """
+    full = content_lines(f"{title}\n{text}" if title else text)
+    reference = published or _FLOATING_REFERENCE
+    days: set[tuple[int, int, int]] = set()
+    for span in find_dates(full, reference):
+        if span.granularity not in ("day", "minute") or _is_law_citation(full, span.char_start):
+            continue
+        start_year = _as_date(span.start).year  # type: ignore[union-attr]
+        floating = published is None and abs(start_year - _FLOATING_REFERENCE.year) <= 5
+        values = [span.start] if span.end is None else [span.start, span.end]
+        days.update(_day_key(v, floating) for v in values)
+    years = {int(m.group(1)) for m in _YEAR.finditer(_CITATION.sub(" ", full))}
+    return DateFeatures(frozenset(days), frozenset(years))

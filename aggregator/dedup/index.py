@@ -1,0 +1,439 @@
+"""The incremental story index: which story does a new announcement join?
+
+Why this shape (DESIGN.md §4: cost must grow about linearly, never all-pairs):
+
+* Every announcement gets two MinHash signatures (datasketch ``MinHash``, ``num_perm`` values each)
+  over its body shingles (numbers left out, see :mod:`aggregator.dedup.features`): one of the
+  **whole body** (finds re-posts and edited copies) and one of its **lead** (the first shingles:
+  finds teasers and truncated re-posts, whose whole-text Jaccard with the original is low but whose
+  opening is the same). Each goes into its own ``MinHashLSH``. Band buckets that grow beyond
+  :data:`MAX_BUCKET` members (boilerplate shared by thousands of posts) are skipped at query time.
+* A new announcement queries both LSH indexes and an exact-fingerprint dictionary. Those
+  *candidates* are ranked by the agreement of their signatures with the newcomer's and at most
+  ``max_judged`` of them (and at most two per story) are confirmed with :func:`judge`. The number of
+  judge calls per added announcement is therefore bounded by a constant, and the LSH work per
+  announcement does not depend on the size of the index (bucket lookups), so ingesting *n*
+  announcements costs O(n).
+* The newcomer joins the story of the best confirmed candidate, or opens a new story whose id is
+  its own ``doc_id``. A story is never split or merged afterwards: the database can store the story
+  id right away (incremental maintenance, no recompute per crawl).
+
+Persistence. :func:`signature` gives the stored form of the two signatures (``2 * num_perm``
+integers). The index can be rebuilt from stored rows with :meth:`StoryIndex.from_records`
+(doc id, doc, story id, signature) without judging anything again, or saved whole with
+:meth:`StoryIndex.to_state` / :meth:`StoryIndex.from_state` (zlib-compressed JSON, no pickle, so a
+state blob from the database cannot execute code). Comparison features are recomputed lazily for
+the few old announcements that become candidates, and kept in a bounded LRU cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import multiprocessing
+import zlib
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from aggregator.dedup.features import Features, features
+from aggregator.dedup.judge import decide
+from aggregator.dedup.model import Doc, Judgement
+
+__all__ = ["StoryIndex", "signature"]
+
+NUM_PERM = 64
+SEED = 1
+BODY_THRESHOLD = 0.3
+LEAD_THRESHOLD = 0.3
+MAX_JUDGED = 8
+PER_STORY_JUDGED = 2
+# A band bucket holding more announcements than this is boilerplate (a funding formula, a stock
+# opening shared by thousands of posts), not a near-duplicate signal: it is skipped at query time.
+# Without this cap such buckets grow with the corpus and so would the cost of every query.
+MAX_BUCKET = 32
+# Candidates whose signatures agree less than this (whole body and lead alike) are not judged:
+# LSH lets some through, and no re-post, teaser or truncation is that far from its original.
+MIN_ESTIMATE = 0.2
+FEATURE_CACHE = 100_000
+_STATE_FORMAT = "ropsfeed-storyindex"
+_STATE_VERSION = 1
+_PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's own permutation parameters (scheme ``affine32``), computed once per setting."""
+    key = (num_perm, seed)
+    if key not in _PERMUTATIONS:
+        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+        _PERMUTATIONS[key] = (np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32))
+    return _PERMUTATIONS[key]
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, the pre-mix datasketch applies to every hashed value."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def _minhash_values(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """The values ``MinHash(num_perm, seed, hashfunc=int).update_batch(hashes)`` would hold.
+
+    Vectorised here because it runs for every announcement (datasketch calls ``hashfunc`` in a
+    Python loop); a test checks that both give the same values.
+    """
+    if hashes.size == 0:
+        return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    a, b = _permutations(num_perm, seed)
+    mixed = _fmix32(hashes.astype(np.uint32))[:, None]
+    return (mixed * a + b).min(axis=0).astype(np.uint32)
+
+
+def _signature_of(feats: Features, num_perm: int, seed: int) -> np.ndarray:
+    return np.concatenate([_minhash_values(feats.sketch, num_perm, seed), _minhash_values(feats.lead, num_perm, seed)])
+
+
+def _compute(doc: Doc, num_perm: int, seed: int) -> tuple[Features, np.ndarray]:
+    """Worker-process half of :meth:`StoryIndex.add_many`: features (text left out) and signature."""
+    feats = features(doc)
+    feats.text = ""
+    return feats, _signature_of(feats, num_perm, seed)
+
+
+def signature(doc: Doc, num_perm: int = NUM_PERM, seed: int = SEED) -> list[int]:
+    """The stored form of ``doc``'s MinHash signatures: body values, then lead values (``2*num_perm``)."""
+    return [int(v) for v in _signature_of(features(doc), num_perm, seed)]
+
+
+def _published_to_json(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    return ("t:" if isinstance(value, datetime) else "d:") + value.isoformat()
+
+
+def _published_from_json(raw: str | None) -> date | datetime | None:
+    if not raw:
+        return None
+    kind, _, value = raw.partition(":")
+    return datetime.fromisoformat(value) if kind == "t" else date.fromisoformat(value)
+
+
+class StoryIndex:
+    """Incremental near-duplicate index: ``add`` an announcement, get the id of its story.
+
+    ``judge_calls`` counts every pair decision made so far (``last_judged`` those of the last
+    ``add``); tests use them to check that the work per announcement stays bounded.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_perm: int = NUM_PERM,
+        seed: int = SEED,
+        body_threshold: float = BODY_THRESHOLD,
+        lead_threshold: float = LEAD_THRESHOLD,
+        max_judged: int = MAX_JUDGED,
+        feature_cache: int = FEATURE_CACHE,
+    ) -> None:
+        self.num_perm = num_perm
+        self.seed = seed
+        self.body_threshold = body_threshold
+        self.lead_threshold = lead_threshold
+        self.max_judged = max_judged
+        self.feature_cache = feature_cache
+        self._lsh_body = MinHashLSH(threshold=body_threshold, num_perm=num_perm)
+        self._lsh_lead = MinHashLSH(threshold=lead_threshold, num_perm=num_perm)
+        self._slot_of: dict[str, int] = {}
+        self._ids: list[str | None] = []
+        self._docs: list[Doc | None] = []
+        self._sigs: list[np.ndarray | None] = []
+        self._fps: list[str | None] = []
+        self._story: list[str | None] = []
+        self._by_fp: dict[str, int] = {}
+        self._members: dict[str, set[int]] = {}
+        self._cache: OrderedDict[int, Features] = OrderedDict()
+        self.judge_calls = 0
+        self.last_judged = 0
+
+    # ------------------------------------------------------------------ public API
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._slot_of
+
+    def add(self, doc_id: str, doc: Doc) -> str:
+        """Index ``doc`` under ``doc_id`` and return the id of the story it joins.
+
+        Adding a known ``doc_id`` again with the same text is a no-op; with a changed text (an
+        edited page) the announcement is re-indexed and stays in its story when the judge still
+        confirms a member of it.
+        """
+        feats = features(doc)
+        return self._add(doc_id, doc, feats, _signature_of(feats, self.num_perm, self.seed))
+
+    def add_many(self, items: Iterable[tuple[str, Doc]], workers: int = 0) -> Iterator[tuple[str, str]]:
+        """:meth:`add` for a stream of ``(doc_id, doc)``; yields ``(doc_id, story_id)`` in order.
+
+        With ``workers > 0`` the features and signatures (the per-document half of the work) are
+        computed in that many worker processes while this process does the index half, which
+        roughly halves the wall time of a backfill on two cores. Decisions are the same as with
+        :meth:`add`, because the index itself is only ever touched here, in input order.
+        """
+        if workers <= 0:
+            for doc_id, doc in items:
+                yield doc_id, self.add(doc_id, doc)
+            return
+        pending: deque[tuple[str, Doc]] = deque()
+
+        def feed() -> Iterator[Doc]:
+            for doc_id, doc in items:
+                pending.append((doc_id, doc))
+                yield doc
+
+        job = partial(_compute, num_perm=self.num_perm, seed=self.seed)
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with context.Pool(workers) as pool:
+            for feats, sig in pool.imap(job, feed(), chunksize=32):
+                doc_id, doc = pending.popleft()
+                feats.text = doc.text  # the worker leaves the text out to save copying it back
+                yield doc_id, self._add(doc_id, doc, feats, sig)
+
+    def story_of(self, doc_id: str) -> str:
+        """The story id of an indexed announcement (``KeyError`` when unknown)."""
+        return str(self._story[self._slot_of[doc_id]])
+
+    def members(self, story_id: str) -> list[str]:
+        """The doc ids of a story, in the order they were added."""
+        return [str(self._ids[s]) for s in sorted(self._members.get(story_id, ()))]
+
+    def stories(self) -> Iterator[tuple[str, list[str]]]:
+        """Every story with its members."""
+        for story_id in list(self._members):
+            yield story_id, self.members(story_id)
+
+    def remove(self, doc_id: str) -> None:
+        """Forget an announcement (a deleted page); its story keeps its other members and its id."""
+        slot = self._slot_of.pop(doc_id)
+        self._lsh_body.remove(slot)
+        self._lsh_lead.remove(slot)
+        fp = self._fps[slot]
+        if fp is not None and self._by_fp.get(fp) == slot:
+            del self._by_fp[fp]
+        story = self._story[slot]
+        if story is not None:
+            self._members[story].discard(slot)
+            if not self._members[story]:
+                del self._members[story]
+        self._cache.pop(slot, None)
+        self._ids[slot] = self._docs[slot] = self._sigs[slot] = self._fps[slot] = self._story[slot] = None
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_state(self) -> bytes:
+        """The whole index as bytes (zlib-compressed JSON): docs, story ids and signatures."""
+        entries = []
+        for slot, doc_id in enumerate(self._ids):
+            doc, sig = self._docs[slot], self._sigs[slot]
+            if doc_id is None or doc is None or sig is None:
+                continue
+            entries.append(
+                [
+                    doc_id,
+                    self._story[slot],
+                    doc.url,
+                    doc.title,
+                    doc.text,
+                    _published_to_json(doc.published),
+                    doc.source_id,
+                    base64.b64encode(sig.astype("<u4").tobytes()).decode("ascii"),
+                ]
+            )
+        state = {"format": _STATE_FORMAT, "version": _STATE_VERSION, "params": self._params(), "entries": entries}
+        return zlib.compress(json.dumps(state, ensure_ascii=False).encode("utf-8"), 6)
+
+    @classmethod
+    def from_state(cls, state: bytes) -> StoryIndex:
+        """Restore an index saved with :meth:`to_state` (no judging: stored story ids are kept)."""
+        data = json.loads(zlib.decompress(state).decode("utf-8"))
+        if data.get("format") != _STATE_FORMAT or data.get("version") != _STATE_VERSION:
+            raise ValueError("not a StoryIndex state of a supported version")
+        index = cls(**data["params"])
+        for doc_id, story, url, title, text, published, source_id, sig in data["entries"]:
+            doc = Doc(url, title, text, _published_from_json(published), source_id)
+            values = np.frombuffer(base64.b64decode(sig), dtype="<u4").astype(np.uint32)
+            index._restore(doc_id, doc, story, values)
+        return index
+
+    @classmethod
+    def from_records(cls, records: Iterable[tuple[str, Doc, str, Sequence[int] | None]], **params: Any) -> StoryIndex:
+        """Rebuild from stored rows ``(doc_id, doc, story_id, signature or None)``, in insertion order.
+
+        This is how the database restores the index: it keeps each announcement's story id and
+        the :func:`signature` computed when it was added (recomputed here when missing).
+        """
+        index = cls(**params)
+        for doc_id, doc, story, sig in records:
+            if sig is None:
+                values = _signature_of(features(doc), index.num_perm, index.seed)
+            else:
+                values = np.asarray(sig, dtype=np.uint32)
+            index._restore(doc_id, doc, story, values)
+        return index
+
+    # ------------------------------------------------------------------ internals
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "num_perm": self.num_perm,
+            "seed": self.seed,
+            "body_threshold": self.body_threshold,
+            "lead_threshold": self.lead_threshold,
+            "max_judged": self.max_judged,
+            "feature_cache": self.feature_cache,
+        }
+
+    def _add(self, doc_id: str, doc: Doc, feats: Features, sig: np.ndarray) -> str:
+        previous_story: str | None = None
+        if doc_id in self._slot_of:
+            slot = self._slot_of[doc_id]
+            if self._features_of(slot).fingerprint == feats.fingerprint:
+                return str(self._story[slot])
+            previous_story = self._story[slot]
+            self.remove(doc_id)
+        best = self._best_match(feats, sig, previous_story)
+        story = best if best is not None else self._new_story_id(doc_id)
+        slot = self._insert(doc_id, doc, story, sig, feats.fingerprint)
+        self._remember(slot, feats)
+        return story
+
+    def _restore(self, doc_id: str, doc: Doc, story: str, sig: np.ndarray) -> None:
+        if len(sig) != 2 * self.num_perm:
+            raise ValueError(f"signature of {doc_id!r} has {len(sig)} values, expected {2 * self.num_perm}")
+        if doc_id in self._slot_of:
+            self.remove(doc_id)
+        self._insert(doc_id, doc, story, sig, None)
+
+    def _insert(self, doc_id: str, doc: Doc, story: str, sig: np.ndarray, fp: str | None) -> int:
+        slot = len(self._ids)
+        self._ids.append(doc_id)
+        self._docs.append(doc)
+        self._sigs.append(sig)
+        self._fps.append(fp)
+        self._story.append(story)
+        self._slot_of[doc_id] = slot
+        self._members.setdefault(story, set()).add(slot)
+        if fp is not None:
+            self._by_fp.setdefault(fp, slot)
+        body, lead = self._minhashes(sig)
+        self._lsh_body.insert(slot, body, check_duplication=False)
+        self._lsh_lead.insert(slot, lead, check_duplication=False)
+        return slot
+
+    def _minhashes(self, sig: np.ndarray) -> tuple[LeanMinHash, LeanMinHash]:
+        """The two signatures as datasketch sketches (``LeanMinHash``: no permutations to rebuild)."""
+        p = self.num_perm
+        return (
+            LeanMinHash(seed=self.seed, hashvalues=sig[:p], scheme="affine32"),
+            LeanMinHash(seed=self.seed, hashvalues=sig[p:], scheme="affine32"),
+        )
+
+    def _new_story_id(self, doc_id: str) -> str:
+        if doc_id not in self._members:
+            return doc_id
+        n = 2
+        while f"{doc_id}~{n}" in self._members:
+            n += 1
+        return f"{doc_id}~{n}"
+
+    def _remember(self, slot: int, feats: Features) -> None:
+        self._cache[slot] = feats
+        self._cache.move_to_end(slot)
+        while len(self._cache) > self.feature_cache:
+            self._cache.popitem(last=False)
+
+    def _features_of(self, slot: int) -> Features:
+        feats = self._cache.get(slot)
+        if feats is None:
+            doc = self._docs[slot]
+            assert doc is not None
+            feats = features(doc)
+            if self._fps[slot] is None:  # restored entries learn their fingerprint on first use
+                self._fps[slot] = feats.fingerprint
+                self._by_fp.setdefault(feats.fingerprint, slot)
+        self._remember(slot, feats)
+        return feats
+
+    @staticmethod
+    def _query(lsh: MinHashLSH, values: np.ndarray) -> set[int]:
+        """``lsh.query`` that skips over-full buckets (see :data:`MAX_BUCKET`).
+
+        It reads the band tables of the ``MinHashLSH`` (``hashranges``/``hashtables``) with the
+        band key ``MinHashLSH`` itself uses (the byte-swapped band values); a test checks that
+        an unfull index gives exactly ``lsh.query``'s answer.
+        """
+        found: set[int] = set()
+        for (start, end), table in zip(lsh.hashranges, lsh.hashtables, strict=True):
+            bucket = table.get(bytes(values[start:end].byteswap().data))
+            if bucket and len(bucket) <= MAX_BUCKET:
+                found.update(bucket)
+        return found
+
+    def _candidates(self, feats: Features, sig: np.ndarray) -> list[int]:
+        """Candidate slots, most similar first (estimated from the signatures)."""
+        p = self.num_perm
+        found = self._query(self._lsh_body, sig[:p]) | self._query(self._lsh_lead, sig[p:])
+        exact = self._by_fp.get(feats.fingerprint)
+        if exact is not None:
+            found.add(exact)
+        if not found:
+            return []
+        slots = np.fromiter(found, dtype=np.int64, count=len(found))
+        stacked = np.stack([self._sigs[s] for s in slots])  # type: ignore[misc]
+        est = np.maximum((stacked[:, :p] == sig[:p]).mean(axis=1), (stacked[:, p:] == sig[p:]).mean(axis=1))
+        if exact is not None:
+            est[slots == exact] = 2.0
+        keep = est >= MIN_ESTIMATE
+        slots, est = slots[keep], est[keep]
+        order = np.lexsort((slots, -est))  # most similar first, then oldest first
+        return [int(s) for s in slots[order]]
+
+    def _best_match(self, feats: Features, sig: np.ndarray, previous_story: str | None) -> str | None:
+        """The story of the best confirmed candidate, skipping stories with a conflicting member."""
+        self.last_judged = 0
+        judged_per_story: dict[str, int] = {}
+        vetoed: set[str] = set()
+        accepted: dict[str, float] = {}
+        for slot in self._candidates(feats, sig):
+            if self.last_judged >= self.max_judged:
+                break
+            story = self._story[slot]
+            if story is None or story in vetoed or judged_per_story.get(story, 0) >= PER_STORY_JUDGED:
+                continue
+            judged_per_story[story] = judged_per_story.get(story, 0) + 1
+            verdict, conflict = self._judge(feats, slot)
+            if conflict:
+                vetoed.add(story)
+                accepted.pop(story, None)
+            elif verdict.same:
+                score = verdict.score + (0.001 if story == previous_story else 0.0)
+                accepted[story] = max(score, accepted.get(story, 0.0))
+                if verdict.score >= 1.0:  # identical to a member: nothing can beat it
+                    break
+        if not accepted:
+            return None
+        return max(accepted, key=lambda story: (accepted[story], -min(self._members[story])))
+
+    def _judge(self, feats: Features, slot: int) -> tuple[Judgement, bool]:
+        self.judge_calls += 1
+        self.last_judged += 1
+        return decide(feats, self._features_of(slot))

@@ -1,0 +1,197 @@
+"""Text normalisation for deduplication: one canonical token stream per announcement.
+
+Why: the same news reaches us from several CMSs that print it differently. WordPress "texturizes"
+``-`` into ``–`` and ``"`` into ``„”``, another site keeps ASCII; one site writes ``25.06.2019 r.``,
+its sister portal ``25 czerwca 2019 roku``; raw dumps carry menus ("Menu Zamknij"), credits
+("źródło: ROPS…", "oprac.: …") and footers ("Opublikowano w…", "Powrót na początek strony",
+"error: Nie kopiuj!!!"). None of that is the news, so none of it may split a story.
+
+Decisions (documented because the fingerprint depends on them):
+
+* **Diacritics are folded** (``ą→a``, ``ł→l``, …) after case folding. Re-posts sometimes lose them
+  (slugs, old encodings, careless copying) and two different announcements never differ only by
+  diacritics, so folding costs nothing in precision.
+* **Quotes and other punctuation are dropped**; dashes become separators. The token stream keeps
+  only letters and digits, so ``„Zakup Prospołeczny” – 2019`` and ``"Zakup Prospołeczny" - 2019``
+  give the same tokens.
+* **Numbers**: digit runs lose leading zeros (``08.06.2018`` ≡ ``8.6.2018``); month names in the
+  genitive and nominative become their number and ``roku`` becomes ``r``, so ``25 czerwca 2019 roku``
+  ≡ ``25.06.2019 r.``; the cardinal number words one to ten become digits (``dwie`` → ``2``). Ordinals
+  and Roman numerals are left alone: their many inflected forms and the clash of ``i``/``v`` with
+  ordinary words make them expensive to map safely.
+* **Boilerplate lines are removed** by a short list of anchored patterns (menus, credits, footers,
+  date labels of the CMS, share widgets). "Do pobrania:" and attachment lists stay: they are content.
+  Inline pointers of truncated re-posts ("… więcej informacji na stronie es.rops-katowice.pl",
+  "Czytaj więcej…") are removed too, so the shortened copy stays a prefix of the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+
+__all__ = ["body_tokens", "content_lines", "fingerprint", "fingerprint_of_tokens", "fold", "normalise_text", "tokens"]
+
+# Line patterns, tested on the folded (lower-case, diacritic-free) stripped line.
+_BOILERPLATE_LINES = re.compile(
+    r"""^(?:
+        menu(?:\s+zamknij)? | zamknij | skip\ to\ content | przejdz\ do\ (?:glownej\ )?tresci.*
+      | przejdz\ na\ poczatek | powrot\ na\ poczatek\ strony | do\ gory | wstecz | drukuj
+      | error:?\s*nie\ kopiuj.* | opublikowano\ w.* | powiazane | udostepnij.* | dodaj\ komentarz
+      | (?:zrodlo|zrodla)(?:\ grafiki|\ zdjec|\ zdjecia|\ foto)?\s*:.* | oprac+\..{0,80} | opracowanie\s*:.{0,80}
+      | fot(?:o)?(?:\.|\s*:).{0,80} | logo\ serwisu.* | facebook(?:\ instagram)? | twitter
+      | (?:czytaj|zobacz)\ (?:wiecej|dalej).{0,80} | wiecej\s*[»>]* | mapa\ dojazdu
+      | dodan[ao]\s*:.* | zmodyfikowan[ao]\s*:.* | data\ (?:dodania|opublikowania|publikacji|modyfikacji)\s*:.*
+      | dodano\ \d.{0,40} | uwaga | informacje\ opublikowane\ przed\ 1\ stycznia\ 2021.*
+      | you\ are\ currently\ viewing.* | galeria\ zdjec | fotorelacja\ tutaj
+      | moze\ cie\ zainteresowac | wyniki\ wyszukiwania\ dla | brak\ wynikow\ wyszukiwania
+      | bez\ kategorii | \(?wwim\)? | licznik\ odwiedzin.* | ten\ adres\ pocztowy\ jest\ chroniony.*
+      | adres\ poczty\ elektronicznej\ jest\ chroniony.*
+    )$""",
+    re.VERBOSE,
+)
+# Inline pointers that truncated re-posts and teasers append to the copied text.
+_POINTERS = re.compile(
+    r"(?:\.\.\.)?[ \t]*(?:"
+    r"wiecej[ \t]+informacji[ \t]+"
+    r"(?:na[ \t]+stronie|pod[ \t]+adresem|znajdziecie[ \t]+panstwo[ \t]+pod)[ \t]*:?[ \t]*\S*"
+    r"|czytaj[ \t]+(?:wiecej|dalej)[ \t]*(?:\.\.\.|»)?"
+    r"|pelna[ \t]+tresc[ \t]*:?[ \t]*\S*"
+    r"|\[\.\.\.\]"
+    r")"
+)
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+
+_MONTHS = {
+    **dict.fromkeys(("stycznia", "styczen"), "1"),
+    **dict.fromkeys(("lutego", "luty"), "2"),
+    **dict.fromkeys(("marca", "marzec"), "3"),
+    **dict.fromkeys(("kwietnia", "kwiecien"), "4"),
+    **dict.fromkeys(("maja", "maj"), "5"),
+    **dict.fromkeys(("czerwca", "czerwiec"), "6"),
+    **dict.fromkeys(("lipca", "lipiec"), "7"),
+    **dict.fromkeys(("sierpnia", "sierpien"), "8"),
+    **dict.fromkeys(("wrzesnia", "wrzesien"), "9"),
+    **dict.fromkeys(("pazdziernika", "pazdziernik"), "10"),
+    **dict.fromkeys(("listopada", "listopad"), "11"),
+    **dict.fromkeys(("grudnia", "grudzien"), "12"),
+}
+_NUMBER_WORDS = {
+    **dict.fromkeys(("jeden", "jedna", "jedno"), "1"),
+    **dict.fromkeys(("dwa", "dwie", "dwoch", "dwoma"), "2"),
+    **dict.fromkeys(("trzy", "trzech"), "3"),
+    **dict.fromkeys(("cztery", "czterech"), "4"),
+    **dict.fromkeys(("piec", "pieciu"), "5"),
+    **dict.fromkeys(("szesc", "szesciu"), "6"),
+    **dict.fromkeys(("siedem", "siedmiu"), "7"),
+    **dict.fromkeys(("osiem", "osmiu"), "8"),
+    **dict.fromkeys(("dziewiec", "dziewieciu"), "9"),
+    **dict.fromkeys(("dziesiec", "dziesieciu"), "10"),
+    "roku": "r",
+}
+_CANONICAL = {**_MONTHS, **_NUMBER_WORDS}
+# Non-ASCII characters folded to ASCII: Polish letters and typographic quotes/dashes up front,
+# anything else learnt on first sight through NFKD (the fold of each character is memoised).
+_FOLDED: dict[str, str] = {
+    **dict(zip("ąćęłńóśźżáéíúüöäčšžřěůýñç", "acelnoszzaeiuuoacszreuync", strict=True)),
+    **dict.fromkeys("„”“«»″", '"'),
+    **dict.fromkeys("’‘‚´`", "'"),
+    **dict.fromkeys("–—‐‑‒−", "-"),
+    "…": "...",
+    "•": "*",
+    "ø": "o",
+    "đ": "d",
+    "ß": "ss",
+}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Inside a raw dump the title is printed after a menu or a section label; look for it this far in.
+_TITLE_SEARCH_LINES = 6
+
+
+def _fold_char(match: re.Match[str]) -> str:
+    char = match.group()
+    folded = _FOLDED.get(char)
+    if folded is None:
+        folded = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        _FOLDED[char] = folded
+    return folded
+
+
+def fold(text: str) -> str:
+    """Case-fold, strip diacritics (``Łódź`` → ``lodz``) and make typographic quotes and dashes ASCII.
+
+    Only non-ASCII characters go through the (memoised) per-character fold, which keeps this
+    cheap on Polish text, where most characters are ASCII already.
+    """
+    return _NON_ASCII.sub(_fold_char, unicodedata.normalize("NFKC", text).casefold())
+
+
+def _drop_boilerplate_lines(folded: str) -> str:
+    kept = [line for line in folded.splitlines() if not _BOILERPLATE_LINES.match(" ".join(line.split()))]
+    return "\n".join(kept)
+
+
+def content_lines(text: str) -> str:
+    """``text`` as printed (diacritics and all) without its boilerplate lines (date lines included)."""
+    return "\n".join(line for line in text.splitlines() if not _BOILERPLATE_LINES.match(" ".join(fold(line).split())))
+
+
+def _lines(text: str) -> list[list[str]]:
+    """Canonical tokens of ``text``, line by line (boilerplate lines and pointers removed)."""
+    folded = _POINTERS.sub(" ", _drop_boilerplate_lines(fold(text)))
+    canon = _CANONICAL.get
+    out = []
+    for line in folded.splitlines():
+        # the token regex splits digits from letters, so a token starting with "0" is a number
+        words = [(t.lstrip("0") or "0") if t[0] == "0" else canon(t, t) for t in _TOKEN.findall(line)]
+        if words:
+            out.append(words)
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """The canonical word tokens of ``text`` (boilerplate removed), the unit of every comparison."""
+    return [w for line in _lines(text) for w in line]
+
+
+def normalise_text(text: str) -> str:
+    """``text`` as one canonical line: the exact-duplicate form (see the module docstring)."""
+    return " ".join(tokens(text))
+
+
+def body_tokens(text: str, title: Sequence[str]) -> list[str]:
+    """The tokens of ``text`` without a printed copy of ``title`` and whatever stands before it.
+
+    Raw dumps and some CMSs print the title as a line of its own near the top, after a menu or a
+    section label ("SECON", "Aktualności"); another copy of the same page may not. Dropping that
+    line (and the labels above it) keeps the bodies comparable and stops the title from counting
+    twice. Only a line that *is* the title counts: a first sentence that merely contains the title
+    words ("… odbyło się trzecie posiedzenie Regionalnej Grupy Interesariuszy projektu …") stays.
+    """
+    lines = _lines(text)
+    wanted = list(title)
+    if wanted:
+        for i, line in enumerate(lines[:_TITLE_SEARCH_LINES]):
+            if line == wanted:
+                lines = lines[i + 1 :]
+                break
+    return [w for line in lines for w in line]
+
+
+def fingerprint(doc: object) -> str:
+    """Exact-duplicate key: a hash of the normalised title and the normalised body.
+
+    Accepts any object with ``title`` and ``text`` attributes (a :class:`~aggregator.dedup.Doc`).
+    Two pages get the same key when they differ only in whitespace, quotes, dashes, case,
+    diacritics, number spelling or boilerplate lines.
+    """
+    title = tokens(str(getattr(doc, "title", "") or ""))
+    return fingerprint_of_tokens(title, body_tokens(str(getattr(doc, "text", "") or ""), title))
+
+
+def fingerprint_of_tokens(title: Sequence[str], body: Sequence[str]) -> str:
+    """:func:`fingerprint` for already tokenised title and body (the body without the title)."""
+    payload = " ".join(title) + "\x1f" + " ".join(body)
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).hexdigest()

@@ -1,0 +1,415 @@
+"""Deduplication: normalisation, the pair decision and its evaluation gate, the story index, the CLI.
+
+The evaluation set (``data/dedup_pairs.jsonl``) holds labelled pairs built from real texts: real
+cross-posts and re-posts (mirror texts, seeds, pages found on OWES/ROPS/marshal-office sites), real
+hard negatives (different news sharing a programme paragraph, the same recurring call in another
+year, the next meeting of the same committee, two items of one institution), and variants derived
+from real texts the way the pipeline meets them (``"derived": true``: another CMS's typography and
+footer, a teaser, a truncated re-post, a light edit, the same call re-issued a year later). Each line
+names its origin. ``PRECISION_FLOOR`` and ``RECALL_FLOOR`` pin the quality of :func:`judge` on it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import typer
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from aggregator.commands.dedup import doc_from_json, register
+from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise_text, signature
+from aggregator.dedup.features import features
+from aggregator.dedup.index import MAX_JUDGED, _minhash_values
+
+DATA = Path(__file__).parent / "data" / "dedup_pairs.jsonl"
+
+# Quality of judge() on the evaluation set. These floors can only be raised.
+PRECISION_FLOOR = 0.98
+RECALL_FLOOR = 0.97
+# No kind may hide a regression: every kind of pair must stay at least this good, except the
+# rewrites (same event told in other words), which text similarity cannot always see.
+PER_KIND_FLOOR = 0.95
+REWRITE_FLOOR = 0.8
+
+
+def _rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _doc(record: dict[str, Any]) -> Doc:
+    return doc_from_json(record, "a")
+
+
+def _key(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
+# --- the evaluation gate -------------------------------------------------------------------------
+
+
+def test_eval_set_is_big_real_and_labelled() -> None:
+    rows = _rows()
+    assert len(rows) >= 120
+    assert sum(not r["derived"] for r in rows) >= 120, "at least 120 pairs of two real texts"
+    assert all(r["origin"] and r["kind"] for r in rows)
+    assert all(isinstance(r["same"], bool) for r in rows)
+    kinds = Counter((r["kind"], r["same"]) for r in rows)
+    for needed in ("repost", "truncated", "teaser", "edit"):
+        assert kinds[(needed, True)] >= 3, needed
+    for needed in ("shared-boilerplate", "recurring", "same-institution", "same-event-other-news"):
+        assert kinds[(needed, False)] >= 5, needed
+    assert len({(_key(r["a"]), _key(r["b"])) for r in rows}) == len(rows), "duplicate pairs"
+
+
+def test_precision_and_recall_on_the_eval_set() -> None:
+    rows = _rows()
+    tp = fp = fn = 0
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses = []
+    for row in rows:
+        verdict = judge(_doc(row["a"]), _doc(row["b"]))
+        total[row["kind"]] += 1
+        right[row["kind"]] += verdict.same == row["same"]
+        tp += verdict.same and row["same"]
+        fp += verdict.same and not row["same"]
+        fn += row["same"] and not verdict.same
+        if verdict.same != row["same"]:
+            misses.append(f"{row['kind']} (gold {row['same']}): {verdict.reason} <- {row['origin'][:120]}")
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    per_kind = {kind: right[kind] / total[kind] for kind in total}
+    report = f"precision {precision:.3f}, recall {recall:.3f}; " + ", ".join(
+        f"{k} {right[k]}/{total[k]}" for k in sorted(total)
+    )
+    assert precision >= PRECISION_FLOOR, report + "\n" + "\n".join(misses)
+    assert recall >= RECALL_FLOOR, report + "\n" + "\n".join(misses)
+    for kind, accuracy in per_kind.items():
+        floor = REWRITE_FLOOR if kind == "rewrite" else PER_KIND_FLOOR
+        assert accuracy >= floor, report + "\n" + "\n".join(misses)
+
+
+def test_judge_is_symmetric_in_its_decision() -> None:
+    for row in _rows()[::3]:
+        a, b = _doc(row["a"]), _doc(row["b"])
+        assert judge(a, b).same == judge(b, a).same, row["origin"]
+
+
+def test_score_is_on_the_decision_scale() -> None:
+    for row in _rows()[::5]:
+        verdict = judge(_doc(row["a"]), _doc(row["b"]))
+        assert 0.0 <= verdict.score <= 1.0
+        assert verdict.same == (verdict.score >= 0.5)
+        assert verdict.reason
+
+
+# --- normalisation and the exact fingerprint -----------------------------------------------------
+
+_ORIGINAL = (
+    "Menu Zamknij\n\nRusza konkurs\n\n"
+    "Zgłoszenia do konkursu „Zakup Prospołeczny” – w godzinach 8.00 – 16.00 – do 08.06.2018 r.\n\n"
+    "Do pobrania:\nRegulamin konkursu\n\nźródło: ROPS w Białymstoku\noprac.: Anna Augustynowicz\n"
+    "Opublikowano wAktualności, Wyroznione\nPowrót na początek strony\nerror: Nie kopiuj!!!"
+)
+_RETYPED = (
+    'Rusza konkurs\n ZGŁOSZENIA do konkursu "Zakup Prospołeczny" -  w godzinach 8.00 - 16.00 -\n'
+    "do 8 czerwca 2018 roku\nDo pobrania:\nRegulamin konkursu"
+)
+
+
+def test_normalise_text_ignores_typography_case_numbers_and_boilerplate() -> None:
+    assert normalise_text(_ORIGINAL) == normalise_text(_RETYPED)
+    text = normalise_text(_ORIGINAL)
+    assert "zrodlo" not in text and "opublikowano" not in text and "kopiuj" not in text
+    assert "menu" not in text and "powrot" not in text
+    assert "do pobrania regulamin konkursu" in text, "attachment lists are content"
+    assert normalise_text("dwie edycje") == normalise_text("2 edycje")
+    assert normalise_text("Łódź, ŁÓDŹ, lodz") == "lodz lodz lodz"
+
+
+def test_normalise_text_strips_pointers_of_truncated_reposts() -> None:
+    full = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt."
+    short = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt … więcej informacji na stronie es.rops-katowice.pl"
+    assert normalise_text(full) == normalise_text(short)
+
+
+def test_fingerprint_is_exact_duplicate_key() -> None:
+    a = Doc("https://a.pl/1", "Rusza konkurs", _ORIGINAL, date(2018, 2, 1))
+    b = Doc("https://b.pl/2", "RUSZA KONKURS", _RETYPED, None)
+    c = Doc("https://b.pl/2", "Rusza konkurs", _RETYPED + "\nNowy akapit z inną treścią.", None)
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a) != fingerprint(c)
+    assert judge(a, b) == Judgement(True, 1.0, "identical text after normalisation")
+
+
+def test_a_title_line_printed_in_the_body_does_not_change_the_fingerprint() -> None:
+    body = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt na Rzecz Rozwoju Ekonomii Społecznej."
+    title = "Zawarto Śląski Pakt"
+    assert fingerprint(Doc("u", title, body, None)) == fingerprint(Doc("u", title, f"SECON\n{title}\n{body}", None))
+    # a first sentence that merely contains the title words is content and stays
+    opening = Doc("u", "Zawarto Pakt", "Zawarto Pakt w Katowicach", None)
+    assert fingerprint(opening) != fingerprint(Doc("u", "Zawarto Pakt", "w Katowicach", None))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([r for r in _rows() if not r["derived"]]),
+    st.sampled_from(['"', "„", "«"]),
+    st.sampled_from(["-", "–", "—"]),
+    st.sampled_from([" ", "  ", "\u00a0"]),
+    st.booleans(),
+)
+def test_typography_never_changes_the_fingerprint(
+    row: dict[str, Any], quote: str, dash: str, space: str, upper: bool
+) -> None:
+    doc = _doc(row["a"])
+    text = doc.text.replace("„", quote).replace("”", quote).replace("–", dash).replace(" ", space)
+    title = doc.title.upper() if upper else doc.title
+    assert fingerprint(Doc("x", title, text, None)) == fingerprint(doc)
+
+
+# --- the pair decision on hand-made cases --------------------------------------------------------
+
+_PROJECT = (
+    "Spotkanie zorganizował Regionalny Ośrodek Polityki Społecznej w ramach projektu „Koordynacja i monitorowanie "
+    "rozwoju ekonomii społecznej w regionie”, współfinansowanego przez Unię Europejską ze środków Europejskiego "
+    "Funduszu Społecznego w ramach Regionalnego Programu Operacyjnego Województwa Podlaskiego na lata 2014-2020."
+)
+
+
+def test_shared_programme_paragraph_is_not_the_same_story() -> None:
+    a = Doc(
+        "a",
+        "Seminarium w Łomży",
+        f"W Łomży odbyło się seminarium o spółdzielniach socjalnych.\n\n{_PROJECT}\n\n"
+        "Uczestnicy omówili zasady zakładania spółdzielni i wsparcie OWES dla nowych członków.",
+        None,
+    )
+    b = Doc(
+        "b",
+        "Targi w Suwałkach",
+        f"Na rynku w Suwałkach wystawiło się dwadzieścia podmiotów.\n\n{_PROJECT}\n\n"
+        "Wystawcy sprzedawali wyroby rękodzielnicze, a dzieci wzięły udział w warsztatach.",
+        None,
+    )
+    verdict = judge(a, b)
+    assert not verdict.same
+    assert verdict.reason.startswith("shares")
+
+
+def test_same_text_with_other_event_dates_is_a_different_story() -> None:
+    text = "Zapraszamy na posiedzenie Regionalnego Komitetu Rozwoju Ekonomii Społecznej, które odbędzie się {} w Ełku."
+    a = Doc("a", "Posiedzenie RKRES", text.format("1 marca 2024 r.") + "\n\n" + _PROJECT, None)
+    b = Doc("b", "Posiedzenie RKRES", text.format("12 maja 2024 r.") + "\n\n" + _PROJECT, None)
+    verdict = judge(a, b)
+    assert not verdict.same
+    assert verdict.reason.startswith("different event dates: 2024-03-01 vs 2024-05-12")
+
+
+def test_year_less_dates_of_an_undated_copy_float() -> None:
+    text = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt na Rzecz Rozwoju Ekonomii Społecznej. " + _PROJECT
+    dated = Doc("a", "Zawarto Śląski Pakt", text, date(2015, 12, 10))
+    undated = Doc("b", "", text + " Udostępniamy Państwu kopię podpisanego Paktu.", None)
+    assert judge(dated, undated).same
+
+
+def test_teaser_and_truncated_repost_are_the_same_story() -> None:
+    paragraphs = [
+        "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt na Rzecz Rozwoju Ekonomii Społecznej na konferencji.",
+        "Sygnatariuszami Paktu są Ośrodki Wsparcia Ekonomii Społecznej działające w czterech subregionach województwa.",
+        "Zawiązanie Paktu stanowi wspólną deklarację działań na rzecz wspierania i rozwijania ekonomii społecznej.",
+    ]
+    original = Doc("a", "Zawarto Śląski Pakt", "\n\n".join(paragraphs), date(2015, 12, 10))
+    teaser = Doc(
+        "b", "Zawarto Śląski Pakt", paragraphs[0] + " … więcej informacji na stronie es.rops-katowice.pl", None
+    )
+    verdict = judge(original, teaser)
+    assert verdict.same and verdict.reason.startswith("same text (containment 1.00)")
+
+
+# --- the story index -----------------------------------------------------------------------------
+
+
+def _pair_docs(real_only: bool = False) -> tuple[dict[str, Doc], list[tuple[str, str, bool, str]]]:
+    docs: dict[str, Doc] = {}
+    pairs = []
+    for row in _rows():
+        if real_only and row["derived"]:
+            continue
+        keys = []
+        for side in ("a", "b"):
+            key = _key(row[side])
+            docs.setdefault(key, _doc(row[side]))
+            keys.append(key)
+        pairs.append((keys[0], keys[1], row["same"], row["kind"]))
+    return docs, pairs
+
+
+@pytest.fixture(scope="module")
+def pair_docs() -> tuple[dict[str, Doc], list[tuple[str, str, bool, str]]]:
+    return _pair_docs()
+
+
+def _ingest(docs: dict[str, Doc], order: list[str]) -> StoryIndex:
+    index = StoryIndex()
+    for key in order:
+        index.add(key, docs[key])
+    return index
+
+
+def test_index_joins_cross_posts_and_keeps_hard_negatives_apart(pair_docs: Any) -> None:
+    docs, pairs = pair_docs
+    index = _ingest(docs, list(docs))
+    joined = Counter()
+    apart = []
+    for a, b, same, kind in pairs:
+        together = index.story_of(a) == index.story_of(b)
+        if same and kind != "rewrite":
+            joined[together] += 1
+        if not same and together:
+            apart.append(kind)
+    assert joined[False] <= 0.02 * sum(joined.values()), joined
+    assert not apart, f"hard negatives merged: {Counter(apart)}"
+
+
+def test_index_story_partition_does_not_depend_on_order() -> None:
+    """Real pairs only: a derived copy re-issued a year later makes an undated teaser ambiguous
+    between two editions, and which one it joins then rightly depends on what was there first."""
+    docs, pairs = _pair_docs(real_only=True)
+    reference = None
+    for seed in (1, 2, 3, 4):
+        order = list(docs)
+        random.Random(seed).shuffle(order)
+        index = _ingest(docs, order)
+        verdicts = [index.story_of(a) == index.story_of(b) for a, b, _, kind in pairs if kind != "rewrite"]
+        if reference is None:
+            reference = verdicts
+        assert verdicts == reference
+
+
+def test_add_many_with_a_worker_process_decides_like_add(pair_docs: Any) -> None:
+    docs, _ = pair_docs
+    items = list(docs.items())[:150]
+    one = StoryIndex()
+    expected = [(doc_id, one.add(doc_id, doc)) for doc_id, doc in items]
+    assert list(StoryIndex().add_many(items, workers=1)) == expected
+
+
+def test_index_judge_calls_stay_bounded_when_everything_is_a_candidate() -> None:
+    """500 announcements sharing one long paragraph: LSH returns all of them for every newcomer."""
+    index = StoryIndex()
+    n = 500
+    for i in range(n):
+        day = 1 + i % 28
+        month = 1 + (i // 28) % 12
+        text = (
+            f"W dniu {day}.{month:02d}.{2000 + i // 336} r. odbyło się spotkanie numer {i}"
+            f" zespołu {i * 7919 % 1000}.\n\n" + _PROJECT * 3
+        )
+        index.add(f"doc{i}", Doc(f"https://x.pl/{i}", f"Spotkanie {i}", text, None))
+        assert index.last_judged <= MAX_JUDGED
+    assert index.judge_calls <= MAX_JUDGED * n
+    assert len({index.story_of(f"doc{i}") for i in range(n)}) == n, "different dates: all stories stay apart"
+
+
+def test_index_state_round_trip_and_rebuild_from_records(pair_docs: Any) -> None:
+    docs, pairs = pair_docs
+    positives = [(a, b) for a, b, same, kind in pairs if same and kind in ("repost", "truncated", "teaser")][:12]
+    first = {a: docs[a] for a, _ in positives}
+    index = _ingest(first, list(first))
+    restored = StoryIndex.from_state(index.to_state())
+    records = [(doc_id, docs[doc_id], index.story_of(doc_id), signature(docs[doc_id])) for doc_id in first]
+    rebuilt = StoryIndex.from_records(records)
+    for copy in (restored, rebuilt):
+        assert len(copy) == len(index)
+        for a, b in positives:
+            assert copy.story_of(a) == index.story_of(a)
+            assert copy.add(b, docs[b]) == index.story_of(a), "a cross-post joins the restored story"
+
+
+def test_index_edit_and_remove() -> None:
+    index = StoryIndex()
+    text = "W dniu 8 grudnia 2015 r. w Katowicach zawarto Śląski Pakt na Rzecz Rozwoju Ekonomii Społecznej. " + _PROJECT
+    story = index.add("a", Doc("a", "Pakt", text, None))
+    assert index.add("b", Doc("b", "Pakt", text + " Udostępniamy kopię Paktu.", None)) == story
+    assert index.add("a", Doc("a", "Pakt", text, None)) == story, "unchanged re-crawl is a no-op"
+    assert index.add("a", Doc("a", "Pakt", text + " Aktualizacja: dodano zdjęcia.", None)) == story
+    assert sorted(index.members(story)) == ["a", "b"]
+    index.remove("b")
+    assert index.members(story) == ["a"] and "b" not in index
+
+
+def test_signature_matches_datasketch_minhash() -> None:
+    hashes = np.random.default_rng(6).integers(0, 2**32, 300, dtype=np.uint64).astype(np.uint32)
+    reference = MinHash(num_perm=64, seed=1, hashfunc=int)
+    reference.update_batch(hashes.tolist())
+    assert np.array_equal(_minhash_values(hashes, 64, 1), reference.hashvalues)
+    doc = Doc("u", "Pakt", "W Katowicach zawarto Śląski Pakt na Rzecz Rozwoju Ekonomii Społecznej.", None)
+    sig = signature(doc)
+    assert len(sig) == 128 and all(isinstance(v, int) for v in sig)
+    assert features(doc).shingles.size > 0
+
+
+# --- the CLI contract ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runner_app() -> tuple[CliRunner, typer.Typer]:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:  # a second command keeps typer from collapsing the app into one command
+        """Placeholder."""
+
+    return CliRunner(), app
+
+
+def test_cli_jsonl_in_order_with_errors_per_line(runner_app: Any) -> None:
+    runner, app = runner_app
+    rows = _rows()[:4]
+    lines = [json.dumps({"a": r["a"], "b": r["b"]}, ensure_ascii=False) for r in rows]
+    lines.insert(2, "{not json")
+    lines.insert(3, json.dumps({"a": {"title": "x"}, "b": {"text": "y"}}))
+    lines.insert(4, "")
+    lines.insert(5, json.dumps({"a": {"text": "x", "published": "wczoraj"}, "b": {"text": "y"}}))
+    result = runner.invoke(app, ["dedup", "--jsonl"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert len(out) == len(lines)
+    assert "error" in out[2] and "error" in out[3] and "error" in out[4] and "error" in out[5]
+    expected = [judge(_doc(r["a"]), _doc(r["b"])) for r in rows]
+    got = [o for i, o in enumerate(out) if i not in (2, 3, 4, 5)]
+    for verdict, obj in zip(expected, got, strict=True):
+        assert obj == {"same": verdict.same, "score": verdict.score, "reason": verdict.reason}
+
+
+def test_cli_output_is_not_ascii_escaped(runner_app: Any) -> None:
+    runner, app = runner_app
+    line = json.dumps({"a": {"text": "x", "published": "środa"}, "b": {"text": "y"}}, ensure_ascii=False)
+    result = runner.invoke(app, ["dedup", "--jsonl"], input=line + "\n")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {"error": "invalid published date: 'środa'"}
+    assert "środa" in result.output and "\\u" not in result.output
+
+
+def test_cli_requires_jsonl(runner_app: Any) -> None:
+    runner, app = runner_app
+    assert runner.invoke(app, ["dedup"]).exit_code != 0
+
+
+def test_published_accepts_dates_timestamps_and_months() -> None:
+    assert doc_from_json({"text": "x", "published": "2024-05-14"}, "a").published == date(2024, 5, 14)
+    assert doc_from_json({"text": "x", "published": "2021-02-08T12:31"}, "a").published == datetime(2021, 2, 8, 12, 31)
+    assert doc_from_json({"text": "x", "published": "2020-10"}, "a").published == date(2020, 10, 1)
+    with pytest.raises(ValueError):
+        doc_from_json({"text": "x", "published": "wczoraj"}, "a")
