@@ -4,13 +4,15 @@
   re-post with light edits and is rare enough that unrelated texts share few. Hashes are 32-bit
   CRC-based and *stable across processes* (unlike ``hash()``), so MinHash signatures built from them
   can be stored in the database and compared later.
-* **Sketch shingles**: the same 3-grams over the words only (numbers left out), for the MinHash
-  signatures: the body, and its **lead** (the first :data:`LEAD_SHINGLES`). Teasers and truncated
-  re-posts are prefixes of the original: their whole-text Jaccard with it is low, but their lead is
-  the same. Numbers are left out of the sketches because dates are the most common thing two
-  unrelated announcements share ("W dniu 12 marca 2019 r. odbyło się …" opens many posts of that
-  day): with them, the LSH candidates of a day would grow with the size of the corpus. Dates are
-  compared exactly by the judge instead.
+* **Sketch shingles**, the input of the MinHash signatures: the body's 3-grams over the words only
+  (numbers left out), and the **lead**, its first :data:`LEAD_SHINGLES` 3-grams (numbers kept).
+  Numbers are left out of the body sketch because dates are what unrelated announcements of one
+  busy day share ("W dniu 12 marca 2019 r. …"): with them the LSH candidates of a day would grow
+  with the size of the corpus (shared wording such as funding formulas is handled by the index's
+  cap on bucket sizes). The lead keeps them because a
+  teaser or a truncated re-post is a prefix of the original – whole-text Jaccard is low, the lead
+  is the same – and the date in its first sentence is what tells it from other posts that open
+  with the same formula. Dates themselves are compared exactly by the judge.
 * **Title features**: light stems (first six letters) without stop words, plus the years and the
   Roman edition numbers a title names ("IX posiedzenie", "… 2021”") – a different edition is a
   different story even when the rest of the title is the same.
@@ -36,7 +38,7 @@ from aggregator.dedup.normalise import body_tokens, content_lines, fingerprint_o
 __all__ = ["LEAD_SHINGLES", "SHINGLE", "DateFeatures", "Features", "date_features", "features"]
 
 SHINGLE = 3
-LEAD_SHINGLES = 16
+LEAD_SHINGLES = 12
 _STEM = 6
 # Words too common in titles to say anything about the story.
 _STOP = frozenset(
@@ -67,7 +69,7 @@ class Features:
 
     shingles: np.ndarray  # sorted unique uint32, all words (the judge's containment)
     sketch: np.ndarray  # sorted unique uint32, numbers left out (the body signature)
-    lead: np.ndarray  # sorted unique uint32, the first LEAD_SHINGLES of the sketch (the lead signature)
+    lead: np.ndarray  # sorted unique uint32, the first LEAD_SHINGLES shingles (the lead signature)
     title_stems: frozenset[str]
     title_years: frozenset[int]
     title_editions: frozenset[str]
@@ -139,11 +141,11 @@ def features(doc: Doc) -> Features:
     body_words = tuple(body_tokens(doc.text or "", title_words))
     # Only arrays and small sets are kept: the index holds the features of many announcements.
     stems, years, editions = _title_features(title_words)
-    sketch = shingle_hashes(tuple(w for w in body_words if not w[0].isdigit()))
+    ordered = shingle_hashes(body_words)
     return Features(
-        shingles=np.unique(shingle_hashes(body_words)),
-        sketch=np.unique(sketch),
-        lead=np.unique(sketch[:LEAD_SHINGLES]),
+        shingles=np.unique(ordered),
+        sketch=np.unique(shingle_hashes(tuple(w for w in body_words if not w[0].isdigit()))),
+        lead=np.unique(ordered[:LEAD_SHINGLES]),
         title_stems=stems,
         title_years=years,
         title_editions=editions,

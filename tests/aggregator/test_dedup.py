@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise_text, signature
 from aggregator.dedup.features import features
-from aggregator.dedup.index import MAX_JUDGED, _minhash_values
+from aggregator.dedup.index import MAX_BUCKET, MAX_JUDGED, _minhash_values
 
 DATA = Path(__file__).parent / "data" / "dedup_pairs.jsonl"
 
@@ -319,6 +319,29 @@ def test_index_judge_calls_stay_bounded_when_everything_is_a_candidate() -> None
         assert index.last_judged <= MAX_JUDGED
     assert index.judge_calls <= MAX_JUDGED * n
     assert len({index.story_of(f"doc{i}") for i in range(n)}) == n, "different dates: all stories stay apart"
+
+
+def test_a_story_reposted_many_times_stays_one_story() -> None:
+    """More copies than an LSH bucket may hold (MAX_BUCKET): the over-full bucket is one story."""
+    body = _PROJECT + " Zapraszamy wszystkie podmioty ekonomii społecznej z regionu do udziału."
+    index = StoryIndex()
+    stories = set()
+    for i in range(3 * MAX_BUCKET):
+        # every copy differs (its own portal number), so none is an exact duplicate of another
+        text = f"Portal numer {i + 1} informuje: w dniu 3 marca 2024 r. ruszył nabór.\n\n{body}"
+        stories.add(index.add(f"copy{i}", Doc(f"https://portal{i}.pl/x", "Ruszył nabór", text, None)))
+    assert len(stories) == 1
+
+
+def test_capped_query_equals_datasketch_query_while_buckets_are_small(pair_docs: Any) -> None:
+    docs, _ = pair_docs
+    index = _ingest(docs, list(docs)[:120])
+    p = index.num_perm
+    for doc in list(docs.values())[120:160]:
+        sig = np.asarray(signature(doc), dtype=np.uint32)
+        body, lead = index._minhashes(sig)
+        assert index._query(index._lsh_body, sig[:p]) == set(index._lsh_body.query(body))
+        assert index._query(index._lsh_lead, sig[p:]) == set(index._lsh_lead.query(lead))
 
 
 def test_index_state_round_trip_and_rebuild_from_records(pair_docs: Any) -> None:
