@@ -33,6 +33,9 @@ class Selectors:
     next_page: str = ""
     title: str = ""
     body: str = ""
+    # A lead printed outside the body element (Drupal's field-lead above field-body): part of the
+    # article, so it opens the stored text – it often names what the body leaves out (the edition).
+    lead: str = ""
     date: str = ""
     categories: str = ""
     remove: tuple[str, ...] = ()

@@ -104,6 +104,7 @@ class ArticleParser:
             if title and body.text.startswith(title):
                 # themes often repeat the H1 inside the content block
                 body = Body(html=body.html, text=body.text[len(title) :].lstrip(), attachments=body.attachments)
+            body = self.with_lead(soup, body_element, body, url)
         return ParsedArticle(
             url=url,
             title=title,
@@ -161,6 +162,29 @@ class ArticleParser:
             if separator in title:
                 return title.rsplit(separator, 1)[0].strip()
         return title
+
+    def with_lead(self, soup: BeautifulSoup, body_element: Tag, body: Body, url: str) -> Body:
+        """``body`` opened by the page's separate lead element, when the site has one.
+
+        Only a lead outside the body element counts (one inside is already in the text).
+        """
+        if not self.selectors.lead:
+            return body
+        element = soup.select_one(self.selectors.lead)
+        if (
+            element is None
+            or any(p is body_element for p in element.parents)
+            or any(p is element for p in body_element.parents)
+        ):
+            return body
+        lead = extract_body(element, url, self.selectors.remove)
+        if not lead.text:
+            return body
+        return Body(
+            html=lead.html + "\n" + body.html,
+            text=lead.text + "\n\n" + body.text if body.text else lead.text,
+            attachments=lead.attachments + body.attachments,
+        )
 
     def body_element(self, soup: BeautifulSoup) -> Tag | None:
         for selector in filter(None, (self.selectors.body, *DEFAULT_BODY_SELECTORS)):

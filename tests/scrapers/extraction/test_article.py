@@ -1,0 +1,49 @@
+"""The generic article parser on small pages shaped like the real themes (SITES.md)."""
+
+from __future__ import annotations
+
+from scrapers.extraction.article import ArticleParser
+from scrapers.registry import Selectors
+
+# Drupal 7 node of es.mcps-efs.pl: the lead is a field printed above the body field (real texts).
+_DRUPAL_NODE = """<html><body><h1 id="page-title">Rusza V edycja konkursu "Mazowiecka Marka Ekonomii Społecznej"</h1>
+<div class="node node-artykul">
+  <div class="field field-name-field-lead"><div class="field-items"><div class="field-item even"><p><strong>
+  Mazowieckie Centrum Polityki Społecznej ogłasza kolejną edycję konkursu „Mazowiecka Marka Ekonomii
+  Społecznej’ 2020” i rozpoczyna przyjmowanie oficjalnych aplikacji konkursowych.</strong></p></div></div></div>
+  <div class="content clearfix"><div class="field field-name-body"><p>Do konkursu można zgłaszać wyróżniające się
+  w lokalnym środowisku podmioty ekonomii społecznej.</p></div>
+  <div class="field field-name-field-zalaczniki"><div class="field-label">Załączniki:&nbsp;</div>
+  <a href="/sites/default/files/wniosek.pdf">wniosek zgłoszeniowy</a></div></div>
+</div></body></html>"""
+_SELECTORS = Selectors(
+    title="h1#page-title", body="div.node > div.content", lead="div.node > div.field-name-field-lead"
+)
+_URL = "http://es.mcps-efs.pl/artyku%C5%82/rusza-v-edycja-konkursu-mazowiecka-marka-ekonomii-spo%C5%82ecznej"
+
+
+def test_a_lead_printed_above_the_body_opens_the_text_and_is_the_lead() -> None:
+    article = ArticleParser(_SELECTORS).parse(_DRUPAL_NODE, _URL)
+    assert article.lead is not None and article.lead.startswith("Mazowieckie Centrum Polityki Społecznej ogłasza")
+    assert "Społecznej’ 2020”" in article.lead
+    paragraphs = article.body_text.split("\n\n")
+    assert paragraphs[0] == article.lead
+    assert paragraphs[1].startswith("Do konkursu można zgłaszać")
+    assert article.body_html.index("ogłasza kolejną edycję") < article.body_html.index("Do konkursu")
+    assert [a.url for a in article.attachments] == ["http://es.mcps-efs.pl/sites/default/files/wniosek.pdf"]
+
+
+def test_without_a_lead_selector_the_lead_is_the_first_body_paragraph() -> None:
+    selectors = Selectors(title="h1#page-title", body="div.node > div.content")
+    article = ArticleParser(selectors).parse(_DRUPAL_NODE, _URL)
+    assert "ogłasza kolejną edycję" not in article.body_text
+    assert (
+        article.lead
+        == "Do konkursu można zgłaszać wyróżniające się w lokalnym środowisku podmioty ekonomii społecznej."
+    )
+
+
+def test_a_lead_inside_the_body_element_is_not_repeated() -> None:
+    selectors = Selectors(title="h1#page-title", body="div.node", lead="div.field-name-field-lead")
+    article = ArticleParser(selectors).parse(_DRUPAL_NODE, _URL)
+    assert article.body_text.count("ogłasza kolejną edycję") == 1
