@@ -9,6 +9,7 @@ from aggregator.commands import (
     database,
     dates,
     dedup,
+    digests,
     entities,
     feed,
     maintenance,
@@ -23,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup):
+for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup, digests):
     module.register(app)
 
 

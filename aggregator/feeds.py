@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
@@ -29,21 +29,35 @@ FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 FORMATS = ("atom", "rss", "json")
 WARSAW = ZoneInfo("Europe/Warsaw")
+# A story first seen since `seen_since` but published longer than this before it is backfill
+# (a newly added site, a `--full` re-walk), not news: digests leave it out.
+BACKFILL_GRACE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class FeedFilters:
-    """Combined with AND; empty ones do not filter."""
+    """Combined with AND; empty ones do not filter.
+
+    The plural fields are a digest subscriber's interests: any of the listed values matches (a
+    keyword matches when all its words occur). A single value and a list of the same kind combine
+    into one list. `seen_since` keeps only stories none of whose pages was seen before it.
+    """
 
     voivodeship: str | None = None
     source: str | None = None
     entity: str | None = None
     query: str | None = None
     limit: int = 50
+    voivodeships: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    seen_since: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.voivodeship and self.voivodeship not in VOIVODESHIPS:
-            raise ValueError(f"unknown voivodeship {self.voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
+        for voivodeship in _merged(self.voivodeship, self.voivodeships):
+            if voivodeship not in VOIVODESHIPS:
+                raise ValueError(f"unknown voivodeship {voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
 
@@ -67,6 +81,9 @@ class FeedEntry:
     categories: list[str] = field(default_factory=list)
     institutions: list[str] = field(default_factory=list)
     other_urls: list[str] = field(default_factory=list)
+    story_key: str | None = None
+    announcement_id: int | None = None  # the representative page
+    sources: list[str] = field(default_factory=list)  # every page's source id, the representative's first
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -81,28 +98,39 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
+def _merged(single: str | None, many: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*([single] if single else []), *(v for v in many if v)]))
+
+
+def _all_words(text: str) -> ColumnElement[bool]:
+    return and_(*(Announcement.search_text.contains(term) for term in fold_for_search(text).split()))
+
+
+def _filtered(filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -> Select[tuple[Announcement, Source]]:
     """One row per story (its representative; an announcement not yet deduplicated stands alone),
-    kept when any of the story's announcements matches every filter."""
+    kept when any of the story's announcements matches every filter; `where` narrows the
+    representatives further (a digest leaves out what the subscriber already got)."""
     member = select(Announcement.id, Announcement.story_key).join(Source, Source.id == Announcement.source_id)
-    if filters.voivodeship:
-        member = member.where(Source.voivodeship == filters.voivodeship)
-    if filters.source:
-        member = member.where(Announcement.source_id == filters.source)
-    if filters.entity:
+    if voivodeships := _merged(filters.voivodeship, filters.voivodeships):
+        member = member.where(Source.voivodeship.in_(voivodeships))
+    if sources := _merged(filters.source, filters.sources):
+        member = member.where(Announcement.source_id.in_(sources))
+    if entities := _merged(filters.entity, filters.entities):
         wanted = select(Entity.id).where(
             or_(
-                Entity.key == filters.entity,
-                func.lower(Entity.canonical) == filters.entity.lower(),
-                Entity.acronym == filters.entity,
+                *(
+                    or_(Entity.key == e, func.lower(Entity.canonical) == e.lower(), Entity.acronym == e)
+                    for e in entities
+                )
             )
         )
         keys = select(Entity.key).where(Entity.id.in_(wanted))
         mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
         member = member.where(or_(Announcement.id.in_(mentioned), Source.entity_key.in_(keys)))
     if filters.query:
-        terms = fold_for_search(filters.query).split()
-        member = member.where(and_(*(Announcement.search_text.contains(term) for term in terms)))
+        member = member.where(_all_words(filters.query))
+    if keywords := [k for k in filters.keywords if fold_for_search(k)]:
+        member = member.where(or_(*(_all_words(k) for k in keywords)))
     matching = member.subquery()
     statement = (
         select(Announcement, Source)
@@ -115,7 +143,17 @@ def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
                 Announcement.id.in_(select(matching.c.id)),
             )
         )
+        .where(*where)
     )
+    if filters.seen_since:
+        seen_before = select(Announcement.story_key).where(
+            Announcement.story_key.is_not(None), Announcement.first_seen_at < filters.seen_since
+        )
+        statement = statement.where(
+            Announcement.story_key.is_not(None),
+            Announcement.story_key.not_in(seen_before),
+            feed_date() >= filters.seen_since - BACKFILL_GRACE,
+        )
     return statement.order_by(feed_date().desc().nulls_last(), Announcement.id.desc()).limit(filters.limit)
 
 
@@ -132,8 +170,10 @@ def feed_date() -> Any:
     )
 
 
-def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
-    rows = session.execute(_filtered(filters).add_columns(feed_date())).all()
+def select_entries(
+    session: Session, filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()
+) -> list[FeedEntry]:
+    rows = session.execute(_filtered(filters, where).add_columns(feed_date())).all()
     ids = [announcement.id for announcement, _, _ in rows]
     institutions: dict[int, list[str]] = {}
     if ids:
@@ -148,13 +188,13 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
             if canonical not in names:
                 names.append(canonical)
     keys = [a.story_key for a, _, _ in rows if a.story_key]
-    others: dict[str, list[tuple[int, str]]] = {}
-    for story_key, announcement_id, url in session.execute(
-        select(Announcement.story_key, Announcement.id, Announcement.url)
+    others: dict[str, list[tuple[int, str, str]]] = {}
+    for story_key, announcement_id, url, source_id in session.execute(
+        select(Announcement.story_key, Announcement.id, Announcement.url, Announcement.source_id)
         .where(Announcement.story_key.in_(keys))
         .order_by(Announcement.published_at, Announcement.id)
     ):
-        others.setdefault(str(story_key), []).append((announcement_id, url))
+        others.setdefault(str(story_key), []).append((announcement_id, url, source_id))
     entries = []
     for announcement, source, appeared in rows:
         published = announcement.published_at or (as_utc(appeared) if appeared else None)
@@ -172,7 +212,10 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
                 voivodeship=source.voivodeship,
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
-                other_urls=[u for i, u in others.get(str(announcement.story_key), []) if i != announcement.id],
+                other_urls=[u for i, u, _ in others.get(str(announcement.story_key), []) if i != announcement.id],
+                story_key=announcement.story_key,
+                announcement_id=announcement.id,
+                sources=_merged(source.id, (s for _, _, s in others.get(str(announcement.story_key), []))),
             )
         )
     return entries
