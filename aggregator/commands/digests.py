@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated
 
 import typer
 
+from aggregator.mail.jobs import log_to_stderr
 from aggregator.mail.send import MAX_BOUNCES, send_digests
 from aggregator.mail.settings import MailConfigError, mail_settings
 from aggregator.mail.subscribers import (
@@ -133,8 +133,7 @@ def send(
     """Send each due subscriber one digest of the stories they have not received (exit 1 on failures)."""
     if frequency is not None and frequency not in FREQUENCIES:
         raise _fail(f"frequency must be one of {', '.join(FREQUENCIES)}")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aggregator.mail").setLevel(logging.INFO)
+    log_to_stderr()
     try:
         settings = mail_settings(require_secret=not dry_run, secret_fallback="dry-run" if dry_run else None)
         report = send_digests(database_url(db), settings, frequency=frequency, dry_run=dry_run, echo=typer.echo)
