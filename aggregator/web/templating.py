@@ -13,6 +13,7 @@ from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from aggregator.web.polish import count_noun, plural, polish_date, polish_period
+from aggregator.web.queries import site_of
 from aggregator.web.sanitize import sanitize_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -34,6 +35,7 @@ def route_url(request: Request, name: str, **path_params: object) -> str | None:
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True))
 templates.env.filters["polish_date"] = polish_date
 templates.env.filters["sanitize"] = sanitize_html
+templates.env.filters["site"] = site_of
 templates.env.globals["plural"] = plural
 templates.env.globals["count_noun"] = count_noun
 templates.env.globals["polish_period"] = polish_period

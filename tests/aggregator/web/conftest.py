@@ -41,7 +41,11 @@ def _announcement(source_id: str, url: str, title: str, body_html: str, publishe
 @pytest.fixture(scope="session")
 def web_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Filled once per session; the web tests only read it."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'ropsfeed.db'}"
+    return fill(f"sqlite:///{tmp_path_factory.mktemp('web') / 'ropsfeed.db'}")
+
+
+def fill(url: str) -> str:
+    """The web tests' database at `url` (SQLite or PostgreSQL), migrated and filled."""
     upgrade(url)
     with session_scope(url, write=True) as session:
         session.add_all([

@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.web.app import create_app
+from tests.aggregator.web.conftest import fill
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_bad_parameters_are_a_clear_400(client: TestClient) -> None:
 
 def test_story_page_shows_sources_attachments_dates_and_institutions(client: TestClient) -> None:
     page = client.get("/story/story-nabor").text
-    assert "Źródła (2 źródła)" in page
+    assert "Ta wiadomość ukazała się w 2 źródłach." in page and "(rops-bialystok.pl, woj. podlaskie)" in page
     assert 'href="https://mcps.com.pl/aktualnosci/nabor-spoldzielnie/"' in page
     assert 'href="https://www.rops-bialystok.pl/nabor-mcps/"' in page
     assert 'href="https://mcps.com.pl/files/regulamin.pdf"' in page and "(pdf, 245 KB)" in page
@@ -79,7 +80,7 @@ def test_announcement_page_for_one_without_a_story(client: TestClient) -> None:
     [link] = re.findall(r'href="(/announcement/\d+)"', front)
     page = client.get(link)
     assert (
-        page.status_code == 200 and "Szkolenie dla asystentów rodziny" in page.text and "Źródła (1 źródło)" in page.text
+        page.status_code == 200 and "Szkolenie dla asystentów rodziny" in page.text and "ukazała się" not in page.text
     )
 
 
@@ -135,3 +136,15 @@ def test_layout_link_slot_shows_routes_that_exist(web_database: str) -> None:
 def test_empty_database_says_so(tmp_path: Path) -> None:
     page = TestClient(create_app(f"sqlite:///{tmp_path / 'empty.db'}")).get("/")
     assert page.status_code == 200 and "Baza nie zawiera jeszcze żadnych ogłoszeń" in page.text
+
+
+@pytest.mark.postgres
+def test_pages_on_postgresql(postgres_url: str) -> None:
+    client = TestClient(create_app(fill(postgres_url)))
+    front = client.get("/?voivodeship=podlaskie&q=nabor")
+    assert titles(front.text) == ["Nabór wniosków dla spółdzielni socjalnych"]
+    assert "Razem 28 wiadomości" in client.get("/").text
+    assert len(titles(client.get("/?page=2").text)) == 8
+    story = client.get("/story/story-nabor").text
+    assert "do 15 kwietnia 2024" in story and "(pdf, 245 KB)" in story and 'href="/?entity=mcps"' in story
+    assert client.get("/feed.json?entity=mcps&voivodeship=podlaskie").json()["items"][0]["title"].startswith("Nabór")
