@@ -16,6 +16,7 @@ from aggregator.commands import (
     mirror,
     operations,
     sources,
+    web,
 )
 
 app = typer.Typer(
@@ -24,7 +25,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup, digests):
+for module in (
+    crawling,
+    operations,
+    mirror,
+    sources,
+    feed,
+    database,
+    maintenance,
+    dates,
+    entities,
+    dedup,
+    web,
+    digests,
+):
     module.register(app)
 
 

@@ -48,6 +48,7 @@ class FeedFilters:
     entity: str | None = None
     query: str | None = None
     limit: int = 50
+    offset: int = 0  # for paging (the web page); feeds always start at the newest
     voivodeships: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
@@ -60,6 +61,8 @@ class FeedFilters:
                 raise ValueError(f"unknown voivodeship {voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
+        if self.offset < 0:
+            raise ValueError("offset must not be negative")
 
     def query_string(self) -> str:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
@@ -81,8 +84,9 @@ class FeedEntry:
     categories: list[str] = field(default_factory=list)
     institutions: list[str] = field(default_factory=list)
     other_urls: list[str] = field(default_factory=list)
+    announcement_id: int | None = None  # the representative, for the web page's links
     story_key: str | None = None
-    announcement_id: int | None = None  # the representative page
+    sources_count: int = 1  # announcements carrying the story (several sites, reposts)
     sources: list[str] = field(default_factory=list)  # every page's source id, the representative's first
 
 
@@ -98,6 +102,21 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _filtered(filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -> Select[tuple[Announcement, Source]]:
+    """The page of stories `filters` asks for, newest first."""
+    return (
+        _matching(filters, where)
+        .order_by(feed_date().desc().nulls_last(), Announcement.id.desc())
+        .limit(filters.limit)
+        .offset(filters.offset)
+    )
+
+
+def count_entries(session: Session, filters: FeedFilters) -> int:
+    """How many stories match `filters` in all (limit and offset ignored), for paging."""
+    return session.scalar(select(func.count()).select_from(_matching(filters).subquery())) or 0
+
+
 def _merged(single: str | None, many: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*([single] if single else []), *(v for v in many if v)]))
 
@@ -106,7 +125,7 @@ def _all_words(text: str) -> ColumnElement[bool]:
     return and_(*(Announcement.search_text.contains(term) for term in fold_for_search(text).split()))
 
 
-def _filtered(filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -> Select[tuple[Announcement, Source]]:
+def _matching(filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -> Select[tuple[Announcement, Source]]:
     """One row per story (its representative; an announcement not yet deduplicated stands alone),
     kept when any of the story's announcements matches every filter; `where` narrows the
     representatives further (a digest leaves out what the subscriber already got)."""
@@ -154,7 +173,7 @@ def _filtered(filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -
             Announcement.story_key.not_in(seen_before),
             feed_date() >= filters.seen_since - BACKFILL_GRACE,
         )
-    return statement.order_by(feed_date().desc().nulls_last(), Announcement.id.desc()).limit(filters.limit)
+    return statement
 
 
 def feed_date() -> Any:
@@ -213,8 +232,9 @@ def select_entries(
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
                 other_urls=[u for i, u, _ in others.get(str(announcement.story_key), []) if i != announcement.id],
-                story_key=announcement.story_key,
                 announcement_id=announcement.id,
+                story_key=announcement.story_key,
+                sources_count=max(1, len(others.get(str(announcement.story_key), []))),
                 sources=_merged(source.id, (s for _, _, s in others.get(str(announcement.story_key), []))),
             )
         )

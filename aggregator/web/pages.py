@@ -1,0 +1,69 @@
+"""The reader's pages: the feed of stories (`/`), one story (`/story/<key>`) and one announcement
+not yet grouped into a story (`/announcement/<id>`)."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from aggregator.feeds import count_entries, select_entries
+from aggregator.web.filters import PAGE_SIZE, filter_query, filters_from, page_number
+from aggregator.web.queries import filter_choices, load_announcement, load_story
+from aggregator.web.templating import templates
+from db.engine import session_scope
+
+
+def index(request: Request) -> Response:
+    params = request.query_params
+    page = page_number(params)
+    filters = filters_from(params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    with session_scope(request.app.state.database_url) as session:
+        entries = select_entries(session, filters)
+        total = count_entries(session, filters)
+        choices = filter_choices(session)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    feed_query = filter_query(params, page=None)
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "entries": entries,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "filters": filters,
+            "filtered": any((filters.voivodeship, filters.source, filters.entity, filters.query)),
+            "choices": choices,
+            "feed_query": feed_query,
+            "previous_query": filter_query(params, page=page - 1 if page > 2 else None) if page > 1 else None,
+            "next_query": filter_query(params, page=page + 1) if page < pages else None,
+            "database_empty": total == 0 and not choices.sources,
+        },
+    )
+
+
+def story(request: Request) -> Response:
+    with session_scope(request.app.state.database_url) as session:
+        view = load_story(session, request.path_params["key"])
+    if view is None:
+        raise HTTPException(404)
+    return templates.TemplateResponse(request, "story.html", {"story": view})
+
+
+def announcement(request: Request) -> Response:
+    with session_scope(request.app.state.database_url) as session:
+        view = load_announcement(session, request.path_params["announcement_id"])
+    if view is None:
+        raise HTTPException(404)
+    return templates.TemplateResponse(request, "story.html", {"story": view})
+
+
+ROUTES = [
+    Route("/", index, name="index"),
+    Route("/story/{key}", story, name="story"),
+    Route("/announcement/{announcement_id:int}", announcement, name="announcement"),
+]
