@@ -94,6 +94,14 @@ def parse_sender(value: str) -> Address:
     return Address(display_name=name or "ropsfeed", username=username, domain=domain)
 
 
+def secret_key() -> str:
+    """The key that signs tokens; reading a token needs nothing else of the mail settings."""
+    secret = os.environ.get("ROPSFEED_SECRET_KEY", "").strip()
+    if not secret:
+        raise MailConfigError("ROPSFEED_SECRET_KEY is not set: it signs the confirmation and unsubscribe links")
+    return secret
+
+
 def mail_settings(*, require_secret: bool = True, secret_fallback: str | None = None) -> MailSettings:
     """From the environment. Sending needs a real `ROPSFEED_SECRET_KEY` (it signs the links people
     will click for years); a preview may use `secret_fallback`."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -59,6 +60,11 @@ def parse_weekday(value: str | int) -> int:
     raise SubscriberError(f"unknown weekday {value!r}; use one of: {', '.join(WEEKDAYS)}")
 
 
+@cache
+def _known_sources() -> frozenset[str]:
+    return frozenset(s.id for s in load_sources())
+
+
 def _plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().lower().replace("ł", "l"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -93,8 +99,7 @@ class DigestSettings:
         unknown = [v for v in self.voivodeships if v not in VOIVODESHIPS]
         if unknown:
             raise SubscriberError(f"unknown voivodeship {unknown[0]!r}; use one of: {', '.join(VOIVODESHIPS)}")
-        known_sources = {s.id for s in load_sources()}
-        unknown = [s for s in self.sources if s not in known_sources]
+        unknown = [s for s in self.sources if s not in _known_sources()]
         if unknown:
             raise SubscriberError(f"unknown source {unknown[0]!r}; see `ropsfeed sources`")
 
