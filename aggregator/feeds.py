@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
 from db.store import fold_for_search
@@ -112,9 +112,9 @@ def _filtered(filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -
     )
 
 
-def count_entries(session: Session, filters: FeedFilters) -> int:
+def count_entries(session: Session, filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()) -> int:
     """How many stories match `filters` in all (limit and offset ignored), for paging."""
-    return session.scalar(select(func.count()).select_from(_matching(filters).subquery())) or 0
+    return session.scalar(select(func.count()).select_from(_matching(filters, where).subquery())) or 0
 
 
 def _merged(single: str | None, many: Iterable[str]) -> list[str]:
@@ -192,7 +192,9 @@ def feed_date() -> Any:
 def select_entries(
     session: Session, filters: FeedFilters, where: Sequence[ColumnElement[bool]] = ()
 ) -> list[FeedEntry]:
-    rows = session.execute(_filtered(filters, where).add_columns(feed_date())).all()
+    bulky = (Announcement.body_text, Announcement.body_html, Announcement.search_text, Announcement.dedup_signature)
+    statement = _filtered(filters, where).add_columns(feed_date()).options(*(defer(column) for column in bulky))
+    rows = session.execute(statement).all()  # entries never show bodies: not loaded
     ids = [announcement.id for announcement, _, _ in rows]
     institutions: dict[int, list[str]] = {}
     if ids:

@@ -11,26 +11,28 @@ subscribers get the same few stories.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 import nh3
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from aggregator.feeds import WARSAW, FeedEntry, FeedFilters, select_entries
+from aggregator.feeds import WARSAW, FeedEntry, FeedFilters, count_entries, select_entries
 from aggregator.mail import polish
 from aggregator.mail.subscribers import DigestSettings
 from db.models import Announcement, Attachment, Delivery, EventDate, Source, Subscriber
 
-MAX_STORIES = 100  # a digest longer than this is not read; the rest waits for the next one
+MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
 LEAD_CHARS = 280
 MAX_DATES = 4
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class DigestStory:
     key: str
     title: str
@@ -43,6 +45,11 @@ class DigestStory:
     dates: tuple[str, ...]  # `do 15 marca 2024`, `19–20 maja 2022`
     announcement_id: int | None = None
 
+    @cached_property
+    def lead_lines(self) -> list[str]:
+        """The lead wrapped for the plain-text part, once per story rather than once per email."""
+        return textwrap.wrap(self.lead, 72)
+
 
 @dataclass
 class Digest:
@@ -51,6 +58,7 @@ class Digest:
     since: datetime
     until: datetime
     stories: list[DigestStory] = field(default_factory=list)
+    more: int = 0  # matching stories beyond MAX_STORIES: named in the email, not listed nor recorded
 
     @property
     def period(self) -> str:
@@ -59,7 +67,11 @@ class Digest:
     @property
     def subject(self) -> str:
         """`ropsfeed: 5 nowych ogłoszeń (30 listopada – 6 grudnia 2026)` — no scraped text in a header."""
-        return f"ropsfeed: {polish.stories_count(len(self.stories))} ({self.period})"
+        return f"ropsfeed: {polish.stories_count(self.total)} ({self.period})"
+
+    @property
+    def total(self) -> int:
+        return len(self.stories) + self.more
 
     def groups(self) -> list[tuple[str, list[DigestStory]]]:
         """Voivodeships in the order of their newest story; stories newest first within each."""
@@ -106,11 +118,14 @@ class DigestBuilder:
 
     def build(self, session: Session, subscriber: Subscriber, now: datetime) -> Digest:
         since = since_for(subscriber, now)
-        entries = select_entries(
-            session, filters_for(DigestSettings.of(subscriber), since), where=[not_delivered_to(subscriber.id)]
-        )
+        filters = filters_for(DigestSettings.of(subscriber), since)
+        where = [not_delivered_to(subscriber.id)]
+        entries = select_entries(session, filters, where)
         digest = Digest(subscriber_id=subscriber.id, email=subscriber.email, since=since, until=now)
         digest.stories = self.stories(session, entries)
+        if len(entries) == MAX_STORIES:  # a flood (a new site's first week): the newest, and a count of the rest
+            total = count_entries(session, filters, where)
+            digest.more = max(0, total - len(entries))
         return digest
 
     def preview(self, session: Session, now: datetime, limit: int = 20) -> Digest:

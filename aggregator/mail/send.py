@@ -123,7 +123,7 @@ def _record_delivery(url: str, digest: Digest, owner: str, message_id: str, run_
         session.execute(statement, rows)
         session.execute(
             update(Subscriber)
-            .where(Subscriber.id == digest.subscriber_id)
+            .where(Subscriber.id == digest.subscriber_id, Subscriber.lease_owner == owner)
             .values(last_digest_at=run_started, bounce_count=0, lease_owner=None, lease_expires_at=None)
         )
 
@@ -149,13 +149,15 @@ def send_digests(url: str, settings: MailSettings, *, frequency: str | None = No
                 report.locked += 1
                 continue
             try:
-                _send_one(url, settings, builder, smtp, subscriber_id, owner, now, report)
+                _send_one(url, settings, builder, smtp, subscriber_id, owner, now, report)  # releases the lease
             except ConnectionLost as exc:
+                _release(url, subscriber_id, owner)
                 report.aborted = str(exc)
                 log.error("digest run stopped, the rest waits for the next run: %s", exc)
                 break
-            finally:
+            except BaseException:
                 _release(url, subscriber_id, owner)
+                raise
     finally:
         if sender is None:
             smtp.close()
@@ -185,6 +187,7 @@ def _send_one(url: str, settings: MailSettings, builder: DigestBuilder, smtp: Sm
         subscriber = session.get_one(Subscriber, subscriber_id)
         if not is_due(subscriber, now):  # a concurrent run finished them between listing and leasing
             report.locked += 1
+            _release(url, subscriber_id, owner)
             return
         digest = builder.build(session, subscriber, now)
         frequency, weekday = subscriber.frequency, subscriber.weekday
@@ -220,4 +223,8 @@ def _record_bounce(url: str, subscriber_id: int, owner: str, reason: str, *, per
         values: dict[str, object] = {"last_bounce_at": datetime.now(UTC), "last_bounce": reason[:1000]}
         if permanent:
             values["bounce_count"] = Subscriber.bounce_count + 1
-        session.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(**values))
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.id == subscriber_id, Subscriber.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None, **values)
+        )

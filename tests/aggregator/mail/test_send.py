@@ -274,3 +274,22 @@ def test_dry_run_sends_and_records_nothing(database: str, smtp_server: SmtpServe
     assert "Tylko podgląd" in lines[1]
     with session_scope(database) as session:
         assert session.scalar(select(Subscriber.last_digest_at)) is None
+
+
+def test_a_flood_lists_the_newest_and_counts_the_rest(database: str, smtp_server: SmtpServer, mail_settings,
+                                                      monkeypatch) -> None:  # fmt: skip
+    from aggregator.mail import digest
+
+    monkeypatch.setattr(digest, "MAX_STORIES", 2)
+    with session_scope(database, write=True) as session:
+        for n in range(5):
+            add_story(session, source_id="mcps", title=f"Ogłoszenie {n}", published=NOW - timedelta(hours=8 - n))
+    subscribers(database, jan=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).stories == 2
+    [message] = smtp_server.handler.parsed()
+    assert message["Subject"] == "ropsfeed: 5 nowych ogłoszeń (6–7 grudnia 2026)"
+    text = message.get_body(("plain",)).get_content()
+    assert "Ogłoszenie 4" in text and "Ogłoszenie 3" in text and "Ogłoszenie 2" not in text
+    assert "Powyżej 2 najnowsze. Kolejne 3 ogłoszenia z tego okresu znajdziesz na stronie" in text
+    assert "Kolejne 3 ogłoszenia" in message.get_body(("html",)).get_content()
+    assert deliveries(database) == 2, "only what was listed counts as delivered"
