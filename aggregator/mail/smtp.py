@@ -9,6 +9,7 @@ sorting of failures into what is the recipient's fault and what is the server's.
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import ssl
@@ -47,6 +48,19 @@ def _classified(code: int, reason: bytes | str) -> SendError:
     return (Refused if 500 <= code < 600 else Deferred)(code, _decode(reason))
 
 
+def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """smtplib encodes credentials as ASCII; a password like `zażółć` goes as SASL PLAIN in UTF-8
+    (RFC 4616), which servers accept."""
+    if (username + password).isascii():
+        client.login(username, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+    code, reply = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
 class SmtpSender:
     """Opened lazily on the first message, reconnected once if the server dropped the line."""
 
@@ -75,7 +89,7 @@ class SmtpSender:
                 client.starttls(context=self.ssl_context)
                 client.ehlo()
             if s.username:
-                client.login(s.username, s.password or "")
+                _login(client, s.username, s.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectionLost(exc.smtp_code, f"login as {s.username} refused: {_decode(exc.smtp_error)}") from exc
         except (OSError, smtplib.SMTPException) as exc:
