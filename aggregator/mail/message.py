@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from aggregator.mail.render import Rendered
 from aggregator.mail.settings import MailSettings
+from aggregator.mail.subscribers import transport_address
 
 # URLs with long tokens must not be folded or RFC 2047-encoded; 998 is RFC 5322's line limit.
 POLICY = SMTP.clone(max_line_length=998)
@@ -36,7 +37,7 @@ def compose(settings: MailSettings, to: str, rendered: Rendered, *, unsubscribe_
     message = EmailMessage(policy=POLICY)
     message["Subject"] = rendered.subject
     message["From"] = settings.sender
-    message["To"] = Address(addr_spec=to)
+    message["To"] = Address(addr_spec=transport_address(to))
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = make_msgid(idstring="ropsfeed", domain=settings.sender.domain)
     message["Auto-Submitted"] = "auto-generated"

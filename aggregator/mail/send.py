@@ -29,6 +29,7 @@ from aggregator.mail.message import compose, unsubscribe_url
 from aggregator.mail.render import render_digest
 from aggregator.mail.settings import MailConfigError, MailSettings
 from aggregator.mail.smtp import ConnectionLost, Deferred, Refused, SmtpSender
+from aggregator.mail.subscribers import transport_address
 from aggregator.mail.tokens import unsubscribe_token
 from db.engine import session_scope
 from db.migrate import ensure_schema
@@ -200,7 +201,7 @@ def _send_one(url: str, settings: MailSettings, builder: DigestBuilder, smtp: Sm
                              frequency=frequency, weekday=weekday)  # fmt: skip
     message = compose(settings, digest.email, rendered, unsubscribe_token=token)
     try:
-        smtp.send(message, settings.sender.addr_spec, digest.email)
+        smtp.send(message, settings.sender.addr_spec, transport_address(digest.email))
     except Refused as exc:
         report.refused += 1
         report.errors.append(f"{digest.email}: refused: {exc}")

@@ -45,6 +45,15 @@ def normalise_email(address: str) -> str:
     return f"{local.lower()}@{domain}"
 
 
+def transport_address(address: str) -> str:
+    """The form to hand to SMTP: an internationalised domain in its ASCII (punycode) form, which
+    every server accepts; a non-ASCII local part stays (it needs an SMTPUTF8 server)."""
+    try:
+        return validate_email(address, check_deliverability=False).ascii_email or address
+    except EmailNotValidError:
+        return address
+
+
 def parse_weekday(value: str | int) -> int:
     """0 = Monday; English or Polish names (with or without diacritics) or ISO numbers 1–7."""
     if isinstance(value, int) or str(value).strip().isdigit():

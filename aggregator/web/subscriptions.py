@@ -32,6 +32,7 @@ from aggregator.mail.subscribers import (
     SubscriberError,
     normalise_email,
     subscribe,
+    transport_address,
     unsubscribe,
 )
 from aggregator.mail.tokens import InvalidToken, confirm_token, read_confirm_token, read_unsubscribe_token
@@ -131,7 +132,7 @@ async def subscribe_submit(request: Request) -> Response:
     message = compose(mail, email, rendered)
     try:
         with SmtpSender(mail.smtp) as sender:  # type: ignore[arg-type]
-            sender.send(message, mail.sender.addr_spec, email)
+            sender.send(message, mail.sender.addr_spec, transport_address(email))
     except SendError as exc:
         log.warning("confirmation for %s not sent: %s", email, exc)
         return _form_page(request, values, "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie "

@@ -263,6 +263,17 @@ def test_header_injection_in_scraped_titles(database: str, smtp_server: SmtpServ
     assert "Nabór Bcc: victim@example.com Subject: spam" in message.get_body(("plain",)).get_content()
 
 
+def test_an_internationalised_domain_is_sent_in_ascii(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Dla żółwi")
+    subscribers(database, **{"ola": DigestSettings()})
+    with session_scope(database, write=True) as session:
+        subscribe(session, "jan@żółw.pl", DigestSettings(), confirmed=True)
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 2
+    assert sorted(smtp_server.handler.recipients()) == ["jan@xn--w-uga1v8h.pl", "ola@example.org"]
+    assert {str(m["To"]) for m in smtp_server.handler.parsed()} == {"jan@xn--w-uga1v8h.pl", "ola@example.org"}
+
+
 def test_dry_run_sends_and_records_nothing(database: str, smtp_server: SmtpServer, mail_settings) -> None:
     with session_scope(database, write=True) as session:
         add_story(session, source_id="mcps", title="Tylko podgląd")
