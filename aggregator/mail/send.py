@@ -91,7 +91,9 @@ def due_subscribers(url: str, now: datetime, frequency: str | None = None) -> li
         return [s.id for s in session.scalars(query.order_by(Subscriber.id)) if is_due(s, now)]
 
 
-def _take_lease(url: str, subscriber_id: int, owner: str, now: datetime) -> bool:
+def _take_lease(url: str, subscriber_id: int, owner: str) -> bool:
+    """The clock, not the run's start: a long run must not take leases that are already expired."""
+    now = datetime.now(UTC)
     with session_scope(url, write=True) as session:
         result = session.execute(
             update(Subscriber)
@@ -146,7 +148,7 @@ def send_digests(url: str, settings: MailSettings, *, frequency: str | None = No
             if dry_run:
                 _dry_run_one(url, builder, subscriber_id, now, report, echo)
                 continue
-            if not _take_lease(url, subscriber_id, owner, now):
+            if not _take_lease(url, subscriber_id, owner):
                 report.locked += 1
                 continue
             try:

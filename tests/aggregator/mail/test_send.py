@@ -304,3 +304,24 @@ def test_a_flood_lists_the_newest_and_counts_the_rest(database: str, smtp_server
     assert "Powyżej 2 najnowsze. Kolejne 3 ogłoszenia z tego okresu znajdziesz na stronie" in text
     assert "Kolejne 3 ogłoszenia" in message.get_body(("html",)).get_content()
     assert deliveries(database) == 2, "only what was listed counts as delivered"
+
+
+def test_a_live_lease_is_respected_and_a_crashed_runs_lease_expires(database: str, smtp_server: SmtpServer,
+                                                                    mail_settings) -> None:  # fmt: skip
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Jedno")
+    subscribers(database, ela=DigestSettings())
+    held = datetime.now(UTC) + timedelta(minutes=5)
+    with session_scope(database, write=True) as session:
+        session.execute(update(Subscriber).values(lease_owner="another-run", lease_expires_at=held))
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (report.sent, report.locked) == (0, 1) and smtp_server.handler.messages == []
+    with session_scope(database, write=True) as session:  # that run crashed long ago
+        session.execute(update(Subscriber).values(lease_expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    with session_scope(database) as session:
+        assert session.scalar(select(Subscriber.lease_owner)) is None
