@@ -116,4 +116,9 @@ def mail_settings(*, require_secret: bool = True, secret_fallback: str | None = 
         if smtp is not None:
             raise MailConfigError("ROPSFEED_MAIL_FROM is not set: digests need a sender address")
         sender = PREVIEW_SENDER
+    if smtp is not None and not os.environ.get("ROPSFEED_BASE_URL", "").strip():
+        raise MailConfigError(
+            "ROPSFEED_BASE_URL is not set: the unsubscribe and confirmation links in emails need the public URL"
+            " of `ropsfeed serve`"
+        )
     return MailSettings(sender=parse_sender(sender), base_url=base_url(), secret_key=secret, smtp=smtp)

@@ -68,7 +68,12 @@ def test_mail_settings_need_a_sender_and_a_key(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(MailConfigError, match="ROPSFEED_SECRET_KEY"):
         mail_settings()
     monkeypatch.setenv("ROPSFEED_SECRET_KEY", "k")
+    monkeypatch.delenv("ROPSFEED_BASE_URL", raising=False)
+    with pytest.raises(MailConfigError, match="ROPSFEED_BASE_URL"):
+        mail_settings()
+    monkeypatch.setenv("ROPSFEED_BASE_URL", "https://ropsfeed.example.org")
     settings = mail_settings()
+    assert settings.base_url == "https://ropsfeed.example.org/"
     assert settings.sender.addr_spec == "biuletyn@example.org" and settings.list_id.endswith("<digest.example.org>")
 
 
