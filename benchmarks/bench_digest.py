@@ -124,6 +124,36 @@ def fill(url: str, stories: int, subscribers: int, now: datetime, rng: random.Ra
         session.execute(insert(Subscriber), rows)
 
 
+PHASES = {"lease": ("aggregator.mail.send", "_take_lease"), "build": ("aggregator.mail.send", "DigestBuilder.build"),
+          "render": ("aggregator.mail.send", "render_digest"), "compose": ("aggregator.mail.send", "compose"),
+          "smtp": ("aggregator.mail.send", "SmtpSender.send"),
+          "record": ("aggregator.mail.send", "_record_delivery")}  # fmt: skip
+
+
+def timed_phases() -> dict[str, float]:
+    """Wall time spent in each step of a send, by wrapping the functions the send loop calls."""
+    import functools
+    import importlib
+
+    spent = dict.fromkeys(PHASES, 0.0)
+    for phase, (module_name, attribute) in PHASES.items():
+        owner: object = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, name)
+
+        def wrapper(*args: object, __original: object = original, __phase: str = phase, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return __original(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                spent[__phase] += time.perf_counter() - started
+
+        setattr(owner, name, functools.wraps(original)(wrapper))
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
@@ -143,6 +173,7 @@ def main() -> None:
         settings = MailSettings(sender=parse_sender("ropsfeed <digest@ropsfeed.example.org>"),
                                 base_url="https://ropsfeed.example.org/", secret_key="bench",
                                 smtp=SmtpSettings.from_url(f"smtp://127.0.0.1:{port}"))  # fmt: skip
+        spent = timed_phases()
         try:
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             cpu = time.process_time()
@@ -161,6 +192,8 @@ def main() -> None:
         print(f"messages sent: {report.sent} in {elapsed:.1f} s -> {report.sent / elapsed:.0f} messages/s "
               f"({per_message:.2f} ms per message; this process's CPU {cpu:.1f} s)")  # fmt: skip
         print(f"stories per digest: {report.stories / max(1, report.sent):.1f} on average; delivery rows: {delivered}")
+        share = ", ".join(f"{phase} {seconds / max(1, report.sent) * 1000:.1f}" for phase, seconds in spent.items())
+        print(f"per message, ms of wall time: {share}")
         print(f"peak RSS: {rss_after / 1024:.0f} MiB (before the send: {rss_before / 1024:.0f} MiB)")
 
 
