@@ -97,9 +97,13 @@ def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
     )
 
 
-def count_entries(session: Session, filters: FeedFilters) -> int:
-    """How many stories match `filters` in all (limit and offset ignored), for paging."""
-    return session.scalar(select(func.count()).select_from(_matching(filters).subquery())) or 0
+def count_entries(session: Session, filters: FeedFilters, *, cap: int | None = None) -> int:
+    """How many stories match `filters` (limit and offset ignored); with `cap`, counting stops at
+    `cap` (a page says "more than 1000" rather than scanning everything for an exact figure)."""
+    matching = _matching(filters).with_only_columns(Announcement.id)
+    if cap is not None:
+        matching = matching.limit(cap)
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
 
 
 def _matching(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:

@@ -15,6 +15,7 @@ from aggregator.feeds import FeedFilters
 from scrapers.registry import VOIVODESHIPS
 
 PAGE_SIZE = 20
+COUNT_CAP = 1000  # beyond this the page says "ponad 1000" instead of counting every match
 FILTER_PARAMS = ("voivodeship", "source", "entity", "q")
 
 

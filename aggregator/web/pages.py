@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aggregator.feeds import count_entries, select_entries
-from aggregator.web.filters import PAGE_SIZE, filter_query, filters_from, page_number
+from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, filter_query, filters_from, page_number
 from aggregator.web.queries import filter_choices, load_announcement, load_story
 from aggregator.web.templating import templates
 from db.engine import session_scope
@@ -20,12 +20,15 @@ from db.engine import session_scope
 def index(request: Request) -> Response:
     params = request.query_params
     page = page_number(params)
-    filters = filters_from(params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # one entry more than a page shows: whether an older page exists, without counting them all
+    filters = filters_from(params, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     with session_scope(request.app.state.database_url) as session:
         entries = select_entries(session, filters)
-        total = count_entries(session, filters)
+        total = count_entries(session, filters, cap=COUNT_CAP + 1)
         choices = filter_choices(session)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    has_next = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    pages = max(1, math.ceil(total / PAGE_SIZE)) if total <= COUNT_CAP else None
     feed_query = filter_query(params, page=None)
     return templates.TemplateResponse(
         request,
@@ -33,6 +36,7 @@ def index(request: Request) -> Response:
         {
             "entries": entries,
             "total": total,
+            "count_cap": COUNT_CAP,
             "page": page,
             "pages": pages,
             "filters": filters,
@@ -40,7 +44,7 @@ def index(request: Request) -> Response:
             "choices": choices,
             "feed_query": feed_query,
             "previous_query": filter_query(params, page=page - 1 if page > 2 else None) if page > 1 else None,
-            "next_query": filter_query(params, page=page + 1) if page < pages else None,
+            "next_query": filter_query(params, page=page + 1) if has_next else None,
             "database_empty": total == 0 and not choices.sources,
         },
     )

@@ -148,3 +148,15 @@ def test_pages_on_postgresql(postgres_url: str) -> None:
     story = client.get("/story/story-nabor").text
     assert "do 15 kwietnia 2024" in story and "(pdf, 245 KB)" in story and 'href="/?entity=mcps"' in story
     assert client.get("/feed.json?entity=mcps&voivodeship=podlaskie").json()["items"][0]["title"].startswith("Nabór")
+
+
+def test_counting_stops_at_the_cap(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.web import pages
+
+    monkeypatch.setattr(pages, "COUNT_CAP", 10)
+    first = client.get("/").text
+    assert "Razem ponad 10 wiadomości · strona 1" in first and 'rel="next" href="/?page=2"' in first
+    last = client.get("/?page=2").text
+    assert len(titles(last)) == 8 and 'rel="next"' not in last, "paging does not depend on the count"
+    beyond = client.get("/?page=3").text
+    assert "Nie ma strony 3." in beyond
