@@ -128,6 +128,15 @@ def load_story(session: Session, key: str) -> StoryView | None:
     return _view(session, key, story.title or representative.title, representative, announcements)
 
 
+def story_of(session: Session, announcement_id: int) -> str | None:
+    """The key of the story an announcement belongs to, when that story exists."""
+    return session.scalar(
+        select(Story.key)
+        .join(Announcement, Announcement.story_key == Story.key)
+        .where(Announcement.id == announcement_id)
+    )
+
+
 def load_announcement(session: Session, announcement_id: int) -> StoryView | None:
     """A single announcement shown like a story (one not yet deduplicated has no story)."""
     announcement = session.scalar(

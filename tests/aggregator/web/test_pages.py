@@ -60,6 +60,8 @@ def test_bad_parameters_are_a_clear_400(client: TestClient) -> None:
     assert client.get("/?page=0").status_code == 400
     assert client.get("/?page=abc").status_code == 400
     assert client.get("/feed.atom?limit=5000").status_code == 400
+    too_long = client.get("/?q=" + "a" * 201)
+    assert too_long.status_code == 400 and "jest za długi" in too_long.text
     missing = client.get("/story/nie-ma")
     assert missing.status_code == 404 and "Nie ma takiej strony" in missing.text
 
@@ -75,7 +77,19 @@ def test_story_page_shows_sources_attachments_dates_and_institutions(client: Tes
     assert "12 marca 2024, 10:30" in page, "publication time in Warsaw time"
 
 
-def test_announcement_page_for_one_without_a_story(client: TestClient) -> None:
+def test_announcement_page_for_one_without_a_story_and_redirect_for_one_with(
+    client: TestClient, web_database: str
+) -> None:
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Announcement
+
+    with session_scope(web_database) as session:
+        copy_id = session.scalar(select(Announcement.id).where(Announcement.url.endswith("/nabor-mcps/")))
+    redirect = client.get(f"/announcement/{copy_id}", follow_redirects=False)
+    assert redirect.status_code == 302 and redirect.headers["location"] == "/story/story-nabor"
+    assert client.get("/announcement/999999").status_code == 404
     front = client.get("/?q=szkolenie").text
     [link] = re.findall(r'href="(/announcement/\d+)"', front)
     page = client.get(link)
