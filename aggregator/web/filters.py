@@ -41,14 +41,17 @@ def filters_from(params: QueryParams, *, limit: int, offset: int = 0) -> FeedFil
     for name in FILTER_PARAMS:
         if len(_text(params, name) or "") > MAX_PARAM_LENGTH:
             raise HTTPException(400, f"Parametr „{name}” jest za długi (najwyżej {MAX_PARAM_LENGTH} znaków).")
-    return FeedFilters(
-        voivodeship=voivodeship,
-        source=_text(params, "source"),
-        entity=_text(params, "entity"),
-        query=_text(params, "q"),
-        limit=limit,
-        offset=offset,
-    )
+    try:
+        return FeedFilters(
+            voivodeship=voivodeship,
+            source=_text(params, "source"),
+            entity=_text(params, "entity"),
+            query=_text(params, "q"),
+            limit=limit,
+            offset=offset,
+        )
+    except ValueError as exc:  # whatever else the feed layer refuses (a query it cannot parse, …)
+        raise HTTPException(400, f"Nieprawidłowe zapytanie: {exc}") from exc
 
 
 def page_number(params: QueryParams) -> int:

@@ -174,3 +174,18 @@ def test_counting_stops_at_the_cap(client: TestClient, monkeypatch: pytest.Monke
     assert len(titles(last)) == 8 and 'rel="next"' not in last, "paging does not depend on the count"
     beyond = client.get("/?page=3").text
     assert "Nie ma strony 3." in beyond
+
+
+def test_filters_the_feed_layer_refuses_are_a_400(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.feeds import FeedFilters
+    from aggregator.web import filters
+
+    def strict(**values: object) -> FeedFilters:
+        if values.get("query") == "!!!":
+            raise ValueError("the query has no words")
+        return FeedFilters(**values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(filters, "FeedFilters", strict)
+    response = client.get("/?q=!!!")
+    assert response.status_code == 400 and "Nieprawidłowe zapytanie: the query has no words" in response.text
+    assert client.get("/feed.rss?q=!!!").status_code == 400
