@@ -189,3 +189,13 @@ def test_filters_the_feed_layer_refuses_are_a_400(client: TestClient, monkeypatc
     response = client.get("/?q=!!!")
     assert response.status_code == 400 and "Nieprawidłowe zapytanie: the query has no words" in response.text
     assert client.get("/feed.rss?q=!!!").status_code == 400
+
+
+def test_feeds_answer_conditional_requests(client: TestClient) -> None:
+    first = client.get("/feed.rss?source=mcps")
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"].startswith("public")
+    again = client.get("/feed.rss?source=mcps", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    assert client.get("/feed.rss?source=rops-bialystok", headers={"If-None-Match": tag}).status_code == 200
+    assert client.get("/feed.atom?source=mcps", headers={"If-None-Match": tag}).status_code == 200
