@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
-from db.store import fold_for_search
+from db.search import parse_query, search_condition
 from scrapers.registry import VOIVODESHIPS
 
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
@@ -46,6 +46,8 @@ class FeedFilters:
             raise ValueError(f"unknown voivodeship {self.voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
+        if self.query:
+            parse_query(self.query)  # a query without any word is refused here, with the reason
 
     def query_string(self) -> str:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
@@ -81,7 +83,7 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
+def _filtered(filters: FeedFilters, dialect: str) -> Select[tuple[Announcement, Source]]:
     """One row per story (its representative; an announcement not yet deduplicated stands alone),
     kept when any of the story's announcements matches every filter."""
     member = select(Announcement.id, Announcement.story_key).join(Source, Source.id == Announcement.source_id)
@@ -101,8 +103,7 @@ def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
         mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
         member = member.where(or_(Announcement.id.in_(mentioned), Source.entity_key.in_(keys)))
     if filters.query:
-        terms = fold_for_search(filters.query).split()
-        member = member.where(and_(*(Announcement.search_text.contains(term) for term in terms)))
+        member = member.where(search_condition(dialect, Announcement.id, Announcement.search_terms, filters.query))
     matching = member.subquery()
     statement = (
         select(Announcement, Source)
@@ -133,7 +134,7 @@ def feed_date() -> Any:
 
 
 def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
-    rows = session.execute(_filtered(filters).add_columns(feed_date())).all()
+    rows = session.execute(_filtered(filters, session.get_bind().dialect.name).add_columns(feed_date())).all()
     ids = [announcement.id for announcement, _, _ in rows]
     institutions: dict[int, list[str]] = {}
     if ids:

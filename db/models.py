@@ -131,6 +131,8 @@ class Announcement(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # title, lead and body lower-cased without diacritics (ł → l): "nabor" finds "Nabór" on both backends
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # what full-text search indexes (db/search.py): distinct folded words plus their morfeusz2 lemmas
+    search_terms: Mapped[str] = mapped_column(Text, default="")
     # the story (the same news on several sites); NULL until deduplication has seen this version
     story_key: Mapped[str | None] = mapped_column(String(64), index=True)
     dedup_signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, to rebuild the index
