@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
+from db.types import UTCDateTime
 from scrapers.registry import VOIVODESHIPS
 
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
@@ -83,14 +84,26 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _filtered(filters: FeedFilters, dialect: str) -> Select[tuple[Announcement, Source]]:
+def _filtered(filters: FeedFilters, dialect: str) -> Select[tuple[int, datetime | None, datetime]]:
     """One row per story (its representative; an announcement not yet deduplicated stands alone),
-    kept when any of the story's announcements matches every filter."""
-    member = select(Announcement.id, Announcement.story_key).join(Source, Source.id == Announcement.source_id)
+    kept when any of the story's announcements matches every filter. Unordered (see _newest), and
+    narrow: ids and dates only, so sorting thousands of candidates never drags their texts along."""
+    statement = (
+        select(Announcement.id, Announcement.published_at, Announcement.first_seen_at)
+        .join(Source, Source.id == Announcement.source_id)
+        .outerjoin(Story, Story.key == Announcement.story_key)
+        .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
+    )
+    if not (filters.voivodeship or filters.source or filters.entity or filters.query):
+        return statement
+    member = select(_story_of()).join(Source, Source.id == Announcement.source_id)
     if filters.voivodeship:
         member = member.where(Source.voivodeship == filters.voivodeship)
     if filters.source:
         member = member.where(Announcement.source_id == filters.source)
+    if filters.query:
+        member = member.where(search_condition(dialect, Announcement.id, Announcement.search_terms, filters.query))
+    members: Any = member
     if filters.entity:
         wanted = select(Entity.id).where(
             or_(
@@ -101,23 +114,62 @@ def _filtered(filters: FeedFilters, dialect: str) -> Select[tuple[Announcement, 
         )
         keys = select(Entity.key).where(Entity.id.in_(wanted))
         mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
-        member = member.where(or_(Announcement.id.in_(mentioned), Source.entity_key.in_(keys)))
-    if filters.query:
-        member = member.where(search_condition(dialect, Announcement.id, Announcement.search_terms, filters.query))
-    matching = member.subquery()
-    statement = (
-        select(Announcement, Source)
-        .join(Source, Source.id == Announcement.source_id)
-        .outerjoin(Story, Story.key == Announcement.story_key)
-        .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
-        .where(
-            or_(
-                Announcement.story_key.in_(select(matching.c.story_key).where(matching.c.story_key.is_not(None))),
-                Announcement.id.in_(select(matching.c.id)),
-            )
+        # Two branches rather than one OR, so each is driven by its own index.
+        members = union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
+    return statement.where(_story_of().in_(members))
+
+
+def _story_of() -> ColumnElement[str]:
+    """The story an announcement belongs to; one not yet deduplicated is a story of its own."""
+    return func.coalesce(Announcement.story_key, literal("#") + cast(Announcement.id, String))
+
+
+def _newest(session: Session, filters: FeedFilters, offset: int = 0) -> list[tuple[Announcement, Source, Any]]:
+    """The page of the feed, ordered as `ORDER BY feed_date() DESC NULLS LAST, id DESC`, without
+    computing feed_date() for every row: dated rows come from the published_at index in order, the
+    few undated ones separately, and the two lists are merged (100k rows: milliseconds, not seconds)."""
+    want = offset + filters.limit
+    base = _filtered(filters, session.get_bind().dialect.name)
+    first_runs = {
+        source_id: as_utc(finished)
+        for source_id, finished in session.execute(
+            select(CrawlRun.source_id, func.min(CrawlRun.finished_at)).group_by(CrawlRun.source_id)
         )
-    )
-    return statement.order_by(feed_date().desc().nulls_last(), Announcement.id.desc()).limit(filters.limit)
+        if finished is not None
+    }
+    dated = session.execute(
+        base.where(Announcement.published_at.is_not(None))
+        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+        .limit(want)
+    ).all()
+    order: list[tuple[int, Any]] = [(id_, published) for id_, published, _ in dated]
+    undated = base.where(Announcement.published_at.is_(None))
+    if first_runs:
+        first_run_end = case(
+            {k: literal(v, UTCDateTime()) for k, v in first_runs.items()}, value=Announcement.source_id, else_=None
+        )
+        fresh = session.execute(
+            undated.where(Announcement.first_seen_at > first_run_end)
+            .order_by(Announcement.first_seen_at.desc(), Announcement.id.desc())
+            .limit(want)
+        ).all()
+        order += [(id_, seen) for id_, _, seen in fresh]
+        undated = undated.where(or_(first_run_end.is_(None), Announcement.first_seen_at <= first_run_end))
+    order.sort(key=lambda row: (row[1], row[0]), reverse=True)
+    order = order[:want]
+    if len(order) < want:
+        backfill = session.execute(undated.order_by(Announcement.id.desc()).limit(want - len(order))).all()
+        order += [(id_, None) for id_, _, _ in backfill]
+    order = order[offset:]
+    loaded = {
+        a.id: (a, s)
+        for a, s in session.execute(
+            select(Announcement, Source)
+            .join(Source, Source.id == Announcement.source_id)
+            .where(Announcement.id.in_([id_ for id_, _ in order]))
+        ).all()
+    }
+    return [(*loaded[id_], appeared) for id_, appeared in order]
 
 
 def feed_date() -> Any:
@@ -133,8 +185,9 @@ def feed_date() -> Any:
     )
 
 
-def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
-    rows = session.execute(_filtered(filters, session.get_bind().dialect.name).add_columns(feed_date())).all()
+def select_entries(session: Session, filters: FeedFilters, offset: int = 0) -> list[FeedEntry]:
+    """The feed's entries, newest first; `offset` skips that many (the pages after the first)."""
+    rows = _newest(session, filters, offset)
     ids = [announcement.id for announcement, _, _ in rows]
     institutions: dict[int, list[str]] = {}
     if ids:

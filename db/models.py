@@ -109,7 +109,9 @@ class Announcement(Base):
     __tablename__ = "announcements"
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
-        Index("ix_announcements_published_at", "published_at"),
+        # The feed walks this newest first; source and story come from the index, not the wide rows.
+        Index("ix_announcements_feed_order", "published_at", "source_id", "story_key"),
+        Index("ix_announcements_source_story", "source_id", "story_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -203,7 +205,10 @@ class Mention(Base):
     """One occurrence of an entity in an announcement's title or body (offsets into that field)."""
 
     __tablename__ = "mentions"
-    __table_args__ = (UniqueConstraint("announcement_id", "field", "char_start"),)
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "field", "char_start"),
+        Index("ix_mentions_entity_announcement", "entity_id", "announcement_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)

@@ -192,6 +192,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("search_terms", sa.Text(), nullable=False, server_default=""))
     _backfill()
     _create_search(dialect)
+    # The feed (benchmarks/bench_feed.py): newest first with source and story read from the index.
+    op.drop_index("ix_announcements_published_at", table_name="announcements")
+    op.create_index("ix_announcements_feed_order", "announcements", ["published_at", "source_id", "story_key"])
+    op.create_index("ix_announcements_source_story", "announcements", ["source_id", "story_key"])
+    op.create_index("ix_mentions_entity_announcement", "mentions", ["entity_id", "announcement_id"])
     create_views(dialect)
 
 
@@ -199,6 +204,10 @@ def downgrade() -> None:
     """Downgrade schema."""
     dialect = op.get_bind().dialect.name
     drop_views()
+    op.drop_index("ix_mentions_entity_announcement", table_name="mentions")
+    op.drop_index("ix_announcements_source_story", table_name="announcements")
+    op.drop_index("ix_announcements_feed_order", table_name="announcements")
+    op.create_index("ix_announcements_published_at", "announcements", ["published_at"])
     if dialect == "sqlite":
         for trigger in ("announcements_fts_ai", "announcements_fts_ad", "announcements_fts_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
