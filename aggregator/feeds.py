@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +50,9 @@ class FeedFilters:
         if self.query:
             parse_query(self.query)  # a query without any word is refused here, with the reason
 
+    def narrows(self) -> bool:
+        return bool(self.voivodeship or self.source or self.entity or self.query)
+
     def query_string(self) -> str:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
                                      ("entity", self.entity), ("q", self.query)) if v]  # fmt: skip
@@ -70,6 +73,7 @@ class FeedEntry:
     categories: list[str] = field(default_factory=list)
     institutions: list[str] = field(default_factory=list)
     other_urls: list[str] = field(default_factory=list)
+    story_key: str | None = None  # None: not deduplicated yet, the announcement stands alone
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -94,29 +98,33 @@ def _filtered(filters: FeedFilters, dialect: str) -> Select[tuple[int, datetime 
         .outerjoin(Story, Story.key == Announcement.story_key)
         .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
     )
-    if not (filters.voivodeship or filters.source or filters.entity or filters.query):
+    if not filters.narrows():
         return statement
-    member = select(_story_of()).join(Source, Source.id == Announcement.source_id)
+    return statement.where(_story_of().in_(matching_members(filters, dialect, _story_of())))
+
+
+def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[Any]) -> Any:
+    """`column` of every announcement that matches all the filters itself (a select for an IN)."""
+    member = select(column).join(Source, Source.id == Announcement.source_id)
     if filters.voivodeship:
         member = member.where(Source.voivodeship == filters.voivodeship)
     if filters.source:
         member = member.where(Announcement.source_id == filters.source)
     if filters.query:
         member = member.where(search_condition(dialect, Announcement.id, Announcement.search_terms, filters.query))
-    members: Any = member
-    if filters.entity:
-        wanted = select(Entity.id).where(
-            or_(
-                Entity.key == filters.entity,
-                func.lower(Entity.canonical) == filters.entity.lower(),
-                Entity.acronym == filters.entity,
-            )
+    if not filters.entity:
+        return member
+    wanted = select(Entity.id).where(
+        or_(
+            Entity.key == filters.entity,
+            func.lower(Entity.canonical) == filters.entity.lower(),
+            Entity.acronym == filters.entity,
         )
-        keys = select(Entity.key).where(Entity.id.in_(wanted))
-        mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
-        # Two branches rather than one OR, so each is driven by its own index.
-        members = union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
-    return statement.where(_story_of().in_(members))
+    )
+    keys = select(Entity.key).where(Entity.id.in_(wanted))
+    mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
+    # Two branches rather than one OR, so each is driven by its own index.
+    return union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
 
 
 def _story_of() -> ColumnElement[str]:
@@ -124,11 +132,12 @@ def _story_of() -> ColumnElement[str]:
     return func.coalesce(Announcement.story_key, literal("#") + cast(Announcement.id, String))
 
 
-def _newest(session: Session, filters: FeedFilters, offset: int = 0) -> list[tuple[Announcement, Source, Any]]:
-    """The page of the feed, ordered as `ORDER BY feed_date() DESC NULLS LAST, id DESC`, without
-    computing feed_date() for every row: dated rows come from the published_at index in order, the
-    few undated ones separately, and the two lists are merged (100k rows: milliseconds, not seconds)."""
-    want = offset + filters.limit
+def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int | None = None) -> list[tuple[int, Any]]:
+    """(id, feed date) of a page of the feed, ordered as `ORDER BY feed_date() DESC NULLS LAST, id
+    DESC`, without computing feed_date() for every row: dated rows come from the published_at index
+    in order, the few undated ones separately, and the lists are merged (100k rows: milliseconds).
+    `limit` overrides the filters' (an export may want every row)."""
+    want = offset + (filters.limit if limit is None else limit)
     base = _filtered(filters, session.get_bind().dialect.name)
     first_runs = {
         source_id: as_utc(finished)
@@ -160,16 +169,7 @@ def _newest(session: Session, filters: FeedFilters, offset: int = 0) -> list[tup
     if len(order) < want:
         backfill = session.execute(undated.order_by(Announcement.id.desc()).limit(want - len(order))).all()
         order += [(id_, None) for id_, _, _ in backfill]
-    order = order[offset:]
-    loaded = {
-        a.id: (a, s)
-        for a, s in session.execute(
-            select(Announcement, Source)
-            .join(Source, Source.id == Announcement.source_id)
-            .where(Announcement.id.in_([id_ for id_, _ in order]))
-        ).all()
-    }
-    return [(*loaded[id_], appeared) for id_, appeared in order]
+    return order[offset:]
 
 
 def feed_date() -> Any:
@@ -187,7 +187,29 @@ def feed_date() -> Any:
 
 def select_entries(session: Session, filters: FeedFilters, offset: int = 0) -> list[FeedEntry]:
     """The feed's entries, newest first; `offset` skips that many (the pages after the first)."""
-    rows = _newest(session, filters, offset)
+    return _entries(session, _newest(session, filters, offset))
+
+
+def iter_entries(
+    session: Session, filters: FeedFilters, limit: int | None = None, chunk: int = 500
+) -> Iterator[FeedEntry]:
+    """Every entry of the feed (or the first `limit`), newest first, built `chunk` at a time."""
+    total = session.scalar(select(func.count()).select_from(Announcement)) or 0
+    order = _newest(session, filters, 0, total if limit is None else limit)
+    for start in range(0, len(order), chunk):
+        yield from _entries(session, order[start : start + chunk])
+
+
+def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
+    loaded = {
+        a.id: (a, s)
+        for a, s in session.execute(
+            select(Announcement, Source)
+            .join(Source, Source.id == Announcement.source_id)
+            .where(Announcement.id.in_([id_ for id_, _ in order]))
+        ).all()
+    }
+    rows = [(*loaded[id_], appeared) for id_, appeared in order]
     ids = [announcement.id for announcement, _, _ in rows]
     institutions: dict[int, list[str]] = {}
     if ids:
@@ -227,6 +249,7 @@ def select_entries(session: Session, filters: FeedFilters, offset: int = 0) -> l
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
                 other_urls=[u for i, u in others.get(str(announcement.story_key), []) if i != announcement.id],
+                story_key=announcement.story_key,
             )
         )
     return entries
