@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
-from sqlalchemy import ColumnElement, Select, String, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
@@ -88,19 +88,27 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _filtered(filters: FeedFilters, dialect: str) -> Select[tuple[int, datetime | None, datetime]]:
-    """One row per story (its representative; an announcement not yet deduplicated stands alone),
-    kept when any of the story's announcements matches every filter. Unordered (see _newest), and
-    narrow: ids and dates only, so sorting thousands of candidates never drags their texts along."""
-    statement = (
-        select(Announcement.id, Announcement.published_at, Announcement.first_seen_at)
-        .join(Source, Source.id == Announcement.source_id)
-        .outerjoin(Story, Story.key == Announcement.story_key)
-        .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
-    )
-    if not filters.narrows():
-        return statement
-    return statement.where(_story_of().in_(matching_members(filters, dialect, _story_of())))
+def _candidates(filters: FeedFilters, dialect: str) -> list[Select[tuple[int, datetime | None, datetime]]]:
+    """The feed's rows, unordered (see _newest): story representatives, and announcements not yet
+    deduplicated (each a story of its own); a story is kept when any of its announcements matches
+    every filter. Narrow (ids and dates) so that sorting candidates never drags their texts along,
+    and two plain sets rather than one `LEFT JOIN … OR`, which PostgreSQL misjudges into full scans."""
+    columns = (Announcement.id, Announcement.published_at, Announcement.first_seen_at)
+    represents = and_(Story.representative_id == Announcement.id, Story.key == Announcement.story_key)
+    if dialect == "sqlite":
+        # SQLite would drive a join from `stories` and sort; EXISTS keeps it walking the feed index.
+        represented = select(*columns).where(select(Story.id).where(represents).exists())
+    else:
+        represented = select(*columns).join(Story, represents)
+    alone = select(*columns).where(Announcement.story_key.is_(None))
+    if filters.narrows():
+        # On SQLite, `story_key || ''` and `id + 0` keep the planner from driving the query from the
+        # (possibly huge) list of matches and sorting them: it walks the feed index and probes the list.
+        story_key = Announcement.story_key + literal("") if dialect == "sqlite" else Announcement.story_key
+        own_id = Announcement.id + 0 if dialect == "sqlite" else Announcement.id
+        represented = represented.where(story_key.in_(matching_members(filters, dialect, Announcement.story_key)))
+        alone = alone.where(own_id.in_(matching_members(filters, dialect, Announcement.id)))
+    return [represented, alone]
 
 
 def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[Any]) -> Any:
@@ -127,18 +135,13 @@ def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[A
     return union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
 
 
-def _story_of() -> ColumnElement[str]:
-    """The story an announcement belongs to; one not yet deduplicated is a story of its own."""
-    return func.coalesce(Announcement.story_key, literal("#") + cast(Announcement.id, String))
-
-
 def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int | None = None) -> list[tuple[int, Any]]:
     """(id, feed date) of a page of the feed, ordered as `ORDER BY feed_date() DESC NULLS LAST, id
-    DESC`, without computing feed_date() for every row: dated rows come from the published_at index
-    in order, the few undated ones separately, and the lists are merged (100k rows: milliseconds).
+    DESC`, without computing feed_date() for every row: per candidate set, the dated rows come from
+    the published_at index newest first, the few undated ones separately (fresh ones by first sight,
+    backfill by id), and the top of each list is merged (100k rows: milliseconds, not seconds).
     `limit` overrides the filters' (an export may want every row)."""
     want = offset + (filters.limit if limit is None else limit)
-    base = _filtered(filters, session.get_bind().dialect.name)
     first_runs = {
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
@@ -146,29 +149,47 @@ def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int 
         )
         if finished is not None
     }
-    dated = session.execute(
-        base.where(Announcement.published_at.is_not(None))
-        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
-        .limit(want)
-    ).all()
-    order: list[tuple[int, Any]] = [(id_, published) for id_, published, _ in dated]
-    undated = base.where(Announcement.published_at.is_(None))
-    if first_runs:
-        first_run_end = case(
-            {k: literal(v, UTCDateTime()) for k, v in first_runs.items()}, value=Announcement.source_id, else_=None
+    first_run_end = (
+        case({k: literal(v, UTCDateTime()) for k, v in first_runs.items()}, value=Announcement.source_id, else_=None)
+        if first_runs
+        else None
+    )
+    # Undated announcements that are news (first seen after their source's first crawl) are rare:
+    # one cheap look saves the filtered query for them when there are none.
+    any_fresh = first_run_end is not None and (
+        session.scalar(
+            select(Announcement.id)
+            .where(Announcement.published_at.is_(None), Announcement.first_seen_at > first_run_end)
+            .limit(1)
         )
-        fresh = session.execute(
-            undated.where(Announcement.first_seen_at > first_run_end)
-            .order_by(Announcement.first_seen_at.desc(), Announcement.id.desc())
-            .limit(want)
-        ).all()
-        order += [(id_, seen) for id_, _, seen in fresh]
-        undated = undated.where(or_(first_run_end.is_(None), Announcement.first_seen_at <= first_run_end))
-    order.sort(key=lambda row: (row[1], row[0]), reverse=True)
-    order = order[:want]
+        is not None
+    )
+    bases = _candidates(filters, session.get_bind().dialect.name)
+    appeared: list[tuple[int, Any]] = []
+    for base in bases:
+        dated = base.where(Announcement.published_at.is_not(None))
+        for id_, published, _ in session.execute(
+            dated.order_by(Announcement.published_at.desc(), Announcement.id.desc()).limit(want)
+        ):
+            appeared.append((id_, published))
+        if first_run_end is not None and any_fresh:
+            fresh = base.where(Announcement.published_at.is_(None), Announcement.first_seen_at > first_run_end)
+            for id_, _, seen in session.execute(
+                fresh.order_by(Announcement.first_seen_at.desc(), Announcement.id.desc()).limit(want)
+            ):
+                appeared.append((id_, seen))
+    appeared.sort(key=lambda row: (row[1], row[0]), reverse=True)
+    order: list[tuple[int, Any]] = appeared[:want]
     if len(order) < want:
-        backfill = session.execute(undated.order_by(Announcement.id.desc()).limit(want - len(order))).all()
-        order += [(id_, None) for id_, _, _ in backfill]
+        backfill: list[int] = []
+        for base in bases:
+            undated = base.where(Announcement.published_at.is_(None))
+            if first_run_end is not None:
+                undated = undated.where(or_(first_run_end.is_(None), Announcement.first_seen_at <= first_run_end))
+            backfill += session.scalars(
+                undated.with_only_columns(Announcement.id).order_by(Announcement.id.desc()).limit(want - len(order))
+            )
+        order += [(id_, None) for id_ in sorted(backfill, reverse=True)[: want - len(order)]]
     return order[offset:]
 
 

@@ -110,8 +110,9 @@ class Announcement(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
         # The feed walks this newest first; source and story come from the index, not the wide rows.
-        Index("ix_announcements_feed_order", "published_at", "source_id", "story_key"),
-        Index("ix_announcements_source_story", "source_id", "story_key"),
+        Index("ix_announcements_feed_order", "published_at", "source_id", "story_key", "id"),
+        Index("ix_announcements_source_story", "source_id", "story_key", "id"),
+        Index("ix_announcements_story_source", "story_key", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -255,6 +256,7 @@ class Story(Base):
     """
 
     __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_representative_id", "representative_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)

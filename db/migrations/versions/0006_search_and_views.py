@@ -194,8 +194,10 @@ def upgrade() -> None:
     _create_search(dialect)
     # The feed (benchmarks/bench_feed.py): newest first with source and story read from the index.
     op.drop_index("ix_announcements_published_at", table_name="announcements")
-    op.create_index("ix_announcements_feed_order", "announcements", ["published_at", "source_id", "story_key"])
-    op.create_index("ix_announcements_source_story", "announcements", ["source_id", "story_key"])
+    op.create_index("ix_announcements_feed_order", "announcements", ["published_at", "source_id", "story_key", "id"])
+    op.create_index("ix_announcements_source_story", "announcements", ["source_id", "story_key", "id"])
+    op.create_index("ix_announcements_story_source", "announcements", ["story_key", "source_id"])
+    op.create_index("ix_stories_representative_id", "stories", ["representative_id"])
     op.create_index("ix_mentions_entity_announcement", "mentions", ["entity_id", "announcement_id"])
     create_views(dialect)
 
@@ -205,6 +207,8 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     drop_views()
     op.drop_index("ix_mentions_entity_announcement", table_name="mentions")
+    op.drop_index("ix_stories_representative_id", table_name="stories")
+    op.drop_index("ix_announcements_story_source", table_name="announcements")
     op.drop_index("ix_announcements_source_story", table_name="announcements")
     op.drop_index("ix_announcements_feed_order", table_name="announcements")
     op.create_index("ix_announcements_published_at", "announcements", ["published_at"])
