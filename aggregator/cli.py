@@ -9,6 +9,7 @@ from aggregator.commands import (
     database,
     dates,
     dedup,
+    digests,
     entities,
     export,
     feed,
@@ -25,7 +26,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (crawling, operations, mirror, sources, feed, export, database, maintenance, dates, entities, dedup, web):
+for module in (
+    crawling,
+    operations,
+    mirror,
+    sources,
+    feed,
+    export,
+    database,
+    maintenance,
+    dates,
+    entities,
+    dedup,
+    web,
+    digests,
+):
     module.register(app)
 
 

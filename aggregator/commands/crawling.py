@@ -11,6 +11,7 @@ from rich.console import Console
 
 from aggregator.crawl import run_crawl
 from aggregator.feeds import FeedFilters, render, select_entries
+from aggregator.mail.jobs import write_preview
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
 from db.engine import database_url, session_scope
@@ -49,7 +50,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to write the demo's output files.")] = Path("out"),
     verbose: VerboseOption = False,
 ) -> None:
-    """Serve the bundled mirror, crawl every source from it, print a summary."""
+    """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary."""
     url = database_url(db)
     started = time.monotonic()
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
@@ -58,12 +59,12 @@ def demo(
         )
         reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
     out.mkdir(parents=True, exist_ok=True)
-    written = write_feeds(url, out)
+    written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]
     elapsed = time.monotonic() - started
     console.print(crawl_table(reports, title="ropsfeed demo: crawl of the offline mirror"))
     print_problems(err_console, reports)
     stored = sum(r.new + r.updated + r.unchanged for r in reports)
-    console.print(f"Feeds: {', '.join(str(p) for p in written)}")
+    console.print(f"Feeds and digest preview: {', '.join(str(p) for p in written)}")
     console.print(f"Database: {url}  ·  announcements seen this run: {stored}  ·  wall time: {elapsed:.1f} s")
     console.print(f"Web page: ropsfeed serve{'' if db is None else f' --db {url}'}  →  http://127.0.0.1:8000/")
 

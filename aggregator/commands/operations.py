@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from aggregator.crawl import run_crawl
+from aggregator.mail.jobs import log_to_stderr, send_after_crawl
+from aggregator.mail.settings import MailConfigError
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
 from aggregator.status import FAILING_AFTER, source_statuses
@@ -26,7 +28,8 @@ def run(
     db: DbOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """The scheduled job: crawl every enabled source; exit 1 when any source failed."""
+    """The scheduled job: crawl every enabled source, then send the due digests (when
+    ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed."""
     url = database_url(db)
     reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
     Console().print(crawl_table(reports, title="ropsfeed run"))
@@ -40,7 +43,17 @@ def run(
             + (f" (+{len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
             err=True,
         )
-    if failed:
+    log_to_stderr()
+    try:
+        digests = send_after_crawl(url, echo=lambda line: None)
+    except MailConfigError as exc:
+        typer.echo(f"FAILED digests: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for error in digests.errors if digests else ():
+        typer.echo(f"FAILED digest {error}", err=True)
+    if digests and digests.aborted:
+        typer.echo(f"FAILED digests: {digests.aborted}", err=True)
+    if failed or (digests and digests.failed):
         raise typer.Exit(1)
 
 
