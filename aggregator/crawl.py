@@ -3,6 +3,9 @@
 Politeness limits are per domain inside this process (DESIGN.md §7). The outcome of each source
 comes back from the crawl_runs rows the spiders' recorder wrote, so the CLI reports exactly what
 the database says happened.
+
+Each source is locked in the database for the time of its crawl (db/locks.py): a second run started
+meanwhile skips it and says so (status "skipped", which is not a failure).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from scrapy.settings import Settings
 from sqlalchemy import select
 
 from db.engine import session_scope
+from db.locks import STORIES_KEY, LockHolder, RunLocks
 from db.migrate import ensure_schema
 from db.models import CrawlRun
+from db.store import finish_run, start_run, sync_sources
 from scrapers.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -39,7 +44,11 @@ class SourceReport:
 
     @property
     def failed(self) -> bool:
-        return self.status != "ok"
+        return self.status not in ("ok", "skipped")
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == "skipped"
 
 
 def resolve_sources(source_ids: Sequence[str]) -> list[str]:
@@ -82,15 +91,44 @@ def run_crawl(
     ids = resolve_sources(source_ids)
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
-    process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
-    for source_id in ids:
-        process.crawl(SPIDERS[source_id])
-    process.start()
+    locks = RunLocks(database_url, run_id)
+    with session_scope(database_url, write=True) as session:
+        sync_sources(session, load_sources())  # skipped runs below refer to their source rows
+    acquired, held = locks.acquire(ids)
+    record_skipped(database_url, run_id, held, mirror, full)
+    with locks.keep_alive():
+        if acquired:
+            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
+            for source_id in acquired:
+                process.crawl(SPIDERS[source_id])
+            process.start()
+            locks.release(acquired)
+        assign_stories_locked(database_url, locks)
+    return reports_for(database_url, run_id, ids)
+
+
+def record_skipped(database_url: str, run_id: str, held: dict[str, LockHolder], mirror: str | None, full: bool) -> None:
+    """A crawl_runs row for every source another run is crawling: visible, and not a failure."""
+    for source_id, holder in held.items():
+        message = f"skipped: being crawled by {holder.describe()}"
+        log.warning("%s %s", source_id, message)
+        with session_scope(database_url, write=True) as session:
+            crawl_run_id = start_run(session, run_id, source_id, mirror, full)
+            finish_run(session, crawl_run_id, status="skipped", alarms=[message])
+
+
+def assign_stories_locked(database_url: str, locks: RunLocks, timeout: float = 600.0) -> None:
+    """Stories after the crawl, over what it added or changed; one run at a time does this step."""
     from aggregator.stories import assign_stories
 
-    stories = assign_stories(database_url)  # after the crawl, over what it added or changed
+    if not locks.wait_for(STORIES_KEY, timeout):
+        log.warning("stories not assigned: another run kept the stories lock for %g s; the next run will", timeout)
+        return
+    try:
+        stories = assign_stories(database_url)
+    finally:
+        locks.release([STORIES_KEY])
     log.info("stories: %d announcements assigned, %d joined an existing story", stories.assigned, stories.joined)
-    return reports_for(database_url, run_id, ids)
 
 
 def reports_for(database_url: str, run_id: str, ids: Sequence[str]) -> list[SourceReport]:

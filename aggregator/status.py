@@ -56,7 +56,7 @@ def source_statuses(session: Session, now: datetime | None = None) -> list[Sourc
     for source in load_sources():
         runs = session.scalars(
             select(CrawlRun)
-            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None))
+            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None), CrawlRun.status != "skipped")
             .order_by(CrawlRun.id.desc())
             .limit(50)
         ).all()

@@ -86,6 +86,23 @@ class CrawlRun(Base):
     alarms: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class RunLock(Base):
+    """A source being crawled right now: a second `ropsfeed run` skips it instead of crawling it twice.
+
+    Locks expire so a killed run (power cut, OOM) never blocks a source for good; a live run renews
+    its locks while it crawls (db/locks.py).
+    """
+
+    __tablename__ = "run_locks"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # a source id, or "stories"
+    owner: Mapped[str] = mapped_column(String(36))  # the run id holding it
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class RawPage(Base):
     """A fetched response body, gzip-compressed; identical re-fetches are stored once."""
 
