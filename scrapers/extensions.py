@@ -54,6 +54,8 @@ class CrawlRunRecorder:
         alarms = list(getattr(spider, "alarms", []))
         if reason != "finished":
             errors.append(f"crawl ended early: {reason}")
+        if not errors and not alarms and not getattr(spider, "seen", True):
+            alarms.append("found no announcements at all: no listing, feed or API page named one (layout change?)")
         status = "failed" if errors else "ok"
         with session_scope(self.database_url, write=True) as session:
             finish_run(
