@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated
+
 import typer
 
 from aggregator.commands import (
@@ -16,6 +19,7 @@ from aggregator.commands import (
     operations,
     sources,
 )
+from aggregator.logs import configure_logging
 
 app = typer.Typer(
     name="ropsfeed",
@@ -23,6 +27,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.callback()
+def global_options(
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="ROPSFEED_LOG_FORMAT",
+            help="Log lines on stderr: 'text' (for people) or 'json' (one object per line, for collectors).",
+        ),
+    ] = LogFormat.text,
+) -> None:
+    """Options that apply to every command (given before the command's name)."""
+    configure_logging(log_format.value)
+
+
 for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup):
     module.register(app)
 

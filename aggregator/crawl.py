@@ -98,7 +98,11 @@ def run_crawl(
     record_skipped(database_url, run_id, held, mirror, full)
     with locks.keep_alive():
         if acquired:
-            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
+            root = logging.getLogger()
+            root.setLevel(min(root.getEffectiveLevel(), logging.getLevelName(log_level)))
+            # our handler (aggregator/logs.py: text or JSON, redacted) serves Scrapy's records too
+            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level),
+                                     install_root_handler=False)  # fmt: skip
             for source_id in acquired:
                 process.crawl(SPIDERS[source_id])
             process.start()

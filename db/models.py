@@ -72,7 +72,7 @@ class CrawlRun(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | skipped
     mirror: Mapped[str | None] = mapped_column(String(500))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     strategy: Mapped[str | None] = mapped_column(String(40))
@@ -84,6 +84,7 @@ class CrawlRun(Base):
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
+    alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
 
 
 class RunLock(Base):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from aggregator.alerts import report_failing
 from aggregator.crawl import run_crawl
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
@@ -17,7 +17,14 @@ from aggregator.status import FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
 
-log = logging.getLogger("ropsfeed.status")
+FailingAfterOption = Annotated[
+    int,
+    typer.Option(
+        "--failing-after",
+        min=1,
+        help="Report a source loudly (ERROR log line, email to $ROPSFEED_ALERT_EMAIL) after N failed runs in a row.",
+    ),
+]
 HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "bold red", "never": "dim"}
 
 
@@ -25,6 +32,7 @@ def run(
     mirror: Annotated[str | None, typer.Option(help="Crawl this mirror instead of the live sites.")] = None,
     db: DbOption = None,
     verbose: VerboseOption = False,
+    failing_after: FailingAfterOption = FAILING_AFTER,
 ) -> None:
     """The scheduled job: crawl every enabled source; exit 1 when any source failed."""
     url = database_url(db)
@@ -40,6 +48,9 @@ def run(
             + (f" (+{len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
             err=True,
         )
+    with session_scope(url) as session:
+        statuses = source_statuses(session, failing_after=failing_after)
+    report_failing(url, statuses, failing_after)
     if failed:
         raise typer.Exit(1)
 
@@ -47,17 +58,14 @@ def run(
 def status(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source, one per line.")] = False,
+    failing_after: FailingAfterOption = FAILING_AFTER,
 ) -> None:
     """Per source: last success, last failure and why, items in the last 30 days, alarms."""
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:
-        statuses = source_statuses(session)
-    for s in statuses:
-        if s.health == "failing":
-            log.error(
-                "%s has failed %d runs in a row; last error: %s", s.source_id, s.consecutive_failures, s.last_error
-            )
+        statuses = source_statuses(session, failing_after=failing_after)
+    report_failing(url, statuses, failing_after)
     if as_json:
         for s in statuses:
             typer.echo(json.dumps(s.as_json(), ensure_ascii=False))
@@ -74,7 +82,7 @@ def status(
     Console().print(table)
     failing = [s.source_id for s in statuses if s.health == "failing"]
     if failing:
-        typer.echo(f"{len(failing)} source(s) failed {FAILING_AFTER}+ runs in a row: {', '.join(failing)}", err=True)
+        typer.echo(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: {', '.join(failing)}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""run_locks: per-source locks so two concurrent runs never crawl the same source
+"""run_locks: per-source locks so two concurrent runs never crawl the same source;
+crawl_runs.alerted_at: when the operator was mailed about the failure this run completed
 
 Revision ID: 0008
 Revises: 0005
@@ -32,10 +33,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("run_locks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_run_locks_expires_at"), ["expires_at"], unique=False)
+    with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
+        batch_op.drop_column("alerted_at")
     with op.batch_alter_table("run_locks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_run_locks_expires_at"))
     op.drop_table("run_locks")
