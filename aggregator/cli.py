@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from aggregator.commands import (
     crawling,
@@ -19,7 +21,8 @@ from aggregator.commands import (
     operations,
     sources,
 )
-from aggregator.logs import configure_logging
+from aggregator.logs import configure_logging, redact
+from db.engine import DatabaseUnavailable, database_reason
 
 app = typer.Typer(
     name="ropsfeed",
@@ -54,7 +57,12 @@ for module in (crawling, operations, mirror, sources, feed, database, maintenanc
 
 
 def main() -> None:
-    app()
+    """The entry point: a database that is away is one clear line and exit status 2, not a traceback."""
+    try:
+        app()
+    except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
+        typer.echo(f"error: database unavailable: {redact(database_reason(exc))}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ meanwhile skips it and says so (status "skipped", which is not a failure).
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 
+from aggregator.logs import set_level
 from db.engine import session_scope
 from db.locks import STORIES_KEY, LockHolder, RunLocks
 from db.migrate import ensure_schema
@@ -61,6 +63,18 @@ def resolve_sources(source_ids: Sequence[str]) -> list[str]:
     return list(source_ids)
 
 
+def download_timeout() -> float:
+    """Seconds before a request is given up: `ROPSFEED_DOWNLOAD_TIMEOUT`, else 30."""
+    value = os.environ.get("ROPSFEED_DOWNLOAD_TIMEOUT") or "30"
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86400:
+        raise ValueError(f"ROPSFEED_DOWNLOAD_TIMEOUT must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
 def crawl_settings(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> Settings:
     settings = Settings()
     settings.setmodule("scrapers.settings", priority="project")
@@ -69,6 +83,10 @@ def crawl_settings(database_url: str, mirror: str | None, full: bool, run_id: st
     settings.set("ROPSFEED_FULL", full, priority="cmdline")
     settings.set("ROPSFEED_RUN_ID", run_id, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    if any(h.get_name() == "ropsfeed" for h in logging.getLogger().handlers):
+        # the CLI's handler (aggregator/logs.py: text or JSON lines, redacted) serves Scrapy's records too
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    settings.set("DOWNLOAD_TIMEOUT", download_timeout(), priority="cmdline")
     if mirror:
         # the mirror is our own server on loopback: no need to be gentle with it
         settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
@@ -89,6 +107,7 @@ def run_crawl(
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)
+    download_timeout()  # a bad setting stops the run before anything is locked or written
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
     locks = RunLocks(database_url, run_id)
@@ -96,13 +115,12 @@ def run_crawl(
         sync_sources(session, load_sources())  # skipped runs below refer to their source rows
     acquired, held = locks.acquire(ids)
     record_skipped(database_url, run_id, held, mirror, full)
+    close_interrupted(database_url, acquired)
     with locks.keep_alive():
         if acquired:
-            root = logging.getLogger()
-            root.setLevel(min(root.getEffectiveLevel(), logging.getLevelName(log_level)))
-            # our handler (aggregator/logs.py: text or JSON, redacted) serves Scrapy's records too
-            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level),
-                                     install_root_handler=False)  # fmt: skip
+            if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
+                set_level(log_level)  # --verbose
+            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
             for source_id in acquired:
                 process.crawl(SPIDERS[source_id])
             process.start()
@@ -119,6 +137,21 @@ def record_skipped(database_url: str, run_id: str, held: dict[str, LockHolder], 
         with session_scope(database_url, write=True) as session:
             crawl_run_id = start_run(session, run_id, source_id, mirror, full)
             finish_run(session, crawl_run_id, status="skipped", alarms=[message])
+
+
+def close_interrupted(database_url: str, source_ids: Sequence[str]) -> None:
+    """Runs still "running" for sources we now hold the lock of were cut short (process killed,
+    database gone before the outcome was written): record them as failed, so status counts them."""
+    if not source_ids:
+        return
+    message = "interrupted: the run ended before recording its outcome (killed, or the database went away)"
+    with session_scope(database_url, write=True) as session:
+        stale = session.scalars(
+            select(CrawlRun).where(CrawlRun.source_id.in_(source_ids), CrawlRun.status == "running")
+        ).all()
+        for run in stale:
+            log.warning("%s: crawl run %s (run %s) was %s", run.source_id, run.id, run.run_id, message)
+            finish_run(session, run.id, status="failed", errors=[*(run.errors or []), message])
 
 
 def assign_stories_locked(database_url: str, locks: RunLocks, timeout: float = 600.0) -> None:

@@ -106,5 +106,15 @@ def configure_logging(log_format: str = "text", level: str | None = None) -> log
     for old in [h for h in root.handlers if h.get_name() == "ropsfeed"]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("ROPSFEED_LOG_LEVEL", "WARNING").upper())
+    set_level(level or os.environ.get("ROPSFEED_LOG_LEVEL", "WARNING"))
     return handler
+
+
+def set_level(level: str) -> None:
+    """The level of the root logger and of our handler (Scrapy gives its own loggers DEBUG, so the
+    handler, not the root logger, is what keeps `scrapy.*` chatter out)."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in root.handlers:
+        if handler.get_name() == "ropsfeed":
+            handler.setLevel(level.upper())

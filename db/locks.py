@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from db.engine import session_scope
+from db.engine import database_reason, session_scope
 from db.models import RunLock
 from db.upsert import insert_for
 
@@ -162,11 +162,15 @@ class RunLocks:
 
         def loop() -> None:
             interval = max(self.ttl.total_seconds() / 3, 0.05)
+            failing = False
             while not stop.wait(interval):
                 try:
                     self.renew()
+                    failing = False
                 except Exception as exc:  # the database may be briefly away: try again next tick
-                    log.warning("could not renew run locks: %s: %s", type(exc).__name__, exc)
+                    if not failing:  # once per outage, not three times a lifetime
+                        log.warning("could not renew run locks: %s", database_reason(exc))
+                    failing = True
 
         thread = threading.Thread(target=loop, name="run-locks", daemon=True)
         thread.start()
@@ -178,7 +182,7 @@ class RunLocks:
             try:
                 self.release()
             except Exception as exc:  # they expire by themselves; never hide the block's own error
-                log.warning("could not release run locks: %s: %s", type(exc).__name__, exc)
+                log.warning("could not release run locks (they expire by themselves): %s", database_reason(exc))
 
 
 def current_locks(database_url: str) -> list[LockHolder]:

@@ -36,7 +36,11 @@ def run(
 ) -> None:
     """The scheduled job: crawl every enabled source; exit 1 when any source failed."""
     url = database_url(db)
-    reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
+    try:
+        reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
+    except ValueError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
     Console().print(crawl_table(reports, title="ropsfeed run"))
     failed = [r for r in reports if r.failed]
     err = Console(stderr=True)
