@@ -14,6 +14,7 @@ from aggregator.commands import (
     database,
     dates,
     dedup,
+    distributed,
     entities,
     feed,
     maintenance,
@@ -52,7 +53,7 @@ def global_options(
     configure_logging(log_format.value)
 
 
-for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup):
+for module in (crawling, operations, distributed, mirror, sources, feed, database, maintenance, dates, entities, dedup):
     module.register(app)
 
 

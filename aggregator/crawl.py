@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -75,23 +76,28 @@ def download_timeout() -> float:
     return seconds
 
 
+def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> dict[str, Any]:
+    """The settings a run gives every spider, locally or through Scrapyd (`schedule.json` settings)."""
+    overrides: dict[str, Any] = {
+        "ROPSFEED_DATABASE_URL": database_url,
+        "ROPSFEED_MIRROR": mirror or "",
+        "ROPSFEED_FULL": full,
+        "ROPSFEED_RUN_ID": run_id,
+        "LOG_LEVEL": log_level,
+        "DOWNLOAD_TIMEOUT": download_timeout(),
+    }
+    if mirror:  # the mirror is our own server on loopback: no need to be gentle with it
+        overrides.update(AUTOTHROTTLE_ENABLED=False, DOWNLOAD_DELAY=0, CONCURRENT_REQUESTS_PER_DOMAIN=8)
+    return overrides
+
+
 def crawl_settings(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> Settings:
     settings = Settings()
     settings.setmodule("scrapers.settings", priority="project")
-    settings.set("ROPSFEED_DATABASE_URL", database_url, priority="cmdline")
-    settings.set("ROPSFEED_MIRROR", mirror, priority="cmdline")
-    settings.set("ROPSFEED_FULL", full, priority="cmdline")
-    settings.set("ROPSFEED_RUN_ID", run_id, priority="cmdline")
-    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    settings.setdict(crawl_overrides(database_url, mirror, full, run_id, log_level), priority="cmdline")
     if any(h.get_name() == "ropsfeed" for h in logging.getLogger().handlers):
         # the CLI's handler (aggregator/logs.py: text or JSON lines, redacted) serves Scrapy's records too
         settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    settings.set("DOWNLOAD_TIMEOUT", download_timeout(), priority="cmdline")
-    if mirror:
-        # the mirror is our own server on loopback: no need to be gentle with it
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
-        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
     return settings
 
 

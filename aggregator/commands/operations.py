@@ -13,6 +13,8 @@ from aggregator.alerts import report_failing
 from aggregator.crawl import run_crawl
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
+from aggregator.scrapyd.client import ScrapydError
+from aggregator.scrapyd.dispatch import run_on_scrapyd
 from aggregator.status import FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -33,12 +35,19 @@ def run(
     db: DbOption = None,
     verbose: VerboseOption = False,
     failing_after: FailingAfterOption = FAILING_AFTER,
+    scrapyd: Annotated[
+        list[str] | None,
+        typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
+    ] = None,
 ) -> None:
     """The scheduled job: crawl every enabled source; exit 1 when any source failed."""
     url = database_url(db)
     try:
-        reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
-    except ValueError as exc:
+        if scrapyd:
+            reports = run_on_scrapyd([], url, scrapyd, mirror=mirror)
+        else:
+            reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
+    except (ValueError, ScrapydError) as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from exc
     Console().print(crawl_table(reports, title="ropsfeed run"))
