@@ -21,7 +21,7 @@ pytestmark = pytest.mark.network
 
 SOURCES = {"mcps": "mcps.com.pl", "rops-poznan": "rops.poznan.pl", "rops-krakow": "www.rops.krakow.pl"}
 EXPECTED_ANNOUNCEMENTS = {"mcps": 7, "rops-poznan": 4, "rops-krakow": 3}
-ROBOTS_DELAY = 4.0  # every crawl waits this long for robots.txt: both runs overlap for sure
+ROBOTS_DELAY = 3.0  # every crawl waits this long for robots.txt: both runs overlap for sure
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from aggregator.cli import main
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.models import Announcement, CrawlRun
@@ -118,16 +119,23 @@ def test_bad_timeout_setting_is_refused_before_anything_runs(sqlite_url: str) ->
     assert "ROPSFEED_DOWNLOAD_TIMEOUT must be a number of seconds above 0, not 'soon'" in result.stderr
 
 
-def test_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_unreachable_database_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     for database in (f"sqlite:///{tmp_path / 'a-file' / 'ropsfeed.db'}", "postgresql+psycopg://ropsfeed@127.0.0.1:9/x"):
-        result = run_cli("status", "--db", database)  # the real entry point: main() turns it into exit 2
-        assert result.returncode == 2, result.stderr
-        assert result.stderr.startswith("error: database unavailable: ") and len(result.stderr.splitlines()) == 1
+        monkeypatch.setattr(sys, "argv", ["ropsfeed", "status", "--db", database])
+        with pytest.raises(SystemExit) as exited:
+            main()  # the real entry point: it turns the error into one line and exit 2
+        stderr = capsys.readouterr().err
+        assert exited.value.code == 2, stderr
+        assert stderr.startswith("error: database unavailable: ") and len(stderr.splitlines()) == 1
 
 
 @pytest.mark.postgres
-def test_database_gone_mid_crawl_then_next_run_completes(postgres_url: str, slow_mirror: BackgroundMirror) -> None:
+def test_database_gone_mid_crawl_then_next_run_completes(
+    postgres_url: str, slow_mirror: BackgroundMirror, mirror: BackgroundMirror
+) -> None:
     ensure_schema(postgres_url)
     direct = make_url(postgres_url)
     proxy = TcpProxy((direct.host or "127.0.0.1", direct.port or 5432))
@@ -151,6 +159,7 @@ def test_database_gone_mid_crawl_then_next_run_completes(postgres_url: str, slow
         assert session.scalar(select(func.count()).select_from(Announcement)) == 0, "nothing half-written"
 
     proxy.start()
+    command[command.index(slow_mirror.url)] = mirror.url  # the database is back; no need to wait this time
     try:
         again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     finally:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun, RawPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.network
@@ -105,7 +106,7 @@ def test_layout_alarms_recorded_and_shown_by_status(sqlite_url: str, tmp_path: P
     assert "alarm mcps: REST API post https://mcps.com.pl/" in result.stderr
     status = {
         row["source_id"]: row
-        for row in map(json.loads, run_cli("status", "--json", "--db", sqlite_url).stdout.splitlines())
+        for row in map(json.loads, invoke("status", "--json", "--db", sqlite_url).stdout.splitlines())
     }
     assert status["rops-rzeszow"]["health"] == "alarm" and status["rops-rzeszow"]["alarms"]
     assert status["mcps"]["alarms"]
