@@ -21,6 +21,7 @@ from aggregator.commands import (
     mirror,
     operations,
     sources,
+    web,
 )
 from aggregator.logs import configure_logging, redact
 from db.engine import DatabaseUnavailable, database_reason
@@ -53,7 +54,8 @@ def global_options(
     configure_logging(log_format.value)
 
 
-for module in (crawling, operations, distributed, mirror, sources, feed, database, maintenance, dates, entities, dedup):
+for module in (crawling, operations, distributed, mirror, sources, feed, database, maintenance, dates, entities, dedup,
+               web):  # fmt: skip
     module.register(app)
 
 
