@@ -21,7 +21,7 @@ pytestmark = pytest.mark.network
 
 SOURCES = {"mcps": "mcps.com.pl", "rops-poznan": "rops.poznan.pl", "rops-krakow": "www.rops.krakow.pl"}
 EXPECTED_ANNOUNCEMENTS = {"mcps": 7, "rops-poznan": 4, "rops-krakow": 3}
-ROBOTS_DELAY = 3.0  # every crawl waits this long for robots.txt: both runs overlap for sure
+ROBOTS_DELAY = 2.5  # every crawl waits this long for robots.txt: both runs overlap for sure
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def start_crawl(database: str, mirror_url: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "aggregator.cli", "crawl", *SOURCES, "--mirror", mirror_url, "--db", database],
         cwd=REPO,
-        env={**os.environ, "COLUMNS": "200", "ROPSFEED_LOCK_TTL": "2"},  # renewed every 0.7 s
+        env={**os.environ, "COLUMNS": "200", "ROPSFEED_LOCK_TTL": "2", "ROPSFEED_ANNOTATION_WORKERS": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

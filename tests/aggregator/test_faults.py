@@ -104,7 +104,7 @@ def test_hanging_site_is_cut_by_the_timeout_and_does_not_stall_the_others(
     sqlite_url: str, slow_mirror: BackgroundMirror
 ) -> None:
     result = run_cli("crawl", "rops-poznan", "rops-krakow", "--mirror", slow_mirror.url, "--db", sqlite_url,
-                     env={"ROPSFEED_DOWNLOAD_TIMEOUT": "0.5"})  # fmt: skip
+                     env={"ROPSFEED_DOWNLOAD_TIMEOUT": "0.5", "ROPSFEED_ANNOTATION_WORKERS": "0"})  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     with session_scope(sqlite_url) as session:
         runs = {r.source_id: r for r in session.scalars(select(CrawlRun))}
@@ -143,7 +143,7 @@ def test_database_gone_mid_crawl_then_next_run_completes(
     through_proxy = direct.set(port=proxy.port).render_as_string(hide_password=False)
     command = [sys.executable, "-m", "aggregator.cli", "crawl", "mcps", "--mirror", slow_mirror.url,
                "--db", through_proxy]  # fmt: skip
-    env = {**os.environ, "ROPSFEED_LOCK_TTL": "1"}
+    env = {**os.environ, "ROPSFEED_LOCK_TTL": "1", "ROPSFEED_ANNOTATION_WORKERS": "0"}
     crawl = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the crawl has begun (its run row exists), then pull the plug

@@ -21,6 +21,7 @@ from tests.conftest import run_cli
 pytestmark = pytest.mark.network
 
 SOURCES = ("mcps", "rops-rzeszow", "rops-katowice")  # REST API, HTML listings, RSS feed
+INLINE = {"ROPSFEED_ANNOTATION_WORKERS": "0"}  # no worker process to start: quicker on a busy machine
 REQUEST_LINE = re.compile(r'"GET (\S+) HTTP')
 
 
@@ -39,7 +40,7 @@ def test_second_run_fetches_listings_only_and_stores_nothing(
     sqlite_url: str, mirror: BackgroundMirror, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="scrapers.mirror.server")
-    first = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url)
+    first = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
     assert first.returncode == 0, first.stdout + first.stderr
     with session_scope(sqlite_url) as session:
         article_paths = {unquote(f"/{urlsplit(u).netloc}{urlsplit(u).path}") for u in session.scalars(
@@ -52,7 +53,7 @@ def test_second_run_fetches_listings_only_and_stores_nothing(
     }, "run 1 fetched the article pages"
 
     caplog.clear()
-    second = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url)
+    second = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
     assert second.returncode == 0, second.stdout + second.stderr
     second_paths = mirror_paths(caplog)
     assert not {p.split("?")[0] for p in second_paths} & article_paths, "run 2 fetched no article page"
