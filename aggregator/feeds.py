@@ -149,7 +149,9 @@ def feed_date() -> Any:
     was first seen, but only if that was after the source's first crawl (before, it is backfill of
     unknown age and must not pose as today's news)."""
     first_run_end = (
-        select(func.min(CrawlRun.finished_at)).where(CrawlRun.source_id == Announcement.source_id).scalar_subquery()
+        select(func.min(CrawlRun.finished_at))
+        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.status != "skipped")  # skipped: nothing crawled
+        .scalar_subquery()
     )
     return func.coalesce(
         Announcement.published_at,
