@@ -52,3 +52,15 @@ def test_keep_alive_renews_then_releases(sqlite_url: str) -> None:
         assert RunLocks(sqlite_url, "other", ttl=60).acquire(["mcps"])[0] == []
     with session_scope(sqlite_url) as session:
         assert session.scalars(select(RunLock)).all() == [], "released at the end"
+
+
+def test_reparse_leaves_a_source_being_crawled_alone(db_url: str) -> None:
+    from aggregator.reparse import reparse
+
+    ensure_schema(db_url)
+    crawl = RunLocks(db_url, "nightly-run", ttl=60)
+    crawl.acquire(["mcps"])
+    reports = {r.source_id: r for r in reparse(db_url, ["mcps", "mazovia"])}
+    assert reports["mcps"].problems == [f"skipped: being crawled by {current_locks(db_url)[0].describe()}"]
+    assert reports["mazovia"].problems == []
+    assert [lock.owner for lock in current_locks(db_url)] == ["nightly-run"], "reparse released its own locks"
