@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+
+from aggregator.logs import RedactingFilter
+
+# Scrapy logs its "Overridden settings" (ROPSFEED_DATABASE_URL among them) before any extension
+# runs and, under Scrapyd or `scrapy crawl`, through its own handler: mask passwords at the logger.
+if not any(isinstance(f, RedactingFilter) for f in logging.getLogger("scrapy.crawler").filters):
+    logging.getLogger("scrapy.crawler").addFilter(RedactingFilter())
 
 BOT_NAME = "ropsfeed"
 SPIDER_MODULES = ["scrapers.spiders"]

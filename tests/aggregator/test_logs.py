@@ -92,3 +92,14 @@ def test_configure_logging_is_idempotent() -> None:
     finally:
         for handler in [h for h in root.handlers if h.get_name() == "ropsfeed"]:
             root.removeHandler(handler)
+
+
+def test_scrapy_settings_dump_is_redacted_under_any_handler(caplog: pytest.LogCaptureFixture) -> None:
+    import scrapers.settings  # noqa: F401  (installs the filter, as in a Scrapyd job)
+
+    with caplog.at_level(logging.INFO, logger="scrapy.crawler"):
+        logging.getLogger("scrapy.crawler").info(
+            "Overridden settings:\n%(settings)s",
+            {"settings": {"ROPSFEED_DATABASE_URL": f"postgresql+psycopg://ropsfeed:{PASSWORD}@db/ropsfeed"}},
+        )
+    assert "Hunter2" not in caplog.text and "ropsfeed:***@db" in caplog.text
