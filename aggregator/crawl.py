@@ -85,6 +85,7 @@ def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: s
         "ROPSFEED_RUN_ID": run_id,
         "LOG_LEVEL": log_level,
         "DOWNLOAD_TIMEOUT": download_timeout(),
+        "ROPSFEED_LOCKED_BY_RUNNER": True,  # the run holds the sources' locks (db/locks.py)
     }
     if mirror:  # the mirror is our own server on loopback: no need to be gentle with it
         overrides.update(AUTOTHROTTLE_ENABLED=False, DOWNLOAD_DELAY=0, CONCURRENT_REQUESTS_PER_DOMAIN=8)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import ExitStack
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.entities import gazetteer
 from db.engine import DatabaseUnavailable, database_reason, session_scope
+from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.store import finish_run, start_run, sync_entities, sync_sources
 from scrapers.registry import load_sources
@@ -31,6 +34,11 @@ class CrawlRunRecorder:
         self.mirror: str | None = settings.get("ROPSFEED_MIRROR") or None
         self.full = settings.getbool("ROPSFEED_FULL")
         self.crawl_run_id: int | None = None
+        # `ropsfeed run/crawl` (locally or through Scrapyd) hold the source's lock themselves; a bare
+        # `scrapy crawl` or a job scheduled by hand on Scrapyd takes it here (db/locks.py)
+        self.take_lock = not settings.getbool("ROPSFEED_LOCKED_BY_RUNNER")
+        self.skipped: str | None = None
+        self.held = ExitStack()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -49,11 +57,29 @@ class CrawlRunRecorder:
                 sync_entities(session, gazetteer())
                 sync_sources(session, load_sources())
                 self.crawl_run_id = start_run(session, self.run_id, spider.name, self.mirror, self.full)
+            if self.take_lock:
+                locks = RunLocks(self.database_url, self.run_id)
+                _, elsewhere = locks.acquire([spider.name])
+                if spider.name in elsewhere:
+                    self.skipped = f"skipped: being crawled by {elsewhere[spider.name].describe()}"
+                    log.warning("%s %s", spider.name, self.skipped)
+                    raise CloseSpider("skipped")
+                self.held.enter_context(locks.keep_alive())
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self.database_lost(spider, "start", exc)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        try:
+            self.record_outcome(spider, reason)
+        finally:
+            self.held.close()  # stops renewing and releases the lock taken at start, if any
+
+    def record_outcome(self, spider: Spider, reason: str) -> None:
         if self.crawl_run_id is None:
+            return
+        if self.skipped:
+            with session_scope(self.database_url, write=True) as session:
+                finish_run(session, self.crawl_run_id, status="skipped", alarms=[self.skipped])
             return
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         prefix = "downloader/response_status_count/"

@@ -55,6 +55,7 @@ ROPSFEED_DATABASE_URL = os.environ.get("ROPSFEED_DATABASE_URL", "sqlite:///ropsf
 ROPSFEED_MIRROR = os.environ.get("ROPSFEED_MIRROR") or None
 ROPSFEED_FULL = False
 ROPSFEED_RUN_ID = None
+ROPSFEED_LOCKED_BY_RUNNER = False  # True: the caller holds the source's run lock; else the recorder takes it
 ROPSFEED_BATCH_SIZE = 100
 # Processes that annotate (institutions, dates) in parallel with the crawl; 0 annotates inline.
 _DEFAULT_WORKERS = max(0, min(2, (os.cpu_count() or 1) - 1))
