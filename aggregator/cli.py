@@ -16,6 +16,7 @@ from aggregator.commands import (
     dedup,
     distributed,
     entities,
+    export,
     feed,
     maintenance,
     mirror,
@@ -54,8 +55,8 @@ def global_options(
     configure_logging(log_format.value)
 
 
-for module in (crawling, operations, distributed, mirror, sources, feed, database, maintenance, dates, entities, dedup,
-               web):  # fmt: skip
+for module in (crawling, operations, distributed, mirror, sources, feed, export, database, maintenance, dates,
+               entities, dedup, web):  # fmt: skip
     module.register(app)
 
 
