@@ -150,7 +150,9 @@ def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int 
     first_runs = {
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
-            select(CrawlRun.source_id, func.min(CrawlRun.finished_at)).group_by(CrawlRun.source_id)
+            select(CrawlRun.source_id, func.min(CrawlRun.finished_at))
+            .where(CrawlRun.status != "skipped")  # a skipped run crawled nothing: not the source's first
+            .group_by(CrawlRun.source_id)
         )
         if finished is not None
     }
