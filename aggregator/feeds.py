@@ -200,7 +200,9 @@ def _newest(
     first_runs = {
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
-            select(CrawlRun.source_id, func.min(CrawlRun.finished_at)).group_by(CrawlRun.source_id)
+            select(CrawlRun.source_id, func.min(CrawlRun.finished_at))
+            .where(CrawlRun.status != "skipped")  # a skipped run crawled nothing: not the source's first
+            .group_by(CrawlRun.source_id)
         )
         if finished is not None
     }
@@ -253,7 +255,9 @@ def feed_date() -> Any:
     was first seen, but only if that was after the source's first crawl (before, it is backfill of
     unknown age and must not pose as today's news)."""
     first_run_end = (
-        select(func.min(CrawlRun.finished_at)).where(CrawlRun.source_id == Announcement.source_id).scalar_subquery()
+        select(func.min(CrawlRun.finished_at))
+        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.status != "skipped")  # skipped: nothing crawled
+        .scalar_subquery()
     )
     return func.coalesce(
         Announcement.published_at,

@@ -72,7 +72,7 @@ class CrawlRun(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | skipped
     mirror: Mapped[str | None] = mapped_column(String(500))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     strategy: Mapped[str | None] = mapped_column(String(40))
@@ -84,6 +84,24 @@ class CrawlRun(Base):
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
+    alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
+
+
+class RunLock(Base):
+    """A source being crawled right now: a second `ropsfeed run` skips it instead of crawling it twice.
+
+    Locks expire so a killed run (power cut, OOM) never blocks a source for good; a live run renews
+    its locks while it crawls (db/locks.py).
+    """
+
+    __tablename__ = "run_locks"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # a source id, or "stories"
+    owner: Mapped[str] = mapped_column(String(36))  # the run id holding it
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class RawPage(Base):
