@@ -72,7 +72,7 @@ class CrawlRun(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | skipped
     mirror: Mapped[str | None] = mapped_column(String(500))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     strategy: Mapped[str | None] = mapped_column(String(40))
@@ -84,6 +84,24 @@ class CrawlRun(Base):
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
+    alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
+
+
+class RunLock(Base):
+    """A source being crawled right now: a second `ropsfeed run` skips it instead of crawling it twice.
+
+    Locks expire so a killed run (power cut, OOM) never blocks a source for good; a live run renews
+    its locks while it crawls (db/locks.py).
+    """
+
+    __tablename__ = "run_locks"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # a source id, or "stories"
+    owner: Mapped[str] = mapped_column(String(36))  # the run id holding it
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class RawPage(Base):
@@ -109,7 +127,10 @@ class Announcement(Base):
     __tablename__ = "announcements"
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
-        Index("ix_announcements_published_at", "published_at"),
+        # The feed walks this newest first; source and story come from the index, not the wide rows.
+        Index("ix_announcements_feed_order", "published_at", "source_id", "story_key", "id"),
+        Index("ix_announcements_source_story", "source_id", "story_key", "id"),
+        Index("ix_announcements_story_source", "story_key", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -131,6 +152,8 @@ class Announcement(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # title, lead and body lower-cased without diacritics (ł → l): "nabor" finds "Nabór" on both backends
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # what full-text search indexes (db/search.py): distinct folded words plus their morfeusz2 lemmas
+    search_terms: Mapped[str] = mapped_column(Text, default="")
     # the story (the same news on several sites); NULL until deduplication has seen this version
     story_key: Mapped[str | None] = mapped_column(String(64), index=True)
     dedup_signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, to rebuild the index
@@ -201,7 +224,10 @@ class Mention(Base):
     """One occurrence of an entity in an announcement's title or body (offsets into that field)."""
 
     __tablename__ = "mentions"
-    __table_args__ = (UniqueConstraint("announcement_id", "field", "char_start"),)
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "field", "char_start"),
+        Index("ix_mentions_entity_announcement", "entity_id", "announcement_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
@@ -248,6 +274,7 @@ class Story(Base):
     """
 
     __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_representative_id", "representative_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)

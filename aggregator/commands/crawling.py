@@ -14,6 +14,8 @@ from aggregator.feeds import FeedFilters, render, select_entries
 from aggregator.mail.jobs import write_preview
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
+from aggregator.scrapyd.client import ScrapydError
+from aggregator.scrapyd.dispatch import run_on_scrapyd
 from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
@@ -31,12 +33,20 @@ def crawl(
     ] = False,
     db: DbOption = None,
     verbose: VerboseOption = False,
+    scrapyd: Annotated[
+        list[str] | None,
+        typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
+    ] = None,
 ) -> None:
     """Crawl sources into the database; exit code 1 when any source had errors."""
     url = database_url(db)
     try:
-        reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, log_level="INFO" if verbose else "WARNING")
-    except ValueError as exc:
+        if scrapyd:
+            reports = run_on_scrapyd(source_ids or [], url, scrapyd, mirror=mirror, full=full)
+        else:
+            reports = run_crawl(source_ids or [], url, mirror=mirror, full=full,
+                                log_level="INFO" if verbose else "WARNING")  # fmt: skip
+    except (ValueError, ScrapydError) as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     console.print(crawl_table(reports))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aggregator.logs import TEXT_FORMAT, RedactingFilter
 from aggregator.mail.digest import DigestBuilder
 from aggregator.mail.message import unsubscribe_url
 from aggregator.mail.render import render_digest
@@ -36,10 +37,13 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def log_to_stderr() -> None:
-    """Make the mail log's INFO lines visible in a command's output (cron mails them)."""
+    """Make the mail log's INFO lines visible in a command's output (cron mails them), in the
+    format and with the redaction the command's `--log-format` chose (aggregator.logs)."""
     if not any(isinstance(h, _StderrHandler) for h in log.handlers):
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        chosen = next((h for h in logging.getLogger().handlers if h.get_name() == "ropsfeed"), None)
+        handler.setFormatter(chosen.formatter if chosen and chosen.formatter else logging.Formatter(TEXT_FORMAT))
+        handler.addFilter(RedactingFilter())
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(logging.INFO)

@@ -3,6 +3,12 @@
 Routes live in small modules, each exposing `ROUTES` (a list of Starlette routes); a feature adds
 its pages by adding its module to ROUTE_MODULES. Endpoints are plain (sync) functions: Starlette
 runs them in its thread pool, which suits the synchronous SQLAlchemy sessions.
+
+For a new module: read the database through `request.app.state.database_url` (db.engine's
+session_scope), render with `aggregator.web.templating.templates` and templates that
+`{% extends "base.html" %}` and fill `{% block title %}` and `{% block content %}`; a route named
+"subscribe" appears in the layout's menu as "Subskrypcja" (templating.NAV_LINKS). Forms may post
+only to this site (CSP form-action 'self') and pages run no scripts (script-src 'none').
 """
 
 from __future__ import annotations

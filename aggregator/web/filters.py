@@ -15,7 +15,9 @@ from aggregator.feeds import FeedFilters
 from scrapers.registry import VOIVODESHIPS
 
 PAGE_SIZE = 20
+COUNT_CAP = 1000  # beyond this the page says "ponad 1000" instead of counting every match
 FILTER_PARAMS = ("voivodeship", "source", "entity", "q")
+MAX_PARAM_LENGTH = 200
 
 
 def _text(params: QueryParams, name: str) -> str | None:
@@ -36,14 +38,20 @@ def filters_from(params: QueryParams, *, limit: int, offset: int = 0) -> FeedFil
     voivodeship = _text(params, "voivodeship")
     if voivodeship and voivodeship not in VOIVODESHIPS:
         raise HTTPException(400, f"Nieznane województwo „{voivodeship}”.")
-    return FeedFilters(
-        voivodeship=voivodeship,
-        source=_text(params, "source"),
-        entity=_text(params, "entity"),
-        query=_text(params, "q"),
-        limit=limit,
-        offset=offset,
-    )
+    for name in FILTER_PARAMS:
+        if len(_text(params, name) or "") > MAX_PARAM_LENGTH:
+            raise HTTPException(400, f"Parametr „{name}” jest za długi (najwyżej {MAX_PARAM_LENGTH} znaków).")
+    try:
+        return FeedFilters(
+            voivodeship=voivodeship,
+            source=_text(params, "source"),
+            entity=_text(params, "entity"),
+            query=_text(params, "q"),
+            limit=limit,
+            offset=offset,
+        )
+    except ValueError as exc:  # whatever else the feed layer refuses (a query it cannot parse, …)
+        raise HTTPException(400, f"Nieprawidłowe zapytanie: {exc}") from exc
 
 
 def page_number(params: QueryParams) -> int:

@@ -7,12 +7,12 @@ import math
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aggregator.feeds import count_entries, select_entries
-from aggregator.web.filters import PAGE_SIZE, filter_query, filters_from, page_number
-from aggregator.web.queries import filter_choices, load_announcement, load_story
+from aggregator.feeds import FeedFilters, count_entries, select_entries
+from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, filter_query, filters_from, page_number
+from aggregator.web.queries import filter_choices, load_announcement, load_story, story_of
 from aggregator.web.templating import templates
 from db.engine import session_scope
 
@@ -20,12 +20,15 @@ from db.engine import session_scope
 def index(request: Request) -> Response:
     params = request.query_params
     page = page_number(params)
-    filters = filters_from(params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # one entry more than a page shows: whether an older page exists, without counting them all
+    filters = filters_from(params, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     with session_scope(request.app.state.database_url) as session:
         entries = select_entries(session, filters)
-        total = count_entries(session, filters)
+        total = count_entries(session, filters, cap=COUNT_CAP + 1)
         choices = filter_choices(session)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    has_next = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    pages = max(1, math.ceil(total / PAGE_SIZE)) if total <= COUNT_CAP else None
     feed_query = filter_query(params, page=None)
     return templates.TemplateResponse(
         request,
@@ -33,14 +36,16 @@ def index(request: Request) -> Response:
         {
             "entries": entries,
             "total": total,
+            "count_cap": COUNT_CAP,
             "page": page,
             "pages": pages,
             "filters": filters,
+            "heading": _heading(filters),
             "filtered": any((filters.voivodeship, filters.source, filters.entity, filters.query)),
             "choices": choices,
             "feed_query": feed_query,
             "previous_query": filter_query(params, page=page - 1 if page > 2 else None) if page > 1 else None,
-            "next_query": filter_query(params, page=page + 1) if page < pages else None,
+            "next_query": filter_query(params, page=page + 1) if has_next else None,
             "database_empty": total == 0 and not choices.sources,
         },
     )
@@ -55,8 +60,13 @@ def story(request: Request) -> Response:
 
 
 def announcement(request: Request) -> Response:
+    """One announcement; one that belongs to a story sends the reader to the story's page (302: a
+    later deduplication may move it)."""
     with session_scope(request.app.state.database_url) as session:
-        view = load_announcement(session, request.path_params["announcement_id"])
+        story_key = story_of(session, request.path_params["announcement_id"])
+        view = None if story_key else load_announcement(session, request.path_params["announcement_id"])
+    if story_key:
+        return RedirectResponse(request.url_for("story", key=story_key).path, status_code=302)
     if view is None:
         raise HTTPException(404)
     return templates.TemplateResponse(request, "story.html", {"story": view})
@@ -67,3 +77,11 @@ ROUTES = [
     Route("/story/{key}", story, name="story"),
     Route("/announcement/{announcement_id:int}", announcement, name="announcement"),
 ]
+
+
+def _heading(filters: FeedFilters) -> str:
+    if filters.query:
+        return "Wyniki wyszukiwania"
+    if filters.voivodeship or filters.source or filters.entity:
+        return "Wybrane wiadomości"
+    return "Najnowsze wiadomości"

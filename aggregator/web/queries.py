@@ -94,14 +94,15 @@ def filter_choices(session: Session) -> Choices:
         ),
         key=lambda s: (polish_sort_key(s.voivodeship), polish_sort_key(s.institution), s.site),
     )
-    mentioned = select(Mention.entity_id).distinct()
+    # EXISTS per gazetteer entity (an index lookup each), not DISTINCT over every mention
+    mentioned = select(Mention.id).where(Mention.entity_id == Entity.id).exists()
     publishing = select(Source.entity_key).where(Source.entity_key.is_not(None))
     entities = [
         EntityChoice(key=key, name=name, acronym=acronym)
         for key, name, acronym in session.execute(
             select(Entity.key, Entity.canonical, Entity.acronym)
             .where(Entity.in_gazetteer.is_(True))
-            .where(Entity.id.in_(mentioned) | Entity.key.in_(publishing))
+            .where(mentioned | Entity.key.in_(publishing))
         )
     ]
     entities.sort(key=lambda e: polish_sort_key(e.name))
@@ -125,6 +126,15 @@ def load_story(session: Session, key: str) -> StoryView | None:
         return None
     representative = next((a for a in announcements if a.id == story.representative_id), announcements[0])
     return _view(session, key, story.title or representative.title, representative, announcements)
+
+
+def story_of(session: Session, announcement_id: int) -> str | None:
+    """The key of the story an announcement belongs to, when that story exists."""
+    return session.scalar(
+        select(Story.key)
+        .join(Announcement, Announcement.story_key == Story.key)
+        .where(Announcement.id == announcement_id)
+    )
 
 
 def load_announcement(session: Session, announcement_id: int) -> StoryView | None:

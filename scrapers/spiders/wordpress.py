@@ -79,6 +79,17 @@ def items_from_api_page(body: bytes, source_id: str, raw: RawResponse | None) ->
     return [item for post in posts if (item := item_from_post(post, source_id, raw)) is not None]
 
 
+def incomplete_posts(body: bytes) -> list[str]:
+    """Links of the posts that lost their title or content: the API's own layout alarm."""
+    posts = json.loads(body)
+    return [
+        str(post.get("link") or post.get("id") or "?")
+        for post in posts
+        if isinstance(post, dict)
+        and not (plain((post.get("title") or {}).get("rendered", "")) and (post.get("content") or {}).get("rendered"))
+    ]
+
+
 class WordPressSpider(SourceSpider):
     def first_requests(self) -> Iterator[scrapy.Request]:
         if self.source.api_url:
@@ -125,6 +136,8 @@ class WordPressSpider(SourceSpider):
             return
         if page == 1 and not items:
             self.alarms.append(f"REST API {response.url} returned no posts")
+        for link in incomplete_posts(response.body):
+            self.alarms.append(f"REST API post {link} has no title or no content (layout change?); skipped")
         unseen = set(self.first_sight([item.url for item in items]))
         fresh = [item for item in items if item.url in unseen and self.is_new(item.url)]
         yield from (item for item in items if item.url in unseen)  # known ones too: edits cost no request

@@ -22,6 +22,7 @@ from aggregator.mail.settings import MailSettings, SmtpSettings, parse_sender
 from db.engine import session_scope
 from db.migrate import upgrade
 from db.models import Announcement, Attachment, Entity, EventDate, Mention, Story
+from db.search import index_terms
 from db.store import fold_for_search, sync_sources
 from scrapers.registry import load_sources
 
@@ -112,6 +113,7 @@ def add_story(session: Any, *, source_id: str, title: str, lead: str = "",
         row = Announcement(
             source_id=source, url=url, title=title, lead=lead, body_text=text, body_html=f"<p>{text}</p>",
             content_hash=hashlib.sha256(url.encode()).hexdigest(), search_text=fold_for_search(title, lead, text),
+            search_terms=index_terms(title, lead, text),
             published_at=published, first_seen_at=seen + timedelta(minutes=index), last_seen_at=seen,
             updated_at=seen, story_key=key,
         )  # fmt: skip

@@ -59,6 +59,8 @@ def test_bad_parameters_are_a_clear_400(client: TestClient) -> None:
     assert client.get("/?page=0").status_code == 400
     assert client.get("/?page=abc").status_code == 400
     assert client.get("/feed.atom?limit=5000").status_code == 400
+    too_long = client.get("/?q=" + "a" * 201)
+    assert too_long.status_code == 400 and "jest za długi" in too_long.text
     missing = client.get("/story/nie-ma")
     assert missing.status_code == 404 and "Nie ma takiej strony" in missing.text
 
@@ -74,7 +76,19 @@ def test_story_page_shows_sources_attachments_dates_and_institutions(client: Tes
     assert "12 marca 2024, 10:30" in page, "publication time in Warsaw time"
 
 
-def test_announcement_page_for_one_without_a_story(client: TestClient) -> None:
+def test_announcement_page_for_one_without_a_story_and_redirect_for_one_with(
+    client: TestClient, web_database: str
+) -> None:
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Announcement
+
+    with session_scope(web_database) as session:
+        copy_id = session.scalar(select(Announcement.id).where(Announcement.url.endswith("/nabor-mcps/")))
+    redirect = client.get(f"/announcement/{copy_id}", follow_redirects=False)
+    assert redirect.status_code == 302 and redirect.headers["location"] == "/story/story-nabor"
+    assert client.get("/announcement/999999").status_code == 404
     front = client.get("/?q=szkolenie").text
     [link] = re.findall(r'href="(/announcement/\d+)"', front)
     page = client.get(link)
@@ -142,3 +156,40 @@ def test_pages_on_postgresql(postgres_url: str) -> None:
     story = client.get("/story/story-nabor").text
     assert "do 15 kwietnia 2024" in story and "(pdf, 245 KB)" in story and 'href="/?entity=mcps"' in story
     assert client.get("/feed.json?entity=mcps&voivodeship=podlaskie").json()["items"][0]["title"].startswith("Nabór")
+
+
+def test_counting_stops_at_the_cap(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.web import pages
+
+    monkeypatch.setattr(pages, "COUNT_CAP", 10)
+    first = client.get("/").text
+    assert "Razem ponad 10 wiadomości · strona 1" in first and 'rel="next" href="/?page=2"' in first
+    last = client.get("/?page=2").text
+    assert len(titles(last)) == 8 and 'rel="next"' not in last, "paging does not depend on the count"
+    beyond = client.get("/?page=3").text
+    assert "Nie ma strony 3." in beyond
+
+
+def test_filters_the_feed_layer_refuses_are_a_400(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.feeds import FeedFilters
+    from aggregator.web import filters
+
+    def strict(**values: object) -> FeedFilters:
+        if values.get("query") == "!!!":
+            raise ValueError("the query has no words")
+        return FeedFilters(**values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(filters, "FeedFilters", strict)
+    response = client.get("/?q=!!!")
+    assert response.status_code == 400 and "Nieprawidłowe zapytanie: the query has no words" in response.text
+    assert client.get("/feed.rss?q=!!!").status_code == 400
+
+
+def test_feeds_answer_conditional_requests(client: TestClient) -> None:
+    first = client.get("/feed.rss?source=mcps")
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"].startswith("public")
+    again = client.get("/feed.rss?source=mcps", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    assert client.get("/feed.rss?source=rops-bialystok", headers={"If-None-Match": tag}).status_code == 200
+    assert client.get("/feed.atom?source=mcps", headers={"If-None-Match": tag}).status_code == 200
