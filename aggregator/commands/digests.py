@@ -135,7 +135,9 @@ def send(
         raise _fail(f"frequency must be one of {', '.join(FREQUENCIES)}")
     log_to_stderr()
     try:
-        settings = mail_settings(require_secret=not dry_run, secret_fallback="dry-run" if dry_run else None)
+        settings = mail_settings(
+            require_secret=not dry_run, secret_fallback="dry-run" if dry_run else None, preview=dry_run
+        )
         report = send_digests(database_url(db), settings, frequency=frequency, dry_run=dry_run, echo=typer.echo)
     except MailConfigError as exc:
         raise _fail(str(exc)) from exc

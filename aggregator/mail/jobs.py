@@ -14,7 +14,7 @@ from aggregator.logs import TEXT_FORMAT, RedactingFilter
 from aggregator.mail.digest import DigestBuilder
 from aggregator.mail.message import unsubscribe_url
 from aggregator.mail.render import render_digest
-from aggregator.mail.send import SendReport, send_digests
+from aggregator.mail.send import SendReport, due_subscribers, send_digests
 from aggregator.mail.settings import mail_settings
 from aggregator.mail.tokens import unsubscribe_token
 from db.engine import session_scope
@@ -54,6 +54,9 @@ def send_after_crawl(url: str, echo: Callable[[str], None]) -> SendReport | None
     if not os.environ.get("ROPSFEED_SMTP_URL", "").strip():
         log.info("ROPSFEED_SMTP_URL is not set: no digests sent (set it to mail subscribers after each run)")
         return None
+    if not due_subscribers(url, datetime.now(UTC)):  # an SMTP server set up for alerts only needs no more
+        log.info("digests: nobody is due")
+        return SendReport()
     report = send_digests(url, mail_settings(), echo=echo)
     log.info("digests: %s", report.summary())
     return report
@@ -62,7 +65,7 @@ def send_after_crawl(url: str, echo: Callable[[str], None]) -> SendReport | None
 def write_preview(url: str, path: Path, now: datetime | None = None) -> Path:
     """The newest stories rendered as a digest for a subscriber without filters."""
     ensure_schema(url)
-    settings = mail_settings(secret_fallback=PREVIEW_SECRET)
+    settings = mail_settings(secret_fallback=PREVIEW_SECRET, preview=True)
     with session_scope(url) as session:
         digest = DigestBuilder().preview(session, now or datetime.now(UTC))
     token = unsubscribe_token(settings.secret_key, 0, digest.email)

@@ -102,21 +102,24 @@ def secret_key() -> str:
     return secret
 
 
-def mail_settings(*, require_secret: bool = True, secret_fallback: str | None = None) -> MailSettings:
+def mail_settings(*, require_secret: bool = True, secret_fallback: str | None = None,
+                  preview: bool = False) -> MailSettings:  # fmt: skip
     """From the environment. Sending needs a real `ROPSFEED_SECRET_KEY` (it signs the links people
-    will click for years); a preview may use `secret_fallback`."""
+    will click for years), a sender and the public base URL; a preview (`demo`, `--dry-run`) sends
+    nothing and may do without them."""
     secret = os.environ.get("ROPSFEED_SECRET_KEY", "").strip() or secret_fallback
     if not secret:
         if require_secret:
             raise MailConfigError("ROPSFEED_SECRET_KEY is not set: it signs the confirmation and unsubscribe links")
         secret = ""
     smtp = smtp_from_env()
+    sending = smtp is not None and not preview
     sender = os.environ.get("ROPSFEED_MAIL_FROM", "").strip()
     if not sender:
-        if smtp is not None:
+        if sending:
             raise MailConfigError("ROPSFEED_MAIL_FROM is not set: digests need a sender address")
         sender = PREVIEW_SENDER
-    if smtp is not None and not os.environ.get("ROPSFEED_BASE_URL", "").strip():
+    if sending and not os.environ.get("ROPSFEED_BASE_URL", "").strip():
         raise MailConfigError(
             "ROPSFEED_BASE_URL is not set: the unsubscribe and confirmation links in emails need the public URL"
             " of `ropsfeed serve`"

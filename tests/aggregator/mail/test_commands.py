@@ -107,3 +107,13 @@ def test_without_smtp_the_job_says_so_at_info(sqlite_url: str, monkeypatch: pyte
     log_to_stderr()
     assert send_after_crawl(sqlite_url, echo=print) is None
     assert "INFO aggregator.mail: ROPSFEED_SMTP_URL is not set: no digests sent" in capsys.readouterr().err
+
+
+def test_smtp_for_alerts_only_does_not_fail_the_job(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No subscriber is due: the digest settings (sender, base URL, key) are not needed."""
+    for name in ("ROPSFEED_MAIL_FROM", "ROPSFEED_BASE_URL", "ROPSFEED_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ROPSFEED_SMTP_URL", "smtp://127.0.0.1:9")
+    upgrade(sqlite_url)
+    report = send_after_crawl(sqlite_url, echo=print)
+    assert report is not None and report.sent == 0 and not report.failed

@@ -75,6 +75,9 @@ def test_mail_settings_need_a_sender_and_a_key(monkeypatch: pytest.MonkeyPatch) 
     settings = mail_settings()
     assert settings.base_url == "https://ropsfeed.example.org/"
     assert settings.sender.addr_spec == "biuletyn@example.org" and settings.list_id.endswith("<digest.example.org>")
+    monkeypatch.delenv("ROPSFEED_MAIL_FROM")
+    monkeypatch.delenv("ROPSFEED_BASE_URL")
+    assert mail_settings(preview=True).smtp is not None, "a preview or a dry run needs neither"
 
 
 def test_tokens_tampered_expired_or_of_the_other_kind_are_refused() -> None:
