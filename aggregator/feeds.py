@@ -84,7 +84,11 @@ def base_url() -> str:
 def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
     """One row per story (its representative; an announcement not yet deduplicated stands alone),
     kept when any of the story's announcements matches every filter."""
-    member = select(Announcement.id, Announcement.story_key).join(Source, Source.id == Announcement.source_id)
+    member = (
+        select(Announcement.id, Announcement.story_key)
+        .join(Source, Source.id == Announcement.source_id)
+        .where(Announcement.deleted_at.is_(None))  # a page the site deleted is no news
+    )
     if filters.voivodeship:
         member = member.where(Source.voivodeship == filters.voivodeship)
     if filters.source:
@@ -108,6 +112,7 @@ def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
         select(Announcement, Source)
         .join(Source, Source.id == Announcement.source_id)
         .outerjoin(Story, Story.key == Announcement.story_key)
+        .where(Announcement.deleted_at.is_(None))
         .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
         .where(
             or_(
@@ -151,7 +156,7 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
     others: dict[str, list[tuple[int, str]]] = {}
     for story_key, announcement_id, url in session.execute(
         select(Announcement.story_key, Announcement.id, Announcement.url)
-        .where(Announcement.story_key.in_(keys))
+        .where(Announcement.story_key.in_(keys), Announcement.deleted_at.is_(None))
         .order_by(Announcement.published_at, Announcement.id)
     ):
         others.setdefault(str(story_key), []).append((announcement_id, url))

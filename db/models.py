@@ -1,7 +1,7 @@
 """The ropsfeed schema (first cut): sources, crawl runs, the raw page archive, announcements with
 their previous versions, and attachments.
 
-An *announcement* is one page on one site, unique on (source, canonical URL). Raw pages are kept so
+An *announcement* is one page on one site, unique on (source, identity key of its URL). Raw pages are kept so
 that announcements can be rebuilt without the network when a parser changes (DESIGN.md §1).
 """
 
@@ -82,6 +82,8 @@ class CrawlRun(Base):
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    items_deleted: Mapped[int] = mapped_column(Integer, default=0)  # tombstoned by this run
+    items_restored: Mapped[int] = mapped_column(Integer, default=0)  # tombstones whose page came back
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
 
@@ -109,12 +111,16 @@ class Announcement(Base):
     __tablename__ = "announcements"
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
+        Index("uq_announcements_source_id_url_key", "source_id", "url_key", unique=True),
         Index("ix_announcements_published_at", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(String(2000))  # a real URL the site answers (not the key)
+    # the page's identity (aggregator/urls.py): the same page reached by another URL — http/https,
+    # www., an alias host, a trailing slash, tracking parameters, `?p=123` — has the same key
+    url_key: Mapped[str] = mapped_column(String(2000), index=True)
     external_id: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(Text)
     lead: Mapped[str | None] = mapped_column(Text)
@@ -138,6 +144,10 @@ class Announcement(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a tombstone: the site deleted the page (HTTP 404/410, gone from its complete REST listing);
+    # the row stays (and stays out of feeds and stories) and comes back if the page returns
+    deleted_at: Mapped[datetime | None]
+    deleted_reason: Mapped[str | None] = mapped_column(String(200))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="announcement", cascade="all, delete-orphan", order_by="Attachment.id"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -30,12 +30,12 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from aggregator.urls import canonical_url
+from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from db.engine import session_scope
 from db.migrate import ensure_schema
-from db.store import known_urls
+from db.store import known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
-from scrapers.items import AnnouncementItem, RawPageItem, RawResponse
+from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
 from scrapers.registry import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,42 @@ def describe_failure(failure: Failure, timeout: float) -> str:
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
-def announcement_from_article(source_id: str, parsed: ParsedArticle, raw: RawResponse | None) -> AnnouncementItem:
-    """A parsed article page as an announcement: the spider and `reparse` share this step."""
-    url = canonical_url(parsed.url)
+GONE = (404, 410)  # a known article answering these was deleted by the site: a tombstone
+
+
+def page_identity(parsed: ParsedArticle, url: str, identity: UrlIdentity) -> tuple[str | None, str | None]:
+    """The page's CMS id as (identity key, external_id): its same-site shortlink (WordPress `?p=ID`,
+    Drupal `/node/ID`), else WordPress's `postid-ID` body class on a page of the source's own site."""
+    if parsed.shortlink:
+        shortlink = canonical_url(urljoin(parsed.url, parsed.shortlink))
+        if identity.same_site(shortlink, url):
+            parts = urlsplit(shortlink)
+            post = dict(parse_qsl(parts.query)).get("p", "")
+            node = parts.path.rstrip("/").rpartition("/node/")[2] if "/node/" in parts.path else ""
+            external = f"wp:{post}" if post.isdigit() else f"node:{node}" if node.isdigit() else None
+            return identity.key(shortlink), external
+    if parsed.post_id and identity.under_home(url):
+        return identity.wordpress_post_key(parsed.post_id), f"wp:{parsed.post_id}"
+    return None, None
+
+
+def announcement_from_article(
+    source_id: str, parsed: ParsedArticle, raw: RawResponse | None, identity: UrlIdentity = NO_ALIASES
+) -> AnnouncementItem:
+    """A parsed article page as an announcement: the spider and `reparse` share this step.
+
+    The URL is the page's rel=canonical when that names a page of the same site (alias hosts
+    included) other than its home page (a theme that points every page at the home page would
+    otherwise make the whole site one announcement); else the URL it was fetched from.
+    """
+    fetched = canonical_url(parsed.url)
+    url, declared = fetched, False
     if parsed.canonical_url:
-        declared = canonical_url(urljoin(parsed.url, parsed.canonical_url))
-        if urlsplit(declared).netloc == urlsplit(url).netloc:
-            url = declared  # rel=canonical on the same site names the page's one URL
+        candidate = canonical_url(urljoin(parsed.url, parsed.canonical_url))
+        is_home = urlsplit(candidate).path in ("", "/") and not urlsplit(candidate).query
+        if identity.same_site(candidate, fetched) and (not is_home or candidate == fetched):
+            url, declared = candidate, True
+    id_key, external_id = page_identity(parsed, url, identity)
     return AnnouncementItem(
         source_id=source_id,
         url=url,
@@ -83,8 +112,11 @@ def announcement_from_article(source_id: str, parsed: ParsedArticle, raw: RawRes
         published_granularity=parsed.published_granularity,
         modified_at=parsed.modified_at,
         modified_from=parsed.modified_from,
+        external_id=external_id,
         attachments=parsed.attachments,
         raw=raw,
+        url_keys=tuple(dict.fromkeys((*identity.keys(url, id_key), identity.key(fetched)))),
+        url_declared=declared,
     )
 
 
@@ -97,8 +129,10 @@ class SourceSpider(scrapy.Spider):
         self.errors: list[str] = []
         self.alarms: list[str] = []
         self.strategy: str | None = None
-        self.known: set[str] = set()
-        self.seen: set[str] = set()  # article URLs met in this crawl: a page repeating them is not "new"
+        self.identity = self.source.identity
+        self.known: set[str] = set()  # identity keys of the stored (not deleted) announcements
+        self.tombstoned: set[str] = set()  # identity keys of announcements the site deleted
+        self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         self.full = False
         self.database_url = ""
         self.parser = self.parser_class(self.source.selectors)
@@ -115,7 +149,7 @@ class SourceSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         ensure_schema(self.database_url)
         with session_scope(self.database_url) as session:
-            self.known = known_urls(session, self.source.id)
+            self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
         for request in self.first_requests():
             yield request
 
@@ -137,6 +171,8 @@ class SourceSpider(scrapy.Spider):
         )
 
     def article_request(self, url: str, **meta: Any) -> scrapy.Request:
+        """A 404/410 reaches parse_article: for a known page it means the site deleted it."""
+        meta = {"handle_httpstatus_list": list(GONE), **meta}
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     def listing_requests(self) -> Iterator[scrapy.Request]:
@@ -146,12 +182,21 @@ class SourceSpider(scrapy.Spider):
             yield self.listing_request(self.source.absolute(path), self.parse_listing, cb_kwargs={"first": True})
 
     def is_new(self, url: str) -> bool:
-        return canonical_url(url) not in self.known
+        """Not stored yet, or stored and deleted since (a page back on a listing is fetched again)."""
+        return self.identity.key(url) not in self.known
+
+    def is_known_item(self, item: AnnouncementItem) -> bool:
+        return any(key in self.known or key in self.tombstoned for key in item.keys)
 
     def first_sight(self, urls: list[str]) -> list[str]:
-        """URLs not met before in this crawl; a site that ignores the page parameter ends here."""
-        fresh = [u for u in urls if u not in self.seen]
-        self.seen.update(fresh)
+        """URLs not met before in this crawl (under any of their forms); a site that ignores the
+        page parameter ends here."""
+        fresh = []
+        for url in urls:
+            key = self.identity.key(url)
+            if key not in self.seen:
+                self.seen.add(key)
+                fresh.append(url)
         return fresh
 
     # -- errors --------------------------------------------------------------------------------
@@ -193,6 +238,9 @@ class SourceSpider(scrapy.Spider):
         )  # fmt: skip
 
     def parse_article(self, response: Response, **_: Any) -> Iterator[Any]:
+        if response.status in GONE:
+            yield from self.gone(response)
+            return
         raw = self.raw_of(response, "article")
         if not hasattr(response, "text"):
             self.record_error(f"GET {response.url}: article is not text ({response.headers.get('Content-Type')!r})")
@@ -205,6 +253,16 @@ class SourceSpider(scrapy.Spider):
             yield RawPageItem(raw)
             return
         yield item
+
+    def gone(self, response: Response) -> Iterator[TombstoneItem]:
+        """A deleted page: a known one becomes a tombstone; an unknown one is just a broken link."""
+        urls = [canonical_url(u) for u in (response.request.url if response.request else None, response.url) if u]
+        keys = tuple(dict.fromkeys(self.identity.key(u) for u in urls))
+        if any(key in self.known or key in self.tombstoned for key in keys):
+            self.logger.info("%s: %s answers HTTP %d: marked deleted", self.name, response.url, response.status)
+            yield TombstoneItem(self.source.id, urls[0], keys, f"HTTP {response.status}")
+        else:
+            self.record_error(f"GET {response.url}: HTTP {response.status}")
 
     def complete(self, parsed: ParsedArticle, response: Response) -> None:
         """Fill what the page lacks from what led to it (e.g. the feed's pubDate)."""
@@ -220,4 +278,4 @@ class SourceSpider(scrapy.Spider):
             self.alarms.append(message)
             self.record_error(message)
             return None
-        return announcement_from_article(self.source.id, parsed, raw)
+        return announcement_from_article(self.source.id, parsed, raw, self.identity)
