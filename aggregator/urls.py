@@ -10,13 +10,15 @@ Two forms of a URL live here:
 
 A CMS's own item id is a stronger identity than any URL: WordPress answers `?p=123` for post 123
 whatever its permalink (which changes when an editor fixes the slug), Drupal `/node/123`. When the
-id is known — the REST API's `id`, `<link rel="shortlink">`, the `postid-123` body class — the key is
-that of the id URL (`UrlIdentity.post_key`), and the permalink's own key is kept as a second one,
-so rows stored before the id was known are still found (`db.store.save_announcements`).
+id is known — the REST API's `id`, `<link rel="shortlink">`, the `postid-123` body class — it is
+stored as the announcement's `external_id` (`wp:123`, `node:123`), and a page is found by that id
+first, then by its URL keys (`db.store.save_announcements`); `UrlIdentity.external_id_of` reads
+the id from an id URL (a listing that links `?p=123`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -85,13 +87,15 @@ def url_key(url: str, hosts: Mapping[str, str] | None = None, ignore_params: Ite
 class UrlIdentity:
     """The identity rules of one source: its alias hosts, ignored parameters and CMS home.
 
-    `home` is where the CMS's id URLs live: for WordPress the site (or multisite sub-site) root
-    that answers `?p=<id>`, e.g. `https://www.rops-bialystok.pl/andrzej3/`.
+    `home` is where WordPress answers `?p=<id>`: the site (or multisite sub-site) root, e.g.
+    `https://www.rops-bialystok.pl/andrzej3/`; `base` is the site's root URL, `platform` its CMS.
     """
 
     hosts: Mapping[str, str] = field(default_factory=dict)
     ignore_params: tuple[str, ...] = ()
     home: str | None = None
+    base: str | None = None
+    platform: str | None = None  # the registry's platform: which CMS id URLs mean anything
 
     def key(self, url: str) -> str:
         return url_key(url, self.hosts, self.ignore_params)
@@ -114,9 +118,22 @@ class UrlIdentity:
         home = self.key(self.home).rstrip("/")
         return (self.key(url) + "/").startswith(home + "/") or self.key(url).startswith(home + "?")
 
-    def keys(self, url: str, id_key: str | None = None) -> tuple[str, ...]:
-        """Every key a page is known by: the CMS id's first (when known), then the URL's."""
-        return tuple(dict.fromkeys(k for k in (id_key, self.key(url)) if k))
+    def external_id_of(self, url: str) -> str | None:
+        """The CMS item a URL names by its id, as stored in `external_id`: `wp:123` for WordPress's
+        `HOME?p=123` (the shortlink), `node:123` for Drupal's `/node/123`; None for other URLs."""
+        parts = urlsplit(url)
+        post = dict(parse_qsl(parts.query)).get("p", "")
+        if post.isdigit() and self.key(url) == self.wordpress_post_key(post):
+            return f"wp:{int(post)}"
+        match = _DRUPAL_NODE.fullmatch(parts.path)
+        if match and self.platform == "drupal" and self.base and self.same_site(url, self.base):
+            return f"node:{int(match.group(1))}"
+        return None
+
+    def keys(self, *urls: str) -> tuple[str, ...]:
+        """The keys of the URLs a page was met under, without repeats, in order."""
+        return tuple(dict.fromkeys(self.key(u) for u in urls if u))
 
 
+_DRUPAL_NODE = re.compile(r"/node/(\d+)/?")
 NO_ALIASES = UrlIdentity()

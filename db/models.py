@@ -112,6 +112,7 @@ class Announcement(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
         Index("uq_announcements_source_id_url_key", "source_id", "url_key", unique=True),
+        Index("ix_announcements_source_id_external_id", "source_id", "external_id"),
         Index("ix_announcements_published_at", "published_at"),
     )
 
@@ -121,7 +122,7 @@ class Announcement(Base):
     # the page's identity (aggregator/urls.py): the same page reached by another URL — http/https,
     # www., an alias host, a trailing slash, tracking parameters, `?p=123` — has the same key
     url_key: Mapped[str] = mapped_column(String(2000), index=True)
-    external_id: Mapped[str | None] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the CMS's id: wp:123, node:123
     title: Mapped[str] = mapped_column(Text)
     lead: Mapped[str | None] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)

@@ -165,18 +165,18 @@ def known_urls(session: Session, source_id: str) -> set[str]:
 def known_keys(session: Session, source_id: str, key_of: Callable[[str], str]) -> tuple[set[str], set[str]]:
     """Identity keys of a source's stored announcements: (live ones, tombstoned ones).
 
-    Both the stored key and the key of the stored URL count: a WordPress row is keyed by its post
-    id, while listings link its permalink.
+    The stored key, the key of the stored URL (with today's alias rules) and the CMS id
+    (`wp:123`: a listing may link the post as `?p=123`) all count.
     """
     live: set[str] = set()
     deleted: set[str] = set()
     rows = session.execute(
-        select(Announcement.url, Announcement.url_key, Announcement.deleted_at).where(
+        select(Announcement.url, Announcement.url_key, Announcement.external_id, Announcement.deleted_at).where(
             Announcement.source_id == source_id
         )
     )
-    for url, key, deleted_at in rows:
-        (live if deleted_at is None else deleted).update((key, key_of(url)))
+    for url, key, external_id, deleted_at in rows:
+        (live if deleted_at is None else deleted).update(filter(None, (key, key_of(url), external_id)))
     return live, deleted
 
 
@@ -192,7 +192,11 @@ def tombstone(session: Session, source_id: str, keys: Sequence[str], urls: Seque
         .where(
             Announcement.source_id == source_id,
             Announcement.deleted_at.is_(None),
-            or_(Announcement.url_key.in_(list(keys)), Announcement.url.in_(list(urls))),
+            or_(
+                Announcement.url_key.in_(list(keys)),
+                Announcement.external_id.in_(list(keys)),
+                Announcement.url.in_(list(urls)),
+            ),
         )
         .values(deleted_at=now, deleted_reason=reason[:200], updated_at=now)
     )
@@ -202,17 +206,18 @@ def tombstone(session: Session, source_id: str, keys: Sequence[str], urls: Seque
 def tombstone_missing(
     session: Session, source_id: str, listed: set[str], key_of: Callable[[str], str], reason: str
 ) -> tuple[int, str | None]:
-    """Tombstone the live announcements of a source missing from its complete listing.
+    """Tombstone the live announcements of a source missing from its complete listing (`listed`:
+    the URL keys and CMS ids of everything the listing holds).
 
     Returns (rows marked, alarm). A listing that would delete most of a source at once is more
     likely a broken API than a purge: nothing is marked and the alarm says why.
     """
     rows = session.execute(
-        select(Announcement.id, Announcement.url, Announcement.url_key).where(
+        select(Announcement.id, Announcement.url, Announcement.url_key, Announcement.external_id).where(
             Announcement.source_id == source_id, Announcement.deleted_at.is_(None)
         )
     ).all()
-    missing = [id_ for id_, url, key in rows if key not in listed and key_of(url) not in listed]
+    missing = [id_ for id_, url, key, external_id in rows if not {key, key_of(url), external_id} & listed]
     if not missing:
         return 0, None
     if not listed or (len(missing) > 10 and len(missing) > len(rows) // 2):
@@ -300,28 +305,40 @@ def save_announcements(
     latest: dict[tuple[str, str], AnnouncementItem] = {}
     for item in items:  # the same page twice in one batch: the last one wins
         latest[(item.source_id, item.key)] = item
-    stored: dict[tuple[str, str], Announcement] = {}
+    by_id: dict[tuple[str, str], Announcement] = {}
+    by_key: dict[tuple[str, str], Announcement] = {}
     by_url: dict[tuple[str, str], Announcement] = {}
     for source_id in {key[0] for key in latest}:
         mine = [item for (sid, _), item in latest.items() if sid == source_id]
         keys = sorted({k for item in mine for k in item.keys})
         urls = sorted({item.url for item in mine})
+        ids = sorted({item.external_id for item in mine if item.external_id})
         query = select(Announcement).where(
-            Announcement.source_id == source_id, or_(Announcement.url_key.in_(keys), Announcement.url.in_(urls))
+            Announcement.source_id == source_id,
+            or_(Announcement.url_key.in_(keys), Announcement.url.in_(urls), Announcement.external_id.in_(ids)),
         )
         for row in session.scalars(query):
-            stored[(row.source_id, row.url_key)] = row
+            by_key[(row.source_id, row.url_key)] = row
             by_url[(row.source_id, row.url)] = row
+            if row.external_id:
+                by_id.setdefault((row.source_id, row.external_id), row)
     for (source_id, _), item in latest.items():
         raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else item.raw_page_id
         values = _announcement_values(item, raw_id)
-        # found under any of its keys (the id's, then the URL's: a row stored before the id was
-        # known), else by its URL (a post deleted and re-created under the same permalink)
-        existing = next((row for key in item.keys if (row := stored.get((source_id, key))) is not None), None)
+        # the same page: the same CMS id (a post whose permalink changed), else any of its URL keys
+        # (another URL of it), else its URL
+        existing = by_id.get((source_id, item.external_id)) if item.external_id else None
+        existing = existing or next(
+            (row for key in item.keys if (row := by_key.get((source_id, key))) is not None), None
+        )
         existing = existing or by_url.get((source_id, item.url))
-        holder = by_url.get((source_id, item.url))
-        if existing is not None and (not item.url_declared or (holder is not None and holder is not existing)):
-            values["url"] = existing.url  # reached by another URL: the stored one stays
+        taken = {by_key.get((source_id, item.key)), by_url.get((source_id, item.url))} - {None, existing}
+        if existing is not None and (not item.url_declared or taken):
+            # reached by another URL (or the site now gives this page a URL another row holds):
+            # the stored URL stays
+            values["url"], values["url_key"] = existing.url, existing.url_key
+        if existing is not None and not item.external_id:
+            values["external_id"] = existing.external_id  # a page that does not print its id keeps it
         revived = {}
         if existing is not None and existing.deleted_at is not None and record_versions:
             revived = {"deleted_at": None, "deleted_reason": None}  # the page is back

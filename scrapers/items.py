@@ -53,7 +53,7 @@ class AnnouncementItem:
     attachments: list[AttachmentItem] = field(default_factory=list)
     raw: RawResponse | None = None
     raw_page_id: int | None = None  # an already archived raw page (reparse), instead of `raw`
-    # identity keys (aggregator/urls.py), the strongest first: the CMS id's, then the URLs'
+    # identity keys (aggregator/urls.py) of the URLs the page was met under, the stored URL's first
     url_keys: tuple[str, ...] = ()
     # whether the site itself names `url` as the page's address (REST `link`, rel=canonical): an
     # existing row then takes it (a corrected slug); otherwise a row keeps the URL it was stored with
@@ -81,7 +81,7 @@ class TombstoneItem:
 
     source_id: str
     url: str
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # URL keys and CMS ids (`wp:123`) it is known by
     reason: str
 
 

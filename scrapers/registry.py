@@ -87,7 +87,13 @@ class SourceConfig:
         """The source's URL identity rules: alias hosts → its host, ignored parameters, CMS home."""
         main = host_key(urlsplit(self.base_url).hostname or "")
         hosts = {host_key(a.host): main for a in self.aliases if host_key(a.host) != main}
-        return UrlIdentity(hosts=hosts, ignore_params=self.identity_ignore_params, home=self.cms_home)
+        return UrlIdentity(
+            hosts=hosts,
+            ignore_params=self.identity_ignore_params,
+            home=self.cms_home,
+            base=self.base_url,
+            platform=self.platform,
+        )
 
     @property
     def cms_home(self) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -66,20 +66,17 @@ def describe_failure(failure: Failure, timeout: float) -> str:
 GONE = (404, 410)  # a known article answering these was deleted by the site: a tombstone
 
 
-def page_identity(parsed: ParsedArticle, url: str, identity: UrlIdentity) -> tuple[str | None, str | None]:
-    """The page's CMS id as (identity key, external_id): its same-site shortlink (WordPress `?p=ID`,
-    Drupal `/node/ID`), else WordPress's `postid-ID` body class on a page of the source's own site."""
+def page_identity(parsed: ParsedArticle, url: str, identity: UrlIdentity) -> str | None:
+    """The page's CMS id (`wp:123`, `node:123`): from its same-site shortlink (WordPress `?p=ID`,
+    Drupal `/node/ID`), else from WordPress's `postid-ID` body class on a page of the source's own
+    (sub-)site; a multisite's other sub-sites number their posts apart."""
     if parsed.shortlink:
         shortlink = canonical_url(urljoin(parsed.url, parsed.shortlink))
-        if identity.same_site(shortlink, url):
-            parts = urlsplit(shortlink)
-            post = dict(parse_qsl(parts.query)).get("p", "")
-            node = parts.path.rstrip("/").rpartition("/node/")[2] if "/node/" in parts.path else ""
-            external = f"wp:{post}" if post.isdigit() else f"node:{node}" if node.isdigit() else None
-            return identity.key(shortlink), external
+        if identity.same_site(shortlink, url) and (found := identity.external_id_of(shortlink)):
+            return found
     if parsed.post_id and identity.under_home(url):
-        return identity.wordpress_post_key(parsed.post_id), f"wp:{parsed.post_id}"
-    return None, None
+        return f"wp:{int(parsed.post_id)}"
+    return None
 
 
 def announcement_from_article(
@@ -98,7 +95,6 @@ def announcement_from_article(
         is_home = urlsplit(candidate).path in ("", "/") and not urlsplit(candidate).query
         if identity.same_site(candidate, fetched) and (not is_home or candidate == fetched):
             url, declared = candidate, True
-    id_key, external_id = page_identity(parsed, url, identity)
     return AnnouncementItem(
         source_id=source_id,
         url=url,
@@ -112,10 +108,10 @@ def announcement_from_article(
         published_granularity=parsed.published_granularity,
         modified_at=parsed.modified_at,
         modified_from=parsed.modified_from,
-        external_id=external_id,
+        external_id=page_identity(parsed, url, identity),
         attachments=parsed.attachments,
         raw=raw,
-        url_keys=tuple(dict.fromkeys((*identity.keys(url, id_key), identity.key(fetched)))),
+        url_keys=identity.keys(url, fetched),
         url_declared=declared,
     )
 
@@ -130,8 +126,9 @@ class SourceSpider(scrapy.Spider):
         self.alarms: list[str] = []
         self.strategy: str | None = None
         self.identity = self.source.identity
-        self.known: set[str] = set()  # identity keys of the stored (not deleted) announcements
-        self.tombstoned: set[str] = set()  # identity keys of announcements the site deleted
+        # URL keys and CMS ids (`wp:123`) of the stored announcements: live ones, and tombstones
+        self.known: set[str] = set()
+        self.tombstoned: set[str] = set()
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         self.full = False
         self.database_url = ""
@@ -181,19 +178,26 @@ class SourceSpider(scrapy.Spider):
         for path in self.source.listing_urls:
             yield self.listing_request(self.source.absolute(path), self.parse_listing, cb_kwargs={"first": True})
 
+    def identities(self, url: str) -> set[str]:
+        """What a URL is known by: its key, and the CMS id when it is an id URL (`?p=123`)."""
+        return {self.identity.key(url)} | ({found} if (found := self.identity.external_id_of(url)) else set())
+
     def is_new(self, url: str) -> bool:
         """Not stored yet, or stored and deleted since (a page back on a listing is fetched again)."""
-        return self.identity.key(url) not in self.known
+        return not self.identities(url) & self.known
+
+    def item_identities(self, item: AnnouncementItem) -> set[str]:
+        return {*item.keys, *([item.external_id] if item.external_id else [])}
 
     def is_known_item(self, item: AnnouncementItem) -> bool:
-        return any(key in self.known or key in self.tombstoned for key in item.keys)
+        return bool(self.item_identities(item) & (self.known | self.tombstoned))
 
     def first_sight(self, urls: list[str]) -> list[str]:
         """URLs not met before in this crawl (under any of their forms); a site that ignores the
         page parameter ends here."""
         fresh = []
         for url in urls:
-            key = self.identity.key(url)
+            key = self.identity.external_id_of(url) or self.identity.key(url)
             if key not in self.seen:
                 self.seen.add(key)
                 fresh.append(url)
@@ -257,10 +261,10 @@ class SourceSpider(scrapy.Spider):
     def gone(self, response: Response) -> Iterator[TombstoneItem]:
         """A deleted page: a known one becomes a tombstone; an unknown one is just a broken link."""
         urls = [canonical_url(u) for u in (response.request.url if response.request else None, response.url) if u]
-        keys = tuple(dict.fromkeys(self.identity.key(u) for u in urls))
-        if any(key in self.known or key in self.tombstoned for key in keys):
+        known = set().union(*(self.identities(u) for u in urls))
+        if known & (self.known | self.tombstoned):
             self.logger.info("%s: %s answers HTTP %d: marked deleted", self.name, response.url, response.status)
-            yield TombstoneItem(self.source.id, urls[0], keys, f"HTTP {response.status}")
+            yield TombstoneItem(self.source.id, urls[0], tuple(sorted(known)), f"HTTP {response.status}")
         else:
             self.record_error(f"GET {response.url}: HTTP {response.status}")
 

@@ -38,8 +38,8 @@ def item_from_post(
 ) -> AnnouncementItem | None:
     """One REST API post → an announcement (a pure function, so `reparse` can use it too).
 
-    The post id is its identity (`HOME?p=ID`): a permalink changed by an editor stays one row, and
-    the row takes the new `link`, the URL the site now gives for it.
+    The post id (`external_id`) is its identity: a permalink changed by an editor stays one row,
+    and the row takes the new `link`, the URL the site now gives for it.
     """
     link = post.get("link")
     title = plain((post.get("title") or {}).get("rendered", ""))
@@ -75,7 +75,7 @@ def item_from_post(
         external_id=f"wp:{post['id']}" if post.get("id") is not None else None,
         attachments=body.attachments,
         raw=raw,
-        url_keys=identity.keys(url, identity.wordpress_post_key(post.get("id", ""))),
+        url_keys=identity.keys(url),
         url_declared=True,
     )
 
@@ -94,14 +94,14 @@ def api_posts(body: bytes) -> list[dict[str, Any]]:
 
 
 def listed_keys(posts: list[dict[str, Any]], identity: UrlIdentity) -> set[str]:
-    """Every key of every post an API page lists, even those too empty to become announcements."""
+    """What every post of an API page is known by (its id, its link's key), even posts too empty
+    to become announcements: a complete listing's posts are all still there."""
     keys: set[str] = set()
     for post in posts:
-        post_key = identity.wordpress_post_key(post.get("id", ""))
+        if str(post.get("id", "")).isdigit():
+            keys.add(f"wp:{post['id']}")
         if post.get("link"):
-            keys.update(identity.keys(canonical_url(str(post["link"])), post_key))
-        elif post_key:
-            keys.add(post_key)
+            keys.add(identity.key(canonical_url(str(post["link"]))))
     return keys
 
 
@@ -170,7 +170,7 @@ class WordPressSpider(SourceSpider):
         if page == 1 and not items:
             self.alarms.append(f"REST API {response.url} returned no posts")
         unseen = set(self.first_sight([item.url for item in items]))
-        fresh = [item for item in items if item.url in unseen and not any(k in self.known for k in item.keys)]
+        fresh = [item for item in items if item.url in unseen and not self.item_identities(item) & self.known]
         yield from (item for item in items if item.url in unseen)  # known ones too: edits cost no request
         total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
         self.api_listed |= listed_keys(posts, self.identity)

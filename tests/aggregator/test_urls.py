@@ -107,11 +107,22 @@ def test_multisite_posts_are_numbered_per_sub_site() -> None:
     assert not bialystok.under_home("https://www.rops-bialystok.pl/andrzej30/?p=1")
 
 
-def test_keys_list_the_id_first_then_the_url() -> None:
+def test_id_urls_name_their_cms_item() -> None:
+    mcps, bialystok, es = (get_source(s).identity for s in ("mcps", "rops-bialystok", "mcps-es"))
+    assert mcps.external_id_of("https://www.mcps.com.pl/?p=51466&utm_source=fb") == "wp:51466"
+    assert mcps.external_id_of("https://mcps.com.pl/aktualnosci/?p=51466") is None, "not the site root"
+    assert mcps.external_id_of("https://mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci/") is None
+    assert mcps.external_id_of("https://rops-katowice.pl/?p=51466") is None, "another site"
+    assert bialystok.external_id_of("http://rops-bialystok.pl/andrzej3/?p=6488") == "wp:6488"
+    assert bialystok.external_id_of("https://www.rops-bialystok.pl/rops/?p=6488") is None, "another sub-site"
+    assert es.external_id_of("http://www.es.mcps-efs.pl/node/62005") == "node:62005"
+    assert es.external_id_of("http://es.mcps-efs.pl/node/62005/edit") is None
+    assert mcps.external_id_of("https://mcps.com.pl/node/1") is None, "/node/ID means a node on Drupal sites only"
+
+
+def test_keys_of_the_urls_a_page_was_met_under() -> None:
     mcps = get_source("mcps").identity
     permalink = "https://mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci/"
-    assert mcps.keys(permalink, mcps.wordpress_post_key(51466)) == (
-        "mcps.com.pl/?p=51466",
+    assert mcps.keys(permalink, "http://www.mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci") == (
         "mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci",
     )
-    assert mcps.keys(permalink) == ("mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci",)

@@ -5,11 +5,14 @@ Revises: 0005
 Create Date: 2026-12-06 02:50:00
 
 `announcements.url_key` (the page's identity, aggregator/urls.py) is unique per source (a unique
-index, which ON CONFLICT targets; the URL stays unique too: one URL is one page); `deleted_at`/`deleted_reason` make deleted pages tombstones;
-`crawl_runs` counts them. Existing rows get their key from the same function the crawler uses.
-Rows that turn out to be one page under two URLs (http/https, www., a trailing slash) are merged
-into the first stored one: the others' earlier versions move to it and the stories they were in
-are judged again at the next crawl.
+index, which ON CONFLICT targets; the URL stays unique too: one URL is one page), and
+(source, external_id) is indexed: the CMS id is the first identity looked up.
+`deleted_at`/`deleted_reason` make deleted pages tombstones; `crawl_runs` counts them.
+
+Existing rows get their key from the same function the crawler uses. Rows that turn out to be one
+page under two URLs (http/https, www., a trailing slash) are merged into the first stored one: the
+others' earlier versions move to it and the stories they were in are judged again at the next
+crawl. Only ADD COLUMN and CREATE INDEX are used (see `upgrade`).
 """
 
 from collections.abc import Sequence
@@ -30,12 +33,8 @@ def _key_function() -> "object":
 
     identities = {s.id: s.identity for s in load_sources()}
 
-    def key(source_id: str, url: str, external_id: str | None) -> str:
-        identity = identities.get(source_id, NO_ALIASES)
-        post_key = None
-        if external_id and external_id.startswith("wp:") and identity.under_home(url):
-            post_key = identity.wordpress_post_key(external_id[3:])
-        return post_key or identity.key(url)
+    def key(source_id: str, url: str) -> str:
+        return identities.get(source_id, NO_ALIASES).key(url)
 
     return key
 
@@ -49,22 +48,21 @@ def _backfill() -> None:
         sa.column("source_id", sa.String),
         sa.column("url", sa.String),
         sa.column("url_key", sa.String),
-        sa.column("external_id", sa.String),
         sa.column("story_key", sa.String),
         sa.column("last_seen_at", sa.DateTime),
     )
     versions = sa.table("announcement_versions", sa.column("announcement_id", sa.Integer))
     stories = sa.table("stories", sa.column("key", sa.String))
     rows = connection.execute(
-        sa.select(announcements.c.id, announcements.c.source_id, announcements.c.url, announcements.c.external_id,
-                  announcements.c.story_key, announcements.c.last_seen_at).order_by(announcements.c.id)
+        sa.select(announcements.c.id, announcements.c.source_id, announcements.c.url, announcements.c.story_key,
+                  announcements.c.last_seen_at).order_by(announcements.c.id)
     ).all()  # fmt: skip
     first: dict[tuple[str, str], tuple[int, object]] = {}
     merged: list[int] = []
     absorbed: set[int] = set()
     stale_stories: set[str] = set()
-    for id_, source_id, url, external_id, story_key, last_seen in rows:
-        identity = (source_id, key(source_id, url, external_id))  # type: ignore[operator]
+    for id_, source_id, url, story_key, last_seen in rows:
+        identity = (source_id, key(source_id, url))  # type: ignore[operator]
         if identity not in first:
             first[identity] = (id_, last_seen)
             connection.execute(sa.update(announcements).where(announcements.c.id == id_).values(url_key=identity[1]))
@@ -80,7 +78,7 @@ def _backfill() -> None:
         if story_key:
             stale_stories.add(story_key)
     if merged:
-        stale_stories |= {row[4] for row in rows if row[0] in absorbed and row[4]}
+        stale_stories |= {row[3] for row in rows if row[0] in absorbed and row[3]}
         for table in ("mentions", "event_dates", "attachments"):
             target = sa.table(table, sa.column("announcement_id", sa.Integer))
             connection.execute(sa.delete(target).where(target.c.announcement_id.in_(merged)))
@@ -104,6 +102,7 @@ def upgrade() -> None:
         op.alter_column("announcements", "url_key", existing_type=sa.String(length=2000), nullable=False)
     op.create_index("uq_announcements_source_id_url_key", "announcements", ["source_id", "url_key"], unique=True)
     op.create_index(op.f("ix_announcements_url_key"), "announcements", ["url_key"], unique=False)
+    op.create_index("ix_announcements_source_id_external_id", "announcements", ["source_id", "external_id"])
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("items_deleted", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("items_restored", sa.Integer(), nullable=False, server_default="0"))
@@ -113,6 +112,7 @@ def downgrade() -> None:
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.drop_column("items_restored")
         batch_op.drop_column("items_deleted")
+    op.drop_index("ix_announcements_source_id_external_id", table_name="announcements")
     op.drop_index(op.f("ix_announcements_url_key"), table_name="announcements")
     op.drop_index("uq_announcements_source_id_url_key", table_name="announcements")
     with op.batch_alter_table("announcements", schema=None) as batch_op:
