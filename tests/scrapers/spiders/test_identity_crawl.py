@@ -136,6 +136,7 @@ def test_deleted_page_becomes_a_tombstone_and_a_server_error_does_not(
         run = crawl(sqlite_url, site.url, "mcps", "--full")
     assert (run.items_new, run.items_deleted) == (0, 1)
     assert run.status == "failed" and run.errors == [f"GET {mmes}: HTTP 500"], "a 500 is an error, not a deletion"
+    assert "deleted mcps: 1 page(s) gone from the site (kept as tombstones), 0 restored" in run.output  # type: ignore[attr-defined]
     stored = rows(sqlite_url)
     assert len(stored) == 7, "a tombstone, not a hard delete"
     assert (stored[ngo].deleted_reason, stored[mmes].deleted_at) == ("HTTP 404", None)
