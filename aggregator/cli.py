@@ -15,6 +15,7 @@ from aggregator.commands import (
     mirror,
     operations,
     sources,
+    web,
 )
 
 app = typer.Typer(
@@ -23,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup):
+for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup, web):
     module.register(app)
 
 

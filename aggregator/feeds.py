@@ -40,12 +40,15 @@ class FeedFilters:
     entity: str | None = None
     query: str | None = None
     limit: int = 50
+    offset: int = 0  # for paging (the web page); feeds always start at the newest
 
     def __post_init__(self) -> None:
         if self.voivodeship and self.voivodeship not in VOIVODESHIPS:
             raise ValueError(f"unknown voivodeship {self.voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
+        if self.offset < 0:
+            raise ValueError("offset must not be negative")
 
     def query_string(self) -> str:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
@@ -67,6 +70,9 @@ class FeedEntry:
     categories: list[str] = field(default_factory=list)
     institutions: list[str] = field(default_factory=list)
     other_urls: list[str] = field(default_factory=list)
+    announcement_id: int | None = None  # the representative, for the web page's links
+    story_key: str | None = None
+    sources_count: int = 1  # announcements carrying the story (several sites, reposts)
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -82,6 +88,25 @@ def base_url() -> str:
 
 
 def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
+    """The page of stories `filters` asks for, newest first."""
+    return (
+        _matching(filters)
+        .order_by(feed_date().desc().nulls_last(), Announcement.id.desc())
+        .limit(filters.limit)
+        .offset(filters.offset)
+    )
+
+
+def count_entries(session: Session, filters: FeedFilters, *, cap: int | None = None) -> int:
+    """How many stories match `filters` (limit and offset ignored); with `cap`, counting stops at
+    `cap` (a page says "more than 1000" rather than scanning everything for an exact figure)."""
+    matching = _matching(filters).with_only_columns(Announcement.id)
+    if cap is not None:
+        matching = matching.limit(cap)
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+
+
+def _matching(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
     """One row per story (its representative; an announcement not yet deduplicated stands alone),
     kept when any of the story's announcements matches every filter."""
     member = (
@@ -121,7 +146,7 @@ def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
             )
         )
     )
-    return statement.order_by(feed_date().desc().nulls_last(), Announcement.id.desc()).limit(filters.limit)
+    return statement
 
 
 def feed_date() -> Any:
@@ -178,6 +203,9 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
                 other_urls=[u for i, u in others.get(str(announcement.story_key), []) if i != announcement.id],
+                announcement_id=announcement.id,
+                story_key=announcement.story_key,
+                sources_count=max(1, len(others.get(str(announcement.story_key), []))),
             )
         )
     return entries

@@ -65,6 +65,7 @@ def demo(
     stored = sum(r.new + r.updated + r.unchanged for r in reports)
     console.print(f"Feeds: {', '.join(str(p) for p in written)}")
     console.print(f"Database: {url}  ·  announcements seen this run: {stored}  ·  wall time: {elapsed:.1f} s")
+    console.print(f"Web page: ropsfeed serve{'' if db is None else f' --db {url}'}  →  http://127.0.0.1:8000/")
 
 
 def write_feeds(url: str, out: Path) -> list[Path]:
