@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aggregator.urls import url_key
 from db.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -38,6 +39,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _key_of_url(context: Any) -> str:
+    """A row written without a key (tests, hand-made rows) gets its URL's plain key."""
+    return url_key(context.get_current_parameters()["url"])
 
 
 class Base(DeclarativeBase):
@@ -121,7 +127,7 @@ class Announcement(Base):
     url: Mapped[str] = mapped_column(String(2000))  # a real URL the site answers (not the key)
     # the page's identity (aggregator/urls.py): the same page reached by another URL — http/https,
     # www., an alias host, a trailing slash, tracking parameters, `?p=123` — has the same key
-    url_key: Mapped[str] = mapped_column(String(2000), index=True)
+    url_key: Mapped[str] = mapped_column(String(2000), index=True, default=_key_of_url)
     external_id: Mapped[str | None] = mapped_column(String(100))  # the CMS's id: wp:123, node:123
     title: Mapped[str] = mapped_column(Text)
     lead: Mapped[str | None] = mapped_column(Text)
