@@ -85,8 +85,13 @@ class StoragePipeline:
             return
         source = spider.source
         reason = "missing from the complete REST API listing"
-        with session_scope(self.database_url, write=True) as session:
-            marked, alarm = tombstone_missing(session, source.id, listing, source.identity.key, reason)
+        try:
+            with session_scope(self.database_url, write=True) as session:
+                marked, alarm = tombstone_missing(session, source.id, listing, source.identity.key, reason)
+        except Exception as exc:
+            spider.errors.append(f"marking posts missing from the REST listing failed: {type(exc).__name__}: {exc}")
+            log.error("%s: %s", source.id, spider.errors[-1])
+            return
         if alarm:
             spider.alarms.append(alarm)
         if marked:

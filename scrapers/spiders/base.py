@@ -260,7 +260,8 @@ class SourceSpider(scrapy.Spider):
 
     def gone(self, response: Response) -> Iterator[TombstoneItem]:
         """A deleted page: a known one becomes a tombstone; an unknown one is just a broken link."""
-        urls = [canonical_url(u) for u in (response.request.url if response.request else None, response.url) if u]
+        asked = [*response.meta.get("redirect_urls", []), response.request.url if response.request else None]
+        urls = list(dict.fromkeys(canonical_url(u) for u in (*asked, response.url) if u))
         known = set().union(*(self.identities(u) for u in urls))
         if known & (self.known | self.tombstoned):
             self.logger.info("%s: %s answers HTTP %d: marked deleted", self.name, response.url, response.status)
