@@ -57,12 +57,16 @@ def host_key(host: str) -> str:
     return host
 
 
-def url_key(url: str, hosts: Mapping[str, str] | None = None, ignore_params: Iterable[str] = ()) -> str:
+def url_key(
+    url: str, hosts: Mapping[str, str] | None = None, ignore_params: Iterable[str] = (), strip_suffix: str = ""
+) -> str:
     """The identity of the page at `url`: `host/path?sorted-query`, without scheme or fragment.
 
     `hosts` maps alias hosts (already `host_key`-ed) to the one host they stand for;
     `ignore_params` are query parameters that do not change the page on that site (Joomla's
-    `start` glued onto K2 item links). Default ports are dropped; others stay part of the host.
+    `start` glued onto K2 item links); `strip_suffix` is a regular expression for path endings that
+    show the same page (NextGEN's `/nggallery/page/2` under a post). Default ports are dropped;
+    others stay part of the host.
     """
     parts = urlsplit(url.strip())
     host = host_key(parts.hostname or "")
@@ -71,6 +75,8 @@ def url_key(url: str, hosts: Mapping[str, str] | None = None, ignore_params: Ite
     if port and port not in (80, 443):
         host = f"{host}:{port}"
     path = quote(unquote(parts.path), safe=_PATH_SAFE)
+    if strip_suffix:
+        path = re.sub(f"(?:{strip_suffix})$", "", path.rstrip("/")) or "/"
     path = path.rstrip("/") or "/"
     for index in ("/index.php", "/index.html", "/index.htm"):
         if path.endswith(index) and not parts.query:
@@ -93,12 +99,13 @@ class UrlIdentity:
 
     hosts: Mapping[str, str] = field(default_factory=dict)
     ignore_params: tuple[str, ...] = ()
+    strip_suffix: str = ""
     home: str | None = None
     base: str | None = None
     platform: str | None = None  # the registry's platform: which CMS id URLs mean anything
 
     def key(self, url: str) -> str:
-        return url_key(url, self.hosts, self.ignore_params)
+        return url_key(url, self.hosts, self.ignore_params, self.strip_suffix)
 
     def same_site(self, url: str, other: str) -> bool:
         """Whether two URLs are on one site: the same host once `www.` and aliases are forgotten."""

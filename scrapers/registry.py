@@ -8,6 +8,7 @@ registry entry plus, only when its markup demands it, a small parser class.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -77,6 +78,8 @@ class SourceConfig:
     aliases: tuple[HostAlias, ...] = ()
     # query parameters that do not change the page (Joomla K2's `start` glued onto item links)
     identity_ignore_params: tuple[str, ...] = ()
+    # a regular expression for path endings that show the same page (a gallery's pages under a post)
+    identity_strip_suffix: str = ""
 
     @property
     def host(self) -> str:
@@ -90,6 +93,7 @@ class SourceConfig:
         return UrlIdentity(
             hosts=hosts,
             ignore_params=self.identity_ignore_params,
+            strip_suffix=self.identity_strip_suffix,
             home=self.cms_home,
             base=self.base_url,
             platform=self.platform,
@@ -115,6 +119,11 @@ def _parse_entry(entry: dict) -> SourceConfig:
         entry[key] = tuple(entry.get(key, ()))
     aliases = tuple(HostAlias(**alias) for alias in entry.pop("aliases", ()))
     source = SourceConfig(selectors=selectors, aliases=aliases, **entry)
+    if source.identity_strip_suffix:
+        try:
+            re.compile(source.identity_strip_suffix)
+        except re.error as exc:
+            raise ValueError(f"source {source.id}: identity_strip_suffix is not a regular expression: {exc}") from None
     if source.voivodeship not in VOIVODESHIPS:
         raise ValueError(f"source {source.id}: unknown voivodeship {source.voivodeship!r}")
     if source.platform not in PLATFORMS:

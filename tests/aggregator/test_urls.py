@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aggregator.urls import UrlIdentity, canonical_url, host_key, url_key
@@ -126,3 +128,24 @@ def test_keys_of_the_urls_a_page_was_met_under() -> None:
     assert mcps.keys(permalink, "http://www.mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci") == (
         "mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci",
     )
+
+
+def test_gallery_pages_of_a_post_are_the_post() -> None:
+    lublin = get_source("rops-lublin").identity
+    post = "http://rops.lubelskie.pl/2019/05/konkurs-8/"
+    assert lublin.key(post + "nggallery/page/2/") == lublin.key(post) == "rops.lubelskie.pl/2019/05/konkurs-8"
+    assert lublin.key(post + "nggallery/page/2/x") != lublin.key(post), "only at the end of the path"
+    assert url_key(post + "nggallery/page/2/") != url_key(post), "a rule of that source only"
+
+
+def test_a_bad_suffix_rule_is_refused_with_the_source_named(tmp_path: Path) -> None:
+    from scrapers.registry import load_sources
+
+    registry = tmp_path / "sources.toml"
+    registry.write_text(
+        '[[source]]\nid = "x"\ninstitution = "X"\nvoivodeship = "lubelskie"\nplatform = "html"\n'
+        'base_url = "https://x.pl/"\nidentity_strip_suffix = "(unclosed"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="source x: identity_strip_suffix is not a regular expression"):
+        load_sources(registry)
