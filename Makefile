@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test crawl lint mirror build-mirror clean
+.PHONY: install demo test crawl lint mirror build-mirror analyse clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ mirror: install
 
 build-mirror: install
 	$(BIN)/python -m scrapers.mirror.build mcps
+
+# Datasette on the demo database (built first if missing), read-only, with metadata.yml's canned queries.
+analyse: install
+	test -f ropsfeed.db || $(BIN)/ropsfeed demo --db sqlite:///ropsfeed.db
+	$(BIN)/ropsfeed db upgrade --db sqlite:///ropsfeed.db
+	$(BIN)/datasette serve --immutable ropsfeed.db -m metadata.yml --host 127.0.0.1 --port 8001
 
 clean:
 	rm -rf $(VENV) out ropsfeed.db ropsfeed.db-wal ropsfeed.db-shm .pytest_cache .ruff_cache

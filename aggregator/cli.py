@@ -10,6 +10,7 @@ from aggregator.commands import (
     dates,
     dedup,
     entities,
+    export,
     feed,
     maintenance,
     mirror,
@@ -24,7 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (crawling, operations, mirror, sources, feed, database, maintenance, dates, entities, dedup, web):
+for module in (crawling, operations, mirror, sources, feed, export, database, maintenance, dates, entities, dedup, web):
     module.register(app)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
-from db.store import fold_for_search
+from db.search import parse_query, search_condition
+from db.types import UTCDateTime
 from scrapers.registry import VOIVODESHIPS
 
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
@@ -49,6 +50,11 @@ class FeedFilters:
             raise ValueError("limit must be between 1 and 1000")
         if self.offset < 0:
             raise ValueError("offset must not be negative")
+        if self.query:
+            parse_query(self.query)  # a query without any word is refused here, with the reason
+
+    def narrows(self) -> bool:
+        return bool(self.voivodeship or self.source or self.entity or self.query)
 
     def query_string(self) -> str:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
@@ -70,8 +76,8 @@ class FeedEntry:
     categories: list[str] = field(default_factory=list)
     institutions: list[str] = field(default_factory=list)
     other_urls: list[str] = field(default_factory=list)
+    story_key: str | None = None  # None: not deduplicated yet, the announcement stands alone
     announcement_id: int | None = None  # the representative, for the web page's links
-    story_key: str | None = None
     sources_count: int = 1  # announcements carrying the story (several sites, reposts)
 
 
@@ -87,66 +93,111 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _filtered(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
-    """The page of stories `filters` asks for, newest first."""
-    return (
-        _matching(filters)
-        .order_by(feed_date().desc().nulls_last(), Announcement.id.desc())
-        .limit(filters.limit)
-        .offset(filters.offset)
-    )
+def _candidates(filters: FeedFilters, dialect: str) -> list[Select[tuple[int, datetime | None, datetime]]]:
+    """The feed's rows, unordered (see _newest): story representatives, and announcements not yet
+    deduplicated (each a story of its own); a story is kept when any of its announcements matches
+    every filter. Narrow (ids and dates) so that sorting candidates never drags their texts along,
+    and two plain sets rather than one `LEFT JOIN … OR`, which PostgreSQL misjudges into full scans."""
+    columns = (Announcement.id, Announcement.published_at, Announcement.first_seen_at)
+    represents = and_(Story.representative_id == Announcement.id, Story.key == Announcement.story_key)
+    if dialect == "sqlite":
+        # SQLite would drive a join from `stories` and sort; EXISTS keeps it walking the feed index.
+        represented = select(*columns).where(select(Story.id).where(represents).exists())
+    else:
+        represented = select(*columns).join(Story, represents)
+    # Tombstones (pages the site deleted) never represent a story (aggregator.stories keeps every
+    # representative live); the few rows without a story are checked here.
+    alone = select(*columns).where(Announcement.story_key.is_(None), Announcement.deleted_at.is_(None))
+    if filters.narrows():
+        # On SQLite, `story_key || ''` and `id + 0` keep the planner from driving the query from the
+        # (possibly huge) list of matches and sorting them: it walks the feed index and probes the list.
+        story_key = Announcement.story_key + literal("") if dialect == "sqlite" else Announcement.story_key
+        own_id = Announcement.id + 0 if dialect == "sqlite" else Announcement.id
+        represented = represented.where(story_key.in_(matching_members(filters, dialect, Announcement.story_key)))
+        alone = alone.where(own_id.in_(matching_members(filters, dialect, Announcement.id)))
+    return [represented, alone]
 
 
-def count_entries(session: Session, filters: FeedFilters, *, cap: int | None = None) -> int:
-    """How many stories match `filters` (limit and offset ignored); with `cap`, counting stops at
-    `cap` (a page says "more than 1000" rather than scanning everything for an exact figure)."""
-    matching = _matching(filters).with_only_columns(Announcement.id)
-    if cap is not None:
-        matching = matching.limit(cap)
-    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-
-
-def _matching(filters: FeedFilters) -> Select[tuple[Announcement, Source]]:
-    """One row per story (its representative; an announcement not yet deduplicated stands alone),
-    kept when any of the story's announcements matches every filter."""
-    member = (
-        select(Announcement.id, Announcement.story_key)
-        .join(Source, Source.id == Announcement.source_id)
-        .where(Announcement.deleted_at.is_(None))  # a page the site deleted is no news
-    )
+def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[Any]) -> Any:
+    """`column` of every announcement that matches all the filters itself (a select for an IN)."""
+    member = select(column).join(Source, Source.id == Announcement.source_id)
     if filters.voivodeship:
         member = member.where(Source.voivodeship == filters.voivodeship)
     if filters.source:
         member = member.where(Announcement.source_id == filters.source)
-    if filters.entity:
-        wanted = select(Entity.id).where(
-            or_(
-                Entity.key == filters.entity,
-                func.lower(Entity.canonical) == filters.entity.lower(),
-                Entity.acronym == filters.entity,
-            )
-        )
-        keys = select(Entity.key).where(Entity.id.in_(wanted))
-        mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
-        member = member.where(or_(Announcement.id.in_(mentioned), Source.entity_key.in_(keys)))
     if filters.query:
-        terms = fold_for_search(filters.query).split()
-        member = member.where(and_(*(Announcement.search_text.contains(term) for term in terms)))
-    matching = member.subquery()
-    statement = (
-        select(Announcement, Source)
-        .join(Source, Source.id == Announcement.source_id)
-        .outerjoin(Story, Story.key == Announcement.story_key)
-        .where(Announcement.deleted_at.is_(None))
-        .where(or_(Story.representative_id == Announcement.id, Announcement.story_key.is_(None)))
-        .where(
-            or_(
-                Announcement.story_key.in_(select(matching.c.story_key).where(matching.c.story_key.is_not(None))),
-                Announcement.id.in_(select(matching.c.id)),
-            )
+        member = member.where(search_condition(dialect, Announcement.id, Announcement.search_terms, filters.query))
+    if not filters.entity:
+        return member
+    wanted = select(Entity.id).where(
+        or_(
+            Entity.key == filters.entity,
+            func.lower(Entity.canonical) == filters.entity.lower(),
+            Entity.acronym == filters.entity,
         )
     )
-    return statement
+    keys = select(Entity.key).where(Entity.id.in_(wanted))
+    mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
+    # Two branches rather than one OR, so each is driven by its own index.
+    return union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
+
+
+def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int | None = None) -> list[tuple[int, Any]]:
+    """(id, feed date) of a page of the feed, ordered as `ORDER BY feed_date() DESC NULLS LAST, id
+    DESC`, without computing feed_date() for every row: per candidate set, the dated rows come from
+    the published_at index newest first, the few undated ones separately (fresh ones by first sight,
+    backfill by id), and the top of each list is merged (100k rows: milliseconds, not seconds).
+    `limit` overrides the filters' (an export may want every row)."""
+    want = offset + (filters.limit if limit is None else limit)
+    first_runs = {
+        source_id: as_utc(finished)
+        for source_id, finished in session.execute(
+            select(CrawlRun.source_id, func.min(CrawlRun.finished_at)).group_by(CrawlRun.source_id)
+        )
+        if finished is not None
+    }
+    first_run_end = (
+        case({k: literal(v, UTCDateTime()) for k, v in first_runs.items()}, value=Announcement.source_id, else_=None)
+        if first_runs
+        else None
+    )
+    # Undated announcements that are news (first seen after their source's first crawl) are rare:
+    # one cheap look saves the filtered query for them when there are none.
+    any_fresh = first_run_end is not None and (
+        session.scalar(
+            select(Announcement.id)
+            .where(Announcement.published_at.is_(None), Announcement.first_seen_at > first_run_end)
+            .limit(1)
+        )
+        is not None
+    )
+    bases = _candidates(filters, session.get_bind().dialect.name)
+    appeared: list[tuple[int, Any]] = []
+    for base in bases:
+        dated = base.where(Announcement.published_at.is_not(None))
+        for id_, published, _ in session.execute(
+            dated.order_by(Announcement.published_at.desc(), Announcement.id.desc()).limit(want)
+        ):
+            appeared.append((id_, published))
+        if first_run_end is not None and any_fresh:
+            fresh = base.where(Announcement.published_at.is_(None), Announcement.first_seen_at > first_run_end)
+            for id_, _, seen in session.execute(
+                fresh.order_by(Announcement.first_seen_at.desc(), Announcement.id.desc()).limit(want)
+            ):
+                appeared.append((id_, seen))
+    appeared.sort(key=lambda row: (row[1], row[0]), reverse=True)
+    order: list[tuple[int, Any]] = appeared[:want]
+    if len(order) < want:
+        backfill: list[int] = []
+        for base in bases:
+            undated = base.where(Announcement.published_at.is_(None))
+            if first_run_end is not None:
+                undated = undated.where(or_(first_run_end.is_(None), Announcement.first_seen_at <= first_run_end))
+            backfill += session.scalars(
+                undated.with_only_columns(Announcement.id).order_by(Announcement.id.desc()).limit(want - len(order))
+            )
+        order += [(id_, None) for id_ in sorted(backfill, reverse=True)[: want - len(order)]]
+    return order[offset:]
 
 
 def feed_date() -> Any:
@@ -162,8 +213,43 @@ def feed_date() -> Any:
     )
 
 
-def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
-    rows = session.execute(_filtered(filters).add_columns(feed_date())).all()
+def select_entries(session: Session, filters: FeedFilters, offset: int | None = None) -> list[FeedEntry]:
+    """The feed's entries, newest first; `offset` (else the filters' own) skips that many."""
+    return _entries(session, _newest(session, filters, filters.offset if offset is None else offset))
+
+
+def count_entries(session: Session, filters: FeedFilters, *, cap: int | None = None) -> int:
+    """How many stories match `filters` (limit and offset ignored); with `cap`, counting stops at
+    `cap` (a page says "more than 1000" rather than scanning everything for an exact figure)."""
+    total = 0
+    for base in _candidates(filters, session.get_bind().dialect.name):
+        ids = base.with_only_columns(Announcement.id)
+        if cap is not None:
+            ids = ids.limit(max(cap - total, 0))
+        total += session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    return total if cap is None else min(total, cap)
+
+
+def iter_entries(
+    session: Session, filters: FeedFilters, limit: int | None = None, chunk: int = 500
+) -> Iterator[FeedEntry]:
+    """Every entry of the feed (or the first `limit`), newest first, built `chunk` at a time."""
+    total = session.scalar(select(func.count()).select_from(Announcement)) or 0
+    order = _newest(session, filters, 0, total if limit is None else limit)
+    for start in range(0, len(order), chunk):
+        yield from _entries(session, order[start : start + chunk])
+
+
+def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
+    loaded = {
+        a.id: (a, s)
+        for a, s in session.execute(
+            select(Announcement, Source)
+            .join(Source, Source.id == Announcement.source_id)
+            .where(Announcement.id.in_([id_ for id_, _ in order]))
+        ).all()
+    }
+    rows = [(*loaded[id_], appeared) for id_, appeared in order]
     ids = [announcement.id for announcement, _, _ in rows]
     institutions: dict[int, list[str]] = {}
     if ids:
@@ -203,8 +289,8 @@ def select_entries(session: Session, filters: FeedFilters) -> list[FeedEntry]:
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
                 other_urls=[u for i, u in others.get(str(announcement.story_key), []) if i != announcement.id],
-                announcement_id=announcement.id,
                 story_key=announcement.story_key,
+                announcement_id=announcement.id,
                 sources_count=max(1, len(others.get(str(announcement.story_key), []))),
             )
         )

@@ -119,7 +119,10 @@ class Announcement(Base):
         UniqueConstraint("source_id", "url"),
         Index("uq_announcements_source_id_url_key", "source_id", "url_key", unique=True),
         Index("ix_announcements_source_id_external_id", "source_id", "external_id"),
-        Index("ix_announcements_published_at", "published_at"),
+        # The feed walks this newest first; source and story come from the index, not the wide rows.
+        Index("ix_announcements_feed_order", "published_at", "source_id", "story_key", "id"),
+        Index("ix_announcements_source_story", "source_id", "story_key", "id"),
+        Index("ix_announcements_story_source", "story_key", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -144,6 +147,8 @@ class Announcement(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # title, lead and body lower-cased without diacritics (ł → l): "nabor" finds "Nabór" on both backends
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # what full-text search indexes (db/search.py): distinct folded words plus their morfeusz2 lemmas
+    search_terms: Mapped[str] = mapped_column(Text, default="")
     # the story (the same news on several sites); NULL until deduplication has seen this version
     story_key: Mapped[str | None] = mapped_column(String(64), index=True)
     dedup_signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, to rebuild the index
@@ -218,7 +223,10 @@ class Mention(Base):
     """One occurrence of an entity in an announcement's title or body (offsets into that field)."""
 
     __tablename__ = "mentions"
-    __table_args__ = (UniqueConstraint("announcement_id", "field", "char_start"),)
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "field", "char_start"),
+        Index("ix_mentions_entity_announcement", "entity_id", "announcement_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
@@ -265,6 +273,7 @@ class Story(Base):
     """
 
     __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_representative_id", "representative_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)

@@ -28,6 +28,7 @@ from db.models import (
     RawPage,
     Source,
 )
+from db.search import index_terms
 from db.upsert import insert_for, upsert
 
 if TYPE_CHECKING:
@@ -280,6 +281,7 @@ def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dic
         "modified_from": item.modified_from,
         "content_hash": item.content_hash,
         "search_text": fold_for_search(item.title, item.lead or "", item.body_text),
+        "search_terms": index_terms(item.title, item.lead, item.body_text),
         "raw_page_id": raw_page_id,
     }
 

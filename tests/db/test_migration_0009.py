@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from alembic import command
-from sqlalchemy import MetaData, insert, select
+from sqlalchemy import MetaData, insert, select, text
 
 from db.engine import get_engine
 from db.migrate import alembic_config, upgrade
@@ -21,7 +21,7 @@ def _upgrade_to(url: str, revision: str) -> None:
 
 
 def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> None:
-    _upgrade_to(db_url, "0005")
+    _upgrade_to(db_url, "0006")
     engine = get_engine(db_url)
     tables = MetaData()
     tables.reflect(engine)
@@ -68,3 +68,5 @@ def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> No
         assert connection.execute(select(tables.tables["stories"].c.key)).scalars().all() == []
         runs = tables.tables["crawl_runs"]
         assert {"items_deleted", "items_restored"} <= set(runs.c.keys())
+        view = connection.execute(text("SELECT announcement_id, deleted_at, deleted_reason FROM v_announcements"))
+        assert [tuple(r) for r in view] == [(1, None, None), (3, None, None)], "analysts see the tombstone columns"

@@ -1,7 +1,7 @@
 """URL identity key and tombstones
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 02:50:00
 
 `announcements.url_key` (the page's identity, aggregator/urls.py) is unique per source (a unique
@@ -12,16 +12,20 @@ index, which ON CONFLICT targets; the URL stays unique too: one URL is one page)
 Existing rows get their key from the same function the crawler uses. Rows that turn out to be one
 page under two URLs (http/https, www., a trailing slash) are merged into the first stored one: the
 others' earlier versions move to it and the stories they were in are judged again at the next
-crawl. Only ADD COLUMN and CREATE INDEX are used (see `upgrade`).
+crawl. Only ADD COLUMN and CREATE INDEX are used (see `upgrade`). The analysts' view
+v_announcements gains `deleted_at` and `deleted_reason` (last, so existing queries keep working).
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -90,6 +94,34 @@ def _backfill() -> None:
         connection.execute(sa.delete(stories).where(stories.c.key.in_(stale_stories)))
 
 
+def _views_0006() -> ModuleType:
+    """Migration 0006, for its SQL helpers and view definitions (a file name is no module name)."""
+    path = Path(__file__).with_name("0006_search_and_views.py")
+    spec = importlib.util.spec_from_file_location("ropsfeed_migration_0006", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _create_v_announcements(dialect: str) -> None:
+    views = _views_0006()
+    day, month = views._day, views._month
+    op.execute(f"""
+        CREATE VIEW v_announcements AS
+        SELECT a.id AS announcement_id, a.source_id, s.institution, s.voivodeship, a.title, a.lead, a.url,
+               a.published_at, {day(dialect, "a.published_at")} AS published_day,
+               {month(dialect, "a.published_at")} AS published_month, a.published_granularity, a.published_from,
+               a.modified_at, a.first_seen_at, {day(dialect, "a.first_seen_at")} AS first_seen_day, a.last_seen_at,
+               a.story_key, st.id AS story_id,
+               CASE WHEN st.representative_id = a.id THEN 1 ELSE 0 END AS is_story_representative,
+               (SELECT count(*) FROM attachments t WHERE t.announcement_id = a.id) AS attachments,
+               a.categories, a.body_text, a.deleted_at, a.deleted_reason
+        FROM announcements a
+        JOIN sources s ON s.id = a.source_id
+        LEFT JOIN stories st ON st.key = a.story_key""")
+
+
 def upgrade() -> None:
     # Only ADD COLUMN and CREATE INDEX: on SQLite anything else makes batch mode re-create the
     # table, and dropping `announcements` with foreign keys on would cascade to its children.
@@ -106,9 +138,13 @@ def upgrade() -> None:
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("items_deleted", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("items_restored", sa.Integer(), nullable=False, server_default="0"))
+    op.execute("DROP VIEW IF EXISTS v_announcements")
+    _create_v_announcements(op.get_bind().dialect.name)
 
 
 def downgrade() -> None:
+    views = _views_0006()
+    views.drop_views()
     with op.batch_alter_table("crawl_runs", schema=None) as batch_op:
         batch_op.drop_column("items_restored")
         batch_op.drop_column("items_deleted")
@@ -119,3 +155,4 @@ def downgrade() -> None:
         batch_op.drop_column("deleted_reason")
         batch_op.drop_column("deleted_at")
         batch_op.drop_column("url_key")
+    views.create_views(op.get_bind().dialect.name)

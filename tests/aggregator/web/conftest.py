@@ -27,13 +27,15 @@ def _source(source_id: str, institution: str, voivodeship: str, base_url: str, e
 
 def _announcement(source_id: str, url: str, title: str, body_html: str, published: datetime | None,
                   story_key: str | None, lead: str = "") -> Announcement:  # fmt: skip
+    from db.search import index_terms
     from db.store import fold_for_search
 
     text = body_html.replace("<p>", " ").replace("</p>", " ")
     return Announcement(
         source_id=source_id, url=url, title=title, lead=lead or None, body_text=text, body_html=body_html,
         published_at=published, published_granularity="minute" if published else None, content_hash=url,
-        search_text=fold_for_search(title, lead, text), story_key=story_key,
+        search_text=fold_for_search(title, lead, text), search_terms=index_terms(title, lead, text),
+        story_key=story_key,
         first_seen_at=datetime(2020, 1, 1, tzinfo=UTC),
     )  # fmt: skip
 

@@ -1,0 +1,70 @@
+"""`ropsfeed export`: stories or announcements as CSV or JSON lines, with the feed's filters."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aggregator.export import ANNOUNCEMENT_COLUMNS, FORMATS, LEVELS, STORY_COLUMNS, announcement_rows, story_rows, write
+from aggregator.feeds import FeedFilters
+from aggregator.options import DbOption
+from db.engine import database_url, session_scope
+from db.migrate import ensure_schema
+
+
+def export(
+    export_format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "csv",
+    level: Annotated[str, typer.Option(help="One row per story (as in the feed) or per announcement.")] = "stories",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    voivodeship: Annotated[
+        str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
+    entity: Annotated[str | None, typer.Option(help="Institution: entity key, canonical name or acronym.")] = None,
+    query: Annotated[
+        str | None, typer.Option(help="Words that must all occur (case, diacritics, inflection ignored).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows, newest first (default: all).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export stories (or announcements) as CSV or JSON lines, newest first, filtered like the feed."""
+    problems = []
+    if export_format not in FORMATS:
+        problems.append(f"unknown format {export_format!r}; use one of: {', '.join(FORMATS)}")
+    if level not in LEVELS:
+        problems.append(f"unknown level {level!r}; use one of: {', '.join(LEVELS)}")
+    if limit is not None and limit < 1:
+        problems.append("limit must be at least 1")
+    try:
+        filters = FeedFilters(voivodeship=voivodeship, source=source, entity=entity, query=query)
+    except ValueError as exc:
+        problems.append(str(exc))
+    if problems:
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+    url = database_url(db)
+    ensure_schema(url)
+    rows, columns = (story_rows, STORY_COLUMNS) if level == "stories" else (announcement_rows, ANNOUNCEMENT_COLUMNS)
+    with session_scope(url) as session:
+        if output is None:
+            write(rows(session, filters, limit), columns, export_format, sys.stdout)
+            return
+        # Written next to the target and renamed at the end: a failed export never leaves half a file
+        # where the previous complete one was.
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                count = write(rows(session, filters, limit), columns, export_format, out)
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
+    typer.echo(f"{count} {level} written to {output}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)

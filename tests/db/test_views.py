@@ -1,0 +1,106 @@
+"""The analysts' views (migration 0006) on SQLite and PostgreSQL: Warsaw days across the DST
+switches, days until a deadline, stories with their sites."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from aggregator.annotate import annotate
+from db.engine import session_scope
+from db.migrate import upgrade
+from db.store import save_announcements, sync_sources
+from scrapers.items import AnnouncementItem
+from scrapers.registry import load_sources
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+# Instants around the switches of 2024 (31 March, 27 October, both at 01:00 UTC) and year/month ends.
+INSTANTS = [
+    datetime(2024, 3, 30, 22, 59), datetime(2024, 3, 30, 23, 0), datetime(2024, 3, 31, 0, 59),
+    datetime(2024, 3, 31, 1, 0), datetime(2024, 3, 31, 21, 59), datetime(2024, 3, 31, 22, 0),
+    datetime(2024, 6, 30, 21, 59), datetime(2024, 6, 30, 22, 0), datetime(2024, 10, 26, 21, 59),
+    datetime(2024, 10, 26, 22, 0), datetime(2024, 10, 27, 0, 59), datetime(2024, 10, 27, 1, 0),
+    datetime(2024, 10, 27, 22, 59), datetime(2024, 10, 27, 23, 0), datetime(2024, 12, 31, 22, 59),
+    datetime(2024, 12, 31, 23, 0), datetime(2021, 3, 28, 0, 59, 59, 999999), datetime(2021, 3, 28, 1, 0),
+]  # fmt: skip
+MONTHS = ("stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
+          "października", "listopada", "grudnia")  # fmt: skip
+
+
+def item(
+    number: int, published: datetime | None, body: str = "Tekst ogłoszenia.", source: str = "mcps"
+) -> AnnouncementItem:
+    return AnnouncementItem(source_id=source, url=f"https://mcps.com.pl/v/{number}/", title=f"Ogłoszenie {number}",
+                            body_html="", body_text=body, published_at=published)  # fmt: skip
+
+
+@pytest.fixture
+def database(db_url: str) -> str:
+    upgrade(db_url)
+    with session_scope(db_url, write=True) as session:
+        sync_sources(session, load_sources())
+    return db_url
+
+
+def rows(database: str, sql: str) -> list[tuple]:
+    with session_scope(database) as session:
+        return [tuple(r) for r in session.execute(text(sql))]
+
+
+def test_warsaw_days_and_months_across_dst(database: str) -> None:
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [item(i, t.replace(tzinfo=UTC)) for i, t in enumerate(INSTANTS)] + [item(99, None)])
+    got = rows(database, "SELECT announcement_id, published_day, published_month FROM v_announcements ORDER BY 1")
+    expected = [(t.replace(tzinfo=UTC).astimezone(WARSAW).date()) for t in INSTANTS]
+    assert [(str(day), month) for _, day, month in got[:-1]] == [(d.isoformat(), d.isoformat()[:7]) for d in expected]
+    assert got[-1][1:] == (None, None), "no date, no day"
+
+
+def test_deadlines_count_days_from_the_warsaw_today(database: str) -> None:
+    today = datetime.now(WARSAW).date()
+    deadline = today + timedelta(days=12)
+    body = f"Nabór wniosków trwa do {deadline.day} {MONTHS[deadline.month - 1]} {deadline.year} r."
+    now = datetime.now(UTC)
+    with session_scope(database, write=True) as session:
+        save_announcements(
+            session, [item(1, now, body)], annotate=lambda i, seen: annotate(i.title, i.body_text, i.published_at, seen)
+        )
+    [(kind, start, days, voivodeship, context)] = rows(
+        database, "SELECT kind, start_date, days_from_today, voivodeship, context FROM v_event_dates"
+    )
+    assert (kind, str(start), days, voivodeship) == ("until", deadline.isoformat(), 12, "mazowieckie")
+    assert context.startswith("Nabór wniosków")
+
+
+def test_stories_list_their_sites(database: str) -> None:
+    published = datetime(2024, 5, 6, 10, tzinfo=UTC)
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [item(1, published), item(2, published + timedelta(hours=1), source="mazovia"),
+                                     item(3, published)])  # fmt: skip
+        session.execute(text("UPDATE announcements SET story_key = 'k1' WHERE url LIKE '%/1/' OR url LIKE '%/2/'"))
+        session.execute(text("UPDATE announcements SET story_key = 'k3' WHERE url LIKE '%/3/'"))
+        session.execute(
+            text(
+                "INSERT INTO stories (key, representative_id, title, size, first_published_at, updated_at) "
+                "SELECT story_key, min(id), 'x', count(*), :published, :published FROM announcements GROUP BY story_key"
+            ),
+            {"published": published.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else published},
+        )
+    got = rows(
+        database,
+        "SELECT story_key, announcements, sources, source_ids, voivodeships, source_id, first_published_day "
+        "FROM v_stories ORDER BY 1",
+    )
+    assert [(*r[:6], str(r[6])) for r in got] == [
+        ("k1", 2, 2, "mazovia, mcps", "mazowieckie", "mcps", "2024-05-06"),
+        ("k3", 1, 1, "mcps", "mazowieckie", "mcps", "2024-05-06"),
+    ]
+    flags = rows(
+        database,
+        "SELECT announcement_id, story_id IS NOT NULL, is_story_representative FROM v_announcements ORDER BY 1",
+    )
+    assert [(r[1], r[2]) for r in flags] == [(True, 1), (True, 0), (True, 1)]
+    assert rows(database, "SELECT count(*) FROM v_mentions") == [(0,)]
