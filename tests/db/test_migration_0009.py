@@ -68,5 +68,7 @@ def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> No
         assert connection.execute(select(tables.tables["stories"].c.key)).scalars().all() == []
         runs = tables.tables["crawl_runs"]
         assert {"items_deleted", "items_restored"} <= set(runs.c.keys())
-        view = connection.execute(text("SELECT announcement_id, deleted_at, deleted_reason FROM v_announcements"))
+        view = connection.execute(
+            text("SELECT announcement_id, deleted_at, deleted_reason FROM v_announcements ORDER BY 1")
+        )
         assert [tuple(r) for r in view] == [(1, None, None), (3, None, None)], "analysts see the tombstone columns"
