@@ -78,7 +78,7 @@ class CrawlRun(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | skipped
     mirror: Mapped[str | None] = mapped_column(String(500))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     strategy: Mapped[str | None] = mapped_column(String(40))
@@ -92,6 +92,24 @@ class CrawlRun(Base):
     items_restored: Mapped[int] = mapped_column(Integer, default=0)  # tombstones whose page came back
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
+    alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
+
+
+class RunLock(Base):
+    """A source being crawled right now: a second `ropsfeed run` skips it instead of crawling it twice.
+
+    Locks expire so a killed run (power cut, OOM) never blocks a source for good; a live run renews
+    its locks while it crawls (db/locks.py).
+    """
+
+    __tablename__ = "run_locks"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # a source id, or "stories"
+    owner: Mapped[str] = mapped_column(String(36))  # the run id holding it
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class RawPage(Base):
@@ -282,3 +300,50 @@ class Story(Base):
     size: Mapped[int] = mapped_column(Integer, default=1)
     first_published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscriber(Base):
+    """Someone who gets the email digest, with the filters of what they want to read.
+
+    The filters combine like the feed's: any of the listed voivodeships, AND any of the sources,
+    AND any of the institutions, AND any of the keywords; an empty list does not filter.
+    `last_digest_at` is when the last digest run covered them (sent, or found nothing new): the
+    next digest holds the stories first seen after it. The lease columns keep two concurrent
+    `digest send` runs from both mailing one subscriber.
+    """
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised (email-validator)
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")  # daily | weekly
+    weekday: Mapped[int | None] = mapped_column(Integer)  # weekly: 0 = Monday … 6 = Sunday (Warsaw)
+    voivodeships: Mapped[list[Any]] = mapped_column(default=list)
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    entities: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    last_digest_at: Mapped[datetime | None]
+    bounce_count: Mapped[int] = mapped_column(Integer, default=0)  # refusals in a row; reset by a delivery
+    last_bounce_at: Mapped[datetime | None]
+    last_bounce: Mapped[str | None] = mapped_column(Text)  # the SMTP server's answer
+    lease_owner: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """A story mailed to a subscriber, written only after the SMTP server accepted the message:
+    the unique pair is what makes a retry never send a story twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("subscriber_id", "story_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # the story's key, not its row id: a story rebuilt under the same key is still delivered
+    story_key: Mapped[str] = mapped_column(String(64))
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="SET NULL"))
+    message_id: Mapped[str] = mapped_column(String(300))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -9,7 +9,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from aggregator.annotate import Annotations
-from db.engine import session_scope
+from db.engine import database_reason, session_scope
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator, default_workers
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
@@ -63,7 +63,9 @@ class StoragePipeline:
         except Exception as exc:
             self.annotator.forget([(i.source_id, i.url) for i in items])
             spider = self.crawler.spider
-            message = f"database write of {len(items)} announcements failed: {type(exc).__name__}: {exc}"
+            message = (
+                f"database write of {len(items)} announcements failed: {type(exc).__name__}: {database_reason(exc)}"
+            )
             log.error("%s: %s", getattr(spider, "name", "?"), message)
             if spider is not None and hasattr(spider, "errors"):
                 spider.errors.append(message)

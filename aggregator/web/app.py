@@ -23,18 +23,19 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from aggregator.web import feed_urls, pages
+from aggregator.web import feed_urls, pages, subscriptions
 from aggregator.web.security import SecurityHeadersMiddleware
 from aggregator.web.templating import STATIC_DIR, templates
 from db.migrate import ensure_schema
 
-ROUTE_MODULES: tuple[ModuleType, ...] = (pages, feed_urls)
+ROUTE_MODULES: tuple[ModuleType, ...] = (pages, feed_urls, subscriptions)
 
 ERROR_MESSAGES = {
     400: "Nieprawidłowe zapytanie.",
     404: "Nie ma takiej strony.",
     405: "Ta metoda nie jest obsługiwana.",
     500: "Wystąpił błąd serwera. Spróbuj ponownie za chwilę.",
+    503: "Usługa jest chwilowo niedostępna. Spróbuj ponownie później.",
 }
 
 

@@ -22,6 +22,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
@@ -31,7 +32,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
-from db.engine import session_scope
+from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
@@ -144,9 +145,13 @@ class SourceSpider(scrapy.Spider):
     # -- start ---------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        ensure_schema(self.database_url)
-        with session_scope(self.database_url) as session:
-            self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
+        try:
+            ensure_schema(self.database_url)
+            with session_scope(self.database_url) as session:
+                self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            self.record_error(f"database unavailable: {database_reason(exc)}")
+            return  # nothing can be stored: fetching would be wasted on the site
         for request in self.first_requests():
             yield request
 

@@ -21,7 +21,7 @@ def _upgrade_to(url: str, revision: str) -> None:
 
 
 def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> None:
-    _upgrade_to(db_url, "0006")
+    _upgrade_to(db_url, "0008")
     engine = get_engine(db_url)
     tables = MetaData()
     tables.reflect(engine)
