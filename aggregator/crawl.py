@@ -44,6 +44,8 @@ class SourceReport:
     unchanged: int
     errors: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    deleted: int = 0  # tombstoned: the site deleted the page
+    restored: int = 0  # tombstones whose page came back
 
     @property
     def failed(self) -> bool:
@@ -196,6 +198,8 @@ def reports_for(database_url: str, run_id: str, ids: Sequence[str]) -> list[Sour
                 unchanged=run.items_unchanged,
                 errors=list(run.errors or []),
                 alarms=list(run.alarms or []),
+                deleted=run.items_deleted or 0,
+                restored=run.items_restored or 0,
             )
         )
     return reports

@@ -139,7 +139,9 @@ def _candidates(
         represented = select(*columns).where(select(Story.id).where(represents).exists())
     else:
         represented = select(*columns).join(Story, represents)
-    alone = select(*columns).where(Announcement.story_key.is_(None))
+    # Tombstones (pages the site deleted) never represent a story (aggregator.stories keeps every
+    # representative live); the few rows without a story are checked here.
+    alone = select(*columns).where(Announcement.story_key.is_(None), Announcement.deleted_at.is_(None))
     if filters.narrows():
         # On SQLite, `story_key || ''` and `id + 0` keep the planner from driving the query from the
         # (possibly huge) list of matches and sorting them: it walks the feed index and probes the list.
@@ -331,7 +333,7 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
     others: dict[str, list[tuple[int, str, str]]] = {}
     for story_key, announcement_id, url, source_id in session.execute(
         select(Announcement.story_key, Announcement.id, Announcement.url, Announcement.source_id)
-        .where(Announcement.story_key.in_(keys))
+        .where(Announcement.story_key.in_(keys), Announcement.deleted_at.is_(None))
         .order_by(Announcement.published_at, Announcement.id)
     ):
         others.setdefault(str(story_key), []).append((announcement_id, url, source_id))

@@ -48,18 +48,18 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
     from scrapers.spiders.generated import SPIDERS
 
     body = gzip.decompress(raw.body_gzip)
+    spider = SPIDERS[source_id]
     if raw.kind == "api":
         try:
-            items = items_from_api_page(body, source_id, None)
+            items = items_from_api_page(body, source_id, None, spider.source.identity)
         except ValueError as exc:
             return [], [f"{raw.url}: archived API page unreadable: {exc}"]
     else:
-        spider = SPIDERS[source_id]
         response = HtmlResponse(url=raw.url, body=body, headers=raw.headers or {})
         parsed = spider.parser_class(spider.source.selectors).parse(response.text, raw.url)
         if parsed.problems:
             return [], [f"{raw.url}: {', '.join(parsed.problems)}"]
-        items = [announcement_from_article(source_id, parsed, None)]
+        items = [announcement_from_article(source_id, parsed, None, spider.source.identity)]
     for item in items:
         item.raw_page_id = raw.id
     return items, []
@@ -115,7 +115,7 @@ def _reparse_source(database_url: str, source_id: str) -> ReparseReport:
         items, problems = _items_from_raw(source_id, raw)
         report.raw_pages += 1
         report.problems += problems
-        latest.update({item.url: item for item in items})
+        latest.update({item.key: item for item in items})
     items = list(latest.values())
     _keep_what_the_page_lacks(items, stored)
     for start in range(0, len(items), BATCH):

@@ -30,8 +30,12 @@ def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -
 
 
 def print_problems(console: Console, reports: Sequence[SourceReport]) -> None:
-    """One line per error and alarm, naming the source: what an operator greps for."""
+    """One line per error and alarm (and per source whose pages were deleted or came back), naming
+    the source: what an operator greps for."""
     for r in reports:
+        if r.deleted or r.restored:
+            console.print(f"[yellow]deleted[/] {r.source_id}: {r.deleted} page(s) gone from the site (kept as "
+                          f"tombstones), {r.restored} restored", highlight=False, soft_wrap=True)  # fmt: skip
         for error in r.errors:
             console.print(f"[red]error[/] {r.source_id}: {error}", highlight=False, soft_wrap=True)
         for alarm in r.alarms:

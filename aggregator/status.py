@@ -45,15 +45,22 @@ def source_statuses(
         session.execute(
             select(Announcement.source_id, func.count())
             .where(
+                Announcement.deleted_at.is_(None),
                 or_(
                     Announcement.published_at >= month_ago,
                     and_(Announcement.published_at.is_(None), Announcement.first_seen_at >= month_ago),
-                )
+                ),
             )
             .group_by(Announcement.source_id)
         ).all()
     )
-    totals = dict(session.execute(select(Announcement.source_id, func.count()).group_by(Announcement.source_id)).all())
+    totals = dict(
+        session.execute(
+            select(Announcement.source_id, func.count())
+            .where(Announcement.deleted_at.is_(None))  # tombstones are not announcements any more
+            .group_by(Announcement.source_id)
+        ).all()
+    )
     statuses = []
     for source in load_sources():
         runs = session.scalars(

@@ -1,7 +1,7 @@
 """The ropsfeed schema (first cut): sources, crawl runs, the raw page archive, announcements with
 their previous versions, and attachments.
 
-An *announcement* is one page on one site, unique on (source, canonical URL). Raw pages are kept so
+An *announcement* is one page on one site, unique on (source, identity key of its URL). Raw pages are kept so
 that announcements can be rebuilt without the network when a parser changes (DESIGN.md §1).
 """
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aggregator.urls import url_key
 from db.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -38,6 +39,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _key_of_url(context: Any) -> str:
+    """A row written without a key (tests, hand-made rows) gets its URL's plain key."""
+    return url_key(context.get_current_parameters()["url"])
 
 
 class Base(DeclarativeBase):
@@ -82,6 +88,8 @@ class CrawlRun(Base):
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    items_deleted: Mapped[int] = mapped_column(Integer, default=0)  # tombstoned by this run
+    items_restored: Mapped[int] = mapped_column(Integer, default=0)  # tombstones whose page came back
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
     alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
@@ -127,6 +135,8 @@ class Announcement(Base):
     __tablename__ = "announcements"
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
+        Index("uq_announcements_source_id_url_key", "source_id", "url_key", unique=True),
+        Index("ix_announcements_source_id_external_id", "source_id", "external_id"),
         # The feed walks this newest first; source and story come from the index, not the wide rows.
         Index("ix_announcements_feed_order", "published_at", "source_id", "story_key", "id"),
         Index("ix_announcements_source_story", "source_id", "story_key", "id"),
@@ -135,8 +145,11 @@ class Announcement(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    external_id: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(2000))  # a real URL the site answers (not the key)
+    # the page's identity (aggregator/urls.py): the same page reached by another URL — http/https,
+    # www., an alias host, a trailing slash, tracking parameters, `?p=123` — has the same key
+    url_key: Mapped[str] = mapped_column(String(2000), index=True, default=_key_of_url)
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the CMS's id: wp:123, node:123
     title: Mapped[str] = mapped_column(Text)
     lead: Mapped[str | None] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
@@ -161,6 +174,10 @@ class Announcement(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a tombstone: the site deleted the page (HTTP 404/410, gone from its complete REST listing);
+    # the row stays (and stays out of feeds and stories) and comes back if the page returns
+    deleted_at: Mapped[datetime | None]
+    deleted_reason: Mapped[str | None] = mapped_column(String(200))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="announcement", cascade="all, delete-orphan", order_by="Attachment.id"

@@ -104,6 +104,8 @@ class CrawlRunRecorder:
                     items_new=int(stats.get("ropsfeed/items_new", 0)),
                     items_updated=int(stats.get("ropsfeed/items_updated", 0)),
                     items_unchanged=int(stats.get("ropsfeed/items_unchanged", 0)),
+                    items_deleted=int(stats.get("ropsfeed/items_deleted", 0)),
+                    items_restored=int(stats.get("ropsfeed/items_restored", 0)),
                     errors=errors,
                     alarms=alarms,
                 )

@@ -89,7 +89,11 @@ def filter_choices(session: Session) -> Choices:
         (
             SourceChoice(id=s.id, institution=s.institution, voivodeship=s.voivodeship, site=site_of(s.base_url))
             for s in session.scalars(
-                select(Source).where(select(Announcement.id).where(Announcement.source_id == Source.id).exists())
+                select(Source).where(
+                    select(Announcement.id)
+                    .where(Announcement.source_id == Source.id, Announcement.deleted_at.is_(None))
+                    .exists()
+                )
             )
         ),
         key=lambda s: (polish_sort_key(s.voivodeship), polish_sort_key(s.institution), s.site),
@@ -117,7 +121,7 @@ def load_story(session: Session, key: str) -> StoryView | None:
     announcements = list(
         session.scalars(
             select(Announcement)
-            .where(Announcement.story_key == key)
+            .where(Announcement.story_key == key, Announcement.deleted_at.is_(None))  # tombstones are gone
             .options(selectinload(Announcement.attachments))
             .order_by(Announcement.published_at.nulls_last(), Announcement.id)
         )
@@ -129,11 +133,12 @@ def load_story(session: Session, key: str) -> StoryView | None:
 
 
 def story_of(session: Session, announcement_id: int) -> str | None:
-    """The key of the story an announcement belongs to, when that story exists."""
+    """The key of the story an announcement belongs to, when that story exists (a tombstone's
+    page is gone: it has none, and `load_announcement` does not show it either)."""
     return session.scalar(
         select(Story.key)
         .join(Announcement, Announcement.story_key == Story.key)
-        .where(Announcement.id == announcement_id)
+        .where(Announcement.id == announcement_id, Announcement.deleted_at.is_(None))
     )
 
 
@@ -142,7 +147,7 @@ def load_announcement(session: Session, announcement_id: int) -> StoryView | Non
     announcement = session.scalar(
         select(Announcement).where(Announcement.id == announcement_id).options(selectinload(Announcement.attachments))
     )
-    if announcement is None:
+    if announcement is None or announcement.deleted_at is not None:  # the site deleted the page
         return None
     return _view(session, None, announcement.title, announcement, [announcement])
 
