@@ -16,18 +16,15 @@ from aggregator.export import ANNOUNCEMENT_COLUMNS, STORY_COLUMNS
 from aggregator.feeds import FeedFilters, select_entries
 from db.engine import session_scope
 from db.models import Announcement
-from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.network
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
-    database = f"sqlite:///{tmp_path_factory.mktemp('export') / 'ropsfeed.db'}"
-    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return database
+def crawled(demo_database: str) -> str:
+    """The session's crawl of the whole mirror (these tests only read it)."""
+    return demo_database
 
 
 def cli(database: str, *args: str) -> str:

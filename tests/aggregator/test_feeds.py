@@ -12,18 +12,16 @@ from sqlalchemy import func, select
 from aggregator.feeds import FeedFilters
 from db.engine import session_scope
 from db.models import Story
-from scrapers.mirror.server import BackgroundMirror
+from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.network
 
 
 @pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
-    database = f"sqlite:///{tmp_path_factory.mktemp('feeds') / 'ropsfeed.db'}"
-    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return database
+def crawled(demo_database: str) -> str:
+    """The session's crawl of the whole mirror (these tests only read it)."""
+    return demo_database
 
 
 def story_count(database: str) -> int:
@@ -32,7 +30,8 @@ def story_count(database: str) -> int:
 
 
 def feed(database: str, *args: str) -> str:
-    result = run_cli("feed", "--db", database, *args)
+    """In this process (test_bad_filters_are_clear_errors covers the real command line)."""
+    result = invoke("feed", "--db", database, *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
