@@ -133,28 +133,47 @@ def entity_ids(session: Session, entities: Iterable[EntityLike], surfaces: dict[
 
 def save_annotations(session: Session, announcement_id: int, annotations: Annotations, *, new: bool = False) -> None:
     """Replace the mentions and dates of one announcement (after an insert or an edit)."""
-    if not new:  # a new announcement has nothing to replace
-        session.execute(delete(Mention).where(Mention.announcement_id == announcement_id))
-        session.execute(delete(EventDate).where(EventDate.announcement_id == announcement_id))
+    save_annotations_many(session, [(announcement_id, annotations, new)])
+
+
+def save_annotations_many(session: Session, batch: Sequence[tuple[int, Annotations, bool]]) -> None:
+    """Replace the mentions and dates of many announcements: `(id, annotations, new)` each.
+
+    A handful of statements per batch whatever its size (one delete per table for the edited
+    ones, one entity lookup, one insert per table): per-announcement statements cost more than
+    the rows they wrote.
+    """
+    edited = [announcement_id for announcement_id, _, new in batch if not new]  # a new one has nothing to replace
+    for start in range(0, len(edited), 500):
+        chunk = edited[start : start + 500]
+        session.execute(delete(Mention).where(Mention.announcement_id.in_(chunk)))
+        session.execute(delete(EventDate).where(EventDate.announcement_id.in_(chunk)))
     surfaces: dict[str, set[str]] = {}
-    for m in annotations.mentions:
-        surfaces.setdefault(m.entity.key, set()).add(m.surface)
-    ids = entity_ids(session, [m.entity for m in annotations.mentions], surfaces)
-    mention_rows: dict[tuple[str, int], dict[str, Any]] = {}
-    for m in annotations.mentions:
-        mention_rows[(m.field, m.char_start)] = {
-            "announcement_id": announcement_id, "entity_id": ids[m.entity.key], "field": m.field,
-            "surface": m.surface, "char_start": m.char_start, "char_end": m.char_end,
-        }  # fmt: skip
+    entities: dict[str, EntityLike] = {}
+    for _, found, _ in batch:
+        # within an announcement the last mention of an entity describes it, across them the first
+        mine = {m.entity.key: m.entity for m in found.mentions}
+        for key, entity in mine.items():
+            entities.setdefault(key, entity)
+        for m in found.mentions:
+            surfaces.setdefault(m.entity.key, set()).add(m.surface)
+    ids = entity_ids(session, entities.values(), surfaces)
+    mention_rows: dict[tuple[int, str, int], dict[str, Any]] = {}
+    date_rows: dict[tuple[int, str, int], dict[str, Any]] = {}
+    for announcement_id, found, _ in batch:
+        for m in found.mentions:
+            mention_rows[(announcement_id, m.field, m.char_start)] = {
+                "announcement_id": announcement_id, "entity_id": ids[m.entity.key], "field": m.field,
+                "surface": m.surface, "char_start": m.char_start, "char_end": m.char_end,
+            }  # fmt: skip
+        for d in found.dates:
+            date_rows[(announcement_id, d.field, d.char_start)] = {
+                "announcement_id": announcement_id, "field": d.field, "match": d.match, "context": d.context,
+                "char_start": d.char_start, "start_date": d.start_date, "end_date": d.end_date,
+                "start_at": d.start_at, "end_at": d.end_at, "granularity": d.granularity, "kind": d.kind,
+            }  # fmt: skip
     if mention_rows:
         session.execute(insert_for(session, Mention.__table__), list(mention_rows.values()))
-    date_rows: dict[tuple[str, int], dict[str, Any]] = {}
-    for d in annotations.dates:
-        date_rows[(d.field, d.char_start)] = {
-            "announcement_id": announcement_id, "field": d.field, "match": d.match, "context": d.context,
-            "char_start": d.char_start, "start_date": d.start_date, "end_date": d.end_date, "start_at": d.start_at,
-            "end_at": d.end_at, "granularity": d.granularity, "kind": d.kind,
-        }  # fmt: skip
     if date_rows:
         session.execute(insert_for(session, EventDate.__table__), list(date_rows.values()))
 
@@ -237,28 +256,40 @@ def tombstone_missing(
 
 
 def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
-    """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url."""
-    ids: dict[str, int] = {}
+    """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url.
+
+    One lookup, one multi-row insert of the new ones and one lookup of their ids per batch.
+    """
+    unique: dict[str, RawResponse] = {}
     for raw in raws:
-        key = raw.sha256 + raw.url
-        if key in ids:
-            continue
-        statement = insert_for(session, RawPage.__table__).values(
-            source_id=raw.source_id,
-            url=raw.url,
-            kind=raw.kind,
-            status=raw.status,
-            headers=raw.headers,
-            fetched_at=raw.fetched_at,
-            body_sha256=raw.sha256,
-            body_gzip=gzip.compress(raw.body, compresslevel=6),
-        )
-        new_id = session.execute(
-            statement.on_conflict_do_nothing(index_elements=["url", "body_sha256"]).returning(RawPage.id)
-        ).scalar()
-        if new_id is None:
-            new_id = session.scalar(select(RawPage.id).where(RawPage.url == raw.url, RawPage.body_sha256 == raw.sha256))
-        ids[key] = int(new_id)
+        unique.setdefault(raw.sha256 + raw.url, raw)
+    if not unique:
+        return {}
+    ids = _raw_page_ids(session, list(unique.values()))
+    missing = [raw for key, raw in unique.items() if key not in ids]
+    if missing:
+        rows = [
+            {"source_id": raw.source_id, "url": raw.url, "kind": raw.kind, "status": raw.status,
+             "headers": raw.headers, "fetched_at": raw.fetched_at, "body_sha256": raw.sha256,
+             "body_gzip": gzip.compress(raw.body, compresslevel=6)}
+            for raw in missing
+        ]  # fmt: skip
+        statement = insert_for(session, RawPage.__table__)
+        session.execute(statement.on_conflict_do_nothing(index_elements=["url", "body_sha256"]), rows)
+        ids.update(_raw_page_ids(session, missing))
+    return ids
+
+
+def _raw_page_ids(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
+    """Ids of the stored raw pages among `raws`, keyed by sha256+url."""
+    wanted = {raw.sha256 + raw.url for raw in raws}
+    urls = sorted({raw.url for raw in raws})
+    ids: dict[str, int] = {}
+    for start in range(0, len(urls), 500):
+        query = select(RawPage.id, RawPage.url, RawPage.body_sha256).where(RawPage.url.in_(urls[start : start + 500]))
+        for id_, url, sha256 in session.execute(query):
+            if sha256 + url in wanted:
+                ids[sha256 + url] = int(id_)
     return ids
 
 
@@ -324,6 +355,9 @@ def save_announcements(
             by_url[(row.source_id, row.url)] = row
             if row.external_id:
                 by_id.setdefault((row.source_id, row.external_id), row)
+    new_values: list[dict[str, Any]] = []
+    # per page, in batch order: (item, its id or None when new, first seen, annotate?, reconcile files?)
+    follow_up: list[tuple[AnnouncementItem, int | None, datetime, bool, bool]] = []
     for (source_id, _), item in latest.items():
         raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else item.raw_page_id
         values = _announcement_values(item, raw_id)
@@ -346,18 +380,12 @@ def save_announcements(
             revived = {"deleted_at": None, "deleted_reason": None}  # the page is back
             result.restored += 1
         if existing is None:
-            statement = insert_for(session, Announcement.__table__).values(
-                **values, first_seen_at=now, last_seen_at=now, updated_at=now
-            )
-            # A concurrent writer may have inserted it since our SELECT: then it is an update.
-            statement = statement.on_conflict_do_update(
-                index_elements=["source_id", "url_key"], set_={**values, "last_seen_at": now, "updated_at": now}
-            ).returning(Announcement.id)
-            announcement_id = session.execute(statement).scalar_one()
+            new_values.append(values)
+            # its id comes from the one insert after the loop; its annotations and files follow it
+            follow_up.append((item, None, now, annotate is not None, True))
             result.new += 1
-            if annotate is not None:
-                save_annotations(session, announcement_id, annotate(item, now), new=True)
-        elif existing.content_hash != item.content_hash or (not record_versions and _differs(existing, values)):
+            continue
+        if existing.content_hash != item.content_hash or (not record_versions and _differs(existing, values)):
             if record_versions:
                 session.add(
                     AnnouncementVersion(
@@ -381,10 +409,8 @@ def save_announcements(
                     story_key=None,  # a changed text is judged again: it may no longer be the same news
                 )
             )
-            announcement_id = existing.id
             result.updated += 1
-            if annotate is not None:
-                save_annotations(session, announcement_id, annotate(item, existing.first_seen_at))
+            follow_up.append((item, existing.id, existing.first_seen_at, annotate is not None, True))
         else:
             moved = {key: values[key] for key in ("url", "url_key") if values[key] != getattr(existing, key)}
             session.execute(
@@ -404,14 +430,42 @@ def save_announcements(
                     categories=item.categories or existing.categories,
                 )
             )
-            announcement_id = existing.id
             result.unchanged += 1
-            if annotate is not None and reannotate:
-                save_annotations(session, announcement_id, annotate(item, existing.first_seen_at))
-            if record_versions and not item.attachments:
-                continue  # the same text with no files: nothing to reconcile
-        _replace_attachments(session, announcement_id, item, new=existing is None)
+            # the same text with no files has nothing to reconcile
+            files = bool(item.attachments) or not record_versions
+            follow_up.append((item, existing.id, existing.first_seen_at, annotate is not None and reannotate, files))
+    new_ids = _insert_new(session, new_values, now)
+    annotated: list[tuple[int, Annotations, bool]] = []
+    files: list[tuple[int, AnnouncementItem, bool]] = []
+    for item, known_id, seen, wants_annotations, wants_files in follow_up:
+        new = known_id is None
+        announcement_id = new_ids[(item.source_id, item.key)] if known_id is None else known_id
+        if wants_annotations:
+            assert annotate is not None
+            annotated.append((announcement_id, annotate(item, seen), new))
+        if wants_files:
+            files.append((announcement_id, item, new))
+    if annotated:
+        save_annotations_many(session, annotated)
+    _replace_attachments(session, files)
     return result
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]], now: datetime) -> dict[tuple[str, str], int]:
+    """Insert new announcements in one multi-row statement; their ids keyed by (source, url key).
+
+    Rows go in in batch order, so ids grow in the order the pages came, as they did one by one.
+    """
+    if not rows:
+        return {}
+    statement = insert_for(session, Announcement.__table__)
+    updated = [*rows[0], "last_seen_at", "updated_at"]
+    # A concurrent writer may have inserted one since our SELECT: then it is an update.
+    statement = statement.on_conflict_do_update(
+        index_elements=["source_id", "url_key"], set_={name: statement.excluded[name] for name in updated}
+    ).returning(Announcement.id, Announcement.source_id, Announcement.url_key, sort_by_parameter_order=True)
+    stamped = [{**values, "first_seen_at": now, "last_seen_at": now, "updated_at": now} for values in rows]
+    return {(source_id, key): int(id_) for id_, source_id, key in session.execute(statement, stamped)}
 
 
 def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
@@ -419,18 +473,21 @@ def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
     return any(getattr(existing, key) != value for key, value in values.items() if key != "raw_page_id")
 
 
-def _replace_attachments(session: Session, announcement_id: int, item: AnnouncementItem, *, new: bool) -> None:
-    urls = [a.url for a in item.attachments]
-    if not new:
-        session.execute(
-            delete(Attachment).where(Attachment.announcement_id == announcement_id, Attachment.url.not_in(urls))
-        )
+def _replace_attachments(session: Session, batch: Sequence[tuple[int, AnnouncementItem, bool]]) -> None:
+    """Make the stored files of each `(id, item, new)` those of the item: one upsert per batch."""
+    for announcement_id, item, new in batch:
+        if not new:  # a new announcement has no files to drop
+            urls = [a.url for a in item.attachments]
+            session.execute(
+                delete(Attachment).where(Attachment.announcement_id == announcement_id, Attachment.url.not_in(urls))
+            )
     upsert(
         session,
         Attachment.__table__,
         [
             {"announcement_id": announcement_id, "name": a.name, "url": a.url, "file_type": a.file_type,
              "size": a.size}
+            for announcement_id, item, _ in batch
             for a in item.attachments
         ],
         ["announcement_id", "url"],
