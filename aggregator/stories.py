@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from aggregator.dedup import Doc, StoryIndex, signature
+from aggregator.dedup import Doc, StoryIndex
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.models import Announcement, Entity, Mention, Source, Story
@@ -64,15 +64,18 @@ def assign_stories(database_url: str) -> StoryReport:
             story = index.add(str(row.id), doc)
             report.joined += sizes[story] > 0
             sizes[story] += 1
-            assignments[row.id] = (story, _encode(signature(doc)))
+            assignments[row.id] = (story, _encode(index.signature_of(str(row.id))))
     if assignments or stale:
         with session_scope(database_url, write=True) as session:
-            for announcement_id, (story, blob) in assignments.items():
+            if assignments:  # one executemany, not one statement per announcement
+                table = Announcement.__table__
                 session.execute(
-                    update(Announcement)
-                    .where(Announcement.id == announcement_id)
-                    .values(story_key=story, dedup_signature=blob)
-                )
+                    update(table)
+                    .where(table.c.id == bindparam("announcement_id"))
+                    .values(story_key=bindparam("story"), dedup_signature=bindparam("signature")),
+                    [{"announcement_id": id_, "story": story, "signature": blob}
+                     for id_, (story, blob) in assignments.items()],
+                )  # fmt: skip
             touched = {story for story, _ in assignments.values()} | stale
             refresh_stories(session, touched)
         report.assigned = len(assignments)

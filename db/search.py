@@ -34,7 +34,17 @@ _EXTRA_FOLD = str.maketrans({"ł": "l", "Ł": "L"})
 def fold(text: str) -> str:
     """Lower case without diacritics, ł included ("Łódź" → "lodz")."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLD))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    # the combining marks among the distinct characters, dropped in one C-level pass (a Python
+    # loop over every character cost more than the rest of storing an announcement)
+    marks = {ord(ch): None for ch in set(decomposed) if unicodedata.combining(ch)}
+    return (decomposed.translate(marks) if marks else decomposed).lower()
+
+
+def search_fields(title: str, lead: str | None, body_text: str) -> tuple[str, str]:
+    """`announcements.search_text` (folded words) and `search_terms` (words and lemmas, see
+    index_terms) of an announcement. Pure and picklable, so the annotation worker computes them
+    while the crawler goes on: the lemmas are the costly part of storing a page."""
+    return " ".join(fold(" ".join((title, lead or "", body_text))).split()), index_terms(title, lead, body_text)
 
 
 @lru_cache(maxsize=200_000)

@@ -8,7 +8,6 @@ never leaves a half-written announcement.
 from __future__ import annotations
 
 import gzip
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from db.models import (
     RawPage,
     Source,
 )
-from db.search import index_terms
+from db.search import fold, search_fields
 from db.upsert import insert_for, upsert
 
 if TYPE_CHECKING:
@@ -47,6 +46,8 @@ class EntityLike(Protocol):
 
 
 Annotator = Callable[["AnnouncementItem", datetime], "Annotations"]
+# (search_text, search_terms) of an item, e.g. computed ahead in the annotation worker
+SearchFields = Callable[["AnnouncementItem"], tuple[str, str]]
 
 
 @dataclass
@@ -68,13 +69,7 @@ class BatchResult:
 
 def fold_for_search(*parts: str) -> str:
     """Lower case without diacritics (ł, Ł included): the form both the column and queries take."""
-    text = " ".join(parts).translate(_EXTRA_FOLD)
-    return " ".join(
-        "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).lower().split()
-    )
-
-
-_EXTRA_FOLD = str.maketrans({"ł": "l", "Ł": "L"})
+    return " ".join(fold(" ".join(parts)).split())
 
 
 def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> None:
@@ -293,7 +288,8 @@ def _raw_page_ids(session: Session, raws: Sequence[RawResponse]) -> dict[str, in
     return ids
 
 
-def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dict:
+def _announcement_values(item: AnnouncementItem, raw_page_id: int | None, search: SearchFields | None) -> dict:
+    search_text, search_terms = search(item) if search else search_fields(item.title, item.lead, item.body_text)
     return {
         "source_id": item.source_id,
         "url": item.url,
@@ -311,8 +307,8 @@ def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dic
         "modified_at": item.modified_at,
         "modified_from": item.modified_from,
         "content_hash": item.content_hash,
-        "search_text": fold_for_search(item.title, item.lead or "", item.body_text),
-        "search_terms": index_terms(item.title, item.lead, item.body_text),
+        "search_text": search_text,
+        "search_terms": search_terms,
         "raw_page_id": raw_page_id,
     }
 
@@ -325,12 +321,14 @@ def save_announcements(
     *,
     record_versions: bool = True,
     reannotate: bool = False,
+    search: SearchFields | None = None,
 ) -> BatchResult:
     """Upsert a batch; an edited announcement keeps its previous text as a version row.
 
     `annotate` (institutions and dates) runs for new and edited announcements only, or for all
     with `reannotate`. `reparse` passes record_versions=False: a parser fix is neither a site's edit
-    (no version row) nor a sighting of the page (last_seen_at stays).
+    (no version row) nor a sighting of the page (last_seen_at stays). `search` gives the search
+    columns of an item when they were computed ahead (the crawl's annotation worker); else here.
     """
     result = BatchResult()
     now = datetime.now(UTC)
@@ -360,7 +358,7 @@ def save_announcements(
     follow_up: list[tuple[AnnouncementItem, int | None, datetime, bool, bool]] = []
     for (source_id, _), item in latest.items():
         raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else item.raw_page_id
-        values = _announcement_values(item, raw_id)
+        values = _announcement_values(item, raw_id, search)
         # the same page: the same CMS id (a post whose permalink changed), else any of its URL keys
         # (another URL of it), else its URL
         existing = by_id.get((source_id, item.external_id)) if item.external_id else None

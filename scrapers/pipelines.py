@@ -41,7 +41,7 @@ class StoragePipeline:
             if not (spider is not None and hasattr(spider, "is_known_item") and spider.is_known_item(item)):
                 # new: its annotations will be needed, start them now
                 self.annotator.start((item.source_id, item.url), item.title, item.body_text, item.published_at,
-                                     self.started)  # fmt: skip
+                                     self.started, lead=item.lead)  # fmt: skip
         elif isinstance(item, RawPageItem):
             self.raws.append(item.raw)
         elif isinstance(item, TombstoneItem):
@@ -57,7 +57,7 @@ class StoragePipeline:
         self.items, self.raws, self.tombstones = [], [], []
         try:
             with session_scope(self.database_url, write=True) as session:
-                result = save_announcements(session, items, raws, self.annotate)
+                result = save_announcements(session, items, raws, self.annotate, search=self.search)
                 for gone in tombstones:
                     result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
         except Exception as exc:
@@ -103,6 +103,9 @@ class StoragePipeline:
 
     def annotate(self, item: AnnouncementItem, seen: datetime) -> Annotations:
         return self.annotator.result((item.source_id, item.url), item.title, item.body_text, item.published_at, seen)
+
+    def search(self, item: AnnouncementItem) -> tuple[str, str]:
+        return self.annotator.search((item.source_id, item.url), item.title, item.lead, item.body_text)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.flush()

@@ -223,6 +223,12 @@ class StoryIndex:
         """The story id of an indexed announcement (``KeyError`` when unknown)."""
         return str(self._story[self._slot_of[doc_id]])
 
+    def signature_of(self, doc_id: str) -> list[int]:
+        """The stored form (see :func:`signature`) of an indexed announcement, without recomputing it."""
+        sig = self._sigs[self._slot_of[doc_id]]
+        assert sig is not None
+        return [int(v) for v in sig]
+
     def members(self, story_id: str) -> list[str]:
         """The doc ids of a story, in the order they were added."""
         return [str(self._ids[s]) for s in sorted(self._members.get(story_id, ()))]
