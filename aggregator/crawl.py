@@ -125,11 +125,17 @@ def run_crawl(
     acquired, held = locks.acquire(ids)
     record_skipped(database_url, run_id, held, mirror, full)
     close_interrupted(database_url, acquired)
+    settings = crawl_settings(database_url, mirror, full, run_id, log_level)
+    if acquired:
+        from scrapers.annotation_pool import default_workers, start_early
+
+        # before the lock-renewing thread and the reactor exist: the worker can be forked
+        start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
     with locks.keep_alive():
         if acquired:
             if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
                 set_level(log_level)  # --verbose
-            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
+            process = CrawlerProcess(settings)
             for source_id in acquired:
                 process.crawl(SPIDERS[source_id])
             process.start()

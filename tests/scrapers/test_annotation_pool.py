@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from aggregator.annotate import annotate
 from db.search import search_fields
-from scrapers.annotation_pool import Annotator
+from scrapers.annotation_pool import CHUNK, Annotator
 
 TEXT = "Regionalny Ośrodek Polityki Społecznej w Białymstoku ogłasza nabór do 31 marca 2024 r."
 PUBLISHED = datetime(2024, 3, 1, 9, tzinfo=UTC)
@@ -14,7 +14,7 @@ SEEN = datetime(2024, 3, 2, tzinfo=UTC)
 def test_worker_process_gives_what_inline_annotation_gives() -> None:
     annotator = Annotator(workers=1)
     annotator.start(("rops-bialystok", "u"), "Nabór", TEXT, PUBLISHED, SEEN)
-    assert ("rops-bialystok", "u") in annotator.pending
+    assert ("rops-bialystok", "u") in annotator.queued, "waits for a full chunk, or for its result to be asked"
     from_worker = annotator.result(("rops-bialystok", "u"), "Nabór", TEXT, PUBLISHED, SEEN)
     assert from_worker == annotate("Nabór", TEXT, PUBLISHED, SEEN)
     assert [m.entity.key for m in from_worker.mentions] == ["rops-bialystok"]
@@ -39,3 +39,21 @@ def test_worker_computes_the_search_columns_inline_storage_would() -> None:
     annotator.result(("rops-bialystok", "u"), "Nabór", TEXT, PUBLISHED, SEEN)
     assert not annotator.pending
     assert Annotator(workers=0).search(("s", "u"), "Nabór", None, TEXT) == search_fields("Nabór", None, TEXT)
+
+
+def test_jobs_go_to_the_worker_in_chunks_and_come_back_each_to_its_page() -> None:
+    annotator = Annotator(workers=1)
+    texts = [
+        f"Miejski Ośrodek Pomocy Społecznej ogłasza nabór nr {n} do {n % 28 + 1} kwietnia 2024 r."
+        for n in range(CHUNK + 3)
+    ]
+    for n, text in enumerate(texts):
+        annotator.start(("s", str(n)), f"Nabór {n}", text, PUBLISHED, SEEN)
+    assert len(annotator.pending) == CHUNK and len(annotator.queued) == 3
+    assert len({future for future, _ in annotator.pending.values()}) == 1, "one job for the whole chunk"
+    annotator.forget([("s", "0"), ("s", str(CHUNK))])
+    for n, text in reversed(list(enumerate(texts))):
+        assert annotator.result(("s", str(n)), f"Nabór {n}", text, PUBLISHED, SEEN) == annotate(
+            f"Nabór {n}", text, PUBLISHED, SEEN
+        )
+    assert not annotator.pending and not annotator.queued
