@@ -112,6 +112,13 @@ class Annotator:
         for place, key in enumerate(queued):
             self.pending[key] = (future, place)
 
+    def ready(self, key: tuple[str, str]) -> bool:
+        """Whether `result`/`search` for `key` would answer without waiting for the worker."""
+        if key in self.queued:
+            return False
+        entry = self.pending.get(key)
+        return entry is None or entry[0].done()
+
     def _prepared(self, key: tuple[str, str], *, keep: bool) -> Prepared | None:
         if key in self.queued:
             self._send()  # needed now: send the incomplete chunk

@@ -15,6 +15,7 @@ from scrapers.annotation_pool import Annotator, default_workers
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
 
 log = logging.getLogger(__name__)
+BACKLOG = 5  # batches of items that may wait for their annotations before the crawl waits for them
 
 
 class StoragePipeline:
@@ -47,14 +48,26 @@ class StoragePipeline:
         elif isinstance(item, TombstoneItem):
             self.tombstones.append(item)
         if len(self.items) + len(self.raws) + len(self.tombstones) >= self.batch_size:
-            self.flush()
+            self.flush(wait=len(self.items) >= BACKLOG * self.batch_size)
         return item
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
+        """Write what was collected in one transaction.
+
+        Without `wait`, only the items whose annotations are ready are written (the longest such
+        run from the start, so rows keep the order the pages came in), and nothing when fewer
+        than a batch are: this runs in the reactor thread, and waiting for the annotation worker
+        would stop the crawl. The backlog is bounded (`BACKLOG` batches, then it waits).
+        """
         if not self.items and not self.raws and not self.tombstones:
             return
-        items, raws, tombstones = self.items, self.raws, self.tombstones
-        self.items, self.raws, self.tombstones = [], [], []
+        ready = len(self.items)
+        if not wait:
+            ready = next((n for n, i in enumerate(self.items) if not self.annotator.ready((i.source_id, i.url))), ready)
+            if ready < self.batch_size and ready < len(self.items):
+                return
+        items, raws, tombstones = self.items[:ready], self.raws, self.tombstones
+        self.items, self.raws, self.tombstones = self.items[ready:], [], []
         try:
             with session_scope(self.database_url, write=True) as session:
                 result = save_announcements(session, items, raws, self.annotate, search=self.search)
