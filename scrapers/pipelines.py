@@ -15,7 +15,7 @@ from scrapers.annotation_pool import Annotator, default_workers
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
 
 log = logging.getLogger(__name__)
-BACKLOG = 5  # batches of items that may wait for their annotations before the crawl waits for them
+BACKLOG = 10  # batches of items that may wait for their annotations before the crawl waits for them
 
 
 class StoragePipeline:
