@@ -14,6 +14,7 @@ import logging
 import os
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +141,9 @@ def run_crawl(
                 process.crawl(SPIDERS[source_id])
             process.start()
             locks.release(acquired)
-        assign_stories_locked(database_url, locks)
+        from scrapers.annotation_pool import running
+
+        assign_stories_locked(database_url, locks, executor=running())
     return reports_for(database_url, run_id, ids)
 
 
@@ -169,15 +172,18 @@ def close_interrupted(database_url: str, source_ids: Sequence[str]) -> None:
             finish_run(session, run.id, status="failed", errors=[*(run.errors or []), message])
 
 
-def assign_stories_locked(database_url: str, locks: RunLocks, timeout: float = 600.0) -> None:
-    """Stories after the crawl, over what it added or changed; one run at a time does this step."""
+def assign_stories_locked(
+    database_url: str, locks: RunLocks, timeout: float = 600.0, executor: Executor | None = None
+) -> None:
+    """Stories after the crawl, over what it added or changed; one run at a time does this step.
+    `executor`: the crawl's annotation worker, which then computes the comparison features."""
     from aggregator.stories import assign_stories
 
     if not locks.wait_for(STORIES_KEY, timeout):
         log.warning("stories not assigned: another run kept the stories lock for %g s; the next run will", timeout)
         return
     try:
-        stories = assign_stories(database_url)
+        stories = assign_stories(database_url, executor)
     finally:
         locks.release([STORIES_KEY])
     log.info("stories: %d announcements assigned, %d joined an existing story", stories.assigned, stories.joined)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,9 +46,12 @@ def _decode(blob: bytes | None) -> list[int] | None:
     return None if blob is None else np.frombuffer(blob, dtype="<u4").astype(np.uint32).tolist()
 
 
-def assign_stories(database_url: str) -> StoryReport:
+def assign_stories(database_url: str, executor: Executor | None = None) -> StoryReport:
     """Give every live announcement without a story its story, and refresh the stories it touched
-    — and those whose members were deleted (tombstoned) or came back since their last refresh."""
+    — and those whose members were deleted (tombstoned) or came back since their last refresh.
+
+    `executor`: a process pool already running (the crawl's annotation worker) computes the
+    comparison features while this process does the index work; the decisions are the same."""
     ensure_schema(database_url)
     report = StoryReport()
     with session_scope(database_url) as session:
@@ -59,9 +63,8 @@ def assign_stories(database_url: str) -> StoryReport:
     if pending:
         index = StoryIndex.from_records((str(r.id), _doc(r), r.story_key, _decode(r.dedup_signature)) for r in indexed)
         sizes = Counter(r.story_key for r in indexed)
-        for row in pending:
-            doc = _doc(row)
-            story = index.add(str(row.id), doc)
+        added = index.add_many(((str(r.id), _doc(r)) for r in pending), executor=executor)
+        for row, (_, story) in zip(pending, added, strict=True):
             report.joined += sizes[story] > 0
             sizes[story] += 1
             assignments[row.id] = (story, _encode(index.signature_of(str(row.id))))

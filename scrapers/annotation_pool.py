@@ -70,6 +70,11 @@ def pool(workers: int, *, fork: bool = False) -> ProcessPoolExecutor | None:
     return _pool
 
 
+def running() -> ProcessPoolExecutor | None:
+    """The pool of this process, if one was started (the story step after a crawl reuses it)."""
+    return _pool
+
+
 def start_early(workers: int) -> None:
     """Start the worker pool now, before the reactor: forked when no thread runs yet.
 

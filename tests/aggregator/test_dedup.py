@@ -436,3 +436,16 @@ def test_published_accepts_dates_timestamps_and_months() -> None:
     assert doc_from_json({"text": "x", "published": "2020-10"}, "a").published == date(2020, 10, 1)
     with pytest.raises(ValueError):
         doc_from_json({"text": "x", "published": "wczoraj"}, "a")
+
+
+def test_add_many_on_a_callers_executor_decides_like_add(pair_docs: Any) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    docs, _ = pair_docs
+    items = list(docs.items())[:150]
+    one = StoryIndex()
+    expected = [(doc_id, one.add(doc_id, doc)) for doc_id, doc in items]
+    with ProcessPoolExecutor(1) as executor:
+        assert list(StoryIndex().add_many(items, executor=executor)) == expected
+    # a shut-down executor takes no jobs: they are computed here, with the same decisions
+    assert list(StoryIndex().add_many(items, executor=executor)) == expected
