@@ -101,9 +101,10 @@ class Annotator:
             return
         self.queued[key] = (title, lead, body, published, seen)
         if len(self.queued) >= CHUNK:
-            self._send()
+            self.send()
 
-    def _send(self) -> None:
+    def send(self) -> None:
+        """Send the queued jobs now, an incomplete chunk included."""
         queued, self.queued = self.queued, {}
         executor = pool(self.workers)
         if executor is None or not queued:
@@ -126,7 +127,7 @@ class Annotator:
 
     def _prepared(self, key: tuple[str, str], *, keep: bool) -> Prepared | None:
         if key in self.queued:
-            self._send()  # needed now: send the incomplete chunk
+            self.send()  # needed now: send the incomplete chunk
         entry = self.pending.get(key) if keep else self.pending.pop(key, None)
         if entry is None:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from aggregator.urls import url_key
 
@@ -21,8 +22,9 @@ class RawResponse:
     body: bytes
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    @property
+    @cached_property
     def sha256(self) -> str:
+        """Hex digest of the body (asked for several times per stored page: computed once)."""
         return hashlib.sha256(self.body).hexdigest()
 
 

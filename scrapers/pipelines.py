@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.utils.asyncio import is_asyncio_available
 
 from aggregator.annotate import Annotations
 from db.engine import database_reason, session_scope
@@ -120,6 +122,18 @@ class StoragePipeline:
     def search(self, item: AnnouncementItem) -> tuple[str, str]:
         return self.annotator.search((item.source_id, item.url), item.title, item.lead, item.body_text)
 
-    def close_spider(self, spider: Spider | None = None) -> None:
+    async def close_spider(self, spider: Spider | None = None) -> None:
+        await self.annotations_ready()
         self.flush()
         self.tombstone_missing()
+
+    async def annotations_ready(self) -> None:
+        """Wait for the annotations of the collected items without blocking the reactor: the
+        other spiders of the process go on crawling meanwhile (the first source to finish would
+        otherwise stop them all until the worker caught up)."""
+        self.annotator.send()  # the last, incomplete chunk
+        if not is_asyncio_available():
+            return  # flush() waits, blocking
+        keys = [(i.source_id, i.url) for i in self.items]
+        while not all(self.annotator.ready(key) for key in keys):
+            await asyncio.sleep(0.02)
