@@ -197,7 +197,8 @@ def postgres_schema(admin_url: str) -> tuple[str, str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with create_engine(admin_url).begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return schema, f"{admin_url}?options=-csearch_path%3D{schema}"
+    # A runaway plan fails the run after 30 s instead of holding the shared server.
+    return schema, f"{admin_url}?options=-csearch_path%3D{schema}%20-cstatement_timeout%3D30000"
 
 
 def main() -> None:
