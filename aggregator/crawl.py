@@ -3,22 +3,30 @@
 Politeness limits are per domain inside this process (DESIGN.md §7). The outcome of each source
 comes back from the crawl_runs rows the spiders' recorder wrote, so the CLI reports exactly what
 the database says happened.
+
+Each source is locked in the database for the time of its crawl (db/locks.py): a second run started
+meanwhile skips it and says so (status "skipped", which is not a failure).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 
+from aggregator.logs import set_level
 from db.engine import session_scope
+from db.locks import STORIES_KEY, LockHolder, RunLocks
 from db.migrate import ensure_schema
 from db.models import CrawlRun
+from db.store import finish_run, start_run, sync_sources
 from scrapers.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -36,10 +44,16 @@ class SourceReport:
     unchanged: int
     errors: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
+    deleted: int = 0  # tombstoned: the site deleted the page
+    restored: int = 0  # tombstones whose page came back
 
     @property
     def failed(self) -> bool:
-        return self.status != "ok"
+        return self.status not in ("ok", "skipped")
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == "skipped"
 
 
 def resolve_sources(source_ids: Sequence[str]) -> list[str]:
@@ -52,19 +66,41 @@ def resolve_sources(source_ids: Sequence[str]) -> list[str]:
     return list(source_ids)
 
 
+def download_timeout() -> float:
+    """Seconds before a request is given up: `ROPSFEED_DOWNLOAD_TIMEOUT`, else 30."""
+    value = os.environ.get("ROPSFEED_DOWNLOAD_TIMEOUT") or "30"
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86400:
+        raise ValueError(f"ROPSFEED_DOWNLOAD_TIMEOUT must be a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> dict[str, Any]:
+    """The settings a run gives every spider, locally or through Scrapyd (`schedule.json` settings)."""
+    overrides: dict[str, Any] = {
+        "ROPSFEED_DATABASE_URL": database_url,
+        "ROPSFEED_MIRROR": mirror or "",
+        "ROPSFEED_FULL": full,
+        "ROPSFEED_RUN_ID": run_id,
+        "LOG_LEVEL": log_level,
+        "DOWNLOAD_TIMEOUT": download_timeout(),
+        "ROPSFEED_LOCKED_BY_RUNNER": True,  # the run holds the sources' locks (db/locks.py)
+    }
+    if mirror:  # the mirror is our own server on loopback: no need to be gentle with it
+        overrides.update(AUTOTHROTTLE_ENABLED=False, DOWNLOAD_DELAY=0, CONCURRENT_REQUESTS_PER_DOMAIN=8)
+    return overrides
+
+
 def crawl_settings(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> Settings:
     settings = Settings()
     settings.setmodule("scrapers.settings", priority="project")
-    settings.set("ROPSFEED_DATABASE_URL", database_url, priority="cmdline")
-    settings.set("ROPSFEED_MIRROR", mirror, priority="cmdline")
-    settings.set("ROPSFEED_FULL", full, priority="cmdline")
-    settings.set("ROPSFEED_RUN_ID", run_id, priority="cmdline")
-    settings.set("LOG_LEVEL", log_level, priority="cmdline")
-    if mirror:
-        # the mirror is our own server on loopback: no need to be gentle with it
-        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
-        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
-        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
+    settings.setdict(crawl_overrides(database_url, mirror, full, run_id, log_level), priority="cmdline")
+    if any(h.get_name() == "ropsfeed" for h in logging.getLogger().handlers):
+        # the CLI's handler (aggregator/logs.py: text or JSON lines, redacted) serves Scrapy's records too
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     return settings
 
 
@@ -80,17 +116,65 @@ def run_crawl(
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)
+    download_timeout()  # a bad setting stops the run before anything is locked or written
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
-    process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
-    for source_id in ids:
-        process.crawl(SPIDERS[source_id])
-    process.start()
+    locks = RunLocks(database_url, run_id)
+    with session_scope(database_url, write=True) as session:
+        sync_sources(session, load_sources())  # skipped runs below refer to their source rows
+    acquired, held = locks.acquire(ids)
+    record_skipped(database_url, run_id, held, mirror, full)
+    close_interrupted(database_url, acquired)
+    with locks.keep_alive():
+        if acquired:
+            if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
+                set_level(log_level)  # --verbose
+            process = CrawlerProcess(crawl_settings(database_url, mirror, full, run_id, log_level))
+            for source_id in acquired:
+                process.crawl(SPIDERS[source_id])
+            process.start()
+            locks.release(acquired)
+        assign_stories_locked(database_url, locks)
+    return reports_for(database_url, run_id, ids)
+
+
+def record_skipped(database_url: str, run_id: str, held: dict[str, LockHolder], mirror: str | None, full: bool) -> None:
+    """A crawl_runs row for every source another run is crawling: visible, and not a failure."""
+    for source_id, holder in held.items():
+        message = f"skipped: being crawled by {holder.describe()}"
+        log.warning("%s %s", source_id, message)
+        with session_scope(database_url, write=True) as session:
+            crawl_run_id = start_run(session, run_id, source_id, mirror, full)
+            finish_run(session, crawl_run_id, status="skipped", alarms=[message])
+
+
+def close_interrupted(database_url: str, source_ids: Sequence[str]) -> None:
+    """Runs still "running" for sources we now hold the lock of were cut short (process killed,
+    database gone before the outcome was written): record them as failed, so status counts them."""
+    if not source_ids:
+        return
+    message = "interrupted: the run ended before recording its outcome (killed, or the database went away)"
+    with session_scope(database_url, write=True) as session:
+        stale = session.scalars(
+            select(CrawlRun).where(CrawlRun.source_id.in_(source_ids), CrawlRun.status == "running")
+        ).all()
+        for run in stale:
+            log.warning("%s: crawl run %s (run %s) was %s", run.source_id, run.id, run.run_id, message)
+            finish_run(session, run.id, status="failed", errors=[*(run.errors or []), message])
+
+
+def assign_stories_locked(database_url: str, locks: RunLocks, timeout: float = 600.0) -> None:
+    """Stories after the crawl, over what it added or changed; one run at a time does this step."""
     from aggregator.stories import assign_stories
 
-    stories = assign_stories(database_url)  # after the crawl, over what it added or changed
+    if not locks.wait_for(STORIES_KEY, timeout):
+        log.warning("stories not assigned: another run kept the stories lock for %g s; the next run will", timeout)
+        return
+    try:
+        stories = assign_stories(database_url)
+    finally:
+        locks.release([STORIES_KEY])
     log.info("stories: %d announcements assigned, %d joined an existing story", stories.assigned, stories.joined)
-    return reports_for(database_url, run_id, ids)
 
 
 def reports_for(database_url: str, run_id: str, ids: Sequence[str]) -> list[SourceReport]:
@@ -114,6 +198,8 @@ def reports_for(database_url: str, run_id: str, ids: Sequence[str]) -> list[Sour
                 unchanged=run.items_unchanged,
                 errors=list(run.errors or []),
                 alarms=list(run.alarms or []),
+                deleted=run.items_deleted or 0,
+                restored=run.items_restored or 0,
             )
         )
     return reports

@@ -71,7 +71,11 @@ def story_rows(session: Session, filters: FeedFilters, limit: int | None) -> Ite
 def announcement_rows(session: Session, filters: FeedFilters, limit: int | None) -> Iterator[dict[str, Any]]:
     """One row per announcement matching every filter itself, newest publication first (undated last)."""
     dialect = session.get_bind().dialect.name
-    ids_query = select(Announcement.id).order_by(Announcement.published_at.desc().nulls_last(), Announcement.id.desc())
+    ids_query = (
+        select(Announcement.id)
+        .where(Announcement.deleted_at.is_(None))  # tombstones: pages the site deleted
+        .order_by(Announcement.published_at.desc().nulls_last(), Announcement.id.desc())
+    )
     if filters.narrows():
         ids_query = ids_query.where(Announcement.id.in_(matching_members(filters, dialect, Announcement.id)))
     if limit is not None:

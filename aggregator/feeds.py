@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
@@ -30,28 +30,57 @@ FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 FORMATS = ("atom", "rss", "json")
 WARSAW = ZoneInfo("Europe/Warsaw")
+# A story first seen since `seen_since` but published longer than this before it is backfill
+# (a newly added site, a `--full` re-walk), not news: digests leave it out.
+BACKFILL_GRACE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class FeedFilters:
-    """Combined with AND; empty ones do not filter."""
+    """Combined with AND; empty ones do not filter.
+
+    The plural fields are a digest subscriber's interests: any of the listed values matches (a
+    keyword matches when all its words occur). A single value and a list of the same kind combine
+    into one list. `seen_since` keeps only stories none of whose pages was seen before it.
+    """
 
     voivodeship: str | None = None
     source: str | None = None
     entity: str | None = None
     query: str | None = None
     limit: int = 50
+    offset: int = 0  # for paging (the web page); feeds always start at the newest
+    voivodeships: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    seen_since: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.voivodeship and self.voivodeship not in VOIVODESHIPS:
-            raise ValueError(f"unknown voivodeship {self.voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
+        for voivodeship in _merged(self.voivodeship, self.voivodeships):
+            if voivodeship not in VOIVODESHIPS:
+                raise ValueError(f"unknown voivodeship {voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
+        if self.offset < 0:
+            raise ValueError("offset must not be negative")
         if self.query:
             parse_query(self.query)  # a query without any word is refused here, with the reason
 
     def narrows(self) -> bool:
-        return bool(self.voivodeship or self.source or self.entity or self.query)
+        return bool(self.voivodeship or self.source or self.entity or self.query or self.voivodeships
+                     or self.sources or self.entities or self.searchable_keywords())  # fmt: skip
+
+    def searchable_keywords(self) -> list[str]:
+        """The keywords that hold a word (a keyword of punctuation only would match nothing)."""
+        kept = []
+        for keyword in self.keywords:
+            try:
+                parse_query(keyword)
+            except ValueError:
+                continue
+            kept.append(keyword)
+        return kept
 
     def query_string(self) -> str:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
@@ -74,6 +103,9 @@ class FeedEntry:
     institutions: list[str] = field(default_factory=list)
     other_urls: list[str] = field(default_factory=list)
     story_key: str | None = None  # None: not deduplicated yet, the announcement stands alone
+    announcement_id: int | None = None  # the representative, for the web page's links
+    sources_count: int = 1  # announcements carrying the story (several sites, reposts)
+    sources: list[str] = field(default_factory=list)  # every page's source id, the representative's first
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -88,11 +120,18 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _candidates(filters: FeedFilters, dialect: str) -> list[Select[tuple[int, datetime | None, datetime]]]:
+def _merged(single: str | None, many: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*([single] if single else []), *(v for v in many if v)]))
+
+
+def _candidates(
+    filters: FeedFilters, dialect: str, where: Sequence[ColumnElement[bool]] = ()
+) -> list[Select[tuple[int, datetime | None, datetime]]]:
     """The feed's rows, unordered (see _newest): story representatives, and announcements not yet
     deduplicated (each a story of its own); a story is kept when any of its announcements matches
     every filter. Narrow (ids and dates) so that sorting candidates never drags their texts along,
-    and two plain sets rather than one `LEFT JOIN … OR`, which PostgreSQL misjudges into full scans."""
+    and two plain sets rather than one `LEFT JOIN … OR`, which PostgreSQL misjudges into full scans.
+    `where` narrows the rows further (a digest leaves out what the subscriber already got)."""
     columns = (Announcement.id, Announcement.published_at, Announcement.first_seen_at)
     represents = and_(Story.representative_id == Announcement.id, Story.key == Announcement.story_key)
     if dialect == "sqlite":
@@ -100,7 +139,9 @@ def _candidates(filters: FeedFilters, dialect: str) -> list[Select[tuple[int, da
         represented = select(*columns).where(select(Story.id).where(represents).exists())
     else:
         represented = select(*columns).join(Story, represents)
-    alone = select(*columns).where(Announcement.story_key.is_(None))
+    # Tombstones (pages the site deleted) never represent a story (aggregator.stories keeps every
+    # representative live); the few rows without a story are checked here.
+    alone = select(*columns).where(Announcement.story_key.is_(None), Announcement.deleted_at.is_(None))
     if filters.narrows():
         # On SQLite, `story_key || ''` and `id + 0` keep the planner from driving the query from the
         # (possibly huge) list of matches and sorting them: it walks the feed index and probes the list.
@@ -108,26 +149,36 @@ def _candidates(filters: FeedFilters, dialect: str) -> list[Select[tuple[int, da
         own_id = Announcement.id + 0 if dialect == "sqlite" else Announcement.id
         represented = represented.where(story_key.in_(matching_members(filters, dialect, Announcement.story_key)))
         alone = alone.where(own_id.in_(matching_members(filters, dialect, Announcement.id)))
-    return [represented, alone]
+    if filters.seen_since:
+        # news for a digest: deduplicated stories none of whose pages was seen before `seen_since`
+        seen_before = select(Announcement.story_key).where(
+            Announcement.story_key.is_not(None), Announcement.first_seen_at < filters.seen_since
+        )
+        represented = represented.where(
+            Announcement.story_key.not_in(seen_before), feed_date() >= filters.seen_since - BACKFILL_GRACE
+        )
+        return [represented.where(*where)]
+    return [represented.where(*where), alone.where(*where)]
 
 
 def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[Any]) -> Any:
     """`column` of every announcement that matches all the filters itself (a select for an IN)."""
     member = select(column).join(Source, Source.id == Announcement.source_id)
-    if filters.voivodeship:
-        member = member.where(Source.voivodeship == filters.voivodeship)
-    if filters.source:
-        member = member.where(Announcement.source_id == filters.source)
+    if voivodeships := _merged(filters.voivodeship, filters.voivodeships):
+        member = member.where(Source.voivodeship.in_(voivodeships))
+    if sources := _merged(filters.source, filters.sources):
+        member = member.where(Announcement.source_id.in_(sources))
     if filters.query:
         member = member.where(search_condition(dialect, Announcement.id, Announcement.search_terms, filters.query))
-    if not filters.entity:
+    if keywords := filters.searchable_keywords():
+        member = member.where(
+            or_(*(search_condition(dialect, Announcement.id, Announcement.search_terms, k) for k in keywords))
+        )
+    entities = _merged(filters.entity, filters.entities)
+    if not entities:
         return member
     wanted = select(Entity.id).where(
-        or_(
-            Entity.key == filters.entity,
-            func.lower(Entity.canonical) == filters.entity.lower(),
-            Entity.acronym == filters.entity,
-        )
+        or_(*(or_(Entity.key == e, func.lower(Entity.canonical) == e.lower(), Entity.acronym == e) for e in entities))
     )
     keys = select(Entity.key).where(Entity.id.in_(wanted))
     mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
@@ -135,7 +186,13 @@ def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[A
     return union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
 
 
-def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int | None = None) -> list[tuple[int, Any]]:
+def _newest(
+    session: Session,
+    filters: FeedFilters,
+    offset: int = 0,
+    limit: int | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[tuple[int, Any]]:
     """(id, feed date) of a page of the feed, ordered as `ORDER BY feed_date() DESC NULLS LAST, id
     DESC`, without computing feed_date() for every row: per candidate set, the dated rows come from
     the published_at index newest first, the few undated ones separately (fresh ones by first sight,
@@ -145,7 +202,9 @@ def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int 
     first_runs = {
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
-            select(CrawlRun.source_id, func.min(CrawlRun.finished_at)).group_by(CrawlRun.source_id)
+            select(CrawlRun.source_id, func.min(CrawlRun.finished_at))
+            .where(CrawlRun.status != "skipped")  # a skipped run crawled nothing: not the source's first
+            .group_by(CrawlRun.source_id)
         )
         if finished is not None
     }
@@ -164,7 +223,7 @@ def _newest(session: Session, filters: FeedFilters, offset: int = 0, limit: int 
         )
         is not None
     )
-    bases = _candidates(filters, session.get_bind().dialect.name)
+    bases = _candidates(filters, session.get_bind().dialect.name, where)
     appeared: list[tuple[int, Any]] = []
     for base in bases:
         dated = base.where(Announcement.published_at.is_not(None))
@@ -198,7 +257,9 @@ def feed_date() -> Any:
     was first seen, but only if that was after the source's first crawl (before, it is backfill of
     unknown age and must not pose as today's news)."""
     first_run_end = (
-        select(func.min(CrawlRun.finished_at)).where(CrawlRun.source_id == Announcement.source_id).scalar_subquery()
+        select(func.min(CrawlRun.finished_at))
+        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.status != "skipped")  # skipped: nothing crawled
+        .scalar_subquery()
     )
     return func.coalesce(
         Announcement.published_at,
@@ -206,9 +267,30 @@ def feed_date() -> Any:
     )
 
 
-def select_entries(session: Session, filters: FeedFilters, offset: int = 0) -> list[FeedEntry]:
-    """The feed's entries, newest first; `offset` skips that many (the pages after the first)."""
-    return _entries(session, _newest(session, filters, offset))
+def select_entries(
+    session: Session,
+    filters: FeedFilters,
+    where: Sequence[ColumnElement[bool]] = (),
+    *,
+    offset: int | None = None,
+) -> list[FeedEntry]:
+    """The feed's entries, newest first; `offset` (else the filters' own) skips that many; `where`
+    narrows the stories further."""
+    return _entries(session, _newest(session, filters, filters.offset if offset is None else offset, where=where))
+
+
+def count_entries(
+    session: Session, filters: FeedFilters, where: Sequence[ColumnElement[bool]] = (), *, cap: int | None = None
+) -> int:
+    """How many stories match `filters` (limit and offset ignored); with `cap`, counting stops at
+    `cap` (a page says "more than 1000" rather than scanning everything for an exact figure)."""
+    total = 0
+    for base in _candidates(filters, session.get_bind().dialect.name, where):
+        ids = base.with_only_columns(Announcement.id)
+        if cap is not None:
+            ids = ids.limit(max(cap - total, 0))
+        total += session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    return total if cap is None else min(total, cap)
 
 
 def iter_entries(
@@ -222,12 +304,15 @@ def iter_entries(
 
 
 def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
+    bulky = (Announcement.body_text, Announcement.body_html, Announcement.search_text, Announcement.search_terms,
+             Announcement.dedup_signature)  # fmt: skip
     loaded = {
         a.id: (a, s)
         for a, s in session.execute(
             select(Announcement, Source)
             .join(Source, Source.id == Announcement.source_id)
             .where(Announcement.id.in_([id_ for id_, _ in order]))
+            .options(*(defer(column) for column in bulky))  # entries never show bodies: not loaded
         ).all()
     }
     rows = [(*loaded[id_], appeared) for id_, appeared in order]
@@ -245,13 +330,13 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
             if canonical not in names:
                 names.append(canonical)
     keys = [a.story_key for a, _, _ in rows if a.story_key]
-    others: dict[str, list[tuple[int, str]]] = {}
-    for story_key, announcement_id, url in session.execute(
-        select(Announcement.story_key, Announcement.id, Announcement.url)
-        .where(Announcement.story_key.in_(keys))
+    others: dict[str, list[tuple[int, str, str]]] = {}
+    for story_key, announcement_id, url, source_id in session.execute(
+        select(Announcement.story_key, Announcement.id, Announcement.url, Announcement.source_id)
+        .where(Announcement.story_key.in_(keys), Announcement.deleted_at.is_(None))
         .order_by(Announcement.published_at, Announcement.id)
     ):
-        others.setdefault(str(story_key), []).append((announcement_id, url))
+        others.setdefault(str(story_key), []).append((announcement_id, url, source_id))
     entries = []
     for announcement, source, appeared in rows:
         published = announcement.published_at or (as_utc(appeared) if appeared else None)
@@ -269,8 +354,11 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
                 voivodeship=source.voivodeship,
                 categories=list(announcement.categories or []),
                 institutions=institutions.get(announcement.id, []),
-                other_urls=[u for i, u in others.get(str(announcement.story_key), []) if i != announcement.id],
+                other_urls=[u for i, u, _ in others.get(str(announcement.story_key), []) if i != announcement.id],
                 story_key=announcement.story_key,
+                announcement_id=announcement.id,
+                sources_count=max(1, len(others.get(str(announcement.story_key), []))),
+                sources=_merged(source.id, (s for _, _, s in others.get(str(announcement.story_key), []))),
             )
         )
     return entries

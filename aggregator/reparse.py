@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +18,9 @@ from scrapy.http import HtmlResponse
 from sqlalchemy import select
 
 from aggregator.annotate import Annotations, annotate
-from aggregator.crawl import resolve_sources
+from aggregator.crawl import assign_stories_locked, resolve_sources
 from db.engine import session_scope
+from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.models import Announcement, RawPage
 from db.store import BatchResult, save_announcements, sync_entities
@@ -46,18 +48,18 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
     from scrapers.spiders.generated import SPIDERS
 
     body = gzip.decompress(raw.body_gzip)
+    spider = SPIDERS[source_id]
     if raw.kind == "api":
         try:
-            items = items_from_api_page(body, source_id, None)
+            items = items_from_api_page(body, source_id, None, spider.source.identity)
         except ValueError as exc:
             return [], [f"{raw.url}: archived API page unreadable: {exc}"]
     else:
-        spider = SPIDERS[source_id]
         response = HtmlResponse(url=raw.url, body=body, headers=raw.headers or {})
         parsed = spider.parser_class(spider.source.selectors).parse(response.text, raw.url)
         if parsed.problems:
             return [], [f"{raw.url}: {', '.join(parsed.problems)}"]
-        items = [announcement_from_article(source_id, parsed, None)]
+        items = [announcement_from_article(source_id, parsed, None, spider.source.identity)]
     for item in items:
         item.raw_page_id = raw.id
     return items, []
@@ -82,32 +84,43 @@ def reparse(database_url: str, source_ids: Sequence[str] = ()) -> list[ReparseRe
     with session_scope(database_url, write=True) as session:
         sync_entities(session, gazetteer())
     reports = []
-    for source_id in resolve_sources(source_ids):
-        report = ReparseReport(source_id)
-        with session_scope(database_url) as session:
-            raws = session.scalars(
-                select(RawPage)
-                .where(RawPage.source_id == source_id, RawPage.kind.in_(("api", "article")))
-                .order_by(RawPage.fetched_at, RawPage.id)
-            ).all()
-            stored = {
-                a.url: a for a in session.scalars(select(Announcement).where(Announcement.source_id == source_id))
-            }
-        latest: dict[str, AnnouncementItem] = {}
-        for raw in raws:  # oldest first: a later copy of the same announcement wins
-            items, problems = _items_from_raw(source_id, raw)
-            report.raw_pages += 1
-            report.problems += problems
-            latest.update({item.url: item for item in items})
-        items = list(latest.values())
-        _keep_what_the_page_lacks(items, stored)
-        for start in range(0, len(items), BATCH):
-            with session_scope(database_url, write=True) as session:
-                report.result += save_announcements(
-                    session, items[start : start + BATCH], annotate=_annotate, record_versions=False, reannotate=True
+    locks = RunLocks(database_url, f"reparse-{uuid.uuid4().hex[:28]}")  # owner ids hold 36 characters
+    with locks.keep_alive():  # a source being crawled is not rebuilt under the crawl's feet
+        for source_id in resolve_sources(source_ids):
+            _, held = locks.acquire([source_id])
+            if source_id in held:
+                reports.append(
+                    ReparseReport(source_id, problems=[f"skipped: being crawled by {held[source_id].describe()}"])
                 )
-        reports.append(report)
-    from aggregator.stories import assign_stories
-
-    assign_stories(database_url)  # edited texts lost their story: judge them again
+                continue
+            try:
+                reports.append(_reparse_source(database_url, source_id))
+            finally:
+                locks.release([source_id])
+        assign_stories_locked(database_url, locks)  # edited texts lost their story: judge them again
     return reports
+
+
+def _reparse_source(database_url: str, source_id: str) -> ReparseReport:
+    report = ReparseReport(source_id)
+    with session_scope(database_url) as session:
+        raws = session.scalars(
+            select(RawPage)
+            .where(RawPage.source_id == source_id, RawPage.kind.in_(("api", "article")))
+            .order_by(RawPage.fetched_at, RawPage.id)
+        ).all()
+        stored = {a.url: a for a in session.scalars(select(Announcement).where(Announcement.source_id == source_id))}
+    latest: dict[str, AnnouncementItem] = {}
+    for raw in raws:  # oldest first: a later copy of the same announcement wins
+        items, problems = _items_from_raw(source_id, raw)
+        report.raw_pages += 1
+        report.problems += problems
+        latest.update({item.key: item for item in items})
+    items = list(latest.values())
+    _keep_what_the_page_lacks(items, stored)
+    for start in range(0, len(items), BATCH):
+        with session_scope(database_url, write=True) as session:
+            report.result += save_announcements(
+                session, items[start : start + BATCH], annotate=_annotate, record_versions=False, reannotate=True
+            )
+    return report

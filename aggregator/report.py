@@ -19,7 +19,7 @@ def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for r in reports:
-        status = "[green]ok[/]" if not r.failed else "[red]failed[/]"
+        status = "[red]failed[/]" if r.failed else ("[yellow]skipped[/]" if r.skipped else "[green]ok[/]")
         table.add_row(r.source_id, r.strategy or "-", str(r.pages_fetched), str(r.new), str(r.updated),
                       str(r.unchanged), str(len(r.errors)), status)  # fmt: skip
     if len(reports) > 1:
@@ -30,10 +30,17 @@ def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -
 
 
 def print_problems(console: Console, reports: Sequence[SourceReport]) -> None:
-    """One line per error and alarm, naming the source: what an operator greps for."""
+    """One line per error and alarm (and per source whose pages were deleted or came back), naming
+    the source: what an operator greps for."""
     for r in reports:
+        if r.deleted or r.restored:
+            console.print(f"[yellow]deleted[/] {r.source_id}: {r.deleted} page(s) gone from the site (kept as "
+                          f"tombstones), {r.restored} restored", highlight=False, soft_wrap=True)  # fmt: skip
         for error in r.errors:
             console.print(f"[red]error[/] {r.source_id}: {error}", highlight=False, soft_wrap=True)
         for alarm in r.alarms:
-            if alarm not in r.errors:
+            if r.skipped:
+                console.print(f"[yellow]skipped[/] {r.source_id}: {alarm.removeprefix('skipped: ')}",
+                              highlight=False, soft_wrap=True)  # fmt: skip
+            elif alarm not in r.errors:
                 console.print(f"[yellow]alarm[/] {r.source_id}: {alarm}", highlight=False, soft_wrap=True)

@@ -36,27 +36,36 @@ class SourceStatus:
         return data
 
 
-def source_statuses(session: Session, now: datetime | None = None) -> list[SourceStatus]:
+def source_statuses(
+    session: Session, now: datetime | None = None, failing_after: int = FAILING_AFTER
+) -> list[SourceStatus]:
     now = now or datetime.now(UTC)
     month_ago = now - timedelta(days=30)
     recent = dict(
         session.execute(
             select(Announcement.source_id, func.count())
             .where(
+                Announcement.deleted_at.is_(None),
                 or_(
                     Announcement.published_at >= month_ago,
                     and_(Announcement.published_at.is_(None), Announcement.first_seen_at >= month_ago),
-                )
+                ),
             )
             .group_by(Announcement.source_id)
         ).all()
     )
-    totals = dict(session.execute(select(Announcement.source_id, func.count()).group_by(Announcement.source_id)).all())
+    totals = dict(
+        session.execute(
+            select(Announcement.source_id, func.count())
+            .where(Announcement.deleted_at.is_(None))  # tombstones are not announcements any more
+            .group_by(Announcement.source_id)
+        ).all()
+    )
     statuses = []
     for source in load_sources():
         runs = session.scalars(
             select(CrawlRun)
-            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None))
+            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None), CrawlRun.status != "skipped")
             .order_by(CrawlRun.id.desc())
             .limit(50)
         ).all()
@@ -74,7 +83,7 @@ def source_statuses(session: Session, now: datetime | None = None) -> list[Sourc
             status.last_error = (failure.errors or ["(no message)"])[0]
         if runs:
             status.alarms = list(runs[0].alarms or [])
-            if status.consecutive_failures >= FAILING_AFTER:
+            if status.consecutive_failures >= failing_after:
                 status.health = "failing"
             elif status.consecutive_failures:
                 status.health = "failed"

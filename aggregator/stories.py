@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.dedup import Doc, StoryIndex, signature
@@ -46,23 +46,26 @@ def _decode(blob: bytes | None) -> list[int] | None:
 
 
 def assign_stories(database_url: str) -> StoryReport:
-    """Give every announcement without a story its story, and refresh the stories it touched."""
+    """Give every live announcement without a story its story, and refresh the stories it touched
+    — and those whose members were deleted (tombstoned) or came back since their last refresh."""
     ensure_schema(database_url)
     report = StoryReport()
     with session_scope(database_url) as session:
         rows = session.scalars(select(Announcement).order_by(Announcement.id)).all()
+        stale = set(session.scalars(stale_story_keys()))
     indexed = [r for r in rows if r.story_key]
-    pending = [r for r in rows if not r.story_key]
+    pending = [r for r in rows if not r.story_key and r.deleted_at is None]
+    assignments: dict[int, tuple[str, bytes]] = {}
     if pending:
         index = StoryIndex.from_records((str(r.id), _doc(r), r.story_key, _decode(r.dedup_signature)) for r in indexed)
         sizes = Counter(r.story_key for r in indexed)
-        assignments: dict[int, tuple[str, bytes]] = {}
         for row in pending:
             doc = _doc(row)
             story = index.add(str(row.id), doc)
             report.joined += sizes[story] > 0
             sizes[story] += 1
             assignments[row.id] = (story, _encode(signature(doc)))
+    if assignments or stale:
         with session_scope(database_url, write=True) as session:
             for announcement_id, (story, blob) in assignments.items():
                 session.execute(
@@ -70,7 +73,7 @@ def assign_stories(database_url: str) -> StoryReport:
                     .where(Announcement.id == announcement_id)
                     .values(story_key=story, dedup_signature=blob)
                 )
-            touched = {story for story, _ in assignments.values()}
+            touched = {story for story, _ in assignments.values()} | stale
             refresh_stories(session, touched)
         report.assigned = len(assignments)
     with session_scope(database_url) as session:
@@ -79,15 +82,36 @@ def assign_stories(database_url: str) -> StoryReport:
     return report
 
 
-def refresh_stories(session: Session, keys: set[str]) -> None:
-    """Representative, title, size and first date of the given stories; stories left empty go."""
-    session.execute(
-        delete(Story).where(~Story.key.in_(select(Announcement.story_key).where(Announcement.story_key.is_not(None))))
+def stale_story_keys() -> Select[tuple[str | None]]:
+    """Stories whose membership changed since their last refresh: a member was tombstoned or
+    restored (its `updated_at` is newer), or a restored member's story had been dropped."""
+    return (
+        select(Announcement.story_key)
+        .outerjoin(Story, Story.key == Announcement.story_key)
+        .where(
+            Announcement.story_key.is_not(None),
+            or_(
+                and_(Story.id.is_(None), Announcement.deleted_at.is_(None)),
+                Announcement.updated_at > Story.updated_at,
+            ),
+        )
+        .distinct()
     )
+
+
+def refresh_stories(session: Session, keys: set[str]) -> None:
+    """Representative, title, size and first date of the given stories, from their live members;
+    stories left without one go (their key stays on the tombstones, so a page that comes back
+    brings its story back under the same key)."""
+    live = Announcement.deleted_at.is_(None)
+    session.execute(
+        delete(Story).where(~Story.key.in_(select(Announcement.story_key).where(Announcement.story_key.is_not(None),
+                                                                              live)))
+    )  # fmt: skip
     if not keys:
         return
     members: dict[str, list[Announcement]] = defaultdict(list)
-    for row in session.scalars(select(Announcement).where(Announcement.story_key.in_(keys))):
+    for row in session.scalars(select(Announcement).where(Announcement.story_key.in_(keys), live)):
         members[str(row.story_key)].append(row)
     ids = [a.id for rows in members.values() for a in rows]
     publisher = dict(session.execute(select(Source.id, Source.entity_key)).all())

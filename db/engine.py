@@ -19,7 +19,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///ropsfeed.db"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or written (server down, file not creatable, read-only).
+
+    The CLI turns it — and SQLAlchemy's OperationalError/InterfaceError — into one line and exit 2.
+    """
+
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_reason(exc: BaseException) -> str:
+    """The first line of the driver's message: what an operator needs, without SQLAlchemy's noise."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -51,7 +66,11 @@ def get_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(f"cannot create the folder of {parsed.database}: {exc.strerror}") from exc
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine

@@ -1,4 +1,10 @@
-"""Alembic, driven from code: every command brings the database to the newest schema first."""
+"""Alembic, driven from code: every command brings the database to the newest schema first.
+
+Two processes started together (two cron jobs, Scrapyd jobs on a fresh database) must not both
+run the migrations: the upgrade takes a database-wide lock first (`BEGIN IMMEDIATE` on SQLite, a
+transaction-level advisory lock on PostgreSQL), then looks at the revision again, so the second
+process waits and finds nothing left to do.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from db.engine import database_url, get_engine
+
+MIGRATION_LOCK_ID = 0x726F7073  # "rops": the PostgreSQL advisory lock serialising schema upgrades
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -34,11 +43,18 @@ def head_revision() -> str | None:
 def upgrade(url: str | None = None) -> str | None:
     """Upgrade to head; returns the revision the database is at afterwards."""
     url = database_url(url)
-    if current_revision(url) != head_revision():
-        with get_engine(url).begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+    head = head_revision()
+    if current_revision(url) != head:
+        engine = get_engine(url)
+        if engine.dialect.name == "sqlite":
+            engine = engine.execution_options(sqlite_immediate=True)  # the write lock, before reading
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            if MigrationContext.configure(connection).get_current_revision() != head:
+                config = alembic_config(url)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
     return current_revision(url)
 
 

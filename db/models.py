@@ -1,7 +1,7 @@
 """The ropsfeed schema (first cut): sources, crawl runs, the raw page archive, announcements with
 their previous versions, and attachments.
 
-An *announcement* is one page on one site, unique on (source, canonical URL). Raw pages are kept so
+An *announcement* is one page on one site, unique on (source, identity key of its URL). Raw pages are kept so
 that announcements can be rebuilt without the network when a parser changes (DESIGN.md §1).
 """
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aggregator.urls import url_key
 from db.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -38,6 +39,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _key_of_url(context: Any) -> str:
+    """A row written without a key (tests, hand-made rows) gets its URL's plain key."""
+    return url_key(context.get_current_parameters()["url"])
 
 
 class Base(DeclarativeBase):
@@ -72,7 +78,7 @@ class CrawlRun(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed | skipped
     mirror: Mapped[str | None] = mapped_column(String(500))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     strategy: Mapped[str | None] = mapped_column(String(40))
@@ -82,8 +88,28 @@ class CrawlRun(Base):
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    items_deleted: Mapped[int] = mapped_column(Integer, default=0)  # tombstoned by this run
+    items_restored: Mapped[int] = mapped_column(Integer, default=0)  # tombstones whose page came back
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
+    alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
+
+
+class RunLock(Base):
+    """A source being crawled right now: a second `ropsfeed run` skips it instead of crawling it twice.
+
+    Locks expire so a killed run (power cut, OOM) never blocks a source for good; a live run renews
+    its locks while it crawls (db/locks.py).
+    """
+
+    __tablename__ = "run_locks"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # a source id, or "stories"
+    owner: Mapped[str] = mapped_column(String(36))  # the run id holding it
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class RawPage(Base):
@@ -109,6 +135,8 @@ class Announcement(Base):
     __tablename__ = "announcements"
     __table_args__ = (
         UniqueConstraint("source_id", "url"),
+        Index("uq_announcements_source_id_url_key", "source_id", "url_key", unique=True),
+        Index("ix_announcements_source_id_external_id", "source_id", "external_id"),
         # The feed walks this newest first; source and story come from the index, not the wide rows.
         Index("ix_announcements_feed_order", "published_at", "source_id", "story_key", "id"),
         Index("ix_announcements_source_story", "source_id", "story_key", "id"),
@@ -117,8 +145,11 @@ class Announcement(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    external_id: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(2000))  # a real URL the site answers (not the key)
+    # the page's identity (aggregator/urls.py): the same page reached by another URL — http/https,
+    # www., an alias host, a trailing slash, tracking parameters, `?p=123` — has the same key
+    url_key: Mapped[str] = mapped_column(String(2000), index=True, default=_key_of_url)
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the CMS's id: wp:123, node:123
     title: Mapped[str] = mapped_column(Text)
     lead: Mapped[str | None] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
@@ -143,6 +174,10 @@ class Announcement(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a tombstone: the site deleted the page (HTTP 404/410, gone from its complete REST listing);
+    # the row stays (and stays out of feeds and stories) and comes back if the page returns
+    deleted_at: Mapped[datetime | None]
+    deleted_reason: Mapped[str | None] = mapped_column(String(200))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="announcement", cascade="all, delete-orphan", order_by="Attachment.id"
@@ -265,3 +300,50 @@ class Story(Base):
     size: Mapped[int] = mapped_column(Integer, default=1)
     first_published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscriber(Base):
+    """Someone who gets the email digest, with the filters of what they want to read.
+
+    The filters combine like the feed's: any of the listed voivodeships, AND any of the sources,
+    AND any of the institutions, AND any of the keywords; an empty list does not filter.
+    `last_digest_at` is when the last digest run covered them (sent, or found nothing new): the
+    next digest holds the stories first seen after it. The lease columns keep two concurrent
+    `digest send` runs from both mailing one subscriber.
+    """
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised (email-validator)
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")  # daily | weekly
+    weekday: Mapped[int | None] = mapped_column(Integer)  # weekly: 0 = Monday … 6 = Sunday (Warsaw)
+    voivodeships: Mapped[list[Any]] = mapped_column(default=list)
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    entities: Mapped[list[Any]] = mapped_column(default=list)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    last_digest_at: Mapped[datetime | None]
+    bounce_count: Mapped[int] = mapped_column(Integer, default=0)  # refusals in a row; reset by a delivery
+    last_bounce_at: Mapped[datetime | None]
+    last_bounce: Mapped[str | None] = mapped_column(Text)  # the SMTP server's answer
+    lease_owner: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """A story mailed to a subscriber, written only after the SMTP server accepted the message:
+    the unique pair is what makes a retry never send a story twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("subscriber_id", "story_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # the story's key, not its row id: a story rebuilt under the same key is still delivered
+    story_key: Mapped[str] = mapped_column(String(64))
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="SET NULL"))
+    message_id: Mapped[str] = mapped_column(String(300))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -54,11 +54,15 @@ class BatchResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0  # tombstoned: the site deleted the page
+    restored: int = 0  # tombstones whose page came back (also counted as updated or unchanged)
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.restored += other.restored
         return self
 
 
@@ -159,6 +163,79 @@ def known_urls(session: Session, source_id: str) -> set[str]:
     return set(session.scalars(select(Announcement.url).where(Announcement.source_id == source_id)))
 
 
+def known_keys(session: Session, source_id: str, key_of: Callable[[str], str]) -> tuple[set[str], set[str]]:
+    """Identity keys of a source's stored announcements: (live ones, tombstoned ones).
+
+    The stored key, the key of the stored URL (with today's alias rules) and the CMS id
+    (`wp:123`: a listing may link the post as `?p=123`) all count.
+    """
+    live: set[str] = set()
+    deleted: set[str] = set()
+    rows = session.execute(
+        select(Announcement.url, Announcement.url_key, Announcement.external_id, Announcement.deleted_at).where(
+            Announcement.source_id == source_id
+        )
+    )
+    for url, key, external_id, deleted_at in rows:
+        (live if deleted_at is None else deleted).update(filter(None, (key, key_of(url), external_id)))
+    return live, deleted
+
+
+def tombstone(session: Session, source_id: str, keys: Sequence[str], urls: Sequence[str], reason: str) -> int:
+    """Mark the announcement reached by `keys`/`urls` as deleted by the site; returns rows marked.
+
+    Nothing is removed: versions, attachments and mentions stay for analysts, and the row comes
+    back as it was (`save_announcements`) if the page returns.
+    """
+    now = datetime.now(UTC)
+    result = session.execute(
+        update(Announcement)
+        .where(
+            Announcement.source_id == source_id,
+            Announcement.deleted_at.is_(None),
+            or_(
+                Announcement.url_key.in_(list(keys)),
+                Announcement.external_id.in_(list(keys)),
+                Announcement.url.in_(list(urls)),
+            ),
+        )
+        .values(deleted_at=now, deleted_reason=reason[:200], updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def tombstone_missing(
+    session: Session, source_id: str, listed: set[str], key_of: Callable[[str], str], reason: str
+) -> tuple[int, str | None]:
+    """Tombstone the live announcements of a source missing from its complete listing (`listed`:
+    the URL keys and CMS ids of everything the listing holds).
+
+    Returns (rows marked, alarm). A listing that would delete most of a source at once is more
+    likely a broken API than a purge: nothing is marked and the alarm says why.
+    """
+    rows = session.execute(
+        select(Announcement.id, Announcement.url, Announcement.url_key, Announcement.external_id).where(
+            Announcement.source_id == source_id, Announcement.deleted_at.is_(None)
+        )
+    ).all()
+    missing = [id_ for id_, url, key, external_id in rows if not {key, key_of(url), external_id} & listed]
+    if not missing:
+        return 0, None
+    if not listed or (len(missing) > 10 and len(missing) > len(rows) // 2):
+        return 0, (
+            f"{len(missing)} of {len(rows)} stored announcements are missing from the complete listing; "
+            "not marking them deleted (a broken listing is likelier than a purge)"
+        )
+    now = datetime.now(UTC)
+    for start in range(0, len(missing), 500):
+        session.execute(
+            update(Announcement)
+            .where(Announcement.id.in_(missing[start : start + 500]))
+            .values(deleted_at=now, deleted_reason=reason[:200], updated_at=now)
+        )
+    return len(missing), None
+
+
 def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
     """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url."""
     ids: dict[str, int] = {}
@@ -189,6 +266,7 @@ def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dic
     return {
         "source_id": item.source_id,
         "url": item.url,
+        "url_key": item.key,
         "external_id": item.external_id,
         "title": item.title,
         "lead": item.lead,
@@ -227,24 +305,53 @@ def save_announcements(
     now = datetime.now(UTC)
     raw_ids = archive_raw_pages(session, [i.raw for i in items if i.raw is not None] + list(extra_raws))
     latest: dict[tuple[str, str], AnnouncementItem] = {}
-    for item in items:  # the same URL twice in one batch: the last one wins
-        latest[(item.source_id, item.url)] = item
-    stored: dict[tuple[str, str], Announcement] = {}
+    for item in items:  # the same page twice in one batch: the last one wins
+        latest[(item.source_id, item.key)] = item
+    by_id: dict[tuple[str, str], Announcement] = {}
+    by_key: dict[tuple[str, str], Announcement] = {}
+    by_url: dict[tuple[str, str], Announcement] = {}
     for source_id in {key[0] for key in latest}:
-        urls = [url for sid, url in latest if sid == source_id]
-        query = select(Announcement).where(Announcement.source_id == source_id, Announcement.url.in_(urls))
-        stored.update({(row.source_id, row.url): row for row in session.scalars(query)})
-    for (source_id, url), item in latest.items():
+        mine = [item for (sid, _), item in latest.items() if sid == source_id]
+        keys = sorted({k for item in mine for k in item.keys})
+        urls = sorted({item.url for item in mine})
+        ids = sorted({item.external_id for item in mine if item.external_id})
+        query = select(Announcement).where(
+            Announcement.source_id == source_id,
+            or_(Announcement.url_key.in_(keys), Announcement.url.in_(urls), Announcement.external_id.in_(ids)),
+        )
+        for row in session.scalars(query):
+            by_key[(row.source_id, row.url_key)] = row
+            by_url[(row.source_id, row.url)] = row
+            if row.external_id:
+                by_id.setdefault((row.source_id, row.external_id), row)
+    for (source_id, _), item in latest.items():
         raw_id = raw_ids.get(item.raw.sha256 + item.raw.url) if item.raw else item.raw_page_id
         values = _announcement_values(item, raw_id)
-        existing = stored.get((source_id, url))
+        # the same page: the same CMS id (a post whose permalink changed), else any of its URL keys
+        # (another URL of it), else its URL
+        existing = by_id.get((source_id, item.external_id)) if item.external_id else None
+        existing = existing or next(
+            (row for key in item.keys if (row := by_key.get((source_id, key))) is not None), None
+        )
+        existing = existing or by_url.get((source_id, item.url))
+        taken = {by_key.get((source_id, item.key)), by_url.get((source_id, item.url))} - {None, existing}
+        if existing is not None and (not item.url_declared or taken):
+            # reached by another URL (or the site now gives this page a URL another row holds):
+            # the stored URL stays
+            values["url"], values["url_key"] = existing.url, existing.url_key
+        if existing is not None and not item.external_id:
+            values["external_id"] = existing.external_id  # a page that does not print its id keeps it
+        revived = {}
+        if existing is not None and existing.deleted_at is not None and record_versions:
+            revived = {"deleted_at": None, "deleted_reason": None}  # the page is back
+            result.restored += 1
         if existing is None:
             statement = insert_for(session, Announcement.__table__).values(
                 **values, first_seen_at=now, last_seen_at=now, updated_at=now
             )
             # A concurrent writer may have inserted it since our SELECT: then it is an update.
             statement = statement.on_conflict_do_update(
-                index_elements=["source_id", "url"], set_={**values, "last_seen_at": now, "updated_at": now}
+                index_elements=["source_id", "url_key"], set_={**values, "last_seen_at": now, "updated_at": now}
             ).returning(Announcement.id)
             announcement_id = session.execute(statement).scalar_one()
             result.new += 1
@@ -268,6 +375,7 @@ def save_announcements(
                 .where(Announcement.id == existing.id)
                 .values(
                     **values,
+                    **revived,
                     last_seen_at=now if record_versions else existing.last_seen_at,
                     updated_at=now,
                     story_key=None,  # a changed text is judged again: it may no longer be the same news
@@ -278,10 +386,14 @@ def save_announcements(
             if annotate is not None:
                 save_annotations(session, announcement_id, annotate(item, existing.first_seen_at))
         else:
+            moved = {key: values[key] for key in ("url", "url_key") if values[key] != getattr(existing, key)}
             session.execute(
                 update(Announcement)
                 .where(Announcement.id == existing.id)
                 .values(
+                    **moved,
+                    **revived,
+                    **({"updated_at": now} if revived or moved else {}),
                     last_seen_at=now if record_versions else existing.last_seen_at,
                     raw_page_id=raw_id or existing.raw_page_id,
                     published_at=item.published_at or existing.published_at,

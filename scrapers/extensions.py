@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import ExitStack
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.entities import gazetteer
-from db.engine import session_scope
+from db.engine import DatabaseUnavailable, database_reason, session_scope
+from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.store import finish_run, start_run, sync_entities, sync_sources
 from scrapers.registry import load_sources
@@ -30,22 +34,52 @@ class CrawlRunRecorder:
         self.mirror: str | None = settings.get("ROPSFEED_MIRROR") or None
         self.full = settings.getbool("ROPSFEED_FULL")
         self.crawl_run_id: int | None = None
+        # `ropsfeed run/crawl` (locally or through Scrapyd) hold the source's lock themselves; a bare
+        # `scrapy crawl` or a job scheduled by hand on Scrapyd takes it here (db/locks.py)
+        self.take_lock = not settings.getbool("ROPSFEED_LOCKED_BY_RUNNER")
+        self.skipped: str | None = None
+        self.held = ExitStack()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    def database_lost(self, spider: Spider, what: str, exc: Exception) -> None:
+        """No traceback for a database that went away: one line (the CLI then exits with status 2)."""
+        log.error("%s: crawl %s not recorded: database unavailable: %s", spider.name, what, database_reason(exc))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
-        ensure_schema(self.database_url)
-        with session_scope(self.database_url, write=True) as session:
-            sync_entities(session, gazetteer())
-            sync_sources(session, load_sources())
-            self.crawl_run_id = start_run(session, self.run_id, spider.name, self.mirror, self.full)
+        try:
+            ensure_schema(self.database_url)
+            with session_scope(self.database_url, write=True) as session:
+                sync_entities(session, gazetteer())
+                sync_sources(session, load_sources())
+                self.crawl_run_id = start_run(session, self.run_id, spider.name, self.mirror, self.full)
+            if self.take_lock:
+                locks = RunLocks(self.database_url, self.run_id)
+                _, elsewhere = locks.acquire([spider.name])
+                if spider.name in elsewhere:
+                    self.skipped = f"skipped: being crawled by {elsewhere[spider.name].describe()}"
+                    log.warning("%s %s", spider.name, self.skipped)
+                    raise CloseSpider("skipped")
+                self.held.enter_context(locks.keep_alive())
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            self.database_lost(spider, "start", exc)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        try:
+            self.record_outcome(spider, reason)
+        finally:
+            self.held.close()  # stops renewing and releases the lock taken at start, if any
+
+    def record_outcome(self, spider: Spider, reason: str) -> None:
         if self.crawl_run_id is None:
+            return
+        if self.skipped:
+            with session_scope(self.database_url, write=True) as session:
+                finish_run(session, self.crawl_run_id, status="skipped", alarms=[self.skipped])
             return
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         prefix = "downloader/response_status_count/"
@@ -54,20 +88,28 @@ class CrawlRunRecorder:
         alarms = list(getattr(spider, "alarms", []))
         if reason != "finished":
             errors.append(f"crawl ended early: {reason}")
+        if not errors and not alarms and not getattr(spider, "seen", True):
+            alarms.append("found no announcements at all: no listing, feed or API page named one (layout change?)")
         status = "failed" if errors else "ok"
-        with session_scope(self.database_url, write=True) as session:
-            finish_run(
-                session,
-                self.crawl_run_id,
-                status=status,
-                strategy=getattr(spider, "strategy", None),
-                requests=int(stats.get("downloader/request_count", 0)),
-                responses=responses,
-                pages_fetched=int(stats.get("response_received_count", 0)),
-                items_new=int(stats.get("ropsfeed/items_new", 0)),
-                items_updated=int(stats.get("ropsfeed/items_updated", 0)),
-                items_unchanged=int(stats.get("ropsfeed/items_unchanged", 0)),
-                errors=errors,
-                alarms=alarms,
-            )
+        try:
+            with session_scope(self.database_url, write=True) as session:
+                finish_run(
+                    session,
+                    self.crawl_run_id,
+                    status=status,
+                    strategy=getattr(spider, "strategy", None),
+                    requests=int(stats.get("downloader/request_count", 0)),
+                    responses=responses,
+                    pages_fetched=int(stats.get("response_received_count", 0)),
+                    items_new=int(stats.get("ropsfeed/items_new", 0)),
+                    items_updated=int(stats.get("ropsfeed/items_updated", 0)),
+                    items_unchanged=int(stats.get("ropsfeed/items_unchanged", 0)),
+                    items_deleted=int(stats.get("ropsfeed/items_deleted", 0)),
+                    items_restored=int(stats.get("ropsfeed/items_restored", 0)),
+                    errors=errors,
+                    alarms=alarms,
+                )
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            self.database_lost(spider, "outcome", exc)
+            return
         log.info("%s: crawl run %s recorded (%s)", spider.name, self.crawl_run_id, status)

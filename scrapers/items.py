@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from aggregator.urls import url_key
+
 
 @dataclass
 class RawResponse:
@@ -51,12 +53,36 @@ class AnnouncementItem:
     attachments: list[AttachmentItem] = field(default_factory=list)
     raw: RawResponse | None = None
     raw_page_id: int | None = None  # an already archived raw page (reparse), instead of `raw`
+    # identity keys (aggregator/urls.py) of the URLs the page was met under, the stored URL's first
+    url_keys: tuple[str, ...] = ()
+    # whether the site itself names `url` as the page's address (REST `link`, rel=canonical): an
+    # existing row then takes it (a corrected slug); otherwise a row keeps the URL it was stored with
+    url_declared: bool = False
+
+    @property
+    def key(self) -> str:
+        """The identity key the row is stored under."""
+        return self.url_keys[0] if self.url_keys else url_key(self.url)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.url_keys or (url_key(self.url),)
 
     @property
     def content_hash(self) -> str:
         """What counts as "the text changed": title and body text, whitespace-normalised."""
         normalised = " ".join(self.title.split()) + "\n" + " ".join(self.body_text.split())
         return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+@dataclass
+class TombstoneItem:
+    """A known page the site no longer has (HTTP 404/410 on re-crawl): a tombstone, not a delete."""
+
+    source_id: str
+    url: str
+    keys: tuple[str, ...]  # URL keys and CMS ids (`wp:123`) it is known by
+    reason: str
 
 
 @dataclass

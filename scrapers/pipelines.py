@@ -9,10 +9,10 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from aggregator.annotate import Annotations
-from db.engine import session_scope
-from db.store import BatchResult, save_announcements
+from db.engine import database_reason, session_scope
+from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator, default_workers
-from scrapers.items import AnnouncementItem, RawPageItem, RawResponse
+from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ class StoragePipeline:
         self.batch_size = crawler.settings.getint("ROPSFEED_BATCH_SIZE", 100)
         self.items: list[AnnouncementItem] = []
         self.raws: list[RawResponse] = []
+        self.tombstones: list[TombstoneItem] = []
         self.totals = BatchResult()
         workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
         self.annotator = Annotator(workers)
@@ -36,41 +37,73 @@ class StoragePipeline:
     def process_item(self, item: object) -> object:
         if isinstance(item, AnnouncementItem):
             self.items.append(item)
-            known = getattr(self.crawler.spider, "known", set())
-            if item.url not in known:  # new: its annotations will be needed, start them now
+            spider = self.crawler.spider
+            if not (spider is not None and hasattr(spider, "is_known_item") and spider.is_known_item(item)):
+                # new: its annotations will be needed, start them now
                 self.annotator.start((item.source_id, item.url), item.title, item.body_text, item.published_at,
                                      self.started)  # fmt: skip
         elif isinstance(item, RawPageItem):
             self.raws.append(item.raw)
-        if len(self.items) + len(self.raws) >= self.batch_size:
+        elif isinstance(item, TombstoneItem):
+            self.tombstones.append(item)
+        if len(self.items) + len(self.raws) + len(self.tombstones) >= self.batch_size:
             self.flush()
         return item
 
     def flush(self) -> None:
-        if not self.items and not self.raws:
+        if not self.items and not self.raws and not self.tombstones:
             return
-        items, raws = self.items, self.raws
-        self.items, self.raws = [], []
+        items, raws, tombstones = self.items, self.raws, self.tombstones
+        self.items, self.raws, self.tombstones = [], [], []
         try:
             with session_scope(self.database_url, write=True) as session:
                 result = save_announcements(session, items, raws, self.annotate)
+                for gone in tombstones:
+                    result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
         except Exception as exc:
             self.annotator.forget([(i.source_id, i.url) for i in items])
             spider = self.crawler.spider
-            message = f"database write of {len(items)} announcements failed: {type(exc).__name__}: {exc}"
+            message = (
+                f"database write of {len(items)} announcements failed: {type(exc).__name__}: {database_reason(exc)}"
+            )
             log.error("%s: %s", getattr(spider, "name", "?"), message)
             if spider is not None and hasattr(spider, "errors"):
                 spider.errors.append(message)
             return
         self.totals += result
+        self.publish_totals()
+
+    def publish_totals(self) -> None:
         stats = self.crawler.stats
         assert stats is not None
-        stats.set_value("ropsfeed/items_new", self.totals.new)
-        stats.set_value("ropsfeed/items_updated", self.totals.updated)
-        stats.set_value("ropsfeed/items_unchanged", self.totals.unchanged)
+        for name in ("new", "updated", "unchanged", "deleted", "restored"):
+            stats.set_value(f"ropsfeed/items_{name}", getattr(self.totals, name))
+
+    def tombstone_missing(self) -> None:
+        """After a crawl that read a source's whole REST listing: stored posts not in it are gone."""
+        spider = self.crawler.spider
+        listing = spider.complete_listing() if spider is not None and hasattr(spider, "complete_listing") else None
+        if listing is None or spider is None:
+            return
+        source = spider.source
+        reason = "missing from the complete REST API listing"
+        try:
+            with session_scope(self.database_url, write=True) as session:
+                marked, alarm = tombstone_missing(session, source.id, listing, source.identity.key, reason)
+        except Exception as exc:
+            spider.errors.append(f"marking posts missing from the REST listing failed: {type(exc).__name__}: {exc}")
+            log.error("%s: %s", source.id, spider.errors[-1])
+            return
+        if alarm:
+            spider.alarms.append(alarm)
+        if marked:
+            log.info("%s: %d announcements %s: marked deleted", source.id, marked, reason)
+            self.totals.deleted += marked
+            self.publish_totals()
 
     def annotate(self, item: AnnouncementItem, seen: datetime) -> Annotations:
         return self.annotator.result((item.source_id, item.url), item.title, item.body_text, item.published_at, seen)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self.flush()
+        self.tombstone_missing()

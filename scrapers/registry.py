@@ -8,11 +8,14 @@ registry entry plus, only when its markup demands it, a small parser class.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+
+from aggregator.urls import UrlIdentity, host_key
 
 # ROPSFEED_SOURCES points at another registry file (an operator's own selection, the benchmarks).
 REGISTRY_PATH = Path(os.environ.get("ROPSFEED_SOURCES") or Path(__file__).with_name("sources.toml"))
@@ -42,6 +45,19 @@ class Selectors:
 
 
 @dataclass(frozen=True)
+class HostAlias:
+    """Another host name of a source's site that serves the same pages under the same paths.
+
+    `verified` says whether that was seen (SITES.md, archived copies) or only inferred; `note`
+    gives the evidence. A URL on an alias host has the same identity key as on the main host.
+    """
+
+    host: str
+    verified: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     id: str
     institution: str
@@ -59,10 +75,38 @@ class SourceConfig:
     parser: str | None = None  # "scrapers.parsers.<module>.<Class>", only for sites that need one
     entity: str | None = None  # gazetteer key of the publishing institution (aggregator/entities)
     selectors: Selectors = field(default_factory=Selectors)
+    aliases: tuple[HostAlias, ...] = ()
+    # query parameters that do not change the page (Joomla K2's `start` glued onto item links)
+    identity_ignore_params: tuple[str, ...] = ()
+    # a regular expression for path endings that show the same page (a gallery's pages under a post)
+    identity_strip_suffix: str = ""
 
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).netloc
+
+    @property
+    def identity(self) -> UrlIdentity:
+        """The source's URL identity rules: alias hosts → its host, ignored parameters, CMS home."""
+        main = host_key(urlsplit(self.base_url).hostname or "")
+        hosts = {host_key(a.host): main for a in self.aliases if host_key(a.host) != main}
+        return UrlIdentity(
+            hosts=hosts,
+            ignore_params=self.identity_ignore_params,
+            strip_suffix=self.identity_strip_suffix,
+            home=self.cms_home,
+            base=self.base_url,
+            platform=self.platform,
+        )
+
+    @property
+    def cms_home(self) -> str | None:
+        """Where WordPress answers `?p=<id>`: the REST API's site root (a multisite sub-site's own)."""
+        if self.platform != "wordpress":
+            return None
+        if self.api_url and "wp-json/" in self.api_url:
+            return self.absolute(self.api_url.split("wp-json/", 1)[0] or "/")
+        return self.base_url
 
     def absolute(self, path_or_url: str) -> str:
         return urljoin(self.base_url, path_or_url)
@@ -71,9 +115,15 @@ class SourceConfig:
 def _parse_entry(entry: dict) -> SourceConfig:
     entry = dict(entry)
     selectors = Selectors(**{k: tuple(v) if k == "remove" else v for k, v in entry.pop("selectors", {}).items()})
-    for key in ("listing_urls",):
+    for key in ("listing_urls", "identity_ignore_params"):
         entry[key] = tuple(entry.get(key, ()))
-    source = SourceConfig(selectors=selectors, **entry)
+    aliases = tuple(HostAlias(**alias) for alias in entry.pop("aliases", ()))
+    source = SourceConfig(selectors=selectors, aliases=aliases, **entry)
+    if source.identity_strip_suffix:
+        try:
+            re.compile(source.identity_strip_suffix)
+        except re.error as exc:
+            raise ValueError(f"source {source.id}: identity_strip_suffix is not a regular expression: {exc}") from None
     if source.voivodeship not in VOIVODESHIPS:
         raise ValueError(f"source {source.id}: unknown voivodeship {source.voivodeship!r}")
     if source.platform not in PLATFORMS:

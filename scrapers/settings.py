@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+
+from aggregator.logs import RedactingFilter
+
+# Scrapy logs its "Overridden settings" (ROPSFEED_DATABASE_URL among them) before any extension
+# runs and, under Scrapyd or `scrapy crawl`, through its own handler: mask passwords at the logger.
+if not any(isinstance(f, RedactingFilter) for f in logging.getLogger("scrapy.crawler").filters):
+    logging.getLogger("scrapy.crawler").addFilter(RedactingFilter())
 
 BOT_NAME = "ropsfeed"
 SPIDER_MODULES = ["scrapers.spiders"]
@@ -17,7 +25,7 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = float(os.environ.get("ROPSFEED_DOWNLOAD_TIMEOUT") or 30)  # seconds; a hanging site is cut
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
 RETRY_ENABLED = True
@@ -47,6 +55,7 @@ ROPSFEED_DATABASE_URL = os.environ.get("ROPSFEED_DATABASE_URL", "sqlite:///ropsf
 ROPSFEED_MIRROR = os.environ.get("ROPSFEED_MIRROR") or None
 ROPSFEED_FULL = False
 ROPSFEED_RUN_ID = None
+ROPSFEED_LOCKED_BY_RUNNER = False  # True: the caller holds the source's run lock; else the recorder takes it
 ROPSFEED_BATCH_SIZE = 100
 # Processes that annotate (institutions, dates) in parallel with the crawl; 0 annotates inline.
 _DEFAULT_WORKERS = max(0, min(2, (os.cpu_count() or 1) - 1))

@@ -87,3 +87,12 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
+    """The bundled mirror crawled once per session (what `ropsfeed demo` builds); tests only read it."""
+    database = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'ropsfeed.db'}"
+    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return database

@@ -11,8 +11,11 @@ from rich.console import Console
 
 from aggregator.crawl import run_crawl
 from aggregator.feeds import FeedFilters, render, select_entries
+from aggregator.mail.jobs import write_preview
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
+from aggregator.scrapyd.client import ScrapydError
+from aggregator.scrapyd.dispatch import run_on_scrapyd
 from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
@@ -30,12 +33,20 @@ def crawl(
     ] = False,
     db: DbOption = None,
     verbose: VerboseOption = False,
+    scrapyd: Annotated[
+        list[str] | None,
+        typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
+    ] = None,
 ) -> None:
     """Crawl sources into the database; exit code 1 when any source had errors."""
     url = database_url(db)
     try:
-        reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, log_level="INFO" if verbose else "WARNING")
-    except ValueError as exc:
+        if scrapyd:
+            reports = run_on_scrapyd(source_ids or [], url, scrapyd, mirror=mirror, full=full)
+        else:
+            reports = run_crawl(source_ids or [], url, mirror=mirror, full=full,
+                                log_level="INFO" if verbose else "WARNING")  # fmt: skip
+    except (ValueError, ScrapydError) as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     console.print(crawl_table(reports))
@@ -49,7 +60,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to write the demo's output files.")] = Path("out"),
     verbose: VerboseOption = False,
 ) -> None:
-    """Serve the bundled mirror, crawl every source from it, print a summary."""
+    """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary."""
     url = database_url(db)
     started = time.monotonic()
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
@@ -58,13 +69,14 @@ def demo(
         )
         reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
     out.mkdir(parents=True, exist_ok=True)
-    written = write_feeds(url, out)
+    written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]
     elapsed = time.monotonic() - started
     console.print(crawl_table(reports, title="ropsfeed demo: crawl of the offline mirror"))
     print_problems(err_console, reports)
     stored = sum(r.new + r.updated + r.unchanged for r in reports)
-    console.print(f"Feeds: {', '.join(str(p) for p in written)}")
+    console.print(f"Feeds and digest preview: {', '.join(str(p) for p in written)}")
     console.print(f"Database: {url}  ·  announcements seen this run: {stored}  ·  wall time: {elapsed:.1f} s")
+    console.print(f"Web page: ropsfeed serve{'' if db is None else f' --db {url}'}  →  http://127.0.0.1:8000/")
 
 
 def write_feeds(url: str, out: Path) -> list[Path]:

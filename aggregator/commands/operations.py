@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from aggregator.alerts import report_failing
 from aggregator.crawl import run_crawl
+from aggregator.mail.jobs import log_to_stderr, send_after_crawl
+from aggregator.mail.settings import MailConfigError
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
+from aggregator.scrapyd.client import ScrapydError
+from aggregator.scrapyd.dispatch import run_on_scrapyd
 from aggregator.status import FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
 
-log = logging.getLogger("ropsfeed.status")
+FailingAfterOption = Annotated[
+    int,
+    typer.Option(
+        "--failing-after",
+        min=1,
+        help="Report a source loudly (ERROR log line, email to $ROPSFEED_ALERT_EMAIL) after N failed runs in a row.",
+    ),
+]
 HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "bold red", "never": "dim"}
 
 
@@ -25,10 +36,23 @@ def run(
     mirror: Annotated[str | None, typer.Option(help="Crawl this mirror instead of the live sites.")] = None,
     db: DbOption = None,
     verbose: VerboseOption = False,
+    failing_after: FailingAfterOption = FAILING_AFTER,
+    scrapyd: Annotated[
+        list[str] | None,
+        typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
+    ] = None,
 ) -> None:
-    """The scheduled job: crawl every enabled source; exit 1 when any source failed."""
+    """The scheduled job: crawl every enabled source, then send the due digests (when
+    ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed."""
     url = database_url(db)
-    reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
+    try:
+        if scrapyd:
+            reports = run_on_scrapyd([], url, scrapyd, mirror=mirror)
+        else:
+            reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
+    except (ValueError, ScrapydError) as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
     Console().print(crawl_table(reports, title="ropsfeed run"))
     failed = [r for r in reports if r.failed]
     err = Console(stderr=True)
@@ -40,24 +64,34 @@ def run(
             + (f" (+{len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
             err=True,
         )
-    if failed:
+    with session_scope(url) as session:
+        statuses = source_statuses(session, failing_after=failing_after)
+    report_failing(url, statuses, failing_after)
+    log_to_stderr()
+    try:
+        digests = send_after_crawl(url, echo=lambda line: None)
+    except MailConfigError as exc:
+        typer.echo(f"FAILED digests: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for error in digests.errors if digests else ():
+        typer.echo(f"FAILED digest {error}", err=True)
+    if digests and digests.aborted:
+        typer.echo(f"FAILED digests: {digests.aborted}", err=True)
+    if failed or (digests and digests.failed):
         raise typer.Exit(1)
 
 
 def status(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source, one per line.")] = False,
+    failing_after: FailingAfterOption = FAILING_AFTER,
 ) -> None:
     """Per source: last success, last failure and why, items in the last 30 days, alarms."""
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:
-        statuses = source_statuses(session)
-    for s in statuses:
-        if s.health == "failing":
-            log.error(
-                "%s has failed %d runs in a row; last error: %s", s.source_id, s.consecutive_failures, s.last_error
-            )
+        statuses = source_statuses(session, failing_after=failing_after)
+    report_failing(url, statuses, failing_after)
     if as_json:
         for s in statuses:
             typer.echo(json.dumps(s.as_json(), ensure_ascii=False))
@@ -74,7 +108,7 @@ def status(
     Console().print(table)
     failing = [s.source_id for s in statuses if s.health == "failing"]
     if failing:
-        typer.echo(f"{len(failing)} source(s) failed {FAILING_AFTER}+ runs in a row: {', '.join(failing)}", err=True)
+        typer.echo(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: {', '.join(failing)}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -47,6 +47,10 @@ class ParsedArticle:
     modified_at: datetime | None = None
     modified_from: str | None = None
     canonical_url: str | None = None
+    # the CMS's own id of the page: <link rel="shortlink"> (WordPress `?p=123`, Drupal `/node/123`)
+    # and WordPress's `postid-123` body class; they identify the page whatever its permalink
+    shortlink: str | None = None
+    post_id: str | None = None
     attachments: list[AttachmentItem] = field(default_factory=list)
 
     @property
@@ -96,6 +100,7 @@ class ArticleParser:
         title = self.title(soup, structured)
         categories = self.categories(soup)
         canonical = self.canonical(soup)
+        shortlink, post_id = self.shortlink(soup), self.post_id(soup)
         body_element = self.body_element(soup)
         if body_element is None:
             body = Body(html="", text="", attachments=[])
@@ -118,6 +123,8 @@ class ArticleParser:
             modified_at=modified,
             modified_from=modified_from,
             canonical_url=canonical,
+            shortlink=shortlink,
+            post_id=post_id,
             attachments=body.attachments,
         )
 
@@ -205,6 +212,23 @@ class ArticleParser:
         link = soup.find("link", rel="canonical")
         if isinstance(link, Tag) and link.get("href"):
             return str(link["href"]).strip()
+        return None
+
+    @staticmethod
+    def shortlink(soup: BeautifulSoup) -> str | None:
+        link = soup.find("link", rel="shortlink")
+        if isinstance(link, Tag) and link.get("href"):
+            return str(link["href"]).strip()
+        return None
+
+    @staticmethod
+    def post_id(soup: BeautifulSoup) -> str | None:
+        """WordPress prints `postid-<id>` among the body classes of a single post (any post type)."""
+        body = soup.find("body")
+        classes = body.get("class") if isinstance(body, Tag) else None
+        for name in classes or ():
+            if name.startswith("postid-") and name[7:].isdigit():
+                return name[7:]
         return None
 
     def published(self, soup: BeautifulSoup, structured: dict[str, Any]) -> Stamp:

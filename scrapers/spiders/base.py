@@ -22,6 +22,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
@@ -30,12 +31,12 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from aggregator.urls import canonical_url
-from db.engine import session_scope
+from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
+from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
-from db.store import known_urls
+from db.store import known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
-from scrapers.items import AnnouncementItem, RawPageItem, RawResponse
+from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
 from scrapers.registry import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,38 @@ def describe_failure(failure: Failure, timeout: float) -> str:
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
-def announcement_from_article(source_id: str, parsed: ParsedArticle, raw: RawResponse | None) -> AnnouncementItem:
-    """A parsed article page as an announcement: the spider and `reparse` share this step."""
-    url = canonical_url(parsed.url)
+GONE = (404, 410)  # a known article answering these was deleted by the site: a tombstone
+
+
+def page_identity(parsed: ParsedArticle, url: str, identity: UrlIdentity) -> str | None:
+    """The page's CMS id (`wp:123`, `node:123`): from its same-site shortlink (WordPress `?p=ID`,
+    Drupal `/node/ID`), else from WordPress's `postid-ID` body class on a page of the source's own
+    (sub-)site; a multisite's other sub-sites number their posts apart."""
+    if parsed.shortlink:
+        shortlink = canonical_url(urljoin(parsed.url, parsed.shortlink))
+        if identity.same_site(shortlink, url) and (found := identity.external_id_of(shortlink)):
+            return found
+    if parsed.post_id and identity.under_home(url):
+        return f"wp:{int(parsed.post_id)}"
+    return None
+
+
+def announcement_from_article(
+    source_id: str, parsed: ParsedArticle, raw: RawResponse | None, identity: UrlIdentity = NO_ALIASES
+) -> AnnouncementItem:
+    """A parsed article page as an announcement: the spider and `reparse` share this step.
+
+    The URL is the page's rel=canonical when that names a page of the same site (alias hosts
+    included) other than its home page (a theme that points every page at the home page would
+    otherwise make the whole site one announcement); else the URL it was fetched from.
+    """
+    fetched = canonical_url(parsed.url)
+    url, declared = fetched, False
     if parsed.canonical_url:
-        declared = canonical_url(urljoin(parsed.url, parsed.canonical_url))
-        if urlsplit(declared).netloc == urlsplit(url).netloc:
-            url = declared  # rel=canonical on the same site names the page's one URL
+        candidate = canonical_url(urljoin(parsed.url, parsed.canonical_url))
+        is_home = urlsplit(candidate).path in ("", "/") and not urlsplit(candidate).query
+        if identity.same_site(candidate, fetched) and (not is_home or candidate == fetched):
+            url, declared = candidate, True
     return AnnouncementItem(
         source_id=source_id,
         url=url,
@@ -83,8 +109,11 @@ def announcement_from_article(source_id: str, parsed: ParsedArticle, raw: RawRes
         published_granularity=parsed.published_granularity,
         modified_at=parsed.modified_at,
         modified_from=parsed.modified_from,
+        external_id=page_identity(parsed, url, identity),
         attachments=parsed.attachments,
         raw=raw,
+        url_keys=identity.keys(url, fetched),
+        url_declared=declared,
     )
 
 
@@ -97,8 +126,11 @@ class SourceSpider(scrapy.Spider):
         self.errors: list[str] = []
         self.alarms: list[str] = []
         self.strategy: str | None = None
+        self.identity = self.source.identity
+        # URL keys and CMS ids (`wp:123`) of the stored announcements: live ones, and tombstones
         self.known: set[str] = set()
-        self.seen: set[str] = set()  # article URLs met in this crawl: a page repeating them is not "new"
+        self.tombstoned: set[str] = set()
+        self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         self.full = False
         self.database_url = ""
         self.parser = self.parser_class(self.source.selectors)
@@ -113,9 +145,13 @@ class SourceSpider(scrapy.Spider):
     # -- start ---------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        ensure_schema(self.database_url)
-        with session_scope(self.database_url) as session:
-            self.known = known_urls(session, self.source.id)
+        try:
+            ensure_schema(self.database_url)
+            with session_scope(self.database_url) as session:
+                self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            self.record_error(f"database unavailable: {database_reason(exc)}")
+            return  # nothing can be stored: fetching would be wasted on the site
         for request in self.first_requests():
             yield request
 
@@ -137,6 +173,8 @@ class SourceSpider(scrapy.Spider):
         )
 
     def article_request(self, url: str, **meta: Any) -> scrapy.Request:
+        """A 404/410 reaches parse_article: for a known page it means the site deleted it."""
+        meta = {"handle_httpstatus_list": list(GONE), **meta}
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     def listing_requests(self) -> Iterator[scrapy.Request]:
@@ -145,13 +183,29 @@ class SourceSpider(scrapy.Spider):
         for path in self.source.listing_urls:
             yield self.listing_request(self.source.absolute(path), self.parse_listing, cb_kwargs={"first": True})
 
+    def identities(self, url: str) -> set[str]:
+        """What a URL is known by: its key, and the CMS id when it is an id URL (`?p=123`)."""
+        return {self.identity.key(url)} | ({found} if (found := self.identity.external_id_of(url)) else set())
+
     def is_new(self, url: str) -> bool:
-        return canonical_url(url) not in self.known
+        """Not stored yet, or stored and deleted since (a page back on a listing is fetched again)."""
+        return not self.identities(url) & self.known
+
+    def item_identities(self, item: AnnouncementItem) -> set[str]:
+        return {*item.keys, *([item.external_id] if item.external_id else [])}
+
+    def is_known_item(self, item: AnnouncementItem) -> bool:
+        return bool(self.item_identities(item) & (self.known | self.tombstoned))
 
     def first_sight(self, urls: list[str]) -> list[str]:
-        """URLs not met before in this crawl; a site that ignores the page parameter ends here."""
-        fresh = [u for u in urls if u not in self.seen]
-        self.seen.update(fresh)
+        """URLs not met before in this crawl (under any of their forms); a site that ignores the
+        page parameter ends here."""
+        fresh = []
+        for url in urls:
+            key = self.identity.external_id_of(url) or self.identity.key(url)
+            if key not in self.seen:
+                self.seen.add(key)
+                fresh.append(url)
         return fresh
 
     # -- errors --------------------------------------------------------------------------------
@@ -193,6 +247,9 @@ class SourceSpider(scrapy.Spider):
         )  # fmt: skip
 
     def parse_article(self, response: Response, **_: Any) -> Iterator[Any]:
+        if response.status in GONE:
+            yield from self.gone(response)
+            return
         raw = self.raw_of(response, "article")
         if not hasattr(response, "text"):
             self.record_error(f"GET {response.url}: article is not text ({response.headers.get('Content-Type')!r})")
@@ -205,6 +262,17 @@ class SourceSpider(scrapy.Spider):
             yield RawPageItem(raw)
             return
         yield item
+
+    def gone(self, response: Response) -> Iterator[TombstoneItem]:
+        """A deleted page: a known one becomes a tombstone; an unknown one is just a broken link."""
+        asked = [*response.meta.get("redirect_urls", []), response.request.url if response.request else None]
+        urls = list(dict.fromkeys(canonical_url(u) for u in (*asked, response.url) if u))
+        known = set().union(*(self.identities(u) for u in urls))
+        if known & (self.known | self.tombstoned):
+            self.logger.info("%s: %s answers HTTP %d: marked deleted", self.name, response.url, response.status)
+            yield TombstoneItem(self.source.id, urls[0], tuple(sorted(known)), f"HTTP {response.status}")
+        else:
+            self.record_error(f"GET {response.url}: HTTP {response.status}")
 
     def complete(self, parsed: ParsedArticle, response: Response) -> None:
         """Fill what the page lacks from what led to it (e.g. the feed's pubDate)."""
@@ -220,4 +288,4 @@ class SourceSpider(scrapy.Spider):
             self.alarms.append(message)
             self.record_error(message)
             return None
-        return announcement_from_article(self.source.id, parsed, raw)
+        return announcement_from_article(self.source.id, parsed, raw, self.identity)

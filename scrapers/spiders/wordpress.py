@@ -19,7 +19,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from aggregator.urls import canonical_url
+from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from scrapers.extraction.article import body_from_html_fragment
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso, parse_rfc822
@@ -33,8 +33,14 @@ def plain(rendered: str) -> str:
     return clean_line(BeautifulSoup(html.unescape(rendered or ""), "lxml").get_text(" "))
 
 
-def item_from_post(post: dict[str, Any], source_id: str, raw: RawResponse | None) -> AnnouncementItem | None:
-    """One REST API post → an announcement (a pure function, so `reparse` can use it too)."""
+def item_from_post(
+    post: dict[str, Any], source_id: str, raw: RawResponse | None, identity: UrlIdentity = NO_ALIASES
+) -> AnnouncementItem | None:
+    """One REST API post → an announcement (a pure function, so `reparse` can use it too).
+
+    The post id (`external_id`) is its identity: a permalink changed by an editor stays one row,
+    and the row takes the new `link`, the URL the site now gives for it.
+    """
     link = post.get("link")
     title = plain((post.get("title") or {}).get("rendered", ""))
     content = (post.get("content") or {}).get("rendered", "")
@@ -69,17 +75,65 @@ def item_from_post(post: dict[str, Any], source_id: str, raw: RawResponse | None
         external_id=f"wp:{post['id']}" if post.get("id") is not None else None,
         attachments=body.attachments,
         raw=raw,
+        url_keys=identity.keys(url),
+        url_declared=True,
     )
 
 
-def items_from_api_page(body: bytes, source_id: str, raw: RawResponse | None) -> list[AnnouncementItem]:
+def items_from_api_page(
+    body: bytes, source_id: str, raw: RawResponse | None, identity: UrlIdentity = NO_ALIASES
+) -> list[AnnouncementItem]:
+    return [item for post in api_posts(body) if (item := item_from_post(post, source_id, raw, identity)) is not None]
+
+
+def api_posts(body: bytes) -> list[dict[str, Any]]:
     posts = json.loads(body)
     if not isinstance(posts, list):
         raise ValueError(f"expected a JSON list of posts, got {type(posts).__name__}")
-    return [item for post in posts if (item := item_from_post(post, source_id, raw)) is not None]
+    return [post for post in posts if isinstance(post, dict)]
+
+
+def listed_keys(posts: list[dict[str, Any]], identity: UrlIdentity) -> set[str]:
+    """What every post of an API page is known by (its id, its link's key), even posts too empty
+    to become announcements: a complete listing's posts are all still there."""
+    keys: set[str] = set()
+    for post in posts:
+        if str(post.get("id", "")).isdigit():
+            keys.add(f"wp:{post['id']}")
+        if post.get("link"):
+            keys.add(identity.key(canonical_url(str(post["link"]))))
+    return keys
+
+
+def incomplete_posts(body: bytes) -> list[str]:
+    """Links of the posts that lost their title or content: the API's own layout alarm."""
+    posts = json.loads(body)
+    return [
+        str(post.get("link") or post.get("id") or "?")
+        for post in posts
+        if isinstance(post, dict)
+        and not (plain((post.get("title") or {}).get("rendered", "")) and (post.get("content") or {}).get("rendered"))
+    ]
 
 
 class WordPressSpider(SourceSpider):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # what the REST API listed, page by page: when every page was read the listing is complete
+        # and a stored post missing from it was deleted by the site (see `complete_listing`)
+        self.api_listed: set[str] = set()
+        self.api_pages_read: set[int] = set()
+        self.api_total_pages: int | None = None
+
+    def complete_listing(self) -> set[str] | None:
+        """The keys of every post the site has, when this crawl read its whole REST listing
+        without an error; None otherwise (an incremental crawl, a fallback, a failed page)."""
+        if self.strategy != "wp-api" or self.errors or self.api_total_pages is None:
+            return None
+        if self.api_pages_read != set(range(1, self.api_total_pages + 1)):
+            return None
+        return self.api_listed
+
     def first_requests(self) -> Iterator[scrapy.Request]:
         if self.source.api_url:
             self.strategy = "wp-api"
@@ -115,7 +169,8 @@ class WordPressSpider(SourceSpider):
             return
         raw = self.raw_of(response, "api")
         try:
-            items = items_from_api_page(response.body, self.source.id, raw)
+            posts = api_posts(response.body)
+            items = [item for post in posts if (item := item_from_post(post, self.source.id, raw, self.identity))]
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             reason = f"not JSON ({content_type or 'no Content-Type'}): {exc}"
             if page == 1:
@@ -125,10 +180,16 @@ class WordPressSpider(SourceSpider):
             return
         if page == 1 and not items:
             self.alarms.append(f"REST API {response.url} returned no posts")
+        for link in incomplete_posts(response.body):
+            self.alarms.append(f"REST API post {link} has no title or no content (layout change?); skipped")
         unseen = set(self.first_sight([item.url for item in items]))
-        fresh = [item for item in items if item.url in unseen and self.is_new(item.url)]
+        fresh = [item for item in items if item.url in unseen and not self.item_identities(item) & self.known]
         yield from (item for item in items if item.url in unseen)  # known ones too: edits cost no request
         total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
+        self.api_listed |= listed_keys(posts, self.identity)
+        self.api_pages_read.add(page)
+        if page == 1:  # no header: one page is the whole listing only if it is not full
+            self.api_total_pages = total_pages or (1 if len(posts) < self.source.per_page else None)
         if page < total_pages and (fresh or (self.full and unseen)):
             yield self.api_request(page + 1)
 

@@ -92,13 +92,26 @@ def test_date_like_noise_gives_consistent_spans(text: str, reference: date) -> N
             assert span_to_json(span)["end"] >= span_to_json(span)["start"][:10]
 
 
-def _elapsed(text: str) -> float:
-    start = time.perf_counter()
+def _cpu_seconds(text: str) -> float:
+    """CPU time of one scan: unlike wall time it does not grow when other jobs share the machine."""
+    start = time.process_time()
     find_dates(text, date(2024, 1, 1))
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
-def test_100_kb_adversarial_texts_finish_quickly() -> None:
+def _assert_linear(text: str) -> None:
+    """A 10× longer text may cost about 10× more, never 100× (catastrophic backtracking).
+
+    Compared with the same text's first tenth on the same machine, so the test holds on a slow or
+    loaded CI runner; the absolute cap only catches a scan that never finishes.
+    """
+    tenth = min(_cpu_seconds(text[: len(text) // 10]) for _ in range(3))
+    whole = _cpu_seconds(text)
+    assert whole < max(30 * tenth, 0.25), (text[:40], tenth, whole)
+    assert whole < 10.0, text[:40]
+
+
+def test_100_kb_adversarial_texts_scale_linearly() -> None:
     adversarial = [
         "1" * 100_000,
         ("12." * 34_000)[:100_000],
@@ -113,11 +126,11 @@ def test_100_kb_adversarial_texts_finish_quickly() -> None:
     ]
     for text in adversarial:
         assert len(text) >= 99_000
-        assert _elapsed(text) < 2.0, text[:40]
+        _assert_linear(text)
 
 
 @settings(max_examples=20, deadline=None)
 @given(seed=polish_noise.filter(lambda s: len(s) > 0))
 def test_repeated_noise_scales_linearly(seed: str) -> None:
     text = (seed * (100_000 // len(seed) + 1))[:100_000]
-    assert _elapsed(text) < 2.0
+    _assert_linear(text)

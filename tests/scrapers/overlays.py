@@ -79,3 +79,88 @@ def edited_post(root: Path, new_title: str) -> str:
                    'file = "fixtures/posts-page-1-edited.json"\n'
                    'headers = { "X-WP-Total" = "7", "X-WP-TotalPages" = "2" }\n')  # fmt: skip
     return str(posts[0]["link"])
+
+
+# -- URL identity and tombstones ---------------------------------------------------------------
+
+ES_HOST = "es.mcps-efs.pl"
+ES_BUNDLED = SNAPSHOT_DIR / ES_HOST
+MKRES = "/artyku%C5%82/vii-posiedzenie-mkres"
+MKRES_FILE = "_routed/artykul-vii-posiedzenie-mkres-3c962477.html"
+MMES_2018_NODE = "/node/20238"  # Drupal's id URL of the MMES 2018 call (its <link rel="shortlink">)
+MMES_2018 = "/artyku%C5%82/rusza-konkurs-mazowiecka-marka-ekonomii-spo%C5%82ecznej%E2%80%99-2018"
+EDITED_SENTENCE = "Posiedzenie prowadził przewodniczący Komitetu."
+
+
+def _write_routes(root: Path, host: str, text: str) -> None:
+    site = root / host
+    site.mkdir(parents=True, exist_ok=True)
+    with (site / "routes.toml").open("a", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+
+
+def es_reached_by_other_urls(root: Path) -> None:
+    """The MCPS ES portal's listing linking two of its pages by other URLs of the same pages.
+
+    The MKRES report through the alias host www.es.mcps-efs.pl, with a trailing slash and a
+    newsletter's tracking parameter, where the page (served without rel=canonical or shortlink, so
+    only the URL's identity can tell) has one more closing sentence; the MMES 2018 call by its
+    Drupal id URL `/node/69144`.
+    """
+    listing = (ES_BUNDLED / "_routed/articles-9c67d26e.html").read_text(encoding="utf-8")
+    listing = listing.replace(f'href="{MKRES}"', f'href="http://www.{ES_HOST}{MKRES}/?utm_source=newsletter"')
+    listing = listing.replace(f'href="{MMES_2018}"', f'href="{MMES_2018_NODE}"')
+    (root / ES_HOST / "fixtures").mkdir(parents=True, exist_ok=True)
+    (root / ES_HOST / "fixtures/articles.html").write_text(listing, encoding="utf-8")
+    _write_routes(root, ES_HOST, '[[route]]\npath = "/articles"\nquery = ""\nfile = "fixtures/articles.html"\n')
+    node = ES_BUNDLED / "_routed/artykul-rusza-konkurs-mazowiecka-marka-ekonomii-spolecznej-2018-14b7fae1.html"
+    _write_routes(root, ES_HOST, f'[[route]]\npath = "{MMES_2018_NODE}"\nfile = "fixtures/node.html"\n')
+    (root / ES_HOST / "fixtures/node.html").write_bytes(node.read_bytes())
+
+    page = (ES_BUNDLED / MKRES_FILE).read_text(encoding="utf-8")
+    page = "\n".join(
+        line for line in page.splitlines() if 'rel="canonical"' not in line and 'rel="shortlink"' not in line
+    )
+    footnote = page.index("<p>1 - Wytyczne")  # the body's last paragraph
+    page = page[:footnote] + f"<p>{EDITED_SENTENCE}</p>\n" + page[footnote:]
+    alias = root / f"www.{ES_HOST}"
+    (alias / "fixtures").mkdir(parents=True, exist_ok=True)
+    (alias / "fixtures/mkres.html").write_text(page, encoding="utf-8")
+    _write_routes(root, f"www.{ES_HOST}", f'[[route]]\npath = "{MKRES}/"\nfile = "fixtures/mkres.html"\n')
+
+
+def _api_page(root: Path, number: int, posts: list[dict]) -> None:
+    target = root / HOST / "fixtures" / f"posts-page-{number}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(posts, ensure_ascii=False), encoding="utf-8")
+    query = f"per_page=5&page={number}&_embed=wp%3Aterm"
+    _append_routes(root, f'[[route]]\npath = "/wp-json/wp/v2/posts"\nquery = "{query}"\n'
+                   f'file = "fixtures/posts-page-{number}.json"\n'
+                   'headers = { "X-WP-Total" = "6", "X-WP-TotalPages" = "2" }\n')  # fmt: skip
+
+
+def api_post_moved_and_post_deleted(root: Path, new_link: str) -> tuple[dict, dict]:
+    """REST page 1 with the newest post's permalink changed (an editor fixed its slug) and the
+    second post deleted; returns (moved post, deleted post) as the bundled API had them."""
+    posts = json.loads((BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_text(encoding="utf-8"))
+    moved, deleted = dict(posts[0]), posts[1]
+    changed = [{**moved, "link": new_link}, *posts[2:]]
+    _api_page(root, 1, changed)
+    return moved, deleted
+
+
+def listing_links_post_ids(root: Path) -> None:
+    """HTML listings linking posts by their WordPress id (`/?p=ID`), which the site redirects to
+    the permalink, as WordPress does for shortlinks."""
+    posts = [post for n in (1, 2) for post in json.loads(
+        (BUNDLED / f"wp-json/wp/v2/posts-page-{n}.json").read_text(encoding="utf-8"))]  # fmt: skip
+    for listing in ("aktualnosci/index.html", "aktualnosci/page/2/index.html"):
+        page = (BUNDLED / listing).read_text(encoding="utf-8")
+        for post in posts:
+            page = page.replace(f'href="{post["link"]}"', f'href="https://{HOST}/?p={post["id"]}"')
+        target = root / HOST / listing
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page, encoding="utf-8")
+    for post in posts:
+        _append_routes(root, f'[[route]]\npath = "/"\nquery = "p={post["id"]}"\nstatus = 301\n'
+                       f'location = "{post["link"]}"\nbody = ""\n')  # fmt: skip

@@ -1,0 +1,120 @@
+"""Logging for every command: readable lines by default, JSON lines with `--log-format json`, and
+never a secret.
+
+One handler on the root logger (stderr) serves ropsfeed and Scrapy alike (the crawl runs Scrapy
+with `install_root_handler=False`). Its `RedactingFilter` rewrites every record before any
+formatter sees it: passwords in URLs (`smtps://user:PASSWORD@host`, database URLs), token-like
+query parameters and `Authorization` headers, and the literal values of the secrets ropsfeed is
+configured with (the secret key, the SMTP and database passwords), tracebacks included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
+
+MASK = "***"
+SECRET_ENV = ("ROPSFEED_SECRET_KEY",)  # whole values
+URL_ENV = ("ROPSFEED_SMTP_URL", "ROPSFEED_DATABASE_URL")  # the password inside
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)(?P<secret>[^\s@/]+)(?=@)")
+SECRET_PARAMETER = re.compile(
+    r"(?P<head>(?<![\w-])(?:password|passwd|pwd|secret|secret_key|token|access_token|api_key|apikey|key|signature)"
+    r"=)(?P<secret>[^\s&\"',;]+)",
+    re.IGNORECASE,
+)
+AUTHORIZATION = re.compile(
+    r"(?P<head>\bauthorization[\"']?\s*[:=]\s*[\"']?(?:bearer |basic |token )?)(?P<secret>[^\s\"',]+)", re.IGNORECASE
+)
+
+
+def configured_secrets() -> list[str]:
+    """The literal secret values of this process's configuration, longest first."""
+    secrets = [os.environ.get(name, "") for name in SECRET_ENV]
+    for name in URL_ENV:
+        try:
+            password = urlsplit(os.environ.get(name, "")).password
+        except ValueError:
+            password = None
+        if password:
+            secrets += [password, unquote(password)]
+    return sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    for secret in configured_secrets() if secrets is None else secrets:
+        text = text.replace(secret, MASK)
+    for pattern in (URL_PASSWORD, AUTHORIZATION, SECRET_PARAMETER):
+        text = pattern.sub(lambda m: m.group("head") + MASK, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces the message (and any traceback) of each record by its redacted text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = configured_secrets()
+        self._traceback = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._traceback.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message[, exception]."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+FORMATS = ("text", "json")
+
+
+def configure_logging(log_format: str = "text", level: str | None = None) -> logging.Handler:
+    """The one stderr handler on the root logger; replaces any earlier one (idempotent)."""
+    if log_format not in FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("ropsfeed")
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT, "%Y-%m-%d %H:%M:%S")
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "ropsfeed"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    set_level(level or os.environ.get("ROPSFEED_LOG_LEVEL", "WARNING"))
+    return handler
+
+
+def set_level(level: str) -> None:
+    """The level of the root logger and of our handler (Scrapy gives its own loggers DEBUG, so the
+    handler, not the root logger, is what keeps `scrapy.*` chatter out)."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in root.handlers:
+        if handler.get_name() == "ropsfeed":
+            handler.setLevel(level.upper())

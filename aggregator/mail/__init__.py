@@ -1,0 +1,1 @@
+"""Email digests: subscribers, digest building and rendering, SMTP sending exactly once (DESIGN.md §6)."""

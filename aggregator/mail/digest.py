@@ -1,0 +1,174 @@
+"""What goes into one subscriber's digest: the stories matching their filters first seen since
+their last digest and not mailed to them yet, grouped by voivodeship, newest first.
+
+Story selection is the feed's (`aggregator.feeds.select_entries` with the subscriber's filters,
+`seen_since` and "not delivered to this subscriber"); this module only adds what an email shows
+besides: the sources' names, a short plain-text lead, the number of attachments and the dates the
+story mentions. Those details are cached per story for the whole run, because thousands of
+subscribers get the same few stories.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+
+import nh3
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from aggregator.feeds import WARSAW, FeedEntry, FeedFilters, count_entries, select_entries
+from aggregator.mail import polish
+from aggregator.mail.subscribers import DigestSettings
+from db.models import Announcement, Attachment, Delivery, EventDate, Source, Subscriber
+
+MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
+LEAD_CHARS = 280
+MAX_DATES = 4
+PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+@dataclass
+class DigestStory:
+    key: str
+    title: str
+    url: str
+    voivodeship: str
+    sources: tuple[str, ...]  # institutions' names, the representative's first
+    published: date | None  # Warsaw day
+    lead: str
+    attachments: int
+    dates: tuple[str, ...]  # `do 15 marca 2024`, `19–20 maja 2022`
+    announcement_id: int | None = None
+
+    @cached_property
+    def lead_lines(self) -> list[str]:
+        """The lead wrapped for the plain-text part, once per story rather than once per email."""
+        return textwrap.wrap(self.lead, 72)
+
+
+@dataclass
+class Digest:
+    subscriber_id: int
+    email: str
+    since: datetime
+    until: datetime
+    stories: list[DigestStory] = field(default_factory=list)
+    more: int = 0  # matching stories beyond MAX_STORIES: named in the email, not listed nor recorded
+
+    @property
+    def period(self) -> str:
+        return polish.period(self.since.astimezone(WARSAW).date(), self.until.astimezone(WARSAW).date())
+
+    @property
+    def subject(self) -> str:
+        """`ropsfeed: 5 nowych ogłoszeń (30 listopada – 6 grudnia 2026)` — no scraped text in a header."""
+        return f"ropsfeed: {polish.stories_count(self.total)} ({self.period})"
+
+    @property
+    def total(self) -> int:
+        return len(self.stories) + self.more
+
+    def groups(self) -> list[tuple[str, list[DigestStory]]]:
+        """Voivodeships in the order of their newest story; stories newest first within each."""
+        grouped: dict[str, list[DigestStory]] = {}
+        for story in self.stories:
+            grouped.setdefault(story.voivodeship, []).append(story)
+        return list(grouped.items())
+
+
+def plain_text(value: str | None) -> str:
+    """Scraped text as plain text: any markup removed by nh3, entities decoded, one line."""
+    cleaned = html.unescape(nh3.clean(value or "", tags=set()))
+    return " ".join(cleaned.split())
+
+
+def short(text: str, limit: int = LEAD_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:–-")
+    return cut + "…"
+
+
+def since_for(subscriber: Subscriber, now: datetime) -> datetime:
+    """The last digest's run, or one period back for a first digest."""
+    return subscriber.last_digest_at or now - PERIOD[subscriber.frequency]
+
+
+def filters_for(settings: DigestSettings, since: datetime) -> FeedFilters:
+    return FeedFilters(voivodeships=settings.voivodeships, sources=settings.sources, entities=settings.entities,
+                       keywords=settings.keywords, seen_since=since, limit=MAX_STORIES)  # fmt: skip
+
+
+def not_delivered_to(subscriber_id: int) -> ColumnElement[bool]:
+    delivered = select(Delivery.story_key).where(Delivery.subscriber_id == subscriber_id)
+    return Announcement.story_key.not_in(delivered)
+
+
+class DigestBuilder:
+    """Builds digests; one per run, so story details are looked up once per story."""
+
+    def __init__(self) -> None:
+        self._stories: dict[str, DigestStory] = {}
+        self._institutions: dict[str, str] = {}
+
+    def build(self, session: Session, subscriber: Subscriber, now: datetime) -> Digest:
+        since = since_for(subscriber, now)
+        filters = filters_for(DigestSettings.of(subscriber), since)
+        where = [not_delivered_to(subscriber.id)]
+        entries = select_entries(session, filters, where)
+        digest = Digest(subscriber_id=subscriber.id, email=subscriber.email, since=since, until=now)
+        digest.stories = self.stories(session, entries)
+        if len(entries) == MAX_STORIES:  # a flood (a new site's first week): the newest, and a count of the rest
+            total = count_entries(session, filters, where)
+            digest.more = max(0, total - len(entries))
+        return digest
+
+    def preview(self, session: Session, now: datetime, limit: int = 20) -> Digest:
+        """The newest stories whatever their age, as a digest for a subscriber without filters."""
+        entries = [e for e in select_entries(session, FeedFilters(limit=limit)) if e.story_key]
+        stories = self.stories(session, entries)
+        oldest = min((s.published for s in stories if s.published), default=now.date())
+        since = datetime.combine(oldest, datetime.min.time(), WARSAW)
+        return Digest(subscriber_id=0, email="podglad@example.org", since=since, until=now, stories=stories)
+
+    def stories(self, session: Session, entries: Iterable[FeedEntry]) -> list[DigestStory]:
+        entries = [e for e in entries if e.story_key]
+        missing = [e for e in entries if e.story_key not in self._stories]
+        if missing:
+            self._load(session, missing)
+        return [self._stories[str(e.story_key)] for e in entries]
+
+    def _load(self, session: Session, entries: list[FeedEntry]) -> None:
+        if not self._institutions:
+            self._institutions = dict(session.execute(select(Source.id, Source.institution)).all())
+        ids = [e.announcement_id for e in entries if e.announcement_id is not None]
+        attachments = dict(
+            session.execute(
+                select(Attachment.announcement_id, func.count())
+                .where(Attachment.announcement_id.in_(ids))
+                .group_by(Attachment.announcement_id)
+            ).all()
+        )
+        dates: dict[int, list[tuple[bool, date, str]]] = {}
+        for row in session.scalars(select(EventDate).where(EventDate.announcement_id.in_(ids))):
+            label = polish.date_span(row.start_date, row.end_date, row.kind)
+            dates.setdefault(row.announcement_id, []).append((row.kind != "until", row.start_date, label))
+        for entry in entries:
+            labels = [label for _, _, label in sorted(dates.get(entry.announcement_id or -1, []))]
+            self._stories[str(entry.story_key)] = DigestStory(
+                key=str(entry.story_key),
+                title=plain_text(entry.title),
+                url=entry.url,
+                voivodeship=entry.voivodeship,
+                sources=tuple(dict.fromkeys(self._institutions.get(s, s) for s in entry.sources)),
+                published=entry.published.astimezone(WARSAW).date() if entry.published else None,
+                lead=short(plain_text(entry.summary)),
+                attachments=int(attachments.get(entry.announcement_id, 0)),
+                dates=tuple(dict.fromkeys(labels))[:MAX_DATES],
+                announcement_id=entry.announcement_id,
+            )

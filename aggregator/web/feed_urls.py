@@ -1,0 +1,54 @@
+"""`/feed.atom`, `/feed.rss`, `/feed.json`: the feed of `ropsfeed feed` with the page's filters as
+query parameters (`voivodeship`, `source`, `entity`, `q`, `limit`).
+
+Feed readers poll: each response carries an ETag made from what the feed lists (the entries'
+ids and update times, the filters, the format), so an unchanged feed is a bodiless 304. The body
+itself cannot be the tag – RSS's lastBuildDate changes at every rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from aggregator.feeds import FeedEntry, FeedFilters, base_url, render, select_entries
+from aggregator.web.filters import feed_limit, filters_from
+from db.engine import session_scope
+
+MEDIA_TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+
+
+CACHE_CONTROL = "public, max-age=300"
+
+
+def entity_tag(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str) -> str:
+    digest = hashlib.sha256(f"{feed_format}|{filters!r}|{base_url()}".encode())
+    for entry in entries:
+        digest.update(f"|{entry.id}|{entry.updated.isoformat()}|{len(entry.other_urls)}".encode())
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def _feed(feed_format: str) -> Callable[[Request], Response]:
+    def endpoint(request: Request) -> Response:
+        filters = filters_from(request.query_params, limit=feed_limit(request.query_params))
+        with session_scope(request.app.state.database_url) as session:
+            entries = select_entries(session, filters)
+        headers = {"etag": entity_tag(entries, filters, feed_format), "cache-control": CACHE_CONTROL}
+        wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+        if headers["etag"] in wanted or "*" in wanted:
+            return Response(status_code=304, headers=headers)
+        return Response(render(entries, filters, feed_format), media_type=MEDIA_TYPES[feed_format], headers=headers)
+
+    endpoint.__name__ = f"feed_{feed_format}"
+    return endpoint
+
+
+ROUTES = [Route(f"/feed.{name}", _feed(name), name=f"feed_{name}") for name in MEDIA_TYPES]

@@ -1,0 +1,87 @@
+"""The reader's pages: the feed of stories (`/`), one story (`/story/<key>`) and one announcement
+not yet grouped into a story (`/announcement/<id>`)."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from aggregator.feeds import FeedFilters, count_entries, select_entries
+from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, filter_query, filters_from, page_number
+from aggregator.web.queries import filter_choices, load_announcement, load_story, story_of
+from aggregator.web.templating import templates
+from db.engine import session_scope
+
+
+def index(request: Request) -> Response:
+    params = request.query_params
+    page = page_number(params)
+    # one entry more than a page shows: whether an older page exists, without counting them all
+    filters = filters_from(params, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    with session_scope(request.app.state.database_url) as session:
+        entries = select_entries(session, filters)
+        total = count_entries(session, filters, cap=COUNT_CAP + 1)
+        choices = filter_choices(session)
+    has_next = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    pages = max(1, math.ceil(total / PAGE_SIZE)) if total <= COUNT_CAP else None
+    feed_query = filter_query(params, page=None)
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "entries": entries,
+            "total": total,
+            "count_cap": COUNT_CAP,
+            "page": page,
+            "pages": pages,
+            "filters": filters,
+            "heading": _heading(filters),
+            "filtered": any((filters.voivodeship, filters.source, filters.entity, filters.query)),
+            "choices": choices,
+            "feed_query": feed_query,
+            "previous_query": filter_query(params, page=page - 1 if page > 2 else None) if page > 1 else None,
+            "next_query": filter_query(params, page=page + 1) if has_next else None,
+            "database_empty": total == 0 and not choices.sources,
+        },
+    )
+
+
+def story(request: Request) -> Response:
+    with session_scope(request.app.state.database_url) as session:
+        view = load_story(session, request.path_params["key"])
+    if view is None:
+        raise HTTPException(404)
+    return templates.TemplateResponse(request, "story.html", {"story": view})
+
+
+def announcement(request: Request) -> Response:
+    """One announcement; one that belongs to a story sends the reader to the story's page (302: a
+    later deduplication may move it)."""
+    with session_scope(request.app.state.database_url) as session:
+        story_key = story_of(session, request.path_params["announcement_id"])
+        view = None if story_key else load_announcement(session, request.path_params["announcement_id"])
+    if story_key:
+        return RedirectResponse(request.url_for("story", key=story_key).path, status_code=302)
+    if view is None:
+        raise HTTPException(404)
+    return templates.TemplateResponse(request, "story.html", {"story": view})
+
+
+ROUTES = [
+    Route("/", index, name="index"),
+    Route("/story/{key}", story, name="story"),
+    Route("/announcement/{announcement_id:int}", announcement, name="announcement"),
+]
+
+
+def _heading(filters: FeedFilters) -> str:
+    if filters.query:
+        return "Wyniki wyszukiwania"
+    if filters.voivodeship or filters.source or filters.entity:
+        return "Wybrane wiadomości"
+    return "Najnowsze wiadomości"

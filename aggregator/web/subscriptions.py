@@ -1,0 +1,202 @@
+"""Subscribing to the email digest from the web page, double opt-in, and unsubscribing.
+
+- `GET /subscribe` shows the form; `POST /subscribe` validates it and mails a confirmation link
+  (signed, expiring, carrying the chosen settings). The answer is the same whether the address is
+  new or known, so the form tells nobody who subscribes.
+- `GET /confirm/<token>` shows what will be confirmed; its button (`POST`) confirms. A link
+  scanner that fetches every URL in a mailbox therefore cannot subscribe anyone.
+- `GET /unsubscribe/<token>` asks for confirmation; `POST /unsubscribe/<token>` unsubscribes at
+  once: it is the RFC 8058 one-click target that mail providers call with
+  `List-Unsubscribe=One-Click`, so it needs nothing but the signed token.
+A tampered, foreign or expired token gets a 400 page and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from aggregator.mail.message import compose, confirm_url
+from aggregator.mail.render import frequency_label, render_confirmation
+from aggregator.mail.settings import MailConfigError, MailSettings, mail_settings, secret_key
+from aggregator.mail.smtp import SendError, SmtpSender
+from aggregator.mail.subscribers import (
+    WEEKDAYS_PL,
+    DigestSettings,
+    SubscriberError,
+    normalise_email,
+    subscribe,
+    transport_address,
+    unsubscribe,
+)
+from aggregator.mail.tokens import InvalidToken, confirm_token, read_confirm_token, read_unsubscribe_token
+from aggregator.web.queries import filter_choices
+from aggregator.web.templating import templates
+from db.engine import session_scope
+from db.models import Subscriber
+from scrapers.registry import VOIVODESHIPS
+
+log = logging.getLogger(__name__)
+MAX_FORM_BYTES = 20_000
+_LIST_SPLIT = re.compile(r"[,;\n]+")
+
+ERRORS = {
+    "email": "Podaj poprawny adres e-mail.",
+    "frequency": "Wybierz, jak często wysyłać przegląd.",
+    "weekday": "Wybierz dzień tygodnia.",
+    "filters": "Wybrane filtry są nieprawidłowe.",
+}
+
+
+def _settings() -> MailSettings:
+    try:
+        settings = mail_settings()
+        if settings.smtp is None:
+            raise MailConfigError("ROPSFEED_SMTP_URL is not set: confirmation emails cannot be sent")
+    except MailConfigError as exc:
+        log.error("subscriptions are unavailable: %s", exc)
+        raise HTTPException(503, "Zapisy są chwilowo niedostępne.") from exc
+    return settings
+
+
+def _secret() -> str:
+    try:
+        return secret_key()
+    except MailConfigError as exc:
+        log.error("subscription links cannot be checked: %s", exc)
+        raise HTTPException(503, "Zapisy są chwilowo niedostępne.") from exc
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _LIST_SPLIT.split(value) if part.strip())
+
+
+def _form_page(request: Request, values: dict[str, Any], error: str | None = None, status: int = 200) -> Response:
+    with session_scope(request.app.state.database_url) as session:
+        choices = filter_choices(session)
+    return templates.TemplateResponse(
+        request,
+        "subscribe.html",
+        {"choices": choices, "values": values, "error": error, "weekdays": WEEKDAYS_PL, "voivodeships": VOIVODESHIPS},
+        status_code=status,
+    )
+
+
+def subscribe_form(request: Request) -> Response:
+    return _form_page(request, {"frequency": "daily", "weekday": 0, "voivodeships": [], "sources": [],
+                                "entities": [], "keywords": ""})  # fmt: skip
+
+
+async def subscribe_submit(request: Request) -> Response:
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        raise HTTPException(400, "Formularz jest za duży.")
+    form = await request.form()
+    values: dict[str, Any] = {
+        "email": str(form.get("email") or "").strip(),
+        "frequency": str(form.get("frequency") or "daily"),
+        "weekday": str(form.get("weekday") or "0"),
+        "voivodeships": [str(v) for v in form.getlist("voivodeship")],
+        "sources": [str(v) for v in form.getlist("source")],
+        "entities": [str(v) for v in form.getlist("entity")],
+        "keywords": str(form.get("keywords") or ""),
+    }
+    try:
+        email = normalise_email(values["email"])
+    except SubscriberError:
+        return _form_page(request, values, ERRORS["email"], 400)
+    if not values["weekday"].isdigit() or not 0 <= int(values["weekday"]) <= 6:
+        return _form_page(request, values, ERRORS["weekday"], 400)
+    try:
+        settings = DigestSettings(
+            frequency=values["frequency"],
+            weekday=int(values["weekday"]) if values["frequency"] == "weekly" else None,
+            voivodeships=tuple(values["voivodeships"]),
+            sources=tuple(values["sources"]),
+            entities=tuple(values["entities"]),
+            keywords=_split(values["keywords"]),
+        )
+    except SubscriberError as exc:
+        key = "frequency" if "frequency" in str(exc) else "filters"
+        return _form_page(request, values, ERRORS[key], 400)
+    mail = _settings()
+    with session_scope(request.app.state.database_url, write=True) as session:
+        subscribe(session, email, settings, confirmed=False)
+    token = confirm_token(mail.secret_key, email, settings.as_json())
+    rendered = render_confirmation(email, confirm_url(mail, token), settings.frequency, settings.weekday)
+    message = compose(mail, email, rendered)
+    try:
+        with SmtpSender(mail.smtp) as sender:  # type: ignore[arg-type]
+            sender.send(message, mail.sender.addr_spec, transport_address(email))
+    except SendError as exc:
+        log.warning("confirmation for %s not sent: %s", email, exc)
+        return _form_page(request, values, "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie "
+                                           "za kilka minut.", 503)  # fmt: skip
+    return templates.TemplateResponse(request, "subscription.html", {"state": "sent", "email": email})
+
+
+def _confirm_data(request: Request) -> tuple[str, DigestSettings]:
+    try:
+        email, data = read_confirm_token(_secret(), request.path_params["token"])
+        return email, DigestSettings.from_json(data)
+    except (InvalidToken, SubscriberError) as exc:
+        raise HTTPException(400, "Link potwierdzający jest nieprawidłowy albo wygasł. Zapisz się ponownie.") from exc
+
+
+def confirm_page(request: Request) -> Response:
+    email, settings = _confirm_data(request)
+    return templates.TemplateResponse(
+        request, "subscription.html",
+        {"state": "confirm", "email": email, "label": frequency_label(settings.frequency, settings.weekday),
+         "settings": settings},
+    )  # fmt: skip
+
+
+def confirm_submit(request: Request) -> Response:
+    email, settings = _confirm_data(request)
+    with session_scope(request.app.state.database_url, write=True) as session:
+        subscribe(session, email, settings, confirmed=True)
+    return templates.TemplateResponse(
+        request, "subscription.html",
+        {"state": "confirmed", "email": email, "label": frequency_label(settings.frequency, settings.weekday)},
+    )  # fmt: skip
+
+
+def _unsubscribe_data(request: Request) -> tuple[int, str]:
+    try:
+        return read_unsubscribe_token(_secret(), request.path_params["token"])
+    except InvalidToken as exc:
+        raise HTTPException(400, "Link do wypisania się jest nieprawidłowy.") from exc
+
+
+def unsubscribe_page(request: Request) -> Response:
+    subscriber_id, email = _unsubscribe_data(request)
+    with session_scope(request.app.state.database_url) as session:
+        row = session.get(Subscriber, subscriber_id)
+        active = row is not None and row.email == email and row.unsubscribed_at is None
+    return templates.TemplateResponse(
+        request, "subscription.html", {"state": "unsubscribe" if active else "unsubscribed", "email": email}
+    )
+
+
+def unsubscribe_submit(request: Request) -> Response:
+    """One click: no page in between, no cookie, no CSRF token — the signed token is the proof."""
+    subscriber_id, email = _unsubscribe_data(request)
+    with session_scope(request.app.state.database_url, write=True) as session:
+        unsubscribe(session, subscriber_id, email)
+    return templates.TemplateResponse(request, "subscription.html", {"state": "unsubscribed", "email": email})
+
+
+ROUTES = [
+    Route("/subscribe", subscribe_form, methods=["GET"], name="subscribe"),
+    Route("/subscribe", subscribe_submit, methods=["POST"], name="subscribe_submit"),
+    Route("/confirm/{token}", confirm_page, methods=["GET"], name="confirm"),
+    Route("/confirm/{token}", confirm_submit, methods=["POST"], name="confirm_submit"),
+    Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"], name="unsubscribe"),
+    Route("/unsubscribe/{token}", unsubscribe_submit, methods=["POST"], name="unsubscribe_submit"),
+]

@@ -1,0 +1,134 @@
+"""The pieces of the mail package without a server: Polish wording, settings, tokens, subscribers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from aggregator.mail import polish
+from aggregator.mail.settings import MailConfigError, SmtpSettings, mail_settings
+from aggregator.mail.subscribers import DigestSettings, SubscriberError, normalise_email, parse_weekday, subscribe
+from aggregator.mail.tokens import (
+    InvalidToken,
+    confirm_token,
+    read_confirm_token,
+    read_unsubscribe_token,
+    unsubscribe_token,
+)
+from db.engine import session_scope
+from db.migrate import upgrade
+from db.models import Subscriber
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(1, "1 nowe ogłoszenie"), (2, "2 nowe ogłoszenia"), (4, "4 nowe ogłoszenia"), (5, "5 nowych ogłoszeń"),
+     (11, "11 nowych ogłoszeń"), (12, "12 nowych ogłoszeń"), (14, "14 nowych ogłoszeń"), (21, "21 nowych ogłoszeń"),
+     (22, "22 nowe ogłoszenia"), (112, "112 nowych ogłoszeń"), (124, "124 nowe ogłoszenia")],
+)  # fmt: skip
+def test_story_count_plural(n: int, expected: str) -> None:
+    assert polish.stories_count(n) == expected
+
+
+def test_periods_and_dates() -> None:
+    assert polish.period(date(2026, 12, 6), date(2026, 12, 7)) == "6–7 grudnia 2026"
+    assert polish.period(date(2026, 11, 30), date(2026, 12, 7)) == "30 listopada – 7 grudnia 2026"
+    assert polish.period(date(2025, 12, 29), date(2026, 1, 5)) == "29 grudnia 2025 – 5 stycznia 2026"
+    assert polish.period(date(2026, 12, 7), date(2026, 12, 7)) == "7 grudnia 2026"
+    assert polish.date_span(date(2024, 3, 15), None, "until") == "do 15 marca 2024"
+    assert polish.date_span(date(2024, 3, 1), None, "from") == "od 1 marca 2024"
+
+
+def test_smtp_urls_and_the_password_never_shows() -> None:
+    plain = SmtpSettings.from_url("smtp://127.0.0.1:2525")
+    assert (plain.security, plain.host, plain.port, plain.username) == ("plain", "127.0.0.1", 2525, None)
+    tls = SmtpSettings.from_url("smtp+starttls://jan%40example.org:s3cr%3At@mail.example.org")
+    assert (tls.security, tls.port, tls.username, tls.password) == ("starttls", 587, "jan@example.org", "s3cr:t")
+    ssl = SmtpSettings.from_url("smtps://u:hunter2@mail.example.org")
+    assert (ssl.security, ssl.port) == ("ssl", 465)
+    assert "hunter2" not in repr(ssl) and "hunter2" not in ssl.describe()
+    with pytest.raises(MailConfigError, match="scheme") as error:
+        SmtpSettings.from_url("http://u:hunter2@mail.example.org")
+    assert "hunter2" not in str(error.value)
+    with pytest.raises(MailConfigError) as error:
+        SmtpSettings.from_url("smtp://u:hunter2@mail.example.org:notaport")
+    assert "hunter2" not in str(error.value)
+
+
+def test_mail_settings_need_a_sender_and_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROPSFEED_SMTP_URL", "smtp://127.0.0.1:2525")
+    monkeypatch.delenv("ROPSFEED_MAIL_FROM", raising=False)
+    monkeypatch.setenv("ROPSFEED_SECRET_KEY", "k")
+    with pytest.raises(MailConfigError, match="ROPSFEED_MAIL_FROM"):
+        mail_settings()
+    monkeypatch.setenv("ROPSFEED_MAIL_FROM", "Biuletyn <biuletyn@example.org>")
+    monkeypatch.delenv("ROPSFEED_SECRET_KEY")
+    with pytest.raises(MailConfigError, match="ROPSFEED_SECRET_KEY"):
+        mail_settings()
+    monkeypatch.setenv("ROPSFEED_SECRET_KEY", "k")
+    monkeypatch.delenv("ROPSFEED_BASE_URL", raising=False)
+    with pytest.raises(MailConfigError, match="ROPSFEED_BASE_URL"):
+        mail_settings()
+    monkeypatch.setenv("ROPSFEED_BASE_URL", "https://ropsfeed.example.org")
+    settings = mail_settings()
+    assert settings.base_url == "https://ropsfeed.example.org/"
+    assert settings.sender.addr_spec == "biuletyn@example.org" and settings.list_id.endswith("<digest.example.org>")
+
+
+def test_tokens_tampered_expired_or_of_the_other_kind_are_refused() -> None:
+    token = unsubscribe_token("key", 7, "a@example.org")
+    assert read_unsubscribe_token("key", token) == (7, "a@example.org")
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for bad in (tampered, token + "x", "garbage", ""):
+        with pytest.raises(InvalidToken):
+            read_unsubscribe_token("key", bad)
+    with pytest.raises(InvalidToken):
+        read_unsubscribe_token("another key", token)
+    confirm = confirm_token("key", "a@example.org", {"frequency": "daily"})
+    assert read_confirm_token("key", confirm) == ("a@example.org", {"frequency": "daily"})
+    with pytest.raises(InvalidToken):
+        read_unsubscribe_token("key", confirm)
+    with pytest.raises(InvalidToken):
+        read_confirm_token("key", token)
+    with pytest.raises(InvalidToken):
+        read_confirm_token("key", confirm, max_age=-1)  # expired
+
+
+def test_addresses_are_validated_and_normalised() -> None:
+    assert normalise_email("  Jan.Kowalski@EXAMPLE.org ") == "jan.kowalski@example.org"
+    assert normalise_email("ola@żółw.pl") == "ola@żółw.pl"
+    for bad in ("jan", "jan@", "@example.org", "jan@example", "a b@example.org", "jan@example.org\r\nBcc: x@y.pl"):
+        with pytest.raises(SubscriberError, match="not a valid email address"):
+            normalise_email(bad)
+
+
+def test_settings_validation_and_weekdays() -> None:
+    assert parse_weekday("friday") == parse_weekday("piątek") == parse_weekday("piatek") == parse_weekday("5") == 4
+    assert DigestSettings(frequency="weekly").weekday == 0
+    assert DigestSettings(keywords=("  dotacje  ", "dotacje", "")).keywords == ("dotacje",)
+    with pytest.raises(SubscriberError, match="unknown voivodeship"):
+        DigestSettings(voivodeships=("mazowsze",))
+    with pytest.raises(SubscriberError, match="unknown source"):
+        DigestSettings(sources=("nope",))
+    with pytest.raises(SubscriberError, match="frequency"):
+        DigestSettings(frequency="hourly")
+    with pytest.raises(SubscriberError, match="weekday"):
+        parse_weekday("someday")
+
+
+def test_a_second_subscription_updates_the_same_row(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    with session_scope(sqlite_url, write=True) as session:
+        _, created = subscribe(session, "Ola@Example.org", DigestSettings(), confirmed=False)
+        assert created
+        _, created = subscribe(session, "ola@example.org", DigestSettings(keywords=("seniorzy",)), confirmed=False)
+        assert not created
+        row = session.scalar(select(Subscriber))
+        assert row.keywords == [] and row.confirmed_at is None, "an unconfirmed request changes nothing"
+        subscribe(session, "OLA@example.org", DigestSettings(frequency="weekly", weekday=2), confirmed=True)
+    with session_scope(sqlite_url) as session:
+        assert session.scalar(select(func.count()).select_from(Subscriber)) == 1
+        row = session.scalar(select(Subscriber))
+        assert (row.email, row.frequency, row.weekday) == ("ola@example.org", "weekly", 2) and row.confirmed_at

@@ -1,0 +1,327 @@
+"""Digests sent through a real SMTP server: content, headers, multipart structure, filters, empty
+periods, exactly-once delivery across failures and concurrent runs, header injection."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from aggregator.mail.send import send_digests
+from aggregator.mail.subscribers import DigestSettings, subscribe
+from aggregator.mail.tokens import read_unsubscribe_token
+from db.engine import session_scope
+from db.models import Delivery, Subscriber
+from tests.aggregator.mail.conftest import NOW, SECRET, SmtpServer, add_story, mention
+
+
+def subscribers(url: str, **people: DigestSettings) -> None:
+    with session_scope(url, write=True) as session:
+        for local, settings in people.items():
+            subscribe(session, f"{local}@example.org", settings, confirmed=True)
+
+
+def deliveries(url: str) -> int:
+    with session_scope(url) as session:
+        return session.scalar(select(func.count()).select_from(Delivery)) or 0
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_digest_content_headers_and_structure(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(
+            session,
+            source_id="mcps",
+            title="Nabór ofert w konkursie „Mazowsze dla seniorów”",
+            lead="Mazowieckie Centrum Polityki Społecznej ogłasza <b>otwarty</b> konkurs ofert & zaprasza.",
+            attachments=2,
+            also=("mazovia",),
+            published=NOW - timedelta(hours=3),
+            dates=((date(2026, 12, 20), None, "until"), (date(2027, 1, 12), date(2027, 1, 13), "range")),
+        )
+        add_story(
+            session,
+            source_id="rops-bialystok",
+            title="Szkolenie dla asystentów rodziny",
+            lead="Zapraszamy na szkolenie.",
+            published=NOW - timedelta(hours=10),
+        )
+        add_story(session, source_id="mcps-es", title="Targi ekonomii społecznej", published=NOW - timedelta(hours=5))
+    subscribers(database, anna=DigestSettings())
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (report.sent, report.stories, report.failed) == (1, 3, False)
+    [message] = smtp_server.handler.parsed()
+    assert smtp_server.handler.recipients() == ["anna@example.org"]
+    assert message["Subject"] == "ropsfeed: 3 nowe ogłoszenia (6–7 grudnia 2026)"
+    assert message["From"] == "ropsfeed <digest@ropsfeed.example.org>"
+    assert message["Message-ID"].endswith("@ropsfeed.example.org>") and message["Date"]
+    assert message["List-Id"] == "ropsfeed digest <digest.ropsfeed.example.org>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    web, mailto = (part.strip().strip("<>") for part in message["List-Unsubscribe"].split(","))
+    assert web.startswith("https://ropsfeed.example.org/unsubscribe/")
+    assert mailto.startswith("mailto:digest@ropsfeed.example.org?subject=unsubscribe%20")
+    with session_scope(database) as session:
+        anna = session.scalar(select(Subscriber))
+        assert read_unsubscribe_token(SECRET, web.rsplit("/", 1)[1]) == (anna.id, "anna@example.org")
+        assert anna.last_digest_at == NOW
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    # grouped by voivodeship in the order of their newest story, newest first inside a group
+    assert text.index("Województwo mazowieckie") < text.index("Województwo podlaskie")
+    assert text.index("Nabór ofert") < text.index("Targi ekonomii") < text.index("Szkolenie dla")
+    assert "Mazowieckie Centrum Polityki Społecznej, Urząd Marszałkowski Województwa Mazowieckiego" in text
+    assert "7 grudnia 2026 · 2 załączniki" in text
+    assert "Terminy: do 20 grudnia 2026; 12–13 stycznia 2027" in text
+    assert "ogłasza otwarty konkurs ofert & zaprasza." in " ".join(text.split()), "markup stripped from the lead"
+    assert "https://mcps.example.pl/" in text and web in text
+    assert "ogłasza otwarty konkurs ofert &amp; zaprasza." in html and "<b>" not in html
+    assert "„Mazowsze dla seniorów”" in html and "<style" not in html and 'style="' in html, "CSS inlined"
+    assert f'href="{web}"' in html
+    assert deliveries(database) == 3
+    again = send_digests(database, mail_settings, now=NOW + timedelta(days=1), echo=quiet)
+    assert (again.sent, again.empty) == (0, 1) and len(smtp_server.handler.messages) == 1, "nothing twice"
+
+
+def test_filters_choose_the_stories(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Dotacje dla organizacji pozarządowych")
+        add_story(session, source_id="rops-bialystok", title="Łódzkie spotkanie? Nie: Białystok, ekonomia społeczna")
+        fundacja = add_story(
+            session,
+            source_id="rops-krakow",
+            title="Konkurs grantowy",
+            lead="Fundacja Pomocy Wzajemnej „Barka” zaprasza.",
+        )
+        mention(session, fundacja, "fundacja-barka", "Fundacja Pomocy Wzajemnej „Barka”", "FPW")
+    subscribers(
+        database,
+        podlasie=DigestSettings(voivodeships=("podlaskie",)),
+        two_regions=DigestSettings(voivodeships=("podlaskie", "mazowieckie")),
+        mcps=DigestSettings(sources=("mcps",)),
+        keyword=DigestSettings(keywords=("EKONOMIA spoleczna", "nieistniejące słowo")),
+        barka=DigestSettings(entities=("FPW",)),
+        nothing=DigestSettings(voivodeships=("lubuskie",)),
+        both=DigestSettings(voivodeships=("podlaskie",), keywords=("dotacje",)),
+    )
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    got = {}
+    for message in smtp_server.handler.parsed():
+        text = message.get_body(("plain",)).get_content()
+        got[str(message["To"]).split("@")[0]] = sorted(
+            t for t in ("Dotacje", "Białystok", "Konkurs grantowy") if t in text
+        )
+    assert got == {
+        "podlasie": ["Białystok"],
+        "two_regions": ["Białystok", "Dotacje"],
+        "mcps": ["Dotacje"],
+        "keyword": ["Białystok"],
+        "barka": ["Konkurs grantowy"],
+    }
+    assert (report.sent, report.empty) == (5, 2), "no email when nothing matches (nor for AND-ed filters)"
+
+
+def test_empty_period_old_news_and_backfill_send_nothing(database: str, smtp_server: SmtpServer,
+                                                         mail_settings) -> None:  # fmt: skip
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Seen two days ago", seen=NOW - timedelta(days=2))
+        add_story(
+            session, source_id="mcps", title="A 2019 page found today (backfill)", published=NOW - timedelta(days=2500)
+        )
+        add_story(session, source_id="mcps", title="Undated, from the first crawl", published=None)
+    subscribers(database, ewa=DigestSettings())
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (report.sent, report.empty) == (0, 1) and smtp_server.handler.messages == []
+    with session_scope(database) as session:
+        assert session.scalar(select(Subscriber.last_digest_at)) == NOW, "the empty period counts as covered"
+    assert send_digests(database, mail_settings, now=NOW + timedelta(hours=1), echo=quiet).empty == 0, "not due"
+
+
+def test_weekly_subscribers_get_one_digest_on_their_day(database: str, smtp_server: SmtpServer,
+                                                        mail_settings) -> None:  # fmt: skip
+    with session_scope(database, write=True) as session:
+        add_story(
+            session,
+            source_id="mcps",
+            title="Ogłoszenie tygodnia",
+            seen=NOW - timedelta(days=3),
+            published=NOW - timedelta(days=3),
+        )
+    subscribers(database, tomasz=DigestSettings(frequency="weekly", weekday=0))
+    monday = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert monday.sent == 1
+    [message] = smtp_server.handler.parsed()
+    assert message["Subject"] == "ropsfeed: 1 nowe ogłoszenie (30 listopada – 7 grudnia 2026)"
+    assert "cotygodniowy (w poniedziałki)" in message.get_body(("plain",)).get_content()
+    with session_scope(database, write=True) as session:
+        add_story(
+            session, source_id="mcps", title="Wtorkowe", seen=NOW + timedelta(days=1), published=NOW + timedelta(days=1)
+        )
+    for days in range(1, 7):  # Tuesday … Sunday: not due
+        assert send_digests(database, mail_settings, now=NOW + timedelta(days=days), echo=quiet).sent == 0
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=7), echo=quiet).sent == 1
+    assert len(smtp_server.handler.messages) == 2
+
+
+def test_restart_after_smtp_failure_half_way(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Pierwsze")
+        add_story(session, source_id="rops-bialystok", title="Drugie")
+    subscribers(database, a=DigestSettings(), b=DigestSettings(), c=DigestSettings())
+    smtp_server.handler.refuse_after = 1  # the server refuses (451) after the first message
+    first = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (first.sent, first.deferred, first.failed) == (1, 2, True)
+    assert deliveries(database) == 2, "only the accepted message is recorded"
+    with session_scope(database) as session:
+        deferred = session.scalars(select(Subscriber).where(Subscriber.last_digest_at.is_(None))).all()
+        assert len(deferred) == 2 and all("451" in (s.last_bounce or "") and s.bounce_count == 0 for s in deferred)
+    smtp_server.handler.refuse_after = None
+    second = send_digests(database, mail_settings, now=NOW + timedelta(minutes=30), echo=quiet)
+    assert (second.sent, second.failed) == (2, False)
+    assert sorted(smtp_server.handler.recipients()) == ["a@example.org", "b@example.org", "c@example.org"]
+    assert deliveries(database) == 6
+    assert send_digests(database, mail_settings, now=NOW + timedelta(hours=1), echo=quiet).sent == 0
+
+
+def test_permanent_refusals_are_recorded_and_stop_after_three(database: str, smtp_server: SmtpServer,
+                                                              mail_settings) -> None:  # fmt: skip
+    subscribers(database, gone=DigestSettings())
+    smtp_server.handler.reject["gone@example.org"] = "550 5.1.1 No such user"
+    for day in range(4):
+        with session_scope(database, write=True) as session:
+            add_story(
+                session,
+                source_id="mcps",
+                title=f"Dzień {day}",
+                seen=NOW + timedelta(days=day, hours=-1),
+                published=NOW + timedelta(days=day, hours=-2),
+            )
+        report = send_digests(database, mail_settings, now=NOW + timedelta(days=day), echo=quiet)
+        assert report.refused == (1 if day < 3 else 0)
+    with session_scope(database) as session:
+        gone = session.scalar(select(Subscriber))
+        assert gone.bounce_count == 3 and "550 5.1.1 No such user" in (gone.last_bounce or "")
+    assert smtp_server.handler.messages == [] and deliveries(database) == 0
+
+
+def test_server_gone_stops_the_run_and_loses_nothing(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Pierwsze")
+    subscribers(database, a=DigestSettings(), b=DigestSettings())
+    from dataclasses import replace
+
+    from aggregator.mail.settings import SmtpSettings
+    from tests.aggregator.mail.conftest import free_port
+
+    nowhere = replace(mail_settings, smtp=SmtpSettings.from_url(f"smtp://127.0.0.1:{free_port()}"))
+    report = send_digests(database, nowhere, now=NOW, echo=quiet)
+    assert report.aborted and report.failed and report.sent == 0 and deliveries(database) == 0
+    with session_scope(database) as session:
+        assert session.scalars(select(Subscriber.lease_owner)).all() == [None, None], "leases released"
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 2
+
+
+def test_concurrent_runs_do_not_both_send(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Jedno")
+        add_story(session, source_id="rops-bialystok", title="Drugie")
+    subscribers(database, **{f"s{n}": DigestSettings() for n in range(12)})
+    smtp_server.handler.delay = 0.01
+    reports = []
+    runs = [threading.Thread(target=lambda: reports.append(send_digests(database, mail_settings, now=NOW,
+                                                                        echo=quiet))) for _ in range(2)]  # fmt: skip
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    recipients = smtp_server.handler.recipients()
+    assert len(recipients) == 12 and len(set(recipients)) == 12, "every subscriber exactly once"
+    assert sum(r.sent for r in reports) == 12 and deliveries(database) == 24
+
+
+def test_header_injection_in_scraped_titles(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(
+            session,
+            source_id="mcps",
+            title="Nabór\r\nBcc: victim@example.com\r\nSubject: spam",
+            lead="Treść\nX-Injected: yes",
+        )
+    subscribers(database, ola=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    [(_, recipients, raw)] = smtp_server.handler.messages
+    [message] = smtp_server.handler.parsed()
+    assert recipients == ["ola@example.org"]
+    assert message["Bcc"] is None and message["X-Injected"] is None
+    assert message["Subject"] == "ropsfeed: 1 nowe ogłoszenie (6–7 grudnia 2026)"
+    assert b"\r\nBcc:" not in raw and b"\nX-Injected" not in raw
+    assert "Nabór Bcc: victim@example.com Subject: spam" in message.get_body(("plain",)).get_content()
+
+
+def test_an_internationalised_domain_is_sent_in_ascii(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Dla żółwi")
+    subscribers(database, **{"ola": DigestSettings()})
+    with session_scope(database, write=True) as session:
+        subscribe(session, "jan@żółw.pl", DigestSettings(), confirmed=True)
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 2
+    assert sorted(smtp_server.handler.recipients()) == ["jan@xn--w-uga1v8h.pl", "ola@example.org"]
+    assert {str(m["To"]) for m in smtp_server.handler.parsed()} == {"jan@xn--w-uga1v8h.pl", "ola@example.org"}
+
+
+def test_dry_run_sends_and_records_nothing(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Tylko podgląd")
+    subscribers(database, piotr=DigestSettings())
+    lines: list[str] = []
+    report = send_digests(database, mail_settings, now=NOW, dry_run=True, echo=lines.append)
+    assert report.sent == 1 and smtp_server.handler.messages == [] and deliveries(database) == 0
+    assert lines[0] == "piotr@example.org: ropsfeed: 1 nowe ogłoszenie (6–7 grudnia 2026)"
+    assert "Tylko podgląd" in lines[1]
+    with session_scope(database) as session:
+        assert session.scalar(select(Subscriber.last_digest_at)) is None
+
+
+def test_a_flood_lists_the_newest_and_counts_the_rest(database: str, smtp_server: SmtpServer, mail_settings,
+                                                      monkeypatch) -> None:  # fmt: skip
+    from aggregator.mail import digest
+
+    monkeypatch.setattr(digest, "MAX_STORIES", 2)
+    with session_scope(database, write=True) as session:
+        for n in range(5):
+            add_story(session, source_id="mcps", title=f"Ogłoszenie {n}", published=NOW - timedelta(hours=8 - n))
+    subscribers(database, jan=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).stories == 2
+    [message] = smtp_server.handler.parsed()
+    assert message["Subject"] == "ropsfeed: 5 nowych ogłoszeń (6–7 grudnia 2026)"
+    text = message.get_body(("plain",)).get_content()
+    assert "Ogłoszenie 4" in text and "Ogłoszenie 3" in text and "Ogłoszenie 2" not in text
+    assert "Powyżej 2 najnowsze. Kolejne 3 ogłoszenia z tego okresu znajdziesz na stronie" in text
+    assert "Kolejne 3 ogłoszenia" in message.get_body(("html",)).get_content()
+    assert deliveries(database) == 2, "only what was listed counts as delivered"
+
+
+def test_a_live_lease_is_respected_and_a_crashed_runs_lease_expires(database: str, smtp_server: SmtpServer,
+                                                                    mail_settings) -> None:  # fmt: skip
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Jedno")
+    subscribers(database, ela=DigestSettings())
+    held = datetime.now(UTC) + timedelta(minutes=5)
+    with session_scope(database, write=True) as session:
+        session.execute(update(Subscriber).values(lease_owner="another-run", lease_expires_at=held))
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (report.sent, report.locked) == (0, 1) and smtp_server.handler.messages == []
+    with session_scope(database, write=True) as session:  # that run crashed long ago
+        session.execute(update(Subscriber).values(lease_expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    with session_scope(database) as session:
+        assert session.scalar(select(Subscriber.lease_owner)) is None

@@ -1,0 +1,172 @@
+"""Faults: the database going away mid-crawl, a site that never answers, bad settings."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from aggregator.cli import main
+from db.engine import session_scope
+from db.migrate import ensure_schema
+from db.models import Announcement, CrawlRun
+from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from tests.aggregator.cli_inprocess import invoke
+from tests.conftest import REPO, run_cli
+
+pytestmark = pytest.mark.network
+
+
+def overlay_route(root: Path, host: str, route: str) -> None:
+    (root / host).mkdir(parents=True, exist_ok=True)
+    with (root / host / "routes.toml").open("a", encoding="utf-8") as handle:
+        handle.write(route + "\n")
+
+
+class TcpProxy:
+    """127.0.0.1:PORT → the PostgreSQL server; `stop()` is the database vanishing (listener and every
+    open connection closed at once), `start()` brings it back on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self.listener: socket.socket | None = None
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port, self.listener = listener.getsockname()[1], listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            with self.lock:
+                self.sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        assert self.listener is not None
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (close alone does not)
+        self.listener.close()
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self.sockets.clear()
+
+
+@pytest.fixture
+def slow_mirror(tmp_path: Path) -> Iterator[BackgroundMirror]:
+    """mcps answers robots.txt after 3 s (time to pull the database away), rops-poznan never answers
+    its REST API (it hangs for a minute)."""
+    overlay_route(tmp_path, "mcps.com.pl",
+                  '[[route]]\npath = "/robots.txt"\ndelay = 3.0\nbody = "User-agent: *\\nAllow: /\\n"\n')  # fmt: skip
+    overlay_route(tmp_path, "rops.poznan.pl", '[[route]]\npath = "/wp-json/wp/v2/posts"\ndelay = 60.0\nbody = "[]"\n')
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as server:
+        yield server
+
+
+def test_hanging_site_is_cut_by_the_timeout_and_does_not_stall_the_others(
+    sqlite_url: str, slow_mirror: BackgroundMirror
+) -> None:
+    result = run_cli("crawl", "rops-poznan", "rops-krakow", "--mirror", slow_mirror.url, "--db", sqlite_url,
+                     env={"ROPSFEED_DOWNLOAD_TIMEOUT": "0.5", "ROPSFEED_ANNOTATION_WORKERS": "0"})  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    with session_scope(sqlite_url) as session:
+        runs = {r.source_id: r for r in session.scalars(select(CrawlRun))}
+    assert runs["rops-krakow"].status == "ok" and runs["rops-krakow"].items_new == 3
+    assert runs["rops-poznan"].status == "failed"
+    assert any("timed out after 0.5 s" in e for e in runs["rops-poznan"].errors), runs["rops-poznan"].errors
+
+
+def test_bad_timeout_setting_is_refused_before_anything_runs(sqlite_url: str) -> None:
+    result = invoke("run", "--db", sqlite_url, env={"ROPSFEED_DOWNLOAD_TIMEOUT": "soon"})
+    assert result.returncode == 2
+    assert "ROPSFEED_DOWNLOAD_TIMEOUT must be a number of seconds above 0, not 'soon'" in result.stderr
+
+
+def test_unreachable_database_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    for database in (f"sqlite:///{tmp_path / 'a-file' / 'ropsfeed.db'}", "postgresql+psycopg://ropsfeed@127.0.0.1:9/x"):
+        monkeypatch.setattr(sys, "argv", ["ropsfeed", "status", "--db", database])
+        with pytest.raises(SystemExit) as exited:
+            main()  # the real entry point: it turns the error into one line and exit 2
+        stderr = capsys.readouterr().err
+        assert exited.value.code == 2, stderr
+        assert stderr.startswith("error: database unavailable: ") and len(stderr.splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_database_gone_mid_crawl_then_next_run_completes(
+    postgres_url: str, slow_mirror: BackgroundMirror, mirror: BackgroundMirror
+) -> None:
+    ensure_schema(postgres_url)
+    direct = make_url(postgres_url)
+    proxy = TcpProxy((direct.host or "127.0.0.1", direct.port or 5432))
+    proxy.start()
+    through_proxy = direct.set(port=proxy.port).render_as_string(hide_password=False)
+    command = [sys.executable, "-m", "aggregator.cli", "crawl", "mcps", "--mirror", slow_mirror.url,
+               "--db", through_proxy]  # fmt: skip
+    env = {**os.environ, "ROPSFEED_LOCK_TTL": "1", "ROPSFEED_ANNOTATION_WORKERS": "0"}
+    crawl = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the crawl has begun (its run row exists), then pull the plug
+        with session_scope(postgres_url) as session:
+            if session.scalar(select(func.count()).select_from(CrawlRun).where(CrawlRun.status == "running")):
+                break
+        time.sleep(0.1)
+    proxy.stop()
+    _, stderr = crawl.communicate(timeout=120)
+    assert crawl.returncode == 2, stderr
+    assert stderr.splitlines()[-1].startswith("error: database unavailable: ") and "Traceback" not in stderr
+    with session_scope(postgres_url) as session:
+        assert session.scalar(select(func.count()).select_from(Announcement)) == 0, "nothing half-written"
+
+    proxy.start()
+    command[command.index(slow_mirror.url)] = mirror.url  # the database is back; no need to wait this time
+    try:
+        again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        proxy.stop()
+    assert again.returncode == 0, again.stdout + again.stderr
+    with session_scope(postgres_url) as session:
+        runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
+        stored = session.scalar(select(func.count()).select_from(Announcement))
+    assert [r.status for r in runs] == ["failed", "ok"] and stored == 7
+    assert "interrupted" in runs[0].errors[-1], "the cut-short run is recorded as failed"

@@ -1,0 +1,113 @@
+"""crawl_runs records every run fully; a second run right after the first fetches listings only and
+stores nothing new; layout changes (nothing found, posts without title or body) raise alarms."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import session_scope
+from db.models import Announcement, CrawlRun, RawPage
+from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from tests.aggregator.cli_inprocess import invoke
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.network
+
+SOURCES = ("mcps", "rops-rzeszow", "rops-katowice")  # REST API, HTML listings, RSS feed
+INLINE = {"ROPSFEED_ANNOTATION_WORKERS": "0"}  # no worker process to start: quicker on a busy machine
+REQUEST_LINE = re.compile(r'"GET (\S+) HTTP')
+
+
+def mirror_paths(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The paths the mirror served since the last clear, unquoted."""
+    found = [REQUEST_LINE.search(r.getMessage()) for r in caplog.records if r.name == "scrapers.mirror.server"]
+    return [unquote(m.group(1)) for m in found if m]
+
+
+def runs_of(database: str) -> list[CrawlRun]:
+    with session_scope(database) as session:
+        return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+
+
+def test_second_run_fetches_listings_only_and_stores_nothing(
+    sqlite_url: str, mirror: BackgroundMirror, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="scrapers.mirror.server")
+    first = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    assert first.returncode == 0, first.stdout + first.stderr
+    with session_scope(sqlite_url) as session:
+        article_paths = {unquote(f"/{urlsplit(u).netloc}{urlsplit(u).path}") for u in session.scalars(
+            select(Announcement.url).where(Announcement.source_id != "mcps"))}  # fmt: skip
+        stored = session.scalar(select(func.count()).select_from(Announcement))
+        archived = session.scalar(select(func.count()).select_from(RawPage))
+    first_paths = mirror_paths(caplog)
+    assert article_paths and article_paths <= {p.split("?")[0].rstrip("/") for p in first_paths} | {
+        p.split("?")[0] for p in first_paths
+    }, "run 1 fetched the article pages"
+
+    caplog.clear()
+    second = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    assert second.returncode == 0, second.stdout + second.stderr
+    second_paths = mirror_paths(caplog)
+    assert not {p.split("?")[0] for p in second_paths} & article_paths, "run 2 fetched no article page"
+    assert all(p.endswith("robots.txt") or "wp-json" in p or "feed" in p or "aktualnosci" in p for p in second_paths)
+
+    runs = runs_of(sqlite_url)
+    assert len(runs) == 2 * len(SOURCES)
+    one, two = runs[: len(SOURCES)], runs[len(SOURCES) :]
+    for run in runs:
+        assert run.status == "ok" and run.errors == [] and run.alarms == []
+        assert run.started_at <= run.finished_at
+        assert sum(run.responses.values()) == run.pages_fetched and run.responses["200"] >= 1
+    assert next(r.responses for r in runs if r.source_id == "rops-katowice") == {"200": 6, "401": 1, "404": 1}
+    assert sum(r.items_new for r in one) == stored > 0
+    assert sum(r.items_new + r.items_updated for r in two) == 0, "run 2 stored nothing new"
+    assert sum(r.requests for r in two) == len(second_paths) < sum(r.requests for r in one) == len(first_paths)
+    with session_scope(sqlite_url) as session:
+        assert session.scalar(select(func.count()).select_from(Announcement)) == stored
+        assert session.scalar(select(func.count()).select_from(RawPage)) == archived, "no page archived twice"
+
+
+def broken_layouts(root: Path) -> None:
+    """mcps: every REST API post lost its title; rops-rzeszow: the listing no longer shows links."""
+    api = root / "mcps.com.pl"
+    api.mkdir()
+    for page in (1, 2):
+        posts = json.loads((SNAPSHOT_DIR / f"mcps.com.pl/wp-json/wp/v2/posts-page-{page}.json").read_text("utf-8"))
+        for post in posts:
+            post["title"]["rendered"] = ""
+        (api / f"posts-{page}.json").write_text(json.dumps(posts), encoding="utf-8")
+        with (api / "routes.toml").open("a", encoding="utf-8") as routes:
+            routes.write('[[route]]\npath = "/wp-json/wp/v2/posts"\n'
+                         f'query = "per_page=5&page={page}&_embed=wp%3Aterm"\nfile = "posts-{page}.json"\n'
+                         'content_type = "application/json"\n'
+                         'headers = { "X-WP-TotalPages" = "2" }\n')  # fmt: skip
+    listing = root / "www.rops.rzeszow.pl"
+    listing.mkdir()
+    (listing / "routes.toml").write_text(
+        '[[route]]\npath = "/aktualnosci"\nbody = "<html><body><h1>Aktualności</h1><p>Nowa strona</p></body></html>"\n',
+        encoding="utf-8",
+    )
+
+
+def test_layout_alarms_recorded_and_shown_by_status(sqlite_url: str, tmp_path: Path) -> None:
+    broken_layouts(tmp_path)
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as broken:
+        result = run_cli("crawl", "mcps", "rops-rzeszow", "--mirror", broken.url, "--db", sqlite_url)
+    runs = {r.source_id: r for r in runs_of(sqlite_url)}
+    assert any("has no title or no content" in a for a in runs["mcps"].alarms), runs["mcps"].alarms
+    assert any("yielded no items" in a for a in runs["rops-rzeszow"].alarms), runs["rops-rzeszow"].alarms
+    assert "alarm mcps: REST API post https://mcps.com.pl/" in result.stderr
+    status = {
+        row["source_id"]: row
+        for row in map(json.loads, invoke("status", "--json", "--db", sqlite_url).stdout.splitlines())
+    }
+    assert status["rops-rzeszow"]["health"] == "alarm" and status["rops-rzeszow"]["alarms"]
+    assert status["mcps"]["alarms"]

@@ -1,0 +1,105 @@
+"""Logs: text or JSON lines, and no secret ever written (passwords in URLs, tokens, the secret key)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from aggregator.logs import RedactingFilter, configure_logging, redact
+from db.engine import session_scope
+from db.migrate import ensure_schema
+from db.store import finish_run, start_run, sync_sources
+from scrapers.registry import load_sources
+from tests.aggregator.cli_inprocess import invoke
+from tests.conftest import run_cli
+
+PASSWORD = "Hunter2-pass%21"  # percent-encoded "!" as it appears in a URL
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"connecting to smtps://alerts:{PASSWORD}@mail.example.org:465", "smtps://alerts:***@mail.example.org:465"),
+        (f"postgresql+psycopg://ropsfeed:{PASSWORD}@db.internal/ropsfeed", "ropsfeed:***@db.internal"),
+        ("GET https://example.org/unsubscribe?token=eyJhbGciOi.abc&lang=pl", "?token=***&lang=pl"),
+        ("headers {'Authorization': 'Bearer abc.def.ghi'}", "'Authorization': 'Bearer ***'"),
+        (
+            "https://mcps.com.pl/aktualnosci/?page=2 returned 200",
+            "https://mcps.com.pl/aktualnosci/?page=2 returned 200",
+        ),
+    ],
+)
+def test_redact_patterns(text: str, kept: str) -> None:
+    cleaned = redact(text, [])
+    assert kept in cleaned
+    for secret in (PASSWORD, "eyJhbGciOi", "abc.def.ghi"):
+        assert secret not in cleaned
+
+
+def test_filter_masks_arguments_tracebacks_and_configured_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROPSFEED_SECRET_KEY", "the-signing-key-42")
+    monkeypatch.setenv("ROPSFEED_SMTP_URL", f"smtp+starttls://alerts:{PASSWORD}@mail.example.org:587")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    try:
+        logger.error("SMTP %s refused the login", f"smtp+starttls://alerts:{PASSWORD}@mail.example.org:587")
+        logger.error("password %s decoded", "Hunter2-pass!")  # the unquoted form of the configured one
+        logger.error("token signed with %s", "the-signing-key-42")
+        try:
+            raise RuntimeError(f"could not connect to smtps://alerts:{PASSWORD}@mail.example.org")
+        except RuntimeError:
+            logger.exception("sending failed")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "Hunter2" not in output and "the-signing-key-42" not in output
+    assert output.count("***") >= 4 and "RuntimeError" in output, output
+
+
+def test_json_lines_without_the_smtp_password(sqlite_url: str) -> None:
+    ensure_schema(sqlite_url)
+    with session_scope(sqlite_url, write=True) as session:
+        sync_sources(session, load_sources())
+        for _ in range(3):
+            finish_run(session, start_run(session, "r", "mcps", None, False), status="failed",
+                       errors=["GET https://mcps.com.pl/robots.txt: connection refused"])  # fmt: skip
+    env = {"ROPSFEED_ALERT_EMAIL": "admin@example.org", "ROPSFEED_SMTP_URL": f"smtps://alerts:{PASSWORD}@127.0.0.1:9"}
+    result = run_cli("--log-format", "json", "status", "--db", sqlite_url, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Hunter2" not in result.stderr + result.stdout
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(r["level"] == "ERROR" and "mcps has failed 3 runs in a row" in r["message"] for r in records)
+    assert any(r["level"] == "ERROR" and "alert mail via 127.0.0.1:9 failed" in r["message"] for r in records)
+
+    text = invoke("status", "--db", sqlite_url, env=env)
+    assert " ERROR ropsfeed.alerts: mcps has failed 3 runs in a row" in text.stderr and "Hunter2" not in text.stderr
+
+
+def test_configure_logging_is_idempotent() -> None:
+    root = logging.getLogger()
+    before = len(root.handlers)
+    configure_logging("json")
+    configure_logging("text")
+    try:
+        assert len(root.handlers) == before + 1
+    finally:
+        for handler in [h for h in root.handlers if h.get_name() == "ropsfeed"]:
+            root.removeHandler(handler)
+
+
+def test_scrapy_settings_dump_is_redacted_under_any_handler(caplog: pytest.LogCaptureFixture) -> None:
+    import scrapers.settings  # noqa: F401  (installs the filter, as in a Scrapyd job)
+
+    with caplog.at_level(logging.INFO, logger="scrapy.crawler"):
+        logging.getLogger("scrapy.crawler").info(
+            "Overridden settings:\n%(settings)s",
+            {"settings": {"ROPSFEED_DATABASE_URL": f"postgresql+psycopg://ropsfeed:{PASSWORD}@db/ropsfeed"}},
+        )
+    assert "Hunter2" not in caplog.text and "ropsfeed:***@db" in caplog.text

@@ -1,0 +1,195 @@
+"""The web page through Starlette's TestClient: listing, filters, search, paging, story pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from aggregator.web.app import create_app
+from tests.aggregator.web.conftest import fill
+
+
+@pytest.fixture(scope="module")
+def client(web_database: str) -> Iterator[TestClient]:
+    with TestClient(create_app(web_database)) as test_client:
+        yield test_client
+
+
+def titles(html: str) -> list[str]:
+    return re.findall(r'<h2><a href="[^"]+">([^<]+)</a></h2>', html)
+
+
+def test_front_page_lists_stories_newest_first_with_paging(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    listed = titles(response.text)
+    assert listed[:3] == [
+        "Nabór wniosków dla spółdzielni socjalnych",
+        "Szkolenie dla asystentów rodziny",
+        "Konkurs ofert &lt;b&gt;2024&lt;/b&gt;",
+    ], "one entry per story, newest first, title escaped"
+    assert "MCPS: nabór dla spółdzielni" not in listed, "the copy is inside its story"
+    assert len(listed) == 20 and "Razem 28 wiadomości · strona 1 z 2" in response.text
+    assert "2 źródła" in response.text and "12 marca 2024" in response.text
+    second = client.get("/?page=2")
+    assert len(titles(second.text)) == 8 and not set(titles(second.text)) & set(listed)
+    assert 'rel="prev" href="/"' in second.text
+
+
+def test_filters_and_search(client: TestClient) -> None:
+    podlaskie = titles(client.get("/?voivodeship=podlaskie").text)
+    assert podlaskie == ["Nabór wniosków dla spółdzielni socjalnych", "Szkolenie dla asystentów rodziny"]
+    assert titles(client.get("/?source=rops-bialystok&q=szkolenie").text) == ["Szkolenie dla asystentów rodziny"]
+    by_entity = client.get("/?entity=mcps&voivodeship=podlaskie").text
+    assert titles(by_entity) == ["Nabór wniosków dla spółdzielni socjalnych"], "the copy mentions MCPS"
+    folded = client.get("/?q=NABOR+spoldzielni").text
+    assert titles(folded) == ["Nabór wniosków dla spółdzielni socjalnych"] and "Znaleziono 1 wiadomość" in folded
+    nothing = client.get("/?q=nieistniejace").text
+    assert titles(nothing) == [] and "Nic nie znaleziono dla zapytania „nieistniejace”" in nothing
+    assert "Brak wiadomości spełniających wybrane kryteria" in client.get("/?source=mcps&voivodeship=podlaskie").text
+
+
+def test_bad_parameters_are_a_clear_400(client: TestClient) -> None:
+    response = client.get("/?voivodeship=mazowsze")
+    assert response.status_code == 400 and "Nieznane województwo „mazowsze”" in response.text
+    assert client.get("/?page=0").status_code == 400
+    assert client.get("/?page=abc").status_code == 400
+    assert client.get("/feed.atom?limit=5000").status_code == 400
+    too_long = client.get("/?q=" + "a" * 201)
+    assert too_long.status_code == 400 and "jest za długi" in too_long.text
+    missing = client.get("/story/nie-ma")
+    assert missing.status_code == 404 and "Nie ma takiej strony" in missing.text
+
+
+def test_story_page_shows_sources_attachments_dates_and_institutions(client: TestClient) -> None:
+    page = client.get("/story/story-nabor").text
+    assert "Ta wiadomość ukazała się w 2 źródłach." in page and "(rops-bialystok.pl, woj. podlaskie)" in page
+    assert 'href="https://mcps.com.pl/aktualnosci/nabor-spoldzielnie/"' in page
+    assert 'href="https://www.rops-bialystok.pl/nabor-mcps/"' in page
+    assert 'href="https://mcps.com.pl/files/regulamin.pdf"' in page and "(pdf, 245 KB)" in page
+    assert "do 15 kwietnia 2024" in page
+    assert 'href="/?entity=mcps"' in page and "Mazowieckie Centrum Polityki Społecznej" in page
+    assert "12 marca 2024, 10:30" in page, "publication time in Warsaw time"
+
+
+def test_announcement_page_for_one_without_a_story_and_redirect_for_one_with(
+    client: TestClient, web_database: str
+) -> None:
+    from sqlalchemy import select
+
+    from db.engine import session_scope
+    from db.models import Announcement
+
+    with session_scope(web_database) as session:
+        copy_id = session.scalar(select(Announcement.id).where(Announcement.url.endswith("/nabor-mcps/")))
+    redirect = client.get(f"/announcement/{copy_id}", follow_redirects=False)
+    assert redirect.status_code == 302 and redirect.headers["location"] == "/story/story-nabor"
+    assert client.get("/announcement/999999").status_code == 404
+    front = client.get("/?q=szkolenie").text
+    [link] = re.findall(r'href="(/announcement/\d+)"', front)
+    page = client.get(link)
+    assert (
+        page.status_code == 200 and "Szkolenie dla asystentów rodziny" in page.text and "ukazała się" not in page.text
+    )
+
+
+def test_scraped_html_is_neutralised_and_csp_forbids_scripts(client: TestClient) -> None:
+    response = client.get("/story/story-xss")
+    page = response.text
+    body = page.split('<div class="content">', 1)[1].split("</div>", 1)[0]
+    assert "<script" not in body and "onerror" not in body and "onclick" not in body
+    assert "javascript:" not in body and "<iframe" not in body and "<style" not in body
+    assert 'href="https://mcps.com.pl/regulamin.pdf"' in body, "relative links point at the real site"
+    assert "Nabór wniosków" in body
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'none'" in policy and "default-src 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_feeds_as_urls_with_filters_and_autodiscovery(client: TestClient) -> None:
+    import feedparser
+
+    front = client.get("/?voivodeship=podlaskie").text
+    autodiscovery = '<link rel="alternate" type="application/atom+xml" title="ropsfeed (Atom)" href="/feed.atom?{}">'
+    assert autodiscovery.format("voivodeship=podlaskie") in front
+    for name, media in (("atom", "application/atom+xml"), ("rss", "application/rss+xml")):
+        response = client.get(f"/feed.{name}?voivodeship=podlaskie")
+        assert response.headers["content-type"].startswith(media)
+        parsed = feedparser.parse(response.text)
+        assert not parsed.bozo and [e.title for e in parsed.entries] == [
+            "Nabór wniosków dla spółdzielni socjalnych", "Szkolenie dla asystentów rodziny"]  # fmt: skip
+    document = client.get("/feed.json?q=szkolenie&limit=5").json()
+    assert [item["title"] for item in document["items"]] == ["Szkolenie dla asystentów rodziny"]
+    assert len(client.get("/feed.json?limit=3").json()["items"]) == 3
+
+
+def test_layout_link_slot_shows_routes_that_exist(web_database: str) -> None:
+    from aggregator.web import app as web_app
+
+    original = web_app.ROUTE_MODULES
+    web_app.ROUTE_MODULES = tuple(m for m in original if m.__name__ != "aggregator.web.subscriptions")
+    try:
+        without = TestClient(web_app.create_app(web_database)).get("/").text
+    finally:
+        web_app.ROUTE_MODULES = original
+    assert "Subskrypcja</a>" not in without
+    page = TestClient(web_app.create_app(web_database)).get("/").text
+    assert '<a href="/subscribe">Subskrypcja</a>' in page
+
+
+def test_empty_database_says_so(tmp_path: Path) -> None:
+    page = TestClient(create_app(f"sqlite:///{tmp_path / 'empty.db'}")).get("/")
+    assert page.status_code == 200 and "Baza nie zawiera jeszcze żadnych ogłoszeń" in page.text
+
+
+@pytest.mark.postgres
+def test_pages_on_postgresql(postgres_url: str) -> None:
+    client = TestClient(create_app(fill(postgres_url)))
+    front = client.get("/?voivodeship=podlaskie&q=nabor")
+    assert titles(front.text) == ["Nabór wniosków dla spółdzielni socjalnych"]
+    assert "Razem 28 wiadomości" in client.get("/").text
+    assert len(titles(client.get("/?page=2").text)) == 8
+    story = client.get("/story/story-nabor").text
+    assert "do 15 kwietnia 2024" in story and "(pdf, 245 KB)" in story and 'href="/?entity=mcps"' in story
+    assert client.get("/feed.json?entity=mcps&voivodeship=podlaskie").json()["items"][0]["title"].startswith("Nabór")
+
+
+def test_counting_stops_at_the_cap(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.web import pages
+
+    monkeypatch.setattr(pages, "COUNT_CAP", 10)
+    first = client.get("/").text
+    assert "Razem ponad 10 wiadomości · strona 1" in first and 'rel="next" href="/?page=2"' in first
+    last = client.get("/?page=2").text
+    assert len(titles(last)) == 8 and 'rel="next"' not in last, "paging does not depend on the count"
+    beyond = client.get("/?page=3").text
+    assert "Nie ma strony 3." in beyond
+
+
+def test_filters_the_feed_layer_refuses_are_a_400(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.feeds import FeedFilters
+    from aggregator.web import filters
+
+    def strict(**values: object) -> FeedFilters:
+        if values.get("query") == "!!!":
+            raise ValueError("the query has no words")
+        return FeedFilters(**values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(filters, "FeedFilters", strict)
+    response = client.get("/?q=!!!")
+    assert response.status_code == 400 and "Nieprawidłowe zapytanie: the query has no words" in response.text
+    assert client.get("/feed.rss?q=!!!").status_code == 400
+
+
+def test_feeds_answer_conditional_requests(client: TestClient) -> None:
+    first = client.get("/feed.rss?source=mcps")
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and first.headers["cache-control"].startswith("public")
+    again = client.get("/feed.rss?source=mcps", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    assert client.get("/feed.rss?source=rops-bialystok", headers={"If-None-Match": tag}).status_code == 200
+    assert client.get("/feed.atom?source=mcps", headers={"If-None-Match": tag}).status_code == 200

@@ -1,0 +1,124 @@
+"""Double opt-in subscription and one-click unsubscribe through the web app, with the
+confirmation and digest emails going through a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from aggregator.mail.send import send_digests
+from aggregator.mail.settings import mail_settings
+from aggregator.web.app import create_app
+from db.engine import session_scope
+from db.models import Subscriber
+from tests.aggregator.mail.conftest import SmtpServer, add_story
+from tests.aggregator.mail.conftest import database as database
+from tests.aggregator.mail.conftest import smtp_server as smtp_server
+
+
+@pytest.fixture
+def client(database: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("ROPSFEED_SMTP_URL", smtp_server.url)
+    monkeypatch.setenv("ROPSFEED_MAIL_FROM", "ropsfeed <digest@ropsfeed.example.org>")
+    monkeypatch.setenv("ROPSFEED_SECRET_KEY", "web-test-key")
+    monkeypatch.setenv("ROPSFEED_BASE_URL", "https://ropsfeed.example.org/")
+    with TestClient(create_app(database)) as test_client:
+        yield test_client
+
+
+def subscriber(database: str) -> Subscriber | None:
+    with session_scope(database) as session:
+        return session.scalar(select(Subscriber))
+
+
+def count(database: str) -> int:
+    with session_scope(database) as session:
+        return session.scalar(select(func.count()).select_from(Subscriber)) or 0
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("https://ropsfeed.example.org")
+
+
+FORM = {"email": "Ola.Nowak@Example.org", "frequency": "weekly", "weekday": "4", "voivodeship": ["podlaskie"],
+        "keywords": "seniorzy, spółdzielnia socjalna"}  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database: str,
+                                                   smtp_server: SmtpServer) -> None:  # fmt: skip
+    form = client.get("/subscribe")
+    assert form.status_code == 200 and "Przegląd ogłoszeń e-mailem" in form.text
+    assert 'href="/subscribe">Subskrypcja</a>' in form.text, "the layout's menu links the form"
+    assert 'value="świętokrzyskie"' in form.text
+
+    bad = client.post("/subscribe", data={**FORM, "email": "ola@"})
+    assert bad.status_code == 400 and "Podaj poprawny adres e-mail." in bad.text and count(database) == 0
+    bad = client.post("/subscribe", data={**FORM, "voivodeship": ["mazowsze"]})
+    assert bad.status_code == 400 and "Wybrane filtry są nieprawidłowe." in bad.text and count(database) == 0
+
+    sent = client.post("/subscribe", data=FORM)
+    assert sent.status_code == 200 and "Sprawdź skrzynkę" in sent.text and "ola.nowak@example.org" in sent.text
+    [confirmation] = smtp_server.handler.parsed()
+    assert confirmation["To"] == "ola.nowak@example.org"
+    assert confirmation["Subject"] == "Potwierdź zapis na przegląd ogłoszeń ropsfeed"
+    assert confirmation["List-Unsubscribe"] is None, "not a list message yet"
+    text = confirmation.get_body(("plain",)).get_content()
+    assert "cotygodniowy (w piątki) przegląd" in text
+    link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
+    assert f'href="{link}"' in confirmation.get_body(("html",)).get_content()
+    row = subscriber(database)
+    assert row.confirmed_at is None and row.email == "ola.nowak@example.org"
+
+    page = client.get(path_of(link))
+    assert page.status_code == 200 and "Potwierdź zapis" in page.text and "województwa: podlaskie" in page.text
+    assert subscriber(database).confirmed_at is None, "a link scanner's GET confirms nothing"
+    tampered = client.post(path_of(link)[:-3] + "xyz")
+    assert tampered.status_code == 400 and "nieprawidłowy albo wygasł" in tampered.text
+    done = client.post(path_of(link))
+    assert done.status_code == 200 and "Zapis potwierdzony" in done.text
+    row = subscriber(database)
+    assert row.confirmed_at and (row.frequency, row.weekday) == ("weekly", 4)
+    assert (row.voivodeships, row.keywords) == (["podlaskie"], ["seniorzy", "spółdzielnia socjalna"])
+
+    again = client.post("/subscribe", data={**FORM, "email": "ola.nowak@example.org", "frequency": "daily"})
+    assert again.status_code == 200 and count(database) == 1, "a second subscription never duplicates"
+    assert subscriber(database).frequency == "weekly", "nor changes anything before it is confirmed"
+
+    now = datetime.now(UTC)
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="rops-bialystok", title="Seniorzy w klubie", seen=now - timedelta(hours=1),
+                  published=now - timedelta(hours=2))  # fmt: skip
+    report = send_digests(database, mail_settings(), now=now, echo=lambda _: None)
+    assert report.sent == 1
+    digest = smtp_server.handler.parsed()[-1]
+    unsubscribe = path_of(digest["List-Unsubscribe"].split(",")[0].strip("<> "))
+
+    for broken in (unsubscribe[:-2] + "zz", "/unsubscribe/abc"):
+        assert client.get(broken).status_code == 400
+        assert client.post(broken, data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    assert subscriber(database).unsubscribed_at is None, "a tampered token changes nothing"
+    ask = client.get(unsubscribe)
+    assert ask.status_code == 200 and "Wypisać się z przeglądu?" in ask.text
+    assert subscriber(database).unsubscribed_at is None, "GET only asks"
+    one_click = client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})  # RFC 8058, as a provider sends it
+    assert one_click.status_code == 200 and "Wypisano" in one_click.text
+    assert subscriber(database).unsubscribed_at is not None
+    assert client.post(unsubscribe).status_code == 200, "repeating it is harmless"
+    assert "Wypisano" in client.get(unsubscribe).text
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="rops-bialystok", title="Seniorzy znowu", seen=now, published=now)
+    assert send_digests(database, mail_settings(), now=now + timedelta(days=8), echo=lambda _: None).sent == 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_subscriptions_without_smtp_are_unavailable_not_broken(client: TestClient, database: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.delenv("ROPSFEED_SMTP_URL")
+    response = client.post("/subscribe", data=FORM)
+    assert response.status_code == 503 and "chwilowo niedostępna" in response.text and count(database) == 0
