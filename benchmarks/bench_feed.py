@@ -121,7 +121,8 @@ def fill(url: str, size: int, seed: int) -> float:
         # Most rows were backfilled by the first crawl; one in 500 is news seen by a later crawl.
         seen = FIRST_CRAWL_END + timedelta(days=1) if number % 500 == 0 else FIRST_CRAWL
         batch.append({
-            "id": number + 1, "source_id": source.id, "url": f"{source.base_url}bench/{number}/", "title": title,
+            "id": number + 1, "source_id": source.id, "url": f"{source.base_url}bench/{number}/",
+            "url_key": f"{source.base_url}bench/{number}".split("://", 1)[1], "title": title,
             "lead": lead, "body_text": body, "body_html": "", "categories": [], "language": "pl",
             "published_at": published, "published_granularity": "minute" if published else None,
             "content_hash": f"{number:064d}", "search_text": "", "search_terms": index_terms(title, lead, body),
