@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,10 +38,15 @@ def examples() -> dict[str, tuple[str | None, str]]:
 
 
 def crawl_demo(database: str, mirror: BackgroundMirror) -> None:
-    """The demo crawl, plus one announcement whose recruitment deadline is in 10 days (the demo's
-    texts are years old), stored through the ingest path like any crawled page."""
+    """The demo crawl, plus one announcement whose recruitment deadline is in 10 days."""
     result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    add_upcoming_deadline(database)
+
+
+def add_upcoming_deadline(database: str) -> None:
+    """One announcement whose recruitment deadline is in 10 days (the demo's texts are years old),
+    stored through the ingest path like any crawled page."""
     deadline = datetime.now(WARSAW).date() + timedelta(days=10)
     body = f"Nabór wniosków do programu trwa do {deadline.day} {MONTHS[deadline.month - 1]} {deadline.year} r."
     item = AnnouncementItem(source_id="rops-bialystok", url="https://www.rops-bialystok.pl/rops/?p=999999",
@@ -53,9 +59,17 @@ def crawl_demo(database: str, mirror: BackgroundMirror) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
-    database = f"sqlite:///{tmp_path_factory.mktemp('schema-doc') / 'ropsfeed.db'}"
-    crawl_demo(database, mirror)
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_database: str) -> str:
+    """A copy of the session's demo crawl (SQLite's backup API), plus the upcoming deadline."""
+    path = tmp_path_factory.mktemp("schema-doc") / "ropsfeed.db"
+    source = sqlite3.connect(demo_database.removeprefix("sqlite:///"))
+    target = sqlite3.connect(path)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    database = f"sqlite:///{path}"
+    add_upcoming_deadline(database)
     return database
 
 
