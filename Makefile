@@ -39,6 +39,7 @@ build-mirror: install
 analyse: install
 	test -f ropsfeed.db || $(BIN)/ropsfeed demo --db sqlite:///ropsfeed.db
 	$(BIN)/ropsfeed db upgrade --db sqlite:///ropsfeed.db
+	$(BIN)/python -c "import sqlite3; sqlite3.connect('ropsfeed.db').execute('PRAGMA wal_checkpoint(TRUNCATE)')"
 	$(BIN)/datasette serve --immutable ropsfeed.db -m metadata.yml --host 127.0.0.1 --port 8001
 
 clean:

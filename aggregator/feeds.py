@@ -28,6 +28,7 @@ from scrapers.registry import VOIVODESHIPS
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
 FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich z 16 województw w jednym miejscu"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
+MANY_MATCHES = 2000  # above this many matching announcements, walk the feed index instead
 FORMATS = ("atom", "rss", "json")
 WARSAW = ZoneInfo("Europe/Warsaw")
 # A story first seen since `seen_since` but published longer than this before it is backfill
@@ -125,24 +126,38 @@ def _merged(single: str | None, many: Iterable[str]) -> list[str]:
 
 
 def _candidates(
-    filters: FeedFilters, dialect: str, where: Sequence[ColumnElement[bool]] = ()
+    filters: FeedFilters,
+    dialect: str,
+    where: Sequence[ColumnElement[bool]] = (),
+    matches: tuple[set[str], list[int]] | None = None,
 ) -> list[Select[tuple[int, datetime | None, datetime]]]:
     """The feed's rows, unordered (see _newest): story representatives, and announcements not yet
     deduplicated (each a story of its own); a story is kept when any of its announcements matches
     every filter. Narrow (ids and dates) so that sorting candidates never drags their texts along,
     and two plain sets rather than one `LEFT JOIN … OR`, which PostgreSQL misjudges into full scans.
-    `where` narrows the rows further (a digest leaves out what the subscriber already got)."""
+    `where` narrows the rows further (a digest leaves out what the subscriber already got).
+    `matches` (from _few_matches): the matching story keys and undeduplicated ids, when few."""
     columns = (Announcement.id, Announcement.published_at, Announcement.first_seen_at)
     represents = and_(Story.representative_id == Announcement.id, Story.key == Announcement.story_key)
     if dialect == "sqlite":
         # SQLite would drive a join from `stories` and sort; EXISTS keeps it walking the feed index.
         represented = select(*columns).where(select(Story.id).where(represents).exists())
     else:
-        represented = select(*columns).join(Story, represents)
+        # PostgreSQL: a semi-join on the representative alone. With the (representative, key) pair as
+        # a join condition it multiplies the two selectivities, expects one row, and then re-runs the
+        # filters' subqueries for every candidate (250 ms at 2k rows). A representative's key is its
+        # story's: the story code sets both together; an edited page (key reset) is not a candidate.
+        represented = select(*columns).where(
+            Announcement.story_key.is_not(None), Announcement.id.in_(select(Story.representative_id))
+        )
     # Tombstones (pages the site deleted) never represent a story (aggregator.stories keeps every
     # representative live); the few rows without a story are checked here.
     alone = select(*columns).where(Announcement.story_key.is_(None), Announcement.deleted_at.is_(None))
-    if filters.narrows():
+    if matches is not None:
+        # Few matches: both planners drive the query from the list and sort a handful of rows.
+        represented = represented.where(Announcement.story_key.in_(matches[0]))
+        alone = alone.where(Announcement.id.in_(matches[1]))
+    elif filters.narrows():
         # On SQLite, `story_key || ''` and `id + 0` keep the planner from driving the query from the
         # (possibly huge) list of matches and sorting them: it walks the feed index and probes the list.
         story_key = Announcement.story_key + literal("") if dialect == "sqlite" else Announcement.story_key
@@ -161,9 +176,22 @@ def _candidates(
     return [represented.where(*where), alone.where(*where)]
 
 
-def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[Any]) -> Any:
-    """`column` of every announcement that matches all the filters itself (a select for an IN)."""
-    member = select(column).join(Source, Source.id == Announcement.source_id)
+def _few_matches(session: Session, filters: FeedFilters, dialect: str) -> tuple[set[str], list[int]] | None:
+    """The story keys (and undeduplicated ids) of the announcements matching the filters, if there
+    are at most MANY_MATCHES of them. A rare word or a small institution would otherwise make the
+    planners walk the whole feed index looking for 50 rows that are not there (seconds at 100k)."""
+    if not filters.narrows():
+        return None
+    members = matching_members(filters, dialect, Announcement.story_key, Announcement.id)
+    rows = session.execute(members.limit(MANY_MATCHES + 1)).all()
+    if len(rows) > MANY_MATCHES:
+        return None
+    return {key for key, _ in rows if key is not None}, sorted({id_ for key, id_ in rows if key is None})
+
+
+def matching_members(filters: FeedFilters, dialect: str, column: ColumnElement[Any], *more: ColumnElement[Any]) -> Any:
+    """`column` (and `more`) of every announcement that matches all the filters itself (a select)."""
+    member = select(column, *more).join(Source, Source.id == Announcement.source_id)
     if voivodeships := _merged(filters.voivodeship, filters.voivodeships):
         member = member.where(Source.voivodeship.in_(voivodeships))
     if sources := _merged(filters.source, filters.sources):
@@ -223,7 +251,8 @@ def _newest(
         )
         is not None
     )
-    bases = _candidates(filters, session.get_bind().dialect.name, where)
+    dialect = session.get_bind().dialect.name
+    bases = _candidates(filters, dialect, where, _few_matches(session, filters, dialect))
     appeared: list[tuple[int, Any]] = []
     for base in bases:
         dated = base.where(Announcement.published_at.is_not(None))

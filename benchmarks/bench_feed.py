@@ -121,7 +121,8 @@ def fill(url: str, size: int, seed: int) -> float:
         # Most rows were backfilled by the first crawl; one in 500 is news seen by a later crawl.
         seen = FIRST_CRAWL_END + timedelta(days=1) if number % 500 == 0 else FIRST_CRAWL
         batch.append({
-            "id": number + 1, "source_id": source.id, "url": f"{source.base_url}bench/{number}/", "title": title,
+            "id": number + 1, "source_id": source.id, "url": f"{source.base_url}bench/{number}/",
+            "url_key": f"{source.base_url}bench/{number}".split("://", 1)[1], "title": title,
             "lead": lead, "body_text": body, "body_html": "", "categories": [], "language": "pl",
             "published_at": published, "published_granularity": "minute" if published else None,
             "content_hash": f"{number:064d}", "search_text": "", "search_terms": index_terms(title, lead, body),
@@ -136,7 +137,9 @@ def fill(url: str, size: int, seed: int) -> float:
     with get_engine(url).connect() as connection:
         if connection.dialect.name == "postgresql":  # what autovacuum does after a bulk load
             connection.commit()
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("announcements", "stories", "mentions", "entities", "sources", "crawl_runs"):
+                autocommit.execute(text(f"VACUUM ANALYZE {table}"))  # this schema's tables only
         else:
             connection.execute(text("ANALYZE"))
             connection.commit()
@@ -195,11 +198,15 @@ def postgres_schema(admin_url: str) -> tuple[str, str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with create_engine(admin_url).begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return schema, f"{admin_url}?options=-csearch_path%3D{schema}"
+    # A runaway plan fails the run after 30 s instead of holding the shared server.
+    return schema, f"{admin_url}?options=-csearch_path%3D{schema}%20-cstatement_timeout%3D30000"
 
 
 def main() -> None:
     import os
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still drops its schema
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000)

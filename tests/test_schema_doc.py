@@ -1,0 +1,173 @@
+"""docs/schema.md cannot rot: every example query runs against a crawled demo database (SQLite, and
+PostgreSQL when it is there, with the same answers), and metadata.yml's canned queries are the
+docs' examples, run through Datasette's own API."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from sqlalchemy import select, text
+
+from aggregator.annotate import annotate
+from db.engine import get_engine, session_scope
+from db.models import Announcement, EventDate, Source
+from db.store import save_announcements
+from scrapers.items import AnnouncementItem
+from scrapers.mirror.server import BackgroundMirror
+from tests.conftest import REPO, run_cli
+
+pytestmark = pytest.mark.network
+WARSAW = ZoneInfo("Europe/Warsaw")
+MONTHS = ("stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
+          "października", "listopada", "grudnia")  # fmt: skip
+EXAMPLE = re.compile(r"<!-- example: (\S+)(?: (sqlite|postgresql))? -->\n```sql\n(.*?)```", re.S)
+
+
+def examples() -> dict[str, tuple[str | None, str]]:
+    """name → (dialect or None for both, SQL) from docs/schema.md."""
+    found = EXAMPLE.findall((REPO / "docs" / "schema.md").read_text(encoding="utf-8"))
+    return {f"{name} {dialect}".strip(): (dialect or None, sql.strip().rstrip(";")) for name, dialect, sql in found}
+
+
+def crawl_demo(database: str, mirror: BackgroundMirror) -> None:
+    """The demo crawl, plus one announcement whose recruitment deadline is in 10 days."""
+    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    add_upcoming_deadline(database)
+
+
+def add_upcoming_deadline(database: str) -> None:
+    """One announcement whose recruitment deadline is in 10 days (the demo's texts are years old),
+    stored through the ingest path like any crawled page."""
+    deadline = datetime.now(WARSAW).date() + timedelta(days=10)
+    body = f"Nabór wniosków do programu trwa do {deadline.day} {MONTHS[deadline.month - 1]} {deadline.year} r."
+    item = AnnouncementItem(source_id="rops-bialystok", url="https://www.rops-bialystok.pl/rops/?p=999999",
+                            title="Nabór wniosków do programu", body_html=f"<p>{body}</p>", body_text=body,
+                            published_at=datetime.now(UTC) - timedelta(days=1))  # fmt: skip
+    with session_scope(database, write=True) as session:
+        save_announcements(
+            session, [item], annotate=lambda i, seen: annotate(i.title, i.body_text, i.published_at, seen)
+        )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_database: str) -> str:
+    """A copy of the session's demo crawl (SQLite's backup API), plus the upcoming deadline."""
+    path = tmp_path_factory.mktemp("schema-doc") / "ropsfeed.db"
+    source = sqlite3.connect(demo_database.removeprefix("sqlite:///"))
+    target = sqlite3.connect(path)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    database = f"sqlite:///{path}"
+    add_upcoming_deadline(database)
+    return database
+
+
+def run(database: str, sql: str, **params: object) -> list[tuple]:
+    with session_scope(database) as session:
+        return [
+            tuple(str(v) if hasattr(v, "isoformat") else v for v in row) for row in session.execute(text(sql), params)
+        ]
+
+
+def answers(database: str, dialect: str) -> dict[str, list[tuple]]:
+    return {name: run(database, sql) for name, (only, sql) in examples().items() if only in (None, dialect)}
+
+
+def expected_deadlines(database: str) -> list[tuple]:
+    today = datetime.now(WARSAW).date()
+    with session_scope(database) as session:
+        rows = session.execute(
+            select(Source.voivodeship, EventDate.start_date, Announcement.title)
+            .join(Announcement, Announcement.id == EventDate.announcement_id)
+            .join(Source, Source.id == Announcement.source_id)
+            .where(EventDate.kind == "until")
+        ).all()
+    return sorted((v, d.isoformat(), t) for v, d, t in rows if 0 <= (d - today).days <= 30)
+
+
+def expected_per_month(database: str) -> Counter:
+    with session_scope(database) as session:
+        rows = session.execute(
+            select(Source.institution, Announcement.published_at).join(Source, Source.id == Announcement.source_id)
+        ).all()
+    return Counter((i, p.astimezone(WARSAW).strftime("%Y-%m")) for i, p in rows if p is not None)
+
+
+def test_examples_answer_correctly_on_sqlite(demo: str) -> None:
+    got = answers(demo, "sqlite")
+    assert set(got) == {n for n, (d, _) in examples().items() if d in (None, "sqlite")} and len(got) >= 5
+    deadlines = got["deadlines_next_30_days"]
+    assert [(v, d, t) for v, d, _, t, _, _ in deadlines] == expected_deadlines(demo)
+    assert ("podlaskie", "Nabór wniosków do programu") in {(r[0], r[3]) for r in deadlines}
+    assert all(0 <= r[2] <= 30 and "do " in r[5] for r in deadlines)
+    per_month = got["announcements_per_institution_month"]
+    assert Counter({(i, m): n for i, m, n in per_month}) == expected_per_month(demo)
+    assert got["cross_posted_stories"], "the demo has news on two sites"
+    assert all(r[2] > 1 for r in got["cross_posted_stories"])
+    assert got["most_mentioned_institutions"] and len(got["most_mentioned_institutions"]) <= 20
+    found = got["search sqlite"]
+    assert found
+    with session_scope(demo) as session:
+        terms = dict(session.execute(select(Announcement.url, Announcement.search_terms)).all())
+    for _, _, url in found:
+        words = terms[url].split()
+        assert any(w.startswith("spoldzielni") for w in words) and any(w.startswith("socjaln") for w in words)
+
+
+@pytest.mark.postgres
+def test_examples_give_the_same_answers_on_postgresql(demo: str, postgres_url: str, mirror: BackgroundMirror) -> None:
+    crawl_demo(postgres_url, mirror)
+    sqlite, postgres = answers(demo, "sqlite"), answers(postgres_url, "postgresql")
+    for name in ("deadlines_next_30_days", "announcements_per_institution_month", "cross_posted_stories"):
+        assert sorted(postgres[name], key=str) == sorted(sqlite[name], key=str), name  # collations differ
+    top = Counter({(n, k): c for n, k, c in postgres["most_mentioned_institutions"]})
+    reference = {(n, k): c for n, k, c in sqlite["most_mentioned_institutions"]}
+    cutoff = min(top.values())
+    assert {key: c for key, c in top.items() if c > cutoff} == {k: c for k, c in reference.items() if c > cutoff}
+    assert sorted(postgres["search postgresql"], key=str) == sorted(sqlite["search sqlite"], key=str)
+
+
+def test_datasette_metadata_serves_the_docs_examples(demo: str) -> None:
+    from datasette.app import Datasette
+
+    metadata = yaml.safe_load((REPO / "metadata.yml").read_text(encoding="utf-8"))
+    database = metadata["databases"]["ropsfeed"]
+    canned = {name: query["sql"].strip() for name, query in database["queries"].items()}
+    portable = {name: sql for name, (only, sql) in examples().items() if only is None}
+    assert {name: canned[name] for name in portable} == portable, "metadata.yml repeats docs/schema.md word for word"
+    assert database["tables"]["announcements"]["fts_table"] == "announcements_fts"
+
+    path = Path(demo.removeprefix("sqlite:///"))
+    with get_engine(demo).connect() as connection:  # --immutable reads the file, not the WAL beside it
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def fetch() -> dict[str, list[dict]]:
+        datasette = Datasette(immutables=[str(path)], metadata=metadata)
+        await datasette.invoke_startup()
+        urls = {
+            "deadlines": "/ropsfeed/deadlines_next_30_days.json?_shape=array",
+            "search": "/ropsfeed/search.json?_shape=array&q=spółdzielnia",
+            "table_search": "/ropsfeed/announcements.json?_shape=array&_search=nabor*&_col=title",
+        }
+        results = {}
+        for key, url in urls.items():
+            response = await datasette.client.get(url)
+            assert response.status_code == 200, (url, response.text[:500])
+            results[key] = response.json()
+        return results
+
+    results = asyncio.run(fetch())
+    assert [(r["voivodeship"], r["deadline"], r["title"]) for r in results["deadlines"]] == expected_deadlines(demo)
+    assert results["search"] and all("url" in r for r in results["search"])
+    assert results["table_search"] and any("Nabór" in r["title"] for r in results["table_search"])
