@@ -251,12 +251,14 @@ def _newest(
         if first_runs
         else None
     )
+    # Implied by `first_seen_at > first_run_end`, but a range the undated index (0010) can seek to.
+    fresh_bound = Announcement.first_seen_at > literal(min(first_runs.values()), UTCDateTime()) if first_runs else None
     # Undated announcements that are news (first seen after their source's first crawl) are rare:
     # one cheap look saves the filtered query for them when there are none.
     any_fresh = first_run_end is not None and (
         session.scalar(
             select(Announcement.id)
-            .where(Announcement.published_at.is_(None), Announcement.first_seen_at > first_run_end)
+            .where(Announcement.published_at.is_(None), fresh_bound, Announcement.first_seen_at > first_run_end)
             .limit(1)
         )
         is not None
@@ -275,7 +277,9 @@ def _newest(
         dated = base.where(Announcement.published_at.is_not(None))
         appeared += _walk(session, dated, Announcement.published_at, want, check)
         if first_run_end is not None and any_fresh:
-            fresh = base.where(Announcement.published_at.is_(None), Announcement.first_seen_at > first_run_end)
+            fresh = base.where(
+                Announcement.published_at.is_(None), fresh_bound, Announcement.first_seen_at > first_run_end
+            )
             appeared += _walk(session, fresh, Announcement.first_seen_at, want, check)
     appeared.sort(key=lambda row: (row[1], row[0]), reverse=True)
     order: list[tuple[int, Any]] = appeared[:want]
