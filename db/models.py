@@ -22,7 +22,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -143,15 +142,7 @@ class Announcement(Base):
         Index("ix_announcements_source_story", "source_id", "story_key", "id"),
         Index("ix_announcements_story_source", "story_key", "source_id"),
         # The feed's undated rows by first sight, newest first (migration 0010).
-        Index(
-            "ix_announcements_undated",
-            "first_seen_at",
-            "source_id",
-            "story_key",
-            "id",
-            sqlite_where=text("published_at IS NULL"),
-            postgresql_where=text("published_at IS NULL"),
-        ),
+        Index("ix_announcements_undated", "published_at", "first_seen_at", "source_id", "story_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
