@@ -28,7 +28,16 @@ from scrapers.registry import VOIVODESHIPS
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
 FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich z 16 województw w jednym miejscu"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
-MANY_MATCHES = 2000  # above this many matching announcements, walk the feed index instead
+# A rare filter (the walk gave up) with at most this many matching announcements: list them and
+# sort their stories; with more, walk on anyway.
+MANY_MATCHES = 2000
+WALK_FIRST_BATCH = 800  # candidates checked at first; the next batches are sized by the share that matched
+WALK_MAX_BATCH = 6400
+# A walk that would check more candidates than this for a page gives way to listing the matches
+# (_few_matches), when there are few: below about one story in 80, the list is the cheaper.
+WALK_BUDGET = 4000
+# rows (offset + limit) by database; a deeper page, or an export, runs the filtered query
+WALK_MAX_WANT = {"sqlite": 500, "postgresql": 5000}
 FORMATS = ("atom", "rss", "json")
 WARSAW = ZoneInfo("Europe/Warsaw")
 # A story first seen since `seen_since` but published longer than this before it is backfill
@@ -304,15 +313,6 @@ def _newest(
             backfill += [id_ for id_, _ in _walk(session, undated, None, want - len(order), check) or []]
         order += [(id_, None) for id_ in sorted(backfill, reverse=True)[: want - len(order)]]
     return order[offset:]
-
-
-WALK_FIRST_BATCH = 800  # candidates checked at first; the next batches are sized by the share that matched
-WALK_MAX_BATCH = 6400
-# A walk that would check more candidates than this for a page gives way to listing the matches
-# (_few_matches), when there are few: below about one story in 80, the list is the cheaper.
-WALK_BUDGET = 4000
-# rows (offset + limit) by database; a deeper page, or an export, runs the filtered query
-WALK_MAX_WANT = {"sqlite": 500, "postgresql": 5000}
 
 
 def _walk(
