@@ -74,11 +74,6 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    if parsed.get_driver_name() == "psycopg":
-        # No server-side prepared statements (psycopg prepares a query from its 5th run): PostgreSQL
-        # then may switch to a generic plan, blind to the values, and the feed's full-text batch
-        # checks went from 45 to 135 ms at p95 (benchmarks/bench_feed.py, 100k announcements).
-        return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     return create_engine(url, pool_pre_ping=True)
 
 
