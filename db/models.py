@@ -141,6 +141,8 @@ class Announcement(Base):
         Index("ix_announcements_feed_order", "published_at", "source_id", "story_key", "id"),
         Index("ix_announcements_source_story", "source_id", "story_key", "id"),
         Index("ix_announcements_story_source", "story_key", "source_id"),
+        # The feed's undated rows by first sight, newest first (migration 0010).
+        Index("ix_announcements_undated", "published_at", "first_seen_at", "source_id", "story_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
