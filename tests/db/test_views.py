@@ -104,3 +104,35 @@ def test_stories_list_their_sites(database: str) -> None:
     )
     assert [(r[1], r[2]) for r in flags] == [(True, 1), (True, 0), (True, 1)]
     assert rows(database, "SELECT count(*) FROM v_mentions") == [(0,)]
+
+
+def test_tombstones_leave_the_live_views(database: str) -> None:
+    """A page the institution took down is not news: its deadlines, mentions and site leave the
+    views built for questions about what is on offer (v_announcements keeps it, marked)."""
+    deadline = datetime.now(WARSAW).date() + timedelta(days=5)
+    body = (f"Regionalny Ośrodek Polityki Społecznej w Białymstoku ogłasza nabór, który trwa do {deadline.day} "
+            f"{MONTHS[deadline.month - 1]} {deadline.year} r.")  # fmt: skip
+    published = datetime.now(UTC)
+    with session_scope(database, write=True) as session:
+        save_announcements(
+            session,
+            [item(1, published, body), item(2, published, body, source="mazovia")],
+            annotate=lambda i, seen: annotate(i.title, i.body_text, i.published_at, seen),
+        )
+        session.execute(text("UPDATE announcements SET story_key = 'k1'"))
+        session.execute(
+            text(
+                "INSERT INTO stories (key, representative_id, title, size, first_published_at, updated_at) "
+                "SELECT 'k1', min(id), 'x', 1, :published, :published FROM announcements"
+            ),
+            {"published": published.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else published},
+        )
+        session.execute(
+            text("UPDATE announcements SET deleted_at = :now, deleted_reason = 'HTTP 404' WHERE source_id = 'mazovia'"),
+            {"now": published.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else published},
+        )
+    assert rows(database, "SELECT source_id FROM v_event_dates") == [("mcps",)]
+    assert {r[0] for r in rows(database, "SELECT source_id FROM v_mentions")} == {"mcps"}
+    assert rows(database, "SELECT sources, source_ids FROM v_stories") == [(1, "mcps")]
+    marked = rows(database, "SELECT source_id, deleted_reason FROM v_announcements ORDER BY 1")
+    assert marked == [("mazovia", "HTTP 404"), ("mcps", None)]
