@@ -36,7 +36,8 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from aggregator.entities import gazetteer  # noqa: E402
-from aggregator.feeds import FeedFilters, render, select_entries  # noqa: E402
+from aggregator.feeds import FeedFilters, count_entries, render, select_entries  # noqa: E402
+from aggregator.web.pages import COUNT_CAP  # noqa: E402
 from db.engine import get_engine, session_scope  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Announcement, CrawlRun, Entity, Mention, Story  # noqa: E402
@@ -194,6 +195,21 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, float, float, float
     return results
 
 
+def measure_counts(url: str, repeat: int) -> dict[str, tuple[float, float, int]]:
+    """The web page's capped total ("Razem N wiadomości", "ponad 1000"): p50/p95 ms and the count."""
+    results = {}
+    for name, filters in CASES.items():
+        timings = []
+        for attempt in range(repeat + 2):
+            t0 = time.perf_counter()
+            with session_scope(url) as session:
+                total = count_entries(session, filters, cap=COUNT_CAP)
+            if attempt >= 2:
+                timings.append((time.perf_counter() - t0) * 1000)
+        results[name] = (statistics.median(timings), percentile(timings, 0.95), total)
+    return results
+
+
 def postgres_schema(admin_url: str) -> tuple[str, str]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with create_engine(admin_url).begin() as connection:
@@ -215,6 +231,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     table: dict[str, dict[str, tuple[float, float, float, float, int]]] = {}
+    counts: dict[str, dict[str, tuple[float, float, int]]] = {}
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory(prefix="bench_feed_") as tmp:
             if backend == "sqlite":
@@ -227,6 +244,7 @@ def main() -> None:
                 seconds = fill(url, args.size, args.seed)
                 print(f"{backend}: filled {args.size} announcements in {seconds:.0f} s", flush=True)
                 table[backend] = measure(url, args.repeat)
+                counts[backend] = measure_counts(url, args.repeat)
             finally:
                 get_engine(url).dispose()
                 if cleanup:
@@ -245,6 +263,11 @@ def main() -> None:
         print(f"{name:30}{''.join(cells)} | {rows}")
     worst = {b: max(v[1] for v in table[b].values()) for b in table}
     print("\nworst query p95: " + ", ".join(f"{b} {ms:.1f} ms" for b, ms in worst.items()))
+    print(f"\nThe web page's capped total (count_entries, cap {COUNT_CAP}), ms (p50 / p95)")
+    for name in CASES:
+        cells = "".join(f" | {b} {counts[b][name][0]:7.1f} / {counts[b][name][1]:7.1f} ({counts[b][name][2]})"
+                        for b in counts)  # fmt: skip
+        print(f"{name:30}{cells}")
 
 
 if __name__ == "__main__":

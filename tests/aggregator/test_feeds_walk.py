@@ -81,6 +81,11 @@ def test_walk_list_and_filtered_query_agree(synthetic: str, monkeypatch: pytest.
     assert len(expected[9]) > len(expected[0]) and None not in expected[9]
     with session_scope(synthetic) as session:
         assert count_entries(session, CASES[9]) == len(expected[9])
+        for filters in CASES:  # the web page's capped count (through the walk on PostgreSQL)
+            exact = count_entries(session, filters)
+            assert [count_entries(session, filters, cap=cap) for cap in (1, 5, 10**6)] == [
+                min(exact, cap) for cap in (1, 5, 10**6)
+            ], filters
 
     assert [_ids(synthetic, filters) for filters in CASES] == expected, "the defaults"
     monkeypatch.setattr(feeds, "WALK_MAX_WANT", {"sqlite": 10**6, "postgresql": 10**6})
