@@ -12,18 +12,12 @@ from urllib.parse import urljoin
 
 import nh3
 
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "div", "dl", "dt", "em", "figcaption",
-    "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "small", "span",
-    "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "abbr": {"title"},
-}
+from scrapers.extraction.sanitize import ALLOWED_ATTRIBUTES as INGEST_ATTRIBUTES
+from scrapers.extraction.sanitize import ALLOWED_TAGS as INGEST_TAGS
+
+ALLOWED_TAGS = INGEST_TAGS
+# the ingest allow-list, plus an abbreviation's expansion (harmless, and readers hover for it)
+ALLOWED_ATTRIBUTES = {**INGEST_ATTRIBUTES, "abbr": {"title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
