@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from aggregator.feeds import FeedFilters, select_entries
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
-from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
 from tests.scrapers import overlays
 
@@ -45,18 +45,6 @@ def rows(db: str) -> dict[str, Announcement]:
 def feed_urls(db: str) -> set[str]:
     with session_scope(db) as session:
         return {entry.url for entry in select_entries(session, FeedFilters(limit=100))}
-
-
-@pytest.fixture
-def layered(tmp_path: Path) -> Callable[..., BackgroundMirror]:
-    def make(*variants: Callable[[Path], object]) -> BackgroundMirror:
-        root = tmp_path / f"overlay-{len(list(tmp_path.glob('overlay-*')))}"
-        root.mkdir()
-        for variant in variants:
-            variant(root)
-        return BackgroundMirror([root, SNAPSHOT_DIR])
-
-    return make
 
 
 def test_pages_reached_through_other_urls_update_their_rows(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from db.engine import session_scope
 from db.models import Announcement, AnnouncementVersion, CrawlRun, RawPage
-from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
 from tests.scrapers import overlays
 from tests.scrapers.expected import expected_articles
@@ -64,20 +63,6 @@ def assert_matches_texts(row: Announcement, *, exact_dates: bool = True) -> None
     assert row.body_html.startswith("<p>") and "<script" not in row.body_html
     assert "127.0.0.1" not in row.body_html + row.url + "".join(a.url for a in row.attachments)
     assert row.language == "pl"
-
-
-@pytest.fixture
-def layered(tmp_path: Path) -> Callable[..., BackgroundMirror]:
-    """A mirror with overlay variants applied over the bundled copy."""
-
-    def make(*variants: Callable[[Path], object]) -> BackgroundMirror:
-        root = tmp_path / f"overlay-{len(list(tmp_path.glob('overlay-*')))}"
-        root.mkdir()
-        for variant in variants:
-            variant(root)
-        return BackgroundMirror([root, SNAPSHOT_DIR])
-
-    return make
 
 
 def test_rest_api_crawl_stores_every_announcement_then_recrawl_fetches_only_the_first_page(
