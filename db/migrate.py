@@ -8,8 +8,10 @@ process waits and finds nothing left to do.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -22,6 +24,17 @@ from db.engine import database_url, get_engine
 MIGRATION_LOCK_ID = 0x726F7073  # "rops": the PostgreSQL advisory lock serialising schema upgrades
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def revision_module(file_name: str) -> ModuleType:
+    """An earlier migration as a module, for a later one that re-creates its views with its SQL
+    helpers (a revision's file name is no importable module name)."""
+    path = MIGRATIONS_DIR / "versions" / file_name
+    spec = importlib.util.spec_from_file_location(f"ropsfeed_migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def alembic_config(url: str) -> Config:

@@ -16,13 +16,13 @@ crawl. Only ADD COLUMN and CREATE INDEX are used (see `upgrade`). The analysts' 
 v_announcements gains `deleted_at` and `deleted_reason` (last, so existing queries keep working).
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
+
+from db.migrate import revision_module
 
 revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
@@ -95,13 +95,8 @@ def _backfill() -> None:
 
 
 def _views_0006() -> ModuleType:
-    """Migration 0006, for its SQL helpers and view definitions (a file name is no module name)."""
-    path = Path(__file__).with_name("0006_search_and_views.py")
-    spec = importlib.util.spec_from_file_location("ropsfeed_migration_0006", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Migration 0006, for its SQL helpers and view definitions."""
+    return revision_module("0006_search_and_views.py")
 
 
 def _create_v_announcements(dialect: str) -> None:

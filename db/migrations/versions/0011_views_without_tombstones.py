@@ -10,12 +10,11 @@ only the live pages of a story, and `v_mentions` and `v_event_dates` leave delet
 `v_announcements` keeps every row with its `deleted_at`/`deleted_reason` (an analyst may want them).
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from db.migrate import revision_module
 
 revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
@@ -25,18 +24,8 @@ depends_on: str | Sequence[str] | None = None
 LIVE_VIEWS = ("v_event_dates", "v_mentions", "v_stories")
 
 
-def _migration(file_name: str) -> ModuleType:
-    """An earlier migration, for its SQL helpers and view definitions (a file name is no module name)."""
-    path = Path(__file__).with_name(file_name)
-    spec = importlib.util.spec_from_file_location(f"ropsfeed_migration_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def create_live_views(dialect: str) -> None:
-    views = _migration("0006_search_and_views.py")
+    views = revision_module("0006_search_and_views.py")
     d, day, month, days_from_today, listed = dialect, views._day, views._month, views._days_from_today, views._list
     members = "FROM announcements m WHERE m.story_key = st.key AND m.deleted_at IS NULL"
     op.execute(f"""
@@ -91,11 +80,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Back to 0006's definitions of the three views (v_announcements is 0009's, untouched)."""
-    views = _migration("0006_search_and_views.py")
+    views = revision_module("0006_search_and_views.py")
     for view in LIVE_VIEWS:
         op.execute(f"DROP VIEW IF EXISTS {view}")
     # 0006 creates all four; keep 0009's v_announcements by re-creating it after.
     op.execute("DROP VIEW IF EXISTS v_announcements")
     views.create_views(op.get_bind().dialect.name)
     op.execute("DROP VIEW IF EXISTS v_announcements")
-    _migration("0009_url_identity_tombstones.py")._create_v_announcements(op.get_bind().dialect.name)
+    revision_module("0009_url_identity_tombstones.py")._create_v_announcements(op.get_bind().dialect.name)
