@@ -18,6 +18,7 @@ from aggregator.scrapyd.dispatch import split_sources
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
 from scrapers.mirror.server import BackgroundMirror
+from scrapers.registry import load_sources
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import POSTGRES_SKIP_REASON
 
@@ -79,7 +80,8 @@ def test_deploy_then_crawl_through_scrapyd(
 
     deployed = invoke("deploy", "--scrapyd", scrapyd, "--version", "20261206")
     assert deployed.returncode == 0, deployed.stderr
-    assert "ropsfeed 20261206 deployed (18 spiders" in deployed.stdout
+    # one spider per registered source (disabled ones too: the egg carries the whole registry)
+    assert f"ropsfeed 20261206 deployed ({len(load_sources())} spiders" in deployed.stdout
 
     result = invoke("crawl", "mcps", "rops-rzeszow", "--mirror", mirror.url, "--scrapyd", scrapyd, "--db", database)
     assert result.returncode == 0, result.stdout + result.stderr
