@@ -134,8 +134,12 @@ def _head_rank(reading: Reading, features: frozenset[tuple[str, str, str]]) -> t
     )
 
 
+@lru_cache(maxsize=65536)
 def nominative_phrase(text: str) -> Phrase:
-    """Put the head noun phrase of ``text`` into the nominative singular (see module doc)."""
+    """Put the head noun phrase of ``text`` into the nominative singular (see module doc).
+
+    Cached like `canonicalize`: the scanner asks again for every mention it keeps or links in
+    context, and the same names recur from page to page."""
     tokens = tokenize(text)
     feasible: frozenset[tuple[str, str, str]] | None = None
     pre: list[int] = []

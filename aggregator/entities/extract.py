@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 
 from aggregator.entities import categories
@@ -95,27 +95,61 @@ def _category_keys() -> frozenset[str]:
     return frozenset(categories.category_entity(c).key for c in categories.CATEGORIES)
 
 
-def _lemmas(word: str, pos: str) -> set[str]:
-    return {r.base_lemma for r in analyse(word) if r.pos == pos}
+# Per-word features are cached by the word's text: the scanner asks them at nearly every token,
+# and a page's words repeat on the next page ("Ośrodka", "Społecznej", "w").
 
 
-def _is_head(tok: Token) -> bool:
-    return tok.kind == "word" and bool(_lemmas(tok.text, "subst") & HEAD_LEMMAS)
+@lru_cache(maxsize=65536)
+def _lemmas(word: str, pos: str) -> frozenset[str]:
+    return frozenset(r.base_lemma for r in analyse(word) if r.pos == pos)
 
 
-def _is_adjective(tok: Token) -> bool:
-    return tok.kind == "word" and any(r.pos == "adj" for r in analyse(tok.text))
+@lru_cache(maxsize=65536)
+def _is_head_word(word: str) -> bool:
+    return bool(_lemmas(word, "subst") & HEAD_LEMMAS)
 
 
-def _acronym_at(tok: Token) -> str | None:
-    """The acronym a token spells (suffix stripped), if it is one we look for."""
-    if tok.kind != "word":
-        return None
-    match = _ACRONYM_TOKEN.fullmatch(tok.text)
+@lru_cache(maxsize=65536)
+def _is_adjective_word(word: str) -> bool:
+    return any(r.pos == "adj" for r in analyse(word))
+
+
+@lru_cache(maxsize=65536)
+def _acronym_of(word: str) -> str | None:
+    match = _ACRONYM_TOKEN.fullmatch(word)
     if not match or sum(ch.isupper() for ch in match["acr"]) < 2:
         return None
     acronym = match["acr"]
     return acronym if acronym.upper() in _extracted_acronyms() else None
+
+
+@lru_cache(maxsize=65536)
+def _may_start_category(word: str) -> bool:
+    """Whether a word can open a generic category phrase (`_category_span`)."""
+    return bool(_lemmas(word, "subst") & _CATEGORY_HEADS or _lemmas(word, "adj") & _CATEGORY_PREMODIFIERS)
+
+
+@lru_cache(maxsize=65536)
+def _may_start(word: str) -> bool:
+    """Whether a word token can open any span: an acronym and a named mention need a capital
+    (`_acronym_span`, `_named_span`), a category phrase a category head or premodifier.
+
+    Most tokens are lower-case words that can open nothing; the scanner skips them at the cost
+    of one cached lookup instead of trying the three span rules on each."""
+    return word[:1].isupper() or word.isupper() or _may_start_category(word)
+
+
+def _is_head(tok: Token) -> bool:
+    return tok.kind == "word" and _is_head_word(tok.text)
+
+
+def _is_adjective(tok: Token) -> bool:
+    return tok.kind == "word" and _is_adjective_word(tok.text)
+
+
+def _acronym_at(tok: Token) -> str | None:
+    """The acronym a token spells (suffix stripped), if it is one we look for."""
+    return _acronym_of(tok.text) if tok.kind == "word" else None
 
 
 def _joined(tokens: Sequence[Token], i: int, text: str) -> bool:
@@ -243,9 +277,7 @@ def _sentence_initial(tokens: Sequence[Token], i: int, text: str) -> bool:
 def _category_span(tokens: Sequence[Token], i: int) -> tuple[int, int, Entity] | None:
     """A generic category phrase in lower case ("centrów integracji społecznej")."""
     tok = tokens[i]
-    if tok.kind != "word" or not (
-        _lemmas(tok.text, "subst") & _CATEGORY_HEADS or _lemmas(tok.text, "adj") & _CATEGORY_PREMODIFIERS
-    ):
+    if tok.kind != "word" or not _may_start_category(tok.text):
         return None
     for length in (5, 4, 3, 2):
         end = i + length
@@ -287,6 +319,9 @@ def extract_mentions(text: str) -> list[Mention]:
     found: list[Mention] = []
     i = 0
     while i < len(tokens):
+        if tokens[i].kind != "word" or not _may_start(tokens[i].text):
+            i += 1  # none of the span rules below could start here
+            continue
         span = _acronym_span(tokens, i, text)
         entity: Entity | None = None
         if span is None:

@@ -78,6 +78,7 @@ class Gazetteer:
         self._by_key: dict[str, Entity] = {}
         self._by_acronym: dict[str, set[Entity]] = defaultdict(set)
         self._by_acronym_place: dict[tuple[str, str], set[Entity]] = defaultdict(set)
+        self._entity_set: frozenset[Entity] | None = None
         for raw in entries:
             self._add(raw)
 
@@ -93,6 +94,7 @@ class Gazetteer:
         if entity.kind not in KINDS:
             raise ValueError(f"gazetteer entry {entity.key}: unknown kind {entity.kind!r}")
         self.entities.append(entity)
+        self._entity_set = None
         names = [entity.canonical, *_strings(raw.get("aliases"))]
         places = set(_strings(raw.get("places")))
         for name in names:
@@ -132,8 +134,13 @@ class Gazetteer:
         return {e.kind for e in self._by_acronym.get(acronym.upper(), set())}
 
     def entity_set(self) -> frozenset[Entity]:
-        """All known entities, for membership tests ("is this mention gazetteer-linked?")."""
-        return frozenset(self.entities)
+        """All known entities, for membership tests ("is this mention gazetteer-linked?").
+
+        Built once and kept: the scanner asks for every candidate mention, and rebuilding the set
+        hashed every entry each time (a tenth of the time spent extracting mentions)."""
+        if self._entity_set is None:
+            self._entity_set = frozenset(self.entities)
+        return self._entity_set
 
     def known_acronyms(self) -> set[str]:
         """Every acronym (upper-cased) that names at least one entry."""
