@@ -28,16 +28,19 @@ from sqlalchemy.orm import InstrumentedAttribute
 FTS_TABLE = "announcements_fts"
 TS_CONFIG = "'simple'::regconfig"
 _WORD = re.compile(r"[^\W_]+")
-_EXTRA_FOLD = str.maketrans({"ł": "l", "Ł": "L"})
 
 
 def fold(text: str) -> str:
     """Lower case without diacritics, ł included ("Łódź" → "lodz")."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLD))
-    # the combining marks among the distinct characters, dropped in one C-level pass (a Python
-    # loop over every character cost more than the rest of storing an announcement)
-    marks = {ord(ch): None for ch in set(decomposed) if unicodedata.combining(ch)}
-    return (decomposed.translate(marks) if marks else decomposed).lower()
+    # str.replace, not str.translate: translate looks every character up in its table, which cost
+    # ~0.1 ms per announcement; replace scans in C. A Python loop over every character cost more
+    # than the rest of storing an announcement, so the combining marks are found among the
+    # distinct characters and each one dropped in one pass.
+    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+    if not decomposed.isascii():
+        for mark in [ch for ch in set(decomposed) if unicodedata.combining(ch)]:
+            decomposed = decomposed.replace(mark, "")
+    return decomposed.lower()
 
 
 def search_fields(title: str, lead: str | None, body_text: str) -> tuple[str, str]:
@@ -64,7 +67,9 @@ def index_terms(*parts: str | None) -> str:
     of first appearance, separated by single spaces (order and repeats do not matter to a search)."""
     terms: dict[str, None] = {}
     for part in parts:
-        for word in _WORD.findall(part or ""):
+        # each distinct word once: a repeat adds no term, and looking its terms up again cost
+        # more than the deduplication
+        for word in dict.fromkeys(_WORD.findall(part or "")):
             for term in _word_terms(word):
                 terms.setdefault(term)
     return " ".join(terms)
