@@ -139,6 +139,12 @@ def _may_start(word: str) -> bool:
     return word[:1].isupper() or word.isupper() or _may_start_category(word)
 
 
+@lru_cache(maxsize=65536)
+def _may_open_name(word: str) -> bool:
+    """A named mention opens with a capital, but not with a short all-caps word (an acronym)."""
+    return is_capitalised(word) and not (is_all_caps(word) and len(word) < 5)
+
+
 def _is_head(tok: Token) -> bool:
     return tok.kind == "word" and _is_head_word(tok.text)
 
@@ -241,7 +247,7 @@ def _comma_continues(tokens: Sequence[Token], j: int, text: str) -> bool:
 def _named_span(tokens: Sequence[Token], i: int, text: str) -> tuple[int, int] | None:
     """A capitalised name starting at token i: optional adjectives, a head noun, the rest."""
     tok = tokens[i]
-    if tok.kind != "word" or not is_capitalised(tok.text) or (is_all_caps(tok.text) and len(tok.text) < 5):
+    if tok.kind != "word" or not _may_open_name(tok.text):
         return None
     j = i
     while j < len(tokens) and j - i <= _MAX_PRE_ADJECTIVES:
@@ -317,10 +323,11 @@ def extract_mentions(text: str) -> list[Mention]:
     """All institution mentions in ``text``, in order, non-overlapping, each linked to an entity."""
     tokens = tokenize(text)
     found: list[Mention] = []
-    i = 0
-    while i < len(tokens):
-        if tokens[i].kind != "word" or not _may_start(tokens[i].text):
-            i += 1  # none of the span rules below could start here
+    # the span rules below are tried only where one could start; elsewhere they all give None
+    candidates = [i for i, tok in enumerate(tokens) if tok.kind == "word" and _may_start(tok.text)]
+    resume = 0  # the token after the last mention found: mentions do not overlap
+    for i in candidates:
+        if i < resume:
             continue
         span = _acronym_span(tokens, i, text)
         entity: Entity | None = None
@@ -331,7 +338,6 @@ def extract_mentions(text: str) -> list[Mention]:
             if category:
                 span, entity = category[:2], category[2]
         if span is None:
-            i += 1
             continue
         start, end = tokens[span[0]].start, tokens[span[1] - 1].end
         surface = text[start:end]
@@ -340,10 +346,9 @@ def extract_mentions(text: str) -> list[Mention]:
         if span[1] - span[0] == 1 and tokens[span[0]].kind == "word" and _acronym_at(tokens[span[0]]):
             words = 2  # a lone acronym is a full mention
         if not _keep(surface, entity, words):
-            i += 1
             continue
         found.append(Mention(surface, start, end, entity))
-        i = span[1]
+        resume = span[1]
     return _resolve_in_context(found)
 
 

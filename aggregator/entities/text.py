@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Polish letters that NFKD does not decompose.
 _EXTRA_FOLD = str.maketrans({"ł": "l", "Ł": "L"})
@@ -87,9 +87,12 @@ def title_word(word: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
 
 
-@dataclass(frozen=True)
-class Token:
-    """A piece of text with its offsets. ``kind`` is word, quote, number, abbrev or punct."""
+class Token(NamedTuple):
+    """A piece of text with its offsets. ``kind`` is word, quote, number, abbrev or punct.
+
+    A named tuple rather than a frozen dataclass: every announcement is cut into a few hundred
+    tokens, and building a frozen dataclass (one `object.__setattr__` per field) cost more than
+    the regular expression that finds them."""
 
     text: str
     start: int
