@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from aggregator.entities import categories
 from aggregator.entities.gazetteer import FUZZY_RELEVANT, load, pick_with_margin, split_place
@@ -298,6 +298,14 @@ def _head_of(name: str) -> str | None:
     return nominative_phrase(name).head_lemma
 
 
+@cache
+def _category_matchers() -> tuple[tuple[categories.Category, SequenceMatcher[str]], ...]:
+    """One matcher per category, its folded name as the second sequence: difflib analyses that
+    sequence once and keeps it, so each new mention costs only the comparison (as for the
+    gazetteer's names)."""
+    return tuple((c, SequenceMatcher(None, "", fold(c.name))) for c in categories.CATEGORIES)
+
+
 def _fuzzy(phrase: Phrase) -> Entity | None:
     """Gazetteer names and category names scored together, so a misspelt generic name
     ("Komitetu Rozowju …") is not pulled to a similar specific one. A candidate must keep the
@@ -306,9 +314,9 @@ def _fuzzy(phrase: Phrase) -> Entity | None:
     scores = load().fuzzy_scores(phrase.canonical)
     body, place = split_place(phrase.canonical)
     if place is None and not any(ch.isdigit() for ch in body):
-        matcher = SequenceMatcher(None, fold(body))
-        for category in categories.CATEGORIES:
-            matcher.set_seq2(fold(category.name))
+        key = fold(body)
+        for category, matcher in _category_matchers():
+            matcher.set_seq1(key)
             if matcher.real_quick_ratio() < FUZZY_RELEVANT or matcher.quick_ratio() < FUZZY_RELEVANT:
                 continue  # cannot win nor be a close runner-up (see gazetteer.FUZZY_RELEVANT)
             entity = categories.category_entity(category)

@@ -72,6 +72,12 @@ def by_acronym() -> dict[str, Category]:
     return {c.acronym.upper(): c for c in CATEGORIES if c.acronym}
 
 
+@cache
+def _longest_first() -> tuple[tuple[Category, str], ...]:
+    """Categories with their folded names, longest name first (the most specific one wins)."""
+    return tuple((c, fold(c.name)) for c in sorted(CATEGORIES, key=lambda c: -len(c.name)))
+
+
 # Substring rules for names that contain a category phrase after other words
 # ("Kielecko-Ostrowiecki Ośrodek Wsparcia Ekonomii Społecznej").
 _CONTAINS_RULES: tuple[tuple[str, str], ...] = (
@@ -131,8 +137,7 @@ def classify(canonical: str, head_lemma: str | None) -> tuple[str, str | None]:
     ("Mazowiecki Ośrodek Wsparcia Ekonomii Społecznej") has its own acronym, which we do not guess.
     """
     key = fold(canonical)
-    for cat in sorted(CATEGORIES, key=lambda c: -len(c.name)):
-        cat_key = fold(cat.name)
+    for cat, cat_key in _longest_first():
         if key == cat_key or key.startswith(cat_key + " "):
             return cat.kind, cat.acronym
     for phrase, kind in _CONTAINS_RULES:

@@ -10,8 +10,6 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-# Polish letters that NFKD does not decompose.
-_EXTRA_FOLD = str.maketrans({"ł": "l", "Ł": "L"})
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 #: Lower-case words that stay lower-case inside an institution name (prepositions, conjunctions,
@@ -50,9 +48,13 @@ QUOTE_CLOSE = {"„": '”“"', "“": '”"', '"': '"”“', "«": "»", "”
 
 def fold(text: str) -> str:
     """Lower-case, strip diacritics and punctuation, collapse spaces: the linking key."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLD))
-    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", ascii_only.lower()).strip()
+    # "ł" is the one Polish letter NFKD does not decompose
+    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
+    if not decomposed.isascii():
+        # each distinct combining mark dropped in one C-level pass, not a Python test per character
+        for mark in [ch for ch in set(decomposed) if unicodedata.combining(ch)]:
+            decomposed = decomposed.replace(mark, "")
+    return _NON_ALNUM.sub(" ", decomposed.lower()).strip()
 
 
 def slugify(text: str) -> str:
