@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from aggregator.commands.entities import register
-from aggregator.entities import KINDS, Entity, canonicalize, extract_mentions, gazetteer
+from aggregator.entities import KINDS, Entity, canonicalize, extract, extract_mentions, gazetteer
+from aggregator.entities.text import tokenize
 
 DATA = Path(__file__).parent / "data" / "entities_eval.jsonl"
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+MIRROR_TEXTS = Path(__file__).resolve().parents[2] / "scrapers" / "mirror" / "texts"
 
 # Share of the evaluation set that must be fully right. It can only be raised.
 ACCURACY_FLOOR = 0.97
@@ -292,6 +294,66 @@ def test_extraction_never_fails_and_offsets_always_match(text: str) -> None:
     for m in extract_mentions(text):
         assert text[m.char_start : m.char_end] == m.text
         assert m.entity.kind in KINDS
+
+
+def _starts(text: str) -> Counter[str]:
+    """Which span rule starts at each token of ``text``; asserts the scanner's pre-filter lets
+    every such token through (`extract_mentions` tries the rules only where `_may_start` says)."""
+    tokens = tokenize(text)
+    rules: Counter[str] = Counter()
+    for i, tok in enumerate(tokens):
+        for name, found in (
+            ("acronym", extract._acronym_span(tokens, i, text)),
+            ("named", extract._named_span(tokens, i, text)),
+            ("category", extract._category_span(tokens, i)),
+        ):
+            if found:
+                rules[name] += 1
+                assert tok.kind == "word" and extract._may_start(tok.text), (name, tok, text)
+    return rules
+
+
+def test_the_scanner_skips_only_tokens_where_no_span_rule_starts() -> None:
+    articles = [a for p in sorted(MIRROR_TEXTS.glob("*.json")) for a in json.loads(p.read_text("utf-8"))["articles"]]
+    texts = [a["title"] or "" for a in articles] + ["\n".join(a["paragraphs"]) for a in articles]
+    texts += [row["mention"] or "" for row in _eval_rows()]
+    texts += [t.lower() for t in texts] + [t.upper() for t in texts]
+    rules = sum((_starts(t) for t in texts), Counter())
+    assert min(rules["acronym"], rules["named"], rules["category"]) >= 50, rules
+
+
+#: Pieces of names, phrases and the words around them, to be shuffled into text.
+_NAME_PIECES = (
+    "ośrodków wsparcia ekonomii społecznej",
+    "centrum integracji społecznej",
+    "powiatowego centrum pomocy rodzinie",
+    "klubów integracji społecznej",
+    "warsztatów terapii zajęciowej",
+    "zakładu aktywności zawodowej",
+    "spółdzielni socjalnych",
+    "miejskich ośrodków pomocy społecznej",
+    "Regionalnego Ośrodka Polityki Społecznej",
+    "Dyrektor Urzędu Marszałkowskiego",
+    "Fundacji na rzecz",
+    "im. J. Korczaka",
+    "w Białymstoku",
+    "ROPS",
+    "OWES-ów",
+    "MCPS-u",
+    "UM WM",
+    "Nr 1",
+    "i",
+    ",",
+    ".",
+    "\n",
+    "„Pożytek”",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_PIECES), max_size=14))
+def test_the_scanner_pre_filter_holds_on_any_mix_of_name_pieces(pieces: list[str]) -> None:
+    _starts(" ".join(pieces))
 
 
 # --- the CLI contract (DESIGN.md §8) -------------------------------------------------------------
