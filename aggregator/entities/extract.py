@@ -132,7 +132,8 @@ def _may_start_category(word: str) -> bool:
 @lru_cache(maxsize=65536)
 def _may_start(word: str) -> bool:
     """Whether a word token can open any span: an acronym and a named mention need a capital
-    (`_acronym_span`, `_named_span`), a category phrase a category head or premodifier.
+    (`_acronym_span`, `_named_span`; `isupper` also lets through an all-caps word whose first
+    letter has no case), a category phrase a category head or premodifier (`_category_span`).
 
     Most tokens are lower-case words that can open nothing; the scanner skips them at the cost
     of one cached lookup instead of trying the three span rules on each."""
