@@ -128,7 +128,7 @@ def run_crawl(
     close_interrupted(database_url, acquired)
     settings = crawl_settings(database_url, mirror, full, run_id, log_level)
     if acquired:
-        from scrapers.annotation_pool import default_workers, start_early
+        from scrapers.worker_pool import default_workers, start_early
 
         # before the lock-renewing thread and the reactor exist: the worker can be forked
         start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
@@ -141,7 +141,7 @@ def run_crawl(
                 process.crawl(SPIDERS[source_id])
             process.start()
             locks.release(acquired)
-        from scrapers.annotation_pool import running
+        from scrapers.worker_pool import running
 
         assign_stories_locked(database_url, locks, executor=running())
     return reports_for(database_url, run_id, ids)

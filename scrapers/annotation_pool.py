@@ -1,47 +1,28 @@
-"""Annotation (institutions, dates) and search terms in a worker process, in parallel with the crawl.
+"""Annotation (institutions, dates) and search terms in the crawl's worker processes.
 
-Morphology and date scanning cost several milliseconds per announcement, more than fetching and
-parsing the page; on a 2-core machine a second process does them while the crawler goes on. The
-same job computes the search columns (folded words and lemmas, db.search.search_fields), which
-need the same morphology. One pool per crawl process, shared by all spiders (each worker loads
-morfeusz2 once). If the pool breaks the work is done inline, never lost.
-
-Start-up and hand-over are kept cheap, since they compete with the crawl for the same two cores:
-`ropsfeed crawl` forks the worker before the reactor or any thread exists (`start_early`), so it
-inherits the imported modules instead of importing them again (a spawned worker re-imports the whole
-CLI, seconds on a busy machine); elsewhere (Scrapyd, a process with threads) it is spawned. Jobs go
-over in chunks of `CHUNK` announcements: one pickling and pipe round trip per chunk, not per page.
+Morphology and date scanning cost milliseconds per announcement; the workers (scrapers.worker_pool)
+do them while the crawler goes on. The same job computes the search columns (folded words and
+lemmas, db.search.search_fields), which need the same morphology. Jobs go over in chunks of `CHUNK`
+announcements: one pickling and pipe round trip per chunk, not per page. If the pool breaks the
+work is done inline, never lost.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import multiprocessing
-import os
-import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from aggregator.annotate import Annotations, annotate
 from db.search import search_fields
+from scrapers.worker_pool import broken, pool
 
 log = logging.getLogger(__name__)
-_pool: ProcessPoolExecutor | None = None
 CHUNK = 16
 
 Prepared = tuple[Annotations, tuple[str, str]]
 Job = tuple[str, str | None, str, datetime | None, datetime]  # title, lead, body, published, seen
-
-
-def default_workers() -> int:
-    """One core for the crawl, the rest (at most two) for annotation."""
-    return max(0, min(2, (os.cpu_count() or 1) - 1))
-
-
-def _warm_up() -> None:
-    annotate("", "Regionalny Ośrodek Polityki Społecznej w Białymstoku, 1 marca 2024 r.", None, datetime.now())
 
 
 def prepare(title: str, lead: str | None, body: str, published: datetime | None, seen: datetime) -> Prepared:
@@ -51,39 +32,6 @@ def prepare(title: str, lead: str | None, body: str, published: datetime | None,
 
 def prepare_many(jobs: list[Job]) -> list[Prepared]:
     return [prepare(*job) for job in jobs]
-
-
-def _can_fork() -> bool:
-    """Forking is safe only in a process with no other thread (none can hold a lock mid-fork)."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-def pool(workers: int, *, fork: bool = False) -> ProcessPoolExecutor | None:
-    global _pool
-    if workers <= 0:
-        return None
-    if _pool is None:
-        # never fork a process that runs a reactor: `fork` only comes from start_early
-        context = multiprocessing.get_context("fork" if fork and _can_fork() else "spawn")
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up)
-        atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
-    return _pool
-
-
-def running() -> ProcessPoolExecutor | None:
-    """The pool of this process, if one was started (the story step after a crawl reuses it)."""
-    return _pool
-
-
-def start_early(workers: int) -> None:
-    """Start the worker pool now, before the reactor: forked when no thread runs yet.
-
-    A forked pool launches its processes with the first job, so one is sent at once; the
-    pipelines of the crawl that follows find this pool (`pool`) instead of starting another.
-    """
-    executor = pool(workers, fork=True)
-    if executor is not None:
-        executor.submit(os.getpid)
 
 
 class Annotator:
@@ -113,6 +61,7 @@ class Annotator:
             future = executor.submit(prepare_many, list(queued.values()))
         except (BrokenProcessPool, RuntimeError) as exc:
             log.warning("annotation worker unavailable (%s); annotating inline", exc)
+            broken(exc)
             self.workers = 0
             return
         for place, key in enumerate(queued):
@@ -136,6 +85,7 @@ class Annotator:
             return future.result()[place]
         except BrokenProcessPool as exc:
             log.warning("annotation worker died (%s); annotating inline", exc)
+            broken(exc)
             self.workers = 0
             self.pending.clear()
             return None

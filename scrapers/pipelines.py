@@ -13,8 +13,9 @@ from scrapy.utils.asyncio import is_asyncio_available
 from aggregator.annotate import Annotations
 from db.engine import database_reason, session_scope
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
-from scrapers.annotation_pool import Annotator, default_workers
+from scrapers.annotation_pool import Annotator
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
+from scrapers.worker_pool import default_workers
 
 log = logging.getLogger(__name__)
 BACKLOG = 10  # batches of items that may wait for their annotations before the crawl waits for them

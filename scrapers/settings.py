@@ -6,6 +6,7 @@ import logging
 import os
 
 from aggregator.logs import RedactingFilter
+from scrapers.worker_pool import default_workers
 
 # Scrapy logs its "Overridden settings" (ROPSFEED_DATABASE_URL among them) before any extension
 # runs and, under Scrapyd or `scrapy crawl`, through its own handler: mask passwords at the logger.
@@ -37,6 +38,10 @@ REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = os.environ.get("ROPSFEED_SCRAPY_LOG_LEVEL", "INFO")
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
+# Items only queue for the batching pipeline (its process_item never waits); with Scrapy's default
+# of 100, every response started 100 asyncio tasks to hand over its items — 260,000 tasks and
+# about a fifth of the crawl process's CPU for 5,000 articles (benchmarks/bench_crawl.py).
+CONCURRENT_ITEMS = 4
 
 # Every request goes through the mirror mapping when ROPSFEED_MIRROR is set (offline demo, tests).
 DOWNLOAD_HANDLERS = {
@@ -57,6 +62,6 @@ ROPSFEED_FULL = False
 ROPSFEED_RUN_ID = None
 ROPSFEED_LOCKED_BY_RUNNER = False  # True: the caller holds the source's run lock; else the recorder takes it
 ROPSFEED_BATCH_SIZE = 100
-# Processes that annotate (institutions, dates) in parallel with the crawl; 0 annotates inline.
-_DEFAULT_WORKERS = max(0, min(2, (os.cpu_count() or 1) - 1))
-ROPSFEED_ANNOTATION_WORKERS = int(os.environ.get("ROPSFEED_ANNOTATION_WORKERS", _DEFAULT_WORKERS))
+# Processes that extract pages and annotate them (institutions, dates) in parallel with the crawl
+# (scrapers.worker_pool); 0 does it all inline.
+ROPSFEED_ANNOTATION_WORKERS = int(os.environ.get("ROPSFEED_ANNOTATION_WORKERS", default_workers()))

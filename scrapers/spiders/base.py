@@ -38,6 +38,7 @@ from db.store import known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
 from scrapers.registry import SourceConfig
+from scrapers.worker_pool import default_workers, offload
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class SourceSpider(scrapy.Spider):
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         self.full = False
         self.database_url = ""
+        self.workers = 0  # worker processes for page extraction (scrapers.worker_pool); 0: inline
         self.parser = self.parser_class(self.source.selectors)
 
     @classmethod
@@ -140,6 +142,7 @@ class SourceSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("ROPSFEED_FULL")
         spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
+        spider.workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
         return spider
 
     # -- start ---------------------------------------------------------------------------------
@@ -246,16 +249,18 @@ class SourceSpider(scrapy.Spider):
             headers=headers, body=response.body,
         )  # fmt: skip
 
-    def parse_article(self, response: Response, **_: Any) -> Iterator[Any]:
+    async def parse_article(self, response: Response, **_: Any) -> AsyncIterator[Any]:
         if response.status in GONE:
-            yield from self.gone(response)
+            for tombstone in self.gone(response):
+                yield tombstone
             return
         raw = self.raw_of(response, "article")
         if not hasattr(response, "text"):
             self.record_error(f"GET {response.url}: article is not text ({response.headers.get('Content-Type')!r})")
             yield RawPageItem(raw)
             return
-        parsed = self.parser.parse(response.text, response.url)
+        # the page's extraction, the costliest step of the crawl, runs in a worker process
+        parsed = await offload(self.workers, self.parser.parse, response.text, response.url)
         self.complete(parsed, response)
         item = self.item_from_article(parsed, raw)
         if item is None:

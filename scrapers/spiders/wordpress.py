@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,7 @@ from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso, parse_rfc822
 from scrapers.items import AnnouncementItem, RawResponse
 from scrapers.spiders.base import SourceSpider, describe_failure
+from scrapers.worker_pool import offload
 
 API_UNAVAILABLE = (400, 401, 403, 404, 410, 501)
 
@@ -86,6 +88,23 @@ def items_from_api_page(
     return [item for post in api_posts(body) if (item := item_from_post(post, source_id, raw, identity)) is not None]
 
 
+@dataclass
+class ApiPage:
+    """What one page of the REST listing says, read in one pass (in a worker process)."""
+
+    items: list[AnnouncementItem]  # without `raw`: the spider attaches its archived response
+    incomplete: list[str]  # links of posts that lost their title or content
+    listed: set[str]  # keys of every post on the page (see `listed_keys`)
+    posts: int
+
+
+def read_api_page(body: bytes, source_id: str, identity: UrlIdentity) -> ApiPage:
+    """Raises ValueError when the body is not a JSON list of posts."""
+    posts = api_posts(body)
+    items = [item for post in posts if (item := item_from_post(post, source_id, None, identity)) is not None]
+    return ApiPage(items, incomplete_posts(posts), listed_keys(posts, identity), len(posts))
+
+
 def api_posts(body: bytes) -> list[dict[str, Any]]:
     posts = json.loads(body)
     if not isinstance(posts, list):
@@ -105,14 +124,12 @@ def listed_keys(posts: list[dict[str, Any]], identity: UrlIdentity) -> set[str]:
     return keys
 
 
-def incomplete_posts(body: bytes) -> list[str]:
+def incomplete_posts(posts: list[dict[str, Any]]) -> list[str]:
     """Links of the posts that lost their title or content: the API's own layout alarm."""
-    posts = json.loads(body)
     return [
         str(post.get("link") or post.get("id") or "?")
         for post in posts
-        if isinstance(post, dict)
-        and not (plain((post.get("title") or {}).get("rendered", "")) and (post.get("content") or {}).get("rendered"))
+        if not (plain((post.get("title") or {}).get("rendered", "")) and (post.get("content") or {}).get("rendered"))
     ]
 
 
@@ -160,36 +177,43 @@ class WordPressSpider(SourceSpider):
             reason = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
             yield from self.fall_back_from("api", reason)
 
-    def parse_api(self, response: Response, page: int) -> Iterator[Any]:
+    async def parse_api(self, response: Response, page: int) -> AsyncIterator[Any]:
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         if response.status in API_UNAVAILABLE:
             if page > 1 and response.status == 400:
                 return  # WordPress answers 400 rest_post_invalid_page_number past the last page
-            yield from self.fall_back_from("api", f"HTTP {response.status}")
+            for request in self.fall_back_from("api", f"HTTP {response.status}"):
+                yield request
             return
         raw = self.raw_of(response, "api")
         try:
-            posts = api_posts(response.body)
-            items = [item for post in posts if (item := item_from_post(post, self.source.id, raw, self.identity))]
+            # 100 posts of HTML to clean: a worker process does it (scrapers.worker_pool)
+            listing = await offload(self.workers, read_api_page, response.body, self.source.id, self.identity)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             reason = f"not JSON ({content_type or 'no Content-Type'}): {exc}"
             if page == 1:
-                yield from self.fall_back_from("api", reason)
+                for request in self.fall_back_from("api", reason):
+                    yield request
             else:
                 self.record_error(f"GET {response.url}: {reason}")
             return
+        items = listing.items
+        for item in items:
+            item.raw = raw
         if page == 1 and not items:
             self.alarms.append(f"REST API {response.url} returned no posts")
-        for link in incomplete_posts(response.body):
+        for link in listing.incomplete:
             self.alarms.append(f"REST API post {link} has no title or no content (layout change?); skipped")
         unseen = set(self.first_sight([item.url for item in items]))
         fresh = [item for item in items if item.url in unseen and not self.item_identities(item) & self.known]
-        yield from (item for item in items if item.url in unseen)  # known ones too: edits cost no request
+        for item in items:
+            if item.url in unseen:  # known ones too: edits cost no request
+                yield item
         total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
-        self.api_listed |= listed_keys(posts, self.identity)
+        self.api_listed |= listing.listed
         self.api_pages_read.add(page)
         if page == 1:  # no header: one page is the whole listing only if it is not full
-            self.api_total_pages = total_pages or (1 if len(posts) < self.source.per_page else None)
+            self.api_total_pages = total_pages or (1 if listing.posts < self.source.per_page else None)
         if page < total_pages and (fresh or (self.full and unseen)):
             yield self.api_request(page + 1)
 

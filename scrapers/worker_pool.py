@@ -1,0 +1,109 @@
+"""The crawl's worker processes: page extraction and annotation run there, beside the crawl.
+
+Parsing an article page (BeautifulSoup), reading a REST API page, finding institutions and dates
+cost more CPU per page than fetching it; in the reactor's one thread they would stop the
+downloads meanwhile. On a machine with more than one core, worker processes do them while the
+crawler goes on. One pool per crawl process, shared by every spider and the storage pipeline
+(each worker loads morfeusz2 once). If the pool breaks, the work is done inline, never lost.
+
+Start-up is kept cheap, since it competes with the crawl for the same cores: `ropsfeed crawl`
+forks the workers before the reactor or any thread exists (`start_early`), so they inherit the
+imported modules instead of importing them again (a spawned worker re-imports the whole CLI,
+seconds on a busy machine); elsewhere (Scrapyd, a process with threads) they are spawned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from scrapy.utils.asyncio import is_asyncio_available
+
+log = logging.getLogger(__name__)
+_pool: ProcessPoolExecutor | None = None
+_broken = False
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def default_workers() -> int:
+    """Every core but one for the workers (at most three): the crawl keeps one."""
+    return max(0, min(3, (os.cpu_count() or 1) - 1))
+
+
+def _warm_up() -> None:
+    from aggregator.annotate import annotate  # morfeusz2 and the gazetteer load here, once per worker
+
+    annotate("", "Regionalny Ośrodek Polityki Społecznej w Białymstoku, 1 marca 2024 r.", None, datetime.now())
+
+
+def _can_fork() -> bool:
+    """Forking is safe only in a process with no other thread (none can hold a lock mid-fork)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def pool(workers: int, *, fork: bool = False) -> ProcessPoolExecutor | None:
+    """The process's pool, started with `workers` processes if there is none yet (0: none)."""
+    global _pool
+    if workers <= 0 or _broken:
+        return None
+    if _pool is None:
+        # never fork a process that runs a reactor: `fork` only comes from start_early
+        context = multiprocessing.get_context("fork" if fork and _can_fork() else "spawn")
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up)
+        atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+    return _pool
+
+
+def running() -> ProcessPoolExecutor | None:
+    """The pool of this process, if one was started (the story step after a crawl reuses it)."""
+    return None if _broken else _pool
+
+
+def broken(exc: BaseException) -> None:
+    """A worker died: the rest of the crawl works inline (a broken pool accepts no more jobs)."""
+    global _broken
+    if not _broken:
+        log.warning("worker process unavailable (%s: %s); working inline", type(exc).__name__, exc)
+    _broken = True
+
+
+def start_early(workers: int) -> None:
+    """Start the worker pool now, before the reactor: forked when no thread runs yet.
+
+    A forked pool launches its processes with the first job, so one is sent at once; the
+    spiders and pipelines of the crawl that follows find this pool (`pool`) instead of starting another.
+    """
+    executor = pool(workers, fork=True)
+    if executor is not None:
+        executor.submit(os.getpid)
+
+
+async def offload(workers: int, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`function(*args)` in a worker process, awaited without blocking the reactor; inline when
+    there is no pool (`workers` = 0), no asyncio reactor to await with, or the pool broke.
+
+    `function` and its arguments must pickle (module-level functions, dataclasses); an exception
+    it raises comes back as if it had run here.
+    """
+    executor = pool(workers) if is_asyncio_available() else None
+    if executor is None:
+        return function(*args, **kwargs)
+    try:
+        future = executor.submit(function, *args, **kwargs)
+        return await asyncio.wrap_future(future)
+    except (BrokenProcessPool, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "shutdown" not in str(exc) and "fork" not in str(exc):
+            raise
+        broken(exc)
+        return function(*args, **kwargs)

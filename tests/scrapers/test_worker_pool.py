@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from scrapers import worker_pool
+from scrapers.extraction.article import ArticleParser
+from scrapers.registry import load_sources
+from scrapers.spiders.wordpress import read_api_page
+
+SNAPSHOT = Path(__file__).resolve().parents[2] / "scrapers" / "mirror" / "snapshot"
+
+
+def pid_and(value: str) -> tuple[int, str]:
+    return os.getpid(), value.upper()
+
+
+def refuse(value: str) -> str:
+    raise ValueError(f"not JSON: {value}")
+
+
+def test_without_workers_the_function_runs_here() -> None:
+    assert asyncio.run(worker_pool.offload(0, pid_and, "nabór")) == (os.getpid(), "NABÓR")
+
+
+def test_a_worker_process_gives_the_result_and_the_exception_inline_code_would() -> None:
+    pid, value = asyncio.run(worker_pool.offload(1, pid_and, "nabór"))
+    assert (value, pid != os.getpid()) == ("NABÓR", True), "ran in the worker process"
+    with pytest.raises(ValueError, match="not JSON: x"):
+        asyncio.run(worker_pool.offload(1, refuse, "x"))
+
+
+def test_real_pages_parse_in_a_worker_exactly_as_inline() -> None:
+    """The spiders' two offloaded steps (article pages, REST API pages) on mirror pages."""
+    pages = sorted(SNAPSHOT.glob("*/**/*.html"))[::7][:8]
+    assert pages, "the mirror snapshot has HTML pages"
+    parser = ArticleParser()
+    for page in pages:
+        html, url = page.read_text(encoding="utf-8", errors="replace"), f"https://{page.relative_to(SNAPSHOT)}"
+        assert asyncio.run(worker_pool.offload(1, parser.parse, html, url)) == parser.parse(html, url)
+    api = next(SNAPSHOT.glob("*/wp-json/**/*.json"))
+    identity = next(s for s in load_sources() if s.host == api.relative_to(SNAPSHOT).parts[0]).identity
+    source_id = "x"
+    in_worker = asyncio.run(worker_pool.offload(1, read_api_page, api.read_bytes(), source_id, identity))
+    assert in_worker == read_api_page(api.read_bytes(), source_id, identity)
+    assert in_worker.items and all(item.raw is None for item in in_worker.items)
+
+
+def test_a_broken_pool_falls_back_to_inline_work_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    executor = worker_pool.pool(1)
+    assert executor is not None
+    monkeypatch.setattr(worker_pool, "_broken", False)
+
+    def shut(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(executor, "submit", shut)
+    with caplog.at_level(logging.WARNING, logger="scrapers.worker_pool"):
+        assert asyncio.run(worker_pool.offload(1, pid_and, "x")) == (os.getpid(), "X")
+    assert "worker process unavailable" in caplog.text and "working inline" in caplog.text
+    assert worker_pool.running() is None, "nothing more is sent to a broken pool"
