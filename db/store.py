@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -344,9 +344,19 @@ def save_announcements(
         keys = sorted({k for item in mine for k in item.keys})
         urls = sorted({item.url for item in mine})
         ids = sorted({item.external_id for item in mine if item.external_id})
-        query = select(Announcement).where(
-            Announcement.source_id == source_id,
-            or_(Announcement.url_key.in_(keys), Announcement.url.in_(urls), Announcement.external_id.in_(ids)),
+        # Each alternative names the source, so each is a search of its own (source, …) index; with
+        # the source outside the OR, SQLite reads every stored row of the source for every batch.
+        # By id: of two rows with one CMS id the older is found first, as before.
+        query = (
+            select(Announcement)
+            .where(
+                or_(
+                    and_(Announcement.source_id == source_id, Announcement.url_key.in_(keys)),
+                    and_(Announcement.source_id == source_id, Announcement.url.in_(urls)),
+                    and_(Announcement.source_id == source_id, Announcement.external_id.in_(ids)),
+                )
+            )
+            .order_by(Announcement.id)
         )
         for row in session.scalars(query):
             by_key[(row.source_id, row.url_key)] = row
@@ -450,9 +460,16 @@ def save_announcements(
 
 
 def _insert_new(session: Session, rows: list[dict[str, Any]], now: datetime) -> dict[tuple[str, str], int]:
-    """Insert new announcements in one multi-row statement; their ids keyed by (source, url key).
+    """Insert new announcements in multi-row statements; their ids keyed by (source, url key).
 
-    Rows go in in batch order, so ids grow in the order the pages came, as they did one by one.
+    Rows go in in batch order, so ids grow in the order the pages came, as they did one by one
+    (the story step walks announcements by id, so this order decides which page opens a story).
+    The ids are matched to rows by the returned (source, url key), never by position, so the
+    RETURNING order does not matter. PostgreSQL is asked to sort by parameter order anyway: that
+    is how SQLAlchemy makes it assign the serial ids in batch order, in one statement. SQLite is
+    not: it inserts the rows of a multi-row VALUES one after the other (rowid = max + 1 each), and
+    SQLAlchemy, which cannot prove that, would otherwise send one INSERT per row — half the cost
+    of storing a batch.
     """
     if not rows:
         return {}
@@ -461,7 +478,12 @@ def _insert_new(session: Session, rows: list[dict[str, Any]], now: datetime) -> 
     # A concurrent writer may have inserted one since our SELECT: then it is an update.
     statement = statement.on_conflict_do_update(
         index_elements=["source_id", "url_key"], set_={name: statement.excluded[name] for name in updated}
-    ).returning(Announcement.id, Announcement.source_id, Announcement.url_key, sort_by_parameter_order=True)
+    ).returning(
+        Announcement.id,
+        Announcement.source_id,
+        Announcement.url_key,
+        sort_by_parameter_order=session.get_bind().dialect.name != "sqlite",
+    )
     stamped = [{**values, "first_seen_at": now, "last_seen_at": now, "updated_at": now} for values in rows]
     return {(source_id, key): int(id_) for id_, source_id, key in session.execute(statement, stamped)}
 

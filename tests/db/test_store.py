@@ -95,6 +95,29 @@ def test_new_then_unchanged_then_updated_with_version(database: str) -> None:
         assert known_urls(session, "mcps") == {URL}
 
 
+def test_new_rows_get_ids_in_batch_order_and_their_own_values(database: str) -> None:
+    """The story step walks announcements by id, so ids must follow the order the pages came, also
+    when one batch is written with several multi-row INSERTs (SQLAlchemy pages at 1,000 rows) and
+    the URLs sort the other way; and each id must carry its own page's values."""
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(url=f"{URL}?v=0600", external_id=None)])
+    count = 1200
+    batch = [
+        make_item(url=f"{URL}?v={count - n:04d}", title=f"Ogłoszenie {n}", external_id=None, raw=None)
+        for n in range(count)
+    ]
+    with session_scope(database, write=True) as session:
+        result = save_announcements(session, batch)
+    assert (result.new, result.unchanged + result.updated) == (count - 1, 1)
+    with session_scope(database) as session:
+        rows = session.execute(select(Announcement.id, Announcement.url, Announcement.title)).all()
+    by_id = sorted(rows)
+    assert by_id[0].url == f"{URL}?v=0600", "the row stored earlier keeps its id"
+    new_rows = by_id[1:]
+    assert [r.title for r in new_rows] == [item.title for item in batch if not item.url.endswith("v=0600")]
+    assert all(r.url == f"{URL}?v={count - int(r.title.split()[1]):04d}" for r in new_rows)
+
+
 def test_round_trip_of_fields_and_utc(database: str) -> None:
     warsaw_noon = datetime(2024, 2, 23, 12, 0, tzinfo=timezone(timedelta(hours=1)))
     with session_scope(database, write=True) as session:
