@@ -266,7 +266,7 @@ def tombstone_missing(
 def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
     """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url.
 
-    One lookup, one multi-row insert of the new ones and one lookup of their ids per batch.
+    One lookup and one multi-row insert of the new ones (which returns their ids) per batch.
     """
     unique: dict[str, RawResponse] = {}
     for raw in raws:
@@ -282,9 +282,13 @@ def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str
              "body_gzip": gzip.compress(raw.body, compresslevel=RAW_GZIP_LEVEL)}
             for raw in missing
         ]  # fmt: skip
-        statement = insert_for(session, RawPage.__table__)
-        session.execute(statement.on_conflict_do_nothing(index_elements=["url", "body_sha256"]), rows)
-        ids.update(_raw_page_ids(session, missing))
+        statement = insert_for(session, RawPage.__table__).on_conflict_do_nothing(index_elements=["url", "body_sha256"])
+        returning = statement.returning(RawPage.id, RawPage.url, RawPage.body_sha256)
+        ids.update((sha256 + url, int(id_)) for id_, url, sha256 in session.execute(returning, rows))
+        # a page another writer stored since our lookup is not returned: its row stands
+        late = [raw for raw in missing if raw.sha256 + raw.url not in ids]
+        if late:
+            ids.update(_raw_page_ids(session, late))
     return ids
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.migrate import current_revision, head_revision, upgrade
 from db.models import Announcement, AnnouncementVersion, Attachment, RawPage, Source
-from db.store import known_urls, save_announcements, sync_sources
+from db.store import archive_raw_pages, known_urls, save_announcements, sync_sources
 from scrapers.items import AnnouncementItem, AttachmentItem, RawResponse
 from scrapers.registry import load_sources
 
@@ -144,6 +144,31 @@ def test_identical_raw_bodies_are_archived_once(database: str) -> None:
         save_announcements(session, [make_item()])
     with session_scope(database) as session:
         assert session.scalar(select(func.count()).select_from(RawPage)) == 1
+
+
+def test_a_raw_page_stored_by_another_writer_after_the_lookup_is_found(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The insert returns only the rows it wrote; one that a concurrent crawl stored between our
+    lookup and our insert is looked up again, so the announcement still points at its page."""
+    import db.store
+
+    with session_scope(database, write=True) as session:
+        stored = archive_raw_pages(session, [make_item().raw])  # type: ignore[list-item]
+    lookups = []
+    real = db.store._raw_page_ids
+
+    def lookup_before_the_other_writer(session: object, raws: list[RawResponse]) -> dict[str, int]:
+        lookups.append(len(raws))
+        return {} if len(lookups) == 1 else real(session, raws)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db.store, "_raw_page_ids", lookup_before_the_other_writer)
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item()])
+    assert lookups == [1, 1]
+    with session_scope(database) as session:
+        assert session.scalar(select(func.count()).select_from(RawPage)) == 1
+        assert session.scalars(select(Announcement.raw_page_id)).one() == next(iter(stored.values()))
 
 
 def test_naive_datetimes_are_refused(database: str) -> None:
