@@ -109,6 +109,24 @@ def _signature_of(feats: Features, num_perm: int, seed: int) -> np.ndarray:
     return np.concatenate([_minhash_values(feats.sketch, num_perm, seed), _minhash_values(feats.lead, num_perm, seed)])
 
 
+def _band_keys(lsh: MinHashLSH, values: np.ndarray) -> list[bytes]:
+    """The bucket key of each band of ``values`` in ``lsh``: the band's values byte-swapped, as
+    ``MinHashLSH`` without a ``hashfunc`` keys them (its ``_H``), from one byte swap of the whole
+    signature instead of one per band."""
+    swapped = np.ascontiguousarray(values, dtype=np.uint32).byteswap().tobytes()
+    return [swapped[4 * start : 4 * end] for start, end in lsh.hashranges]  # 4 bytes per uint32 value
+
+
+def _lsh_insert(lsh: MinHashLSH, key: int, values: np.ndarray) -> None:
+    """``lsh.insert(key, LeanMinHash(hashvalues=values), check_duplication=False)`` into the same
+    tables (so ``query`` and ``remove`` work as usual), without building a sketch object and
+    byte-swapping each band on its own: two inserts per announcement, the most frequent step."""
+    bands = _band_keys(lsh, values)
+    lsh.keys.insert(key, *bands)
+    for band, table in zip(bands, lsh.hashtables, strict=True):
+        table.insert(band, key)
+
+
 def _compute(doc: Doc, num_perm: int, seed: int, dates: bool = False) -> tuple[Features, np.ndarray]:
     """Worker-process half of :meth:`StoryIndex.add_many`: features (text left out) and signature;
     with ``dates`` also the date features, which a judged pair needs and which cost the most."""
@@ -277,6 +295,13 @@ class StoryIndex:
         assert sig is not None
         return [int(v) for v in sig]
 
+    def signature_array(self, doc_id: str) -> np.ndarray:
+        """:meth:`signature_of` as the index holds it (uint32 values, not to be modified): the
+        caller that stores it as bytes need not go through a list of Python ints and back."""
+        sig = self._sigs[self._slot_of[doc_id]]
+        assert sig is not None
+        return sig
+
     def members(self, story_id: str) -> list[str]:
         """The doc ids of a story, in the order they were added."""
         return [str(self._ids[s]) for s in sorted(self._members.get(story_id, ()))]
@@ -399,9 +424,9 @@ class StoryIndex:
         self._members.setdefault(story, set()).add(slot)
         if fp is not None:
             self._by_fp.setdefault(fp, slot)
-        body, lead = self._minhashes(sig)
-        self._lsh_body.insert(slot, body, check_duplication=False)
-        self._lsh_lead.insert(slot, lead, check_duplication=False)
+        p = self.num_perm
+        _lsh_insert(self._lsh_body, slot, sig[:p])
+        _lsh_insert(self._lsh_lead, slot, sig[p:])
         return slot
 
     def _minhashes(self, sig: np.ndarray) -> tuple[LeanMinHash, LeanMinHash]:
@@ -448,8 +473,8 @@ class StoryIndex:
         they belong to at most two stories (a much re-posted story rather than boilerplate).
         """
         found: set[int] = set()
-        for (start, end), table in zip(lsh.hashranges, lsh.hashtables, strict=True):
-            bucket = table.get(bytes(values[start:end].byteswap().data))
+        for band, table in zip(_band_keys(lsh, values), lsh.hashtables, strict=True):
+            bucket = table.get(band)
             if not bucket:
                 continue
             if len(bucket) <= MAX_BUCKET:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer
-from datasketch import MinHash
+from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise_text, signature
 from aggregator.dedup.features import features
-from aggregator.dedup.index import MAX_BUCKET, MAX_JUDGED, _minhash_values
+from aggregator.dedup.index import MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
 
 DATA = Path(__file__).parent / "data" / "dedup_pairs.jsonl"
 
@@ -342,6 +342,27 @@ def test_capped_query_equals_datasketch_query_while_buckets_are_small(pair_docs:
         body, lead = index._minhashes(sig)
         assert index._query(index._lsh_body, sig[:p]) == set(index._lsh_body.query(body))
         assert index._query(index._lsh_lead, sig[p:]) == set(index._lsh_lead.query(lead))
+
+
+def test_band_insert_fills_the_tables_as_datasketch_insert_does(pair_docs: Any) -> None:
+    """The index inserts band keys itself; datasketch's own insert, query and remove must see the
+    same tables, for both thresholds (their different band widths)."""
+    docs, _ = pair_docs
+    index = StoryIndex()
+    p = index.num_perm
+    sigs = [np.asarray(signature(doc), dtype=np.uint32) for doc in list(docs.values())[:80]]
+    for threshold, part in ((index.body_threshold, slice(0, p)), (index.lead_threshold, slice(p, 2 * p))):
+        ours, theirs = MinHashLSH(threshold=threshold, num_perm=p), MinHashLSH(threshold=threshold, num_perm=p)
+        for slot, sig in enumerate(sigs):
+            _lsh_insert(ours, slot, sig[part])
+            theirs.insert(slot, index._minhashes(sig)[part.start // p], check_duplication=False)
+        for a, b in zip(ours.hashtables, theirs.hashtables, strict=True):
+            assert [(k, a.get(k)) for k in sorted(a.keys())] == [(k, b.get(k)) for k in sorted(b.keys())]
+        assert all(ours.keys.get(slot) == theirs.keys.get(slot) for slot in range(len(sigs)))
+        probe = index._minhashes(sigs[3])[part.start // p]
+        assert set(ours.query(probe)) == set(theirs.query(probe)) and 3 in ours.query(probe)
+        ours.remove(3)
+        assert 3 not in ours.query(probe)
 
 
 def test_index_state_round_trip_and_rebuild_from_records(pair_docs: Any) -> None:
