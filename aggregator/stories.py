@@ -13,9 +13,10 @@ from collections import Counter, defaultdict
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
-from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.dedup import Doc, StoryIndex
@@ -34,12 +35,32 @@ class StoryReport:
     multi_source: int = 0  # stories carried by more than one announcement
 
 
-def _doc(row: Announcement) -> Doc:
+class Member(Protocol):
+    """What choosing a story's representative reads of a member (a row of `_MEMBER_COLUMNS`)."""
+
+    id: int
+    source_id: str
+    published_at: datetime | None
+
+
+M = TypeVar("M", bound=Member)
+
+# Only the columns the step reads: loading whole Announcement objects (HTML, search columns)
+# cost more than the index work of a crawl's new announcements.
+_INDEX_COLUMNS = (Announcement.id, Announcement.url, Announcement.title, Announcement.body_text,
+                  Announcement.published_at, Announcement.source_id, Announcement.story_key,
+                  Announcement.deleted_at, Announcement.dedup_signature)  # fmt: skip
+_MEMBER_COLUMNS = (Announcement.id, Announcement.source_id, Announcement.title, Announcement.published_at,
+                   Announcement.story_key)  # fmt: skip
+_CHUNK = 500  # values per IN (...): SQLite and psycopg cap the parameters of one statement
+
+
+def _doc(row: Row[Any]) -> Doc:
     return Doc(url=row.url, title=row.title, text=row.body_text, published=row.published_at, source_id=row.source_id)
 
 
-def _encode(values: list[int]) -> bytes:
-    return np.asarray(values, dtype="<u4").tobytes()
+def _encode(values: np.ndarray) -> bytes:
+    return values.astype("<u4").tobytes()
 
 
 def _decode(blob: bytes | None) -> list[int] | None:
@@ -55,7 +76,7 @@ def assign_stories(database_url: str, executor: Executor | None = None) -> Story
     ensure_schema(database_url)
     report = StoryReport()
     with session_scope(database_url) as session:
-        rows = session.scalars(select(Announcement).order_by(Announcement.id)).all()
+        rows = session.execute(select(*_INDEX_COLUMNS).order_by(Announcement.id)).all()
         stale = set(session.scalars(stale_story_keys()))
     indexed = [r for r in rows if r.story_key]
     pending = [r for r in rows if not r.story_key and r.deleted_at is None]
@@ -67,7 +88,7 @@ def assign_stories(database_url: str, executor: Executor | None = None) -> Story
         for row, (_, story) in zip(pending, added, strict=True):
             report.joined += sizes[story] > 0
             sizes[story] += 1
-            assignments[row.id] = (story, _encode(index.signature_of(str(row.id))))
+            assignments[row.id] = (story, _encode(index.signature_array(str(row.id))))
     if assignments or stale:
         with session_scope(database_url, write=True) as session:
             if assignments:  # one executemany, not one statement per announcement
@@ -108,7 +129,11 @@ def stale_story_keys() -> Select[tuple[str | None]]:
 def refresh_stories(session: Session, keys: set[str]) -> None:
     """Representative, title, size and first date of the given stories, from their live members;
     stories left without one go (their key stays on the tombstones, so a page that comes back
-    brings its story back under the same key)."""
+    brings its story back under the same key).
+
+    A handful of statements whatever the number of stories (a crawl's new announcements mostly
+    open stories of their own): members, mentions and existing stories read in chunks, new
+    stories in one insert, changed ones in one executemany."""
     live = Announcement.deleted_at.is_(None)
     session.execute(
         delete(Story).where(~Story.key.in_(select(Announcement.story_key).where(Announcement.story_key.is_not(None),
@@ -116,40 +141,64 @@ def refresh_stories(session: Session, keys: set[str]) -> None:
     )  # fmt: skip
     if not keys:
         return
-    members: dict[str, list[Announcement]] = defaultdict(list)
-    for row in session.scalars(select(Announcement).where(Announcement.story_key.in_(keys), live)):
-        members[str(row.story_key)].append(row)
+    ordered = sorted(keys)
+    members: dict[str, list[Row[Any]]] = defaultdict(list)
+    for start in range(0, len(ordered), _CHUNK):
+        query = (
+            select(*_MEMBER_COLUMNS)
+            .where(Announcement.story_key.in_(ordered[start : start + _CHUNK]), live)
+            .order_by(Announcement.story_key, Announcement.id)
+        )
+        for row in session.execute(query):
+            members[str(row.story_key)].append(row)
     ids = [a.id for rows in members.values() for a in rows]
     publisher = dict(session.execute(select(Source.id, Source.entity_key)).all())
     mentioned: dict[int, set[str]] = defaultdict(set)
-    for announcement_id, key in session.execute(
-        select(Mention.announcement_id, Entity.key).join(Entity, Entity.id == Mention.entity_id)
-        .where(Mention.announcement_id.in_(ids))
-    ):  # fmt: skip
-        mentioned[announcement_id].add(key)
+    for start in range(0, len(ids), _CHUNK):
+        for announcement_id, key in session.execute(
+            select(Mention.announcement_id, Entity.key).join(Entity, Entity.id == Mention.entity_id)
+            .where(Mention.announcement_id.in_(ids[start : start + _CHUNK]))
+        ):  # fmt: skip
+            mentioned[announcement_id].add(key)
+    existing: dict[str, int] = {}
+    wanted = list(members)
+    for start in range(0, len(wanted), _CHUNK):
+        existing.update(
+            session.execute(select(Story.key, Story.id).where(Story.key.in_(wanted[start : start + _CHUNK]))).all()
+        )
     now = datetime.now(UTC)
+    new_stories: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for key, rows in members.items():
         chosen = representative(rows, publisher, mentioned)
         dates = [r.published_at for r in rows if r.published_at]
         values = {"representative_id": chosen.id, "title": chosen.title, "size": len(rows),
                   "first_published_at": min(dates) if dates else None, "updated_at": now}  # fmt: skip
-        existing = session.scalar(select(Story.id).where(Story.key == key))
-        if existing is None:
-            session.add(Story(key=key, **values))
+        if key in existing:  # bound as new_<column>: a column's own name is reserved in an UPDATE
+            changed.append({"story_id": existing[key], **{f"new_{name}": value for name, value in values.items()}})
         else:
-            session.execute(update(Story).where(Story.id == existing).values(**values))
+            new_stories.append({"key": key, **values})
+    if new_stories:
+        session.execute(insert(Story.__table__), new_stories)
+    if changed:
+        table = Story.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("story_id"))
+            .values({name[4:]: bindparam(name) for name in changed[0] if name != "story_id"}),
+            changed,
+        )
 
 
-def representative(rows: list[Announcement], publisher: dict[str, str | None],
-                   mentioned: dict[int, set[str]]) -> Announcement:  # fmt: skip
+def representative(rows: list[M], publisher: dict[str, str | None], mentioned: dict[int, set[str]]) -> M:
     """The issuing institution's own page — the member whose publisher the others name — else the
     earliest published (undated last), then the first stored."""
 
-    def named_by_others(row: Announcement) -> int:
+    def named_by_others(row: M) -> int:
         entity = publisher.get(row.source_id)
         return sum(1 for other in rows if other.id != row.id and entity and entity in mentioned.get(other.id, ()))
 
-    def earliest(row: Announcement) -> tuple[int, datetime, int]:
+    def earliest(row: M) -> tuple[int, datetime, int]:
         when = row.published_at or datetime.max.replace(tzinfo=UTC)
         return (row.published_at is None, when, row.id)
 

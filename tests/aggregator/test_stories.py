@@ -49,7 +49,13 @@ def stories(database: str) -> dict[str, tuple[str, list[str]]]:
         return result
 
 
-def test_cross_post_joins_one_story_and_the_rest_stay_apart(database: str) -> None:
+@pytest.mark.parametrize("chunk", [500, 1], ids=["one-query", "chunked"])
+def test_cross_post_joins_one_story_and_the_rest_stay_apart(
+    database: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with the story refresh reading members, mentions and stories one key per query (the
+    chunking that keeps a backfill under the parameter limits)."""
+    monkeypatch.setattr("aggregator.stories._CHUNK", chunk)
     mcps = text_item("mcps", "rusza-konkurs-mazowiecka-marka-ekonomii-spolecznej-2018",
                      published_at=datetime(2018, 1, 31, 9, tzinfo=UTC))  # fmt: skip
     mcps_es = text_item("mcps-es", "rusza-konkurs-mazowiecka-marka-ekonomii-spo%C5%82ecznej%E2%80%99-2018")
