@@ -38,6 +38,7 @@ import zlib
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, Future
+from contextlib import suppress
 from datetime import date, datetime
 from functools import partial
 from itertools import islice
@@ -69,6 +70,9 @@ BUCKET_SAMPLE = 8
 # LSH lets some through, and no re-post, teaser or truncation is that far from its original.
 MIN_ESTIMATE = 0.2
 FEATURE_CACHE = 400_000
+# add_many on an executor: documents per job (one pickling round trip), and jobs queued ahead
+JOB_SIZE = 32
+JOBS_AHEAD = 32
 _STATE_FORMAT = "ropsfeed-storyindex"
 _STATE_VERSION = 1
 _PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -163,6 +167,24 @@ def _published_from_json(raw: str | None) -> date | datetime | None:
     return datetime.fromisoformat(value) if kind == "t" else date.fromisoformat(value)
 
 
+class _Job:
+    """A chunk of :meth:`StoryIndex.add_many`'s input and its features: a worker's future, or
+    computed here (taken back from the queue, or because the executor could not run it)."""
+
+    def __init__(self, chunk: list[tuple[str, Doc]], future: Future[list[tuple[Features, np.ndarray]]] | None) -> None:
+        self.chunk = chunk
+        self.future = future
+        self.computed: list[tuple[Features, np.ndarray]] | None = None
+
+    def take(self, num_perm: int, seed: int) -> list[tuple[Features, np.ndarray]]:
+        if self.computed is None and self.future is not None:
+            with suppress(BrokenExecutor, CancelledError):  # a broken pool: computed below
+                self.computed = self.future.result()
+        if self.computed is None:
+            self.computed = [_compute(doc, num_perm, seed) for _, doc in self.chunk]
+        return self.computed
+
+
 class StoryIndex:
     """Incremental near-duplicate index: ``add`` an announcement, get the id of its story.
 
@@ -253,37 +275,53 @@ class StoryIndex:
                 yield doc_id, self._add(doc_id, doc, feats, sig)
 
     def _add_with(self, items: Iterable[tuple[str, Doc]], executor: Executor) -> Iterator[tuple[str, str]]:
-        """:meth:`add_many` on a caller's executor: jobs of 32 documents, one window of 512 sent
-        ahead of the one being indexed (memory stays bounded on a backfill). A job the executor
-        cannot do (a broken or closed pool) is computed here."""
+        """:meth:`add_many` on a caller's executor: jobs of :data:`JOB_SIZE` documents, at most
+        :data:`JOBS_AHEAD` of them sent ahead of the one being indexed (memory stays bounded on a
+        backfill). A job the executor cannot do (a broken or closed pool) is computed here.
+
+        While the job it needs next is not done, this process takes the *last* queued job back
+        (cancels it before a worker starts it) and computes it itself, instead of waiting: with
+        one worker, the features of a crawl's new announcements cost the worker more than the
+        index work costs this process, and both cores are free once the crawl has ended. The
+        jobs taken back skip the date features, which this process computes only for the pairs
+        that need them. Nothing depends on who computed what, so the decisions stay the same.
+        """
         stream = iter(items)
+        queue: deque[_Job] = deque()
 
-        def send() -> tuple[list[tuple[str, Doc]], list[Future[list[tuple[Features, np.ndarray]]] | None]]:
-            window = list(islice(stream, 512))
-            jobs: list[Future[list[tuple[Features, np.ndarray]]] | None] = []
-            for start in range(0, len(window), 32):
+        def refill() -> None:
+            while len(queue) < JOBS_AHEAD:
+                chunk = list(islice(stream, JOB_SIZE))
+                if not chunk:
+                    return
                 try:
-                    docs = [doc for _, doc in window[start : start + 32]]
-                    jobs.append(executor.submit(_compute_many, docs, self.num_perm, self.seed))
+                    docs = [doc for _, doc in chunk]
+                    future = executor.submit(_compute_many, docs, self.num_perm, self.seed)
                 except (BrokenExecutor, RuntimeError):
-                    jobs.append(None)
-            return window, jobs
+                    future = None
+                queue.append(_Job(chunk, future))
 
-        window, jobs = send()
-        while window:
-            following = send()
-            for number, job in enumerate(jobs):
-                chunk = window[number * 32 : (number + 1) * 32]
-                try:
-                    computed = job.result() if job is not None else None
-                except (BrokenExecutor, CancelledError):
-                    computed = None
-                if computed is None:
-                    computed = [_compute(doc, self.num_perm, self.seed) for _, doc in chunk]
-                for (doc_id, doc), (feats, sig) in zip(chunk, computed, strict=True):
-                    feats.text = doc.text  # the worker leaves the text out to save copying it back
-                    yield doc_id, self._add(doc_id, doc, feats, sig)
-            window, jobs = following
+        refill()
+        while queue:
+            head = queue[0]
+            self._help_while_waiting(head, queue)
+            queue.popleft()
+            computed = head.take(self.num_perm, self.seed)
+            refill()
+            for (doc_id, doc), (feats, sig) in zip(head.chunk, computed, strict=True):
+                feats.text = doc.text  # the worker leaves the text out to save copying it back
+                yield doc_id, self._add(doc_id, doc, feats, sig)
+
+    def _help_while_waiting(self, head: _Job, queue: deque[_Job]) -> None:
+        """Compute queued jobs here, the last first, until ``head`` is done or none is left that a
+        worker has not started."""
+        while head.future is not None and not head.future.done():
+            for job in reversed(queue):
+                if job is not head and job.computed is None and job.future is not None and job.future.cancel():
+                    job.computed = [_compute(doc, self.num_perm, self.seed) for _, doc in job.chunk]
+                    break
+            else:
+                return
 
     def story_of(self, doc_id: str) -> str:
         """The story id of an indexed announcement (``KeyError`` when unknown)."""

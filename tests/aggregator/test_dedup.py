@@ -12,8 +12,13 @@ names its origin. ``PRECISION_FLOOR`` and ``RECALL_FLOOR`` pin the quality of :f
 from __future__ import annotations
 
 import json
+import queue
 import random
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,7 @@ from typer.testing import CliRunner
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise_text, signature
 from aggregator.dedup.features import features
-from aggregator.dedup.index import MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
+from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
 
 DATA = Path(__file__).parent / "data" / "dedup_pairs.jsonl"
 
@@ -470,3 +475,55 @@ def test_add_many_on_a_callers_executor_decides_like_add(pair_docs: Any) -> None
         assert list(StoryIndex().add_many(items, executor=executor)) == expected
     # a shut-down executor takes no jobs: they are computed here, with the same decisions
     assert list(StoryIndex().add_many(items, executor=executor)) == expected
+
+
+class _GatedExecutor(Executor):
+    """One worker thread that starts the first job only after `gate` jobs were cancelled (taken
+    back by the index), then runs the rest in order, skipping cancelled ones; counts both."""
+
+    def __init__(self, gate: int) -> None:
+        self.gate = gate
+        self.jobs: queue.Queue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = queue.Queue()
+        self.submitted: list[Future[Any]] = []
+        self.ran = 0
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.submitted.append(future)
+        self.jobs.put((future, fn, args))
+        return future
+
+    def cancelled(self) -> int:
+        return sum(f.cancelled() for f in self.submitted)
+
+    def _work(self) -> None:
+        deadline = time.monotonic() + 10
+        while self.cancelled() < self.gate and time.monotonic() < deadline:
+            time.sleep(0.001)
+        while (job := self.jobs.get()) is not None:
+            future, fn, args = job
+            if future.set_running_or_notify_cancel():
+                self.ran += 1
+                future.set_result(fn(*args))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
+def test_add_many_takes_queued_jobs_back_while_the_worker_is_busy(pair_docs: Any) -> None:
+    """The index computes the last queued jobs itself while the job it needs is not done; the
+    worker skips those and does the rest; the decisions are those of `add`."""
+    docs, _ = pair_docs
+    items = list(docs.items())[: 6 * JOB_SIZE]
+    one = StoryIndex()
+    expected = [(doc_id, one.add(doc_id, doc)) for doc_id, doc in items]
+    executor = _GatedExecutor(gate=3)
+    try:
+        assert list(StoryIndex().add_many(items, executor=executor)) == expected
+    finally:
+        executor.shutdown()
+    assert executor.cancelled() >= 3, "jobs taken back from the end of the queue"
+    assert executor.ran >= 1 and executor.ran + executor.cancelled() == len(executor.submitted) == 6
