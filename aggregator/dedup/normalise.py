@@ -62,6 +62,9 @@ _POINTERS = re.compile(
     r"|\[\.\.\.\]"
     r")"
 )
+# Every pointer starts with one of these words: a text with none of them (most) has no pointer, and
+# a substring test is much cheaper than running _POINTERS over the whole text.
+_POINTER_WORDS = ("wiecej", "czytaj", "pelna", "[...]")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
 _MONTHS = {
@@ -140,7 +143,9 @@ def content_lines(text: str) -> str:
 
 def _lines(text: str) -> list[list[str]]:
     """Canonical tokens of ``text``, line by line (boilerplate lines and pointers removed)."""
-    folded = _POINTERS.sub(" ", _drop_boilerplate_lines(fold(text)))
+    folded = _drop_boilerplate_lines(fold(text))
+    if any(word in folded for word in _POINTER_WORDS):
+        folded = _POINTERS.sub(" ", folded)
     canon = _CANONICAL.get
     out = []
     for line in folded.splitlines():

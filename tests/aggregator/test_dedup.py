@@ -35,6 +35,7 @@ from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise_text, signature
 from aggregator.dedup.features import features
 from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
+from aggregator.dedup.normalise import _POINTER_WORDS, _POINTERS, fold
 
 DATA = Path(__file__).parent / "data" / "dedup_pairs.jsonl"
 
@@ -145,6 +146,21 @@ def test_normalise_text_strips_pointers_of_truncated_reposts() -> None:
     full = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt."
     short = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt … więcej informacji na stronie es.rops-katowice.pl"
     assert normalise_text(full) == normalise_text(short)
+
+
+# The words of the pointers (any case, with and without diacritics) and what may stand between them.
+_POINTER_PIECES = ["więcej", "WIĘCEJ", "informacji", "na stronie", "pod adresem", "znajdziecie Państwo pod", "czytaj",
+                   "Czytaj", "dalej", "pełna", "treść", "[...]", "...", "…", "»", ":", "x.pl"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_POINTER_PIECES), min_size=1, max_size=6), st.sampled_from([" ", "\t", " \t "]))
+def test_texts_without_a_pointer_word_have_no_pointer(pieces: list[str], gap: str) -> None:
+    """_lines runs the pointer regex only on texts holding one of its words: no text without one
+    may hold a pointer, else skipping the regex would change the tokens."""
+    folded = fold(gap.join(pieces))
+    if _POINTERS.search(folded):
+        assert any(word in folded for word in _POINTER_WORDS)
 
 
 def test_fingerprint_is_exact_duplicate_key() -> None:
