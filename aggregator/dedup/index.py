@@ -532,9 +532,11 @@ class StoryIndex:
             found.add(exact)
         if not found:
             return []
-        slots = np.fromiter(found, dtype=np.int64, count=len(found))
-        stacked = np.stack([self._sigs[s] for s in slots])  # type: ignore[misc]
-        est = np.maximum((stacked[:, :p] == sig[:p]).mean(axis=1), (stacked[:, p:] == sig[p:]).mean(axis=1))
+        found_slots = list(found)
+        slots = np.array(found_slots, dtype=np.int64)
+        agree = np.array([self._sigs[s] for s in found_slots]) == sig
+        # the share of agreeing values, body and lead alike (counts of at most p: k / p is exact)
+        est = np.maximum(np.count_nonzero(agree[:, :p], axis=1), np.count_nonzero(agree[:, p:], axis=1)) / p
         if exact is not None:
             est[slots == exact] = 2.0
         keep = est >= MIN_ESTIMATE
