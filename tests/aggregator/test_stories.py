@@ -95,6 +95,9 @@ def test_representative_is_the_issuer_named_by_the_others_else_the_earliest() ->
     # the repost names ROPS w Białymstoku ("źródło: ROPS w Białymstoku"): the ROPS page represents,
     # although the repost was published a day earlier
     assert representative([repost, original], publisher, {2: {"rops-bialystok"}, 1: set()}) is original
+    # a page naming its own institution is not named by the others: the earlier repost represents
+    assert representative([repost, original], publisher, {1: {"rops-bialystok"}, 2: set()}) is repost
+    assert representative([original, repost], publisher, {1: {"rops-bialystok"}, 2: {"rops-bialystok"}}) is original
     # nobody names anybody: the earliest; undated ones last
     undated = row(3, "mcps", None)
     assert representative([undated, original, repost], publisher, {}) is repost
