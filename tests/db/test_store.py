@@ -118,6 +118,22 @@ def test_new_rows_get_ids_in_batch_order_and_their_own_values(database: str) -> 
     assert all(r.url == f"{URL}?v={count - int(r.title.split()[1]):04d}" for r in new_rows)
 
 
+def test_two_urls_of_one_edited_page_in_one_batch_make_one_edit(database: str) -> None:
+    """Both items reach the stored row by its CMS id; the first one's edit is what the second one
+    compares with, so the text is versioned once and the second one is unchanged."""
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(raw=None)])
+    edited = {"title": "NGO mogą już ubiegać się o dotacje – nowy termin", "raw": None, "attachments": []}
+    batch = [make_item(url=f"{URL}?a=1", **edited), make_item(url=f"{URL}?a=2", **edited)]
+    with session_scope(database, write=True) as session:
+        result = save_announcements(session, batch)
+    assert (result.new, result.updated, result.unchanged) == (0, 1, 1)
+    with session_scope(database) as session:
+        assert session.scalars(select(Announcement.title)).one() == edited["title"]
+        versions = session.scalars(select(AnnouncementVersion.title)).all()
+        assert versions == ["NGO mogą już ubiegać się o dotacje"]
+
+
 def test_round_trip_of_fields_and_utc(database: str) -> None:
     warsaw_noon = datetime(2024, 2, 23, 12, 0, tzinfo=timezone(timedelta(hours=1)))
     with session_scope(database, write=True) as session:
