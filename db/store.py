@@ -523,12 +523,11 @@ def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
 
 def _replace_attachments(session: Session, batch: Sequence[tuple[int, AnnouncementItem, bool]]) -> None:
     """Make the stored files of each `(id, item, new)` those of the item: one upsert per batch."""
+    table = Attachment.__table__  # Core deletes: nothing here loads Attachment objects to keep in step
     for announcement_id, item, new in batch:
         if not new:  # a new announcement has no files to drop
             urls = [a.url for a in item.attachments]
-            session.execute(
-                delete(Attachment).where(Attachment.announcement_id == announcement_id, Attachment.url.not_in(urls))
-            )
+            session.execute(delete(table).where(table.c.announcement_id == announcement_id, table.c.url.not_in(urls)))
     upsert(
         session,
         Attachment.__table__,
