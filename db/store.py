@@ -411,7 +411,7 @@ def save_announcements(
             follow_up.append((item, None, now, annotate is not None, True))
             result.new += 1
             continue
-        if existing.content_hash != item.content_hash or (not record_versions and _differs(existing, values)):
+        if existing.content_hash != values["content_hash"] or (not record_versions and _differs(existing, values)):
             if record_versions:
                 session.add(
                     AnnouncementVersion(
