@@ -133,7 +133,9 @@ class ArticleParser:
     @staticmethod
     def json_ld(soup: BeautifulSoup) -> dict[str, Any]:
         """The first Article-like JSON-LD object (Yoast puts it inside an @graph)."""
-        for script in soup.find_all("script", type="application/ld+json"):
+        for script in _tags(soup, "script"):
+            if script.get("type") != "application/ld+json":
+                continue
             try:
                 data = json.loads(script.string or "")
             except (json.JSONDecodeError, TypeError):
@@ -150,14 +152,21 @@ class ArticleParser:
         return {}
 
     def title(self, soup: BeautifulSoup, structured: dict[str, Any]) -> str | None:
-        for selector in filter(None, (self.selectors.title, "h1.entry-title", "article h1", "h1")):
-            element = soup.select_one(selector)
+        headings = _tags(soup, "h1")
+        candidates = (  # the site's selector, then "h1.entry-title", "article h1", "h1"
+            (lambda: soup.select_one(self.selectors.title or "")) if self.selectors.title else None,
+            lambda: next((h for h in headings if "entry-title" in _words(h.get("class"))), None),
+            lambda: next((h for h in headings if h.find_parent("article") is not None), None),
+            lambda: headings[0] if headings else None,
+        )
+        for candidate in filter(None, candidates):
+            element = candidate()
             if element is not None and clean_line(element.get_text(" ")):
                 return clean_line(element.get_text(" "))
         if structured.get("headline"):
             return clean_line(str(structured["headline"]))
-        meta = soup.find("meta", property="og:title")
-        if isinstance(meta, Tag) and meta.get("content"):
+        meta = _first(soup, "meta", property="og:title")
+        if meta is not None and meta.get("content"):
             return self._strip_site_name(clean_line(str(meta["content"])))
         if soup.title and soup.title.string:
             return self._strip_site_name(clean_line(soup.title.string))
@@ -201,31 +210,31 @@ class ArticleParser:
         return None
 
     def categories(self, soup: BeautifulSoup) -> list[str]:
-        selector = self.selectors.categories or "a[rel~=category], a[rel~=tag]"
-        names = [clean_line(a.get_text(" ")) for a in soup.select(selector)]
+        if self.selectors.categories:
+            links = soup.select(self.selectors.categories)
+        else:  # "a[rel~=category], a[rel~=tag]" without matching a CSS selector on every element
+            # (HTML attribute values of rel compare case-insensitively, as soupsieve does)
+            links = [a for a in _tags(soup, "a") if not _REL_CATEGORY.isdisjoint(_words(a.get("rel"), lower=True))]
+        names = [clean_line(a.get_text(" ")) for a in links]
         if not names:
-            names = [clean_line(str(m["content"])) for m in soup.find_all("meta", property="article:section")]
+            names = [
+                clean_line(str(m["content"])) for m in _tags(soup, "meta") if m.get("property") == "article:section"
+            ]
         return list(dict.fromkeys(n for n in names if n))
 
     @staticmethod
     def canonical(soup: BeautifulSoup) -> str | None:
-        link = soup.find("link", rel="canonical")
-        if isinstance(link, Tag) and link.get("href"):
-            return str(link["href"]).strip()
-        return None
+        return _link_href(soup, "canonical")
 
     @staticmethod
     def shortlink(soup: BeautifulSoup) -> str | None:
-        link = soup.find("link", rel="shortlink")
-        if isinstance(link, Tag) and link.get("href"):
-            return str(link["href"]).strip()
-        return None
+        return _link_href(soup, "shortlink")
 
     @staticmethod
     def post_id(soup: BeautifulSoup) -> str | None:
         """WordPress prints `postid-<id>` among the body classes of a single post (any post type)."""
-        body = soup.find("body")
-        classes = body.get("class") if isinstance(body, Tag) else None
+        body = _first(soup, "body")
+        classes = body.get("class") if body is not None else None
         for name in classes or ():
             if name.startswith("postid-") and name[7:].isdigit():
                 return name[7:]
@@ -244,8 +253,8 @@ class ArticleParser:
         value = parse_iso(raw)
         if value:
             return value, "json-ld", iso_granularity(raw)
-        meta = soup.find("meta", property=meta_property)
-        if isinstance(meta, Tag):
+        meta = _first(soup, "meta", property=meta_property)
+        if meta is not None:
             raw = str(meta.get("content", ""))
             value = parse_iso(raw)
             if value:
@@ -274,6 +283,50 @@ class ArticleParser:
             if element is not None:
                 return visible_date(element.get_text(" "))
         return None, None, None
+
+
+_REL_CATEGORY = frozenset({"category", "tag"})
+
+
+def _tags(soup: BeautifulSoup, name: str) -> list[Tag]:
+    """The page's elements called `name`, in document order, from one walk over the page.
+
+    The steps look up a handful of element kinds (link, meta, script, a, body); BeautifulSoup's
+    find() walks the whole tree for each. The index is built on first use and kept on the soup,
+    so it describes the page as parsed, before the body's boilerplate is stripped.
+    """
+    # vars(): a missing attribute of a Tag would be looked up as a child element (a whole walk)
+    index: dict[str, list[Tag]] | None = vars(soup).get("_ropsfeed_tags")
+    if index is None:
+        index = {}
+        for element in soup.descendants:
+            if isinstance(element, Tag):
+                index.setdefault(element.name, []).append(element)
+        vars(soup)["_ropsfeed_tags"] = index
+    return index.get(name, [])
+
+
+def _first(soup: BeautifulSoup, name: str, **attributes: str) -> Tag | None:
+    """`soup.find(name, attr=value…)` for exact single-valued attributes, through `_tags`."""
+    for element in _tags(soup, name):
+        if all(element.get(key) == value for key, value in attributes.items()):
+            return element
+    return None
+
+
+def _words(value: object, lower: bool = False) -> list[str]:
+    """A multi-valued attribute (rel, class) as its words, however the parser gave it."""
+    words = value.split() if isinstance(value, str) else [str(v) for v in value] if isinstance(value, list) else []
+    return [w.lower() for w in words] if lower else words
+
+
+def _link_href(soup: BeautifulSoup, rel: str) -> str | None:
+    """The href of the first <link> whose rel names `rel` (as find("link", rel=…) would find it)."""
+    for link in _tags(soup, "link"):
+        if rel in _words(link.get("rel")):
+            href = link.get("href")
+            return str(href).strip() if href else None
+    return None
 
 
 def visible_date(text: str) -> Stamp:
