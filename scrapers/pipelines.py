@@ -21,12 +21,18 @@ log = logging.getLogger(__name__)
 BACKLOG = 10  # batches of items that may wait for their annotations before the crawl waits for them
 
 
+def _key(item: AnnouncementItem) -> tuple[str, str]:
+    """What the annotation jobs of an item are filed under."""
+    return item.source_id, item.url
+
+
 class StoragePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.database_url: str = crawler.settings["ROPSFEED_DATABASE_URL"]
         self.batch_size = crawler.settings.getint("ROPSFEED_BATCH_SIZE", 100)
         self.items: list[AnnouncementItem] = []
+        self.ready_prefix = 0  # how many of the first `items` are known to have their annotations
         self.raws: list[RawResponse] = []
         self.tombstones: list[TombstoneItem] = []
         self.totals = BatchResult()
@@ -44,7 +50,7 @@ class StoragePipeline:
             spider = self.crawler.spider
             if not (spider is not None and hasattr(spider, "is_known_item") and spider.is_known_item(item)):
                 # new: its annotations will be needed, start them now
-                self.annotator.start((item.source_id, item.url), item.title, item.body_text, item.published_at,
+                self.annotator.start(_key(item), item.title, item.body_text, item.published_at,
                                      self.started, lead=item.lead)  # fmt: skip
         elif isinstance(item, RawPageItem):
             self.raws.append(item.raw)
@@ -66,18 +72,24 @@ class StoragePipeline:
             return
         ready = len(self.items)
         if not wait:
-            ready = next((n for n, i in enumerate(self.items) if not self.annotator.ready((i.source_id, i.url))), ready)
+            # an item once ready stays ready: go on from where the last look stopped (looking from
+            # the start again on every item cost as much as the rest of the pipeline's bookkeeping)
+            ready = self.ready_prefix
+            while ready < len(self.items) and self.annotator.ready(_key(self.items[ready])):
+                ready += 1
+            self.ready_prefix = ready
             if ready < self.batch_size and ready < len(self.items):
                 return
         items, raws, tombstones = self.items[:ready], self.raws, self.tombstones
         self.items, self.raws, self.tombstones = self.items[ready:], [], []
+        self.ready_prefix = 0
         try:
             with session_scope(self.database_url, write=True) as session:
                 result = save_announcements(session, items, raws, self.annotate, search=self.search)
                 for gone in tombstones:
                     result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
         except Exception as exc:
-            self.annotator.forget([(i.source_id, i.url) for i in items])
+            self.annotator.forget([_key(i) for i in items])
             spider = self.crawler.spider
             message = (
                 f"database write of {len(items)} announcements failed: {type(exc).__name__}: {database_reason(exc)}"
@@ -118,10 +130,10 @@ class StoragePipeline:
             self.publish_totals()
 
     def annotate(self, item: AnnouncementItem, seen: datetime) -> Annotations:
-        return self.annotator.result((item.source_id, item.url), item.title, item.body_text, item.published_at, seen)
+        return self.annotator.result(_key(item), item.title, item.body_text, item.published_at, seen)
 
     def search(self, item: AnnouncementItem) -> tuple[str, str]:
-        return self.annotator.search((item.source_id, item.url), item.title, item.lead, item.body_text)
+        return self.annotator.search(_key(item), item.title, item.lead, item.body_text)
 
     async def close_spider(self, spider: Spider | None = None) -> None:
         await self.annotations_ready()
@@ -135,6 +147,6 @@ class StoragePipeline:
         self.annotator.send()  # the last, incomplete chunk
         if not is_asyncio_available():
             return  # flush() waits, blocking
-        keys = [(i.source_id, i.url) for i in self.items]
+        keys = [_key(i) for i in self.items]
         while not all(self.annotator.ready(key) for key in keys):
             await asyncio.sleep(0.02)
