@@ -107,9 +107,11 @@ async def offload(workers: int, function: Callable[P, T], *args: P.args, **kwarg
         return function(*args, **kwargs)
     try:
         future = executor.submit(function, *args, **kwargs)
+    except RuntimeError as exc:  # BrokenProcessPool, or a pool already shut down
+        broken(exc)
+        return function(*args, **kwargs)
+    try:
         return await asyncio.wrap_future(future)
-    except (BrokenProcessPool, RuntimeError) as exc:
-        if isinstance(exc, RuntimeError) and "shutdown" not in str(exc) and "fork" not in str(exc):
-            raise
+    except BrokenProcessPool as exc:  # a worker died with the job (what `function` raises passes)
         broken(exc)
         return function(*args, **kwargs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,10 @@ def refuse(value: str) -> str:
     raise ValueError(f"not JSON: {value}")
 
 
+def fail(value: str) -> str:
+    raise RuntimeError(f"parser failed on {value}")
+
+
 def test_without_workers_the_function_runs_here() -> None:
     assert asyncio.run(worker_pool.offload(0, pid_and, "nabór")) == (os.getpid(), "NABÓR")
 
@@ -32,6 +37,9 @@ def test_a_worker_process_gives_the_result_and_the_exception_inline_code_would()
     assert (value, pid != os.getpid()) == ("NABÓR", True), "ran in the worker process"
     with pytest.raises(ValueError, match="not JSON: x"):
         asyncio.run(worker_pool.offload(1, refuse, "x"))
+    with pytest.raises(RuntimeError, match="parser failed on x"):  # not taken for a broken pool
+        asyncio.run(worker_pool.offload(1, fail, "x"))
+    assert worker_pool.running() is not None
 
 
 def test_real_pages_parse_in_a_worker_exactly_as_inline() -> None:
@@ -65,3 +73,22 @@ def test_a_broken_pool_falls_back_to_inline_work_and_says_so(
         assert asyncio.run(worker_pool.offload(1, pid_and, "x")) == (os.getpid(), "X")
     assert "worker process unavailable" in caplog.text and "working inline" in caplog.text
     assert worker_pool.running() is None, "nothing more is sent to a broken pool"
+
+
+def test_a_worker_killed_mid_crawl_leaves_the_work_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The OOM killer or an operator may end a worker: the page is still parsed, here."""
+    monkeypatch.setattr(worker_pool, "_pool", None)  # a pool of this test's own, restored after
+    monkeypatch.setattr(worker_pool, "_broken", False)
+    executor = worker_pool.pool(1)
+    assert executor is not None
+    executor.submit(os.getpid).result()
+    for process in list(executor._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+        process.join()
+    with caplog.at_level(logging.WARNING, logger="scrapers.worker_pool"):
+        assert asyncio.run(worker_pool.offload(1, pid_and, "nabór")) == (os.getpid(), "NABÓR")
+        assert asyncio.run(worker_pool.offload(1, pid_and, "x")) == (os.getpid(), "X"), "and the pages after it"
+    assert "BrokenProcessPool" in caplog.text and "working inline" in caplog.text
+    executor.shutdown(wait=False)
