@@ -176,7 +176,7 @@ def assign_stories_locked(
     database_url: str, locks: RunLocks, timeout: float = 600.0, executor: Executor | None = None
 ) -> None:
     """Stories after the crawl, over what it added or changed; one run at a time does this step.
-    `executor`: the crawl's annotation worker, which then computes the comparison features."""
+    `executor`: the crawl's worker processes (scrapers.worker_pool), which then compute the comparison features."""
     from aggregator.stories import assign_stories
 
     if not locks.wait_for(STORIES_KEY, timeout):

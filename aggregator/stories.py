@@ -71,7 +71,7 @@ def assign_stories(database_url: str, executor: Executor | None = None) -> Story
     """Give every live announcement without a story its story, and refresh the stories it touched
     — and those whose members were deleted (tombstoned) or came back since their last refresh.
 
-    `executor`: a process pool already running (the crawl's annotation worker) computes the
+    `executor`: a process pool already running (the crawl's worker processes) computes the
     comparison features while this process does the index work; the decisions are the same."""
     ensure_schema(database_url)
     report = StoryReport()

@@ -65,7 +65,7 @@ class StoragePipeline:
 
         Without `wait`, only the items whose annotations are ready are written (the longest such
         run from the start, so rows keep the order the pages came in), and nothing when fewer
-        than a batch are: this runs in the reactor thread, and waiting for the annotation worker
+        than a batch are: this runs in the reactor thread, and waiting for the worker processes
         would stop the crawl. The backlog is bounded (`BACKLOG` batches, then it waits).
         """
         if not self.items and not self.raws and not self.tombstones:

@@ -248,7 +248,7 @@ class StoryIndex:
         With ``workers > 0`` the features and signatures (about a third of the work) are computed
         in that many worker processes while this process does the index work, which shortens a
         backfill on two cores by about 30%. An ``executor`` (a process pool the caller already
-        runs, e.g. the crawl's annotation worker) does the same with the date features too, and
+        runs, e.g. the crawl's worker processes) does the same with the date features too, and
         no process is forked here. Decisions are the same as with :meth:`add`, because the index
         itself is only ever touched here, in input order.
         """
