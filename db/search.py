@@ -17,13 +17,14 @@ triggers (migration 0006). PostgreSQL: a GIN index on `to_tsvector('simple', sea
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 
 from sqlalchemy import ColumnElement, func, literal, literal_column, select, text
 from sqlalchemy.orm import InstrumentedAttribute
+
+from aggregator.diacritics import strip_diacritics
 
 #: The FTS5 table on SQLite and the text-search configuration on PostgreSQL (both in migration 0006).
 FTS_TABLE = "announcements_fts"
@@ -33,15 +34,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 def fold(text: str) -> str:
     """Lower case without diacritics, ł included ("Łódź" → "lodz")."""
-    # str.replace, not str.translate: translate looks every character up in its table, which cost
-    # ~0.1 ms per announcement; replace scans in C. A Python loop over every character cost more
-    # than the rest of storing an announcement, so the combining marks are found among the
-    # distinct characters and each one dropped in one pass.
-    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
-    if not decomposed.isascii():
-        for mark in [ch for ch in set(decomposed) if unicodedata.combining(ch)]:
-            decomposed = decomposed.replace(mark, "")
-    return decomposed.lower()
+    return strip_diacritics(text).lower()
 
 
 def search_fields(title: str, lead: str | None, body_text: str) -> tuple[str, str]:

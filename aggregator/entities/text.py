@@ -7,8 +7,9 @@ Linking compares *folded* keys (lower case, no diacritics, no punctuation) so th
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import NamedTuple
+
+from aggregator.diacritics import strip_diacritics
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -48,13 +49,7 @@ QUOTE_CLOSE = {"„": '”“"', "“": '”"', '"': '"”“', "«": "»", "”
 
 def fold(text: str) -> str:
     """Lower-case, strip diacritics and punctuation, collapse spaces: the linking key."""
-    # "ł" is the one Polish letter NFKD does not decompose
-    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L"))
-    if not decomposed.isascii():
-        # each distinct combining mark dropped in one C-level pass, not a Python test per character
-        for mark in [ch for ch in set(decomposed) if unicodedata.combining(ch)]:
-            decomposed = decomposed.replace(mark, "")
-    return _NON_ALNUM.sub(" ", decomposed.lower()).strip()
+    return _NON_ALNUM.sub(" ", strip_diacritics(text).lower()).strip()
 
 
 def slugify(text: str) -> str:

@@ -8,7 +8,6 @@ subscriptions stay unconfirmed until the emailed link is followed.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -18,6 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from aggregator.diacritics import strip_diacritics
 from db.models import Subscriber
 from scrapers.registry import VOIVODESHIPS, load_sources
 
@@ -75,8 +75,7 @@ def _known_sources() -> frozenset[str]:
 
 
 def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower().replace("ł", "l"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return strip_diacritics(text.strip().lower())
 
 
 @dataclass(frozen=True)
