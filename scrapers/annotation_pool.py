@@ -9,7 +9,6 @@ work is done inline, never lost.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -18,7 +17,6 @@ from aggregator.annotate import Annotations, annotate
 from db.search import search_fields
 from scrapers.worker_pool import broken, pool
 
-log = logging.getLogger(__name__)
 CHUNK = 16
 
 Prepared = tuple[Annotations, tuple[str, str]]
@@ -59,9 +57,8 @@ class Annotator:
             return
         try:
             future = executor.submit(prepare_many, list(queued.values()))
-        except (BrokenProcessPool, RuntimeError) as exc:
-            log.warning("annotation worker unavailable (%s); annotating inline", exc)
-            broken(exc)
+        except RuntimeError as exc:  # BrokenProcessPool, or a pool already shut down
+            broken(exc)  # says so in the log, once for the whole crawl
             self.workers = 0
             return
         for place, key in enumerate(queued):
@@ -84,7 +81,6 @@ class Annotator:
         try:
             return future.result()[place]
         except BrokenProcessPool as exc:
-            log.warning("annotation worker died (%s); annotating inline", exc)
             broken(exc)
             self.workers = 0
             self.pending.clear()
