@@ -26,7 +26,7 @@ from db.models import Announcement, RawPage
 from db.store import BatchResult, save_announcements, sync_entities
 from scrapers.items import AnnouncementItem
 from scrapers.spiders.base import announcement_from_article
-from scrapers.spiders.wordpress import items_from_api_page
+from scrapers.spiders.wordpress import read_api_page
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -51,7 +51,7 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
     spider = SPIDERS[source_id]
     if raw.kind == "api":
         try:
-            items = items_from_api_page(body, source_id, None, spider.source.identity)
+            items = read_api_page(body, source_id, spider.source.identity).items
         except ValueError as exc:
             return [], [f"{raw.url}: archived API page unreadable: {exc}"]
     else:

@@ -97,12 +97,6 @@ def item_from_post(
     )
 
 
-def items_from_api_page(
-    body: bytes, source_id: str, raw: RawResponse | None, identity: UrlIdentity = NO_ALIASES
-) -> list[AnnouncementItem]:
-    return [item for post in api_posts(body) if (item := item_from_post(post, source_id, raw, identity)) is not None]
-
-
 @dataclass
 class ApiPage:
     """What one page of the REST listing says, read in one pass (in a worker process)."""
@@ -114,7 +108,9 @@ class ApiPage:
 
 
 def read_api_page(body: bytes, source_id: str, identity: UrlIdentity) -> ApiPage:
-    """Raises ValueError when the body is not a JSON list of posts."""
+    """One REST API page (a crawled one, or an archived one that `reparse` reads again).
+
+    Raises ValueError when the body is not a JSON list of posts."""
     posts = api_posts(body)
     items = [item for post in posts if (item := item_from_post(post, source_id, None, identity)) is not None]
     return ApiPage(items, incomplete_posts(posts), listed_keys(posts, identity), len(posts))
