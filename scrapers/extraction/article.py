@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,15 +153,7 @@ class ArticleParser:
         return {}
 
     def title(self, soup: BeautifulSoup, structured: dict[str, Any]) -> str | None:
-        headings = _tags(soup, "h1")
-        candidates = (  # the site's selector, then "h1.entry-title", "article h1", "h1"
-            (lambda: soup.select_one(self.selectors.title or "")) if self.selectors.title else None,
-            lambda: next((h for h in headings if "entry-title" in _words(h.get("class"))), None),
-            lambda: next((h for h in headings if h.find_parent("article") is not None), None),
-            lambda: headings[0] if headings else None,
-        )
-        for candidate in filter(None, candidates):
-            element = candidate()
+        for element in self._title_elements(soup):
             if element is not None and clean_line(element.get_text(" ")):
                 return clean_line(element.get_text(" "))
         if structured.get("headline"):
@@ -171,6 +164,16 @@ class ArticleParser:
         if soup.title and soup.title.string:
             return self._strip_site_name(clean_line(soup.title.string))
         return None
+
+    def _title_elements(self, soup: BeautifulSoup) -> Iterator[Tag | None]:
+        """The site's title selector, then "h1.entry-title", "article h1" and "h1", each looked
+        for only when the one before gave no text."""
+        if self.selectors.title:
+            yield soup.select_one(self.selectors.title)
+        headings = _tags(soup, "h1")
+        yield next((h for h in headings if "entry-title" in _words(h.get("class"))), None)
+        yield next((h for h in headings if h.find_parent("article") is not None), None)
+        yield headings[0] if headings else None
 
     @staticmethod
     def _strip_site_name(title: str) -> str:
