@@ -47,7 +47,17 @@ def default_workers() -> int:
     return 0 if cores < 2 else min(3, cores)
 
 
+# Niceness of the workers. The crawl process hands them their work and stores what they return:
+# when all three compete for two cores as equals, it gets two thirds of one and the workers wait
+# for it. Behind it, they get what it leaves (benchmarks/bench_crawl.py: about 6 % shorter).
+WORKER_NICE = 10
+
+
 def _warm_up() -> None:
+    try:
+        os.nice(WORKER_NICE)
+    except OSError as exc:  # not allowed here (a sandbox): the workers just run at the same priority
+        log.debug("worker niceness unchanged: %s", exc)
     from aggregator.annotate import annotate  # morfeusz2 and the gazetteer load here, once per worker
 
     annotate("", "Regionalny Ośrodek Polityki Społecznej w Białymstoku, 1 marca 2024 r.", None, datetime.now())

@@ -42,6 +42,15 @@ def test_a_worker_process_gives_the_result_and_the_exception_inline_code_would()
     assert worker_pool.running() is not None
 
 
+def niceness() -> int:
+    return os.nice(0)
+
+
+def test_workers_run_behind_the_crawl_process() -> None:
+    """The crawl process hands out the work: the workers yield the CPU to it, not the reverse."""
+    assert asyncio.run(worker_pool.offload(1, niceness)) >= min(19, os.nice(0) + worker_pool.WORKER_NICE)
+
+
 def test_real_pages_parse_in_a_worker_exactly_as_inline() -> None:
     """The spiders' two offloaded steps (article pages, REST API pages) on mirror pages."""
     pages = sorted(SNAPSHOT.glob("*/**/*.html"))[::7][:8]
