@@ -29,7 +29,7 @@ from db.models import (
     Source,
 )
 from db.search import fold, search_fields
-from db.upsert import insert_for, upsert
+from db.upsert import insert_for, upsert, upsert_statement
 
 if TYPE_CHECKING:
     from aggregator.annotate import Annotations
@@ -501,12 +501,9 @@ def _insert_new(session: Session, rows: list[dict[str, Any]], now: datetime) -> 
     """
     if not rows:
         return {}
-    statement = insert_for(session, Announcement.__table__)
     updated = [*rows[0], "last_seen_at", "updated_at"]
     # A concurrent writer may have inserted one since our SELECT: then it is an update.
-    statement = statement.on_conflict_do_update(
-        index_elements=["source_id", "url_key"], set_={name: statement.excluded[name] for name in updated}
-    ).returning(
+    statement = upsert_statement(session, Announcement.__table__, ["source_id", "url_key"], updated).returning(
         Announcement.id,
         Announcement.source_id,
         Announcement.url_key,
