@@ -49,7 +49,7 @@ M = TypeVar("M", bound=Member)
 # cost more than the index work of a crawl's new announcements.
 _INDEX_COLUMNS = (Announcement.id, Announcement.url, Announcement.title, Announcement.body_text,
                   Announcement.published_at, Announcement.source_id, Announcement.story_key,
-                  Announcement.deleted_at, Announcement.dedup_signature)  # fmt: skip
+                  Announcement.deleted_at, Announcement.dedup_signature, Announcement.updated_at)  # fmt: skip
 _MEMBER_COLUMNS = (Announcement.id, Announcement.source_id, Announcement.title, Announcement.published_at,
                    Announcement.story_key)  # fmt: skip
 _CHUNK = 500  # values per IN (...): SQLite and psycopg cap the parameters of one statement
@@ -80,7 +80,7 @@ def assign_stories(database_url: str, executor: Executor | None = None) -> Story
         stale = set(session.scalars(stale_story_keys()))
     indexed = [r for r in rows if r.story_key]
     pending = [r for r in rows if not r.story_key and r.deleted_at is None]
-    assignments: dict[int, tuple[str, bytes]] = {}
+    assignments: dict[int, tuple[str, bytes, datetime]] = {}
     if pending:
         index = StoryIndex.from_records((str(r.id), _doc(r), r.story_key, _decode(r.dedup_signature)) for r in indexed)
         sizes = Counter(r.story_key for r in indexed)
@@ -88,21 +88,24 @@ def assign_stories(database_url: str, executor: Executor | None = None) -> Story
         for row, (_, story) in zip(pending, added, strict=True):
             report.joined += sizes[story] > 0
             sizes[story] += 1
-            assignments[row.id] = (story, _encode(index.signature_array(str(row.id))))
+            assignments[row.id] = (story, _encode(index.signature_array(str(row.id))), row.updated_at)
     if assignments or stale:
         with session_scope(database_url, write=True) as session:
             if assignments:  # one executemany, not one statement per announcement
                 table = Announcement.__table__
-                session.execute(
+                # Only rows still as read: a crawl may store a new text of one meanwhile (its
+                # story_key cleared, updated_at moved) — that row waits for the next pass.
+                result = session.execute(
                     update(table)
-                    .where(table.c.id == bindparam("announcement_id"))
+                    .where(table.c.id == bindparam("announcement_id"), table.c.story_key.is_(None),
+                           table.c.updated_at == bindparam("seen"))
                     .values(story_key=bindparam("story"), dedup_signature=bindparam("signature")),
-                    [{"announcement_id": id_, "story": story, "signature": blob}
-                     for id_, (story, blob) in assignments.items()],
+                    [{"announcement_id": id_, "story": story, "signature": blob, "seen": seen}
+                     for id_, (story, blob, seen) in assignments.items()],
                 )  # fmt: skip
-            touched = {story for story, _ in assignments.values()} | stale
+                report.assigned = result.rowcount
+            touched = {story for story, _, _ in assignments.values()} | stale
             refresh_stories(session, touched)
-        report.assigned = len(assignments)
     with session_scope(database_url) as session:
         report.stories = session.scalar(select(func.count()).select_from(Story)) or 0
         report.multi_source = session.scalar(select(func.count()).select_from(Story).where(Story.size > 1)) or 0

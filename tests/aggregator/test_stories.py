@@ -102,3 +102,36 @@ def test_representative_is_the_issuer_named_by_the_others_else_the_earliest() ->
     undated = row(3, "mcps", None)
     assert representative([undated, original, repost], publisher, {}) is repost
     assert representative([undated], publisher, {}) is undated
+
+
+def test_a_page_stored_again_during_the_step_keeps_waiting_for_a_judgement(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run's crawl may store a new text of an announcement while this step judges the old
+    one (the step reads, judges, then writes): the step must not give the new text the story of
+    the old, it leaves it to the next step."""
+    from aggregator.dedup import StoryIndex
+
+    first = text_item("mcps", "ngo-moga-juz-ubiegac-sie-o-dotacje")
+    second = text_item("mcps", "rusza-konkurs-mazowiecka-marka-ekonomii-spolecznej-2018")
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [first, second])
+    edited = replace(first, body_text="Zmieniona treść: spotkanie odbędzie się w Radomiu, w sali konferencyjnej.")
+    add_many = StoryIndex.add_many
+
+    def add_many_while_a_crawl_stores(self: StoryIndex, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        with session_scope(database, write=True) as session:  # the other run, between our read and our write
+            save_announcements(session, [edited])
+        yield from add_many(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StoryIndex, "add_many", add_many_while_a_crawl_stores)
+    report = assign_stories(database)
+    with session_scope(database) as session:
+        keys = dict(session.execute(select(Announcement.url, Announcement.story_key)).all())
+    assert report.assigned == 1 and keys[first.url] is None and keys[second.url] is not None
+    assert list(stories(database).values()) == [("mcps", ["mcps"])], "only the untouched page has a story"
+
+    monkeypatch.undo()
+    assert assign_stories(database).assigned == 1, "the next step judges the new text"
+    with session_scope(database) as session:
+        assert session.scalar(select(Announcement.story_key).where(Announcement.url == first.url)) is not None
