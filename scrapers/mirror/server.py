@@ -152,6 +152,10 @@ class Snapshot:
 
 class MirrorRequestHandler(BaseHTTPRequestHandler):
     server_version = "ropsfeed-mirror/1"
+    # Keep-alive, as the real sites' servers do: a crawler reuses its connections instead of
+    # opening one per page (every answer has a Content-Length, so the next request can follow).
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms wait for an ACK
     snapshot: Snapshot  # set on the subclass made by make_server
 
     def do_GET(self) -> None:
