@@ -220,6 +220,13 @@ def main() -> None:
     )
     ratio = (ours_pages / ours_time) / (bare_pages / bare_time)
     print(f"ratio (ropsfeed pages/s ÷ bare pages/s): {ratio:.2f}  (target ≥ 0.5)")
+    cores = os.cpu_count() or 1
+    per_page = [1000 * cpu / pages for pages, cpu in ((ours_pages, ours_cpu), (bare_pages, bare_cpu))]
+    ceiling = (ours_pages / (ours_cpu / cores)) / (bare_pages / bare_time)
+    print(
+        f"CPU per page: ropsfeed {per_page[0]:.1f} ms, bare {per_page[1]:.1f} ms ({per_page[0] / per_page[1]:.1f}×); "
+        f"ceiling of the ratio at this CPU on {cores} cores, all busy all the time: {ceiling:.2f}"
+    )
 
 
 if __name__ == "__main__":
