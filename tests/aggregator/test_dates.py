@@ -212,6 +212,22 @@ def test_parse_date_fields(text: str, start: date) -> None:
     assert span.start == start
 
 
+NOMINATIVE_MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień", "wrzesień",
+                     "październik", "listopad", "grudzień")  # fmt: skip
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_parse_date_reads_the_nominative_month_of_a_wrotapodlasia_date_line(month: int) -> None:
+    """wrotapodlasia.pl prints 'Dodana: 6 wrzesień 2019 12:17' (the month in the nominative, a CMS
+    quirk): every month's nominative form, with and without its diacritics, is that day and minute."""
+    name = NOMINATIVE_MONTHS[month - 1]
+    folded = name.translate(str.maketrans("ńźś", "nzs"))
+    for form in dict.fromkeys((name, folded)):
+        span = parse_date(f"Dodana: 6 {form} 2019 12:17\n\nZmodyfikowana: 9 {form} 2019 08:05")
+        assert span is not None and span.granularity == "minute", form
+        assert span.start == datetime(2019, month, 6, 12, 17), form
+
+
 def test_parse_date_iso_with_offset_is_aware() -> None:
     span = parse_date("2024-05-14T13:36:00+02:00")
     assert span is not None
