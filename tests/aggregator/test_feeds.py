@@ -98,3 +98,16 @@ def test_a_cross_posted_announcement_is_one_entry_with_both_sources(crawled: str
     assert entry["_ropsfeed"]["other_urls"] == [es]
     assert entry["id"].endswith(f"/story/{entry['id'].rsplit('/', 1)[1]}")
     assert [i["url"] for i in items(crawled, "--source", "mcps-es") if i["url"] == mcps] == [mcps]
+
+
+def test_a_cross_post_whose_copies_differ_after_the_opening_is_one_dated_entry(crawled: str) -> None:
+    """ROPS Rzeszów's II Forum ES 2018: rops.rzeszow.pl's copy is undated and tells the end differently
+    (no laureates, its own closing); es.rops.rzeszow.pl's shows 'Dodano 11 października 2018'."""
+    es = "https://es.rops.rzeszow.pl/ii-podkarpackie-forum-ekonomii-spolecznej/"
+    rops = "https://www.rops.rzeszow.pl/a-278-ii-podkarpackie-forum-ekonomii-spolecznej"
+    entries = [i for i in items(crawled) if rops in (i["url"], *i["_ropsfeed"]["other_urls"])]
+    assert len(entries) == 1
+    [entry] = entries
+    assert entry["url"] == es, "the dated page represents the story"
+    assert entry["_ropsfeed"]["other_urls"] == [rops]
+    assert entry["date_published"].startswith("2018-10-11")

@@ -95,7 +95,7 @@ def test_deploy_then_crawl_through_scrapyd(
         urls = session.scalars(select(Announcement.url)).all()
     assert {(r.source_id, r.status) for r in runs} == {("mcps", "ok"), ("rops-rzeszow", "ok")}
     assert len({r.run_id for r in runs}) == 1, "the jobs wrote under the coordinator's run id"
-    assert counts == {"mcps": 7, "rops-rzeszow": 4}
+    assert counts == {"mcps": 7, "rops-rzeszow": 5}
     assert all(u.startswith(("https://mcps.com.pl/", "https://www.rops.rzeszow.pl/")) for u in urls), "real URLs"
 
     dead = invoke("crawl", "rops-katowice", "--mirror", "http://127.0.0.1:9", "--scrapyd", scrapyd, "--db", database)
