@@ -39,7 +39,8 @@ class Selectors:
     # A lead printed outside the body element (Drupal's field-lead above field-body): part of the
     # article, so it opens the stored text – it often names what the body leaves out (the edition).
     lead: str = ""
-    date: str = ""
+    date: str = ""  # the visible publication date line ("Dodana: 8 luty 2021 12:31"), read by the date layer
+    modified: str = ""  # the visible modification line ("Zmodyfikowana: …"), likewise
     categories: str = ""
     remove: tuple[str, ...] = ()
 

@@ -281,8 +281,9 @@ class ArticleParser:
             value = parse_iso(raw)
             if value:
                 return value, "time", iso_granularity(raw)
-        if time_class == "published" and self.selectors.date:
-            element = soup.select_one(self.selectors.date)
+        label = self.selectors.date if published else self.selectors.modified
+        if label:
+            element = soup.select_one(label)
             if element is not None:
                 return visible_date(element.get_text(" "))
         return None, None, None

@@ -47,3 +47,24 @@ def test_a_lead_inside_the_body_element_is_not_repeated() -> None:
     selectors = Selectors(title="h1#page-title", body="div.node", lead="div.field-name-field-lead")
     article = ArticleParser(selectors).parse(_DRUPAL_NODE, _URL)
     assert article.body_text.count("ogłasza kolejną edycję") == 1
+
+
+# wrotapodlasia.pl: "Dodana:" and "Zmodyfikowana:" lines above the title, months in the nominative
+# (real values of /pl/organizacje_pozarzadowe/konsultacje_spoleczne/konsultacje-w-zakresie-polityki-spolecznej.html)
+_DATE_LINES = """<html><body><div class="article">
+<div class="article-dates"><p class="article-added">Dodana: 8 luty 2021 12:31</p>
+<p class="article-modified">Zmodyfikowana: 8 luty 2021 14:20</p></div>
+<h1>Konsultacje w zakresie polityki społecznej</h1>
+<div class="article-content"><p>Od wtorku (09.02) do 23 lutego trwają konsultacje.</p></div></div></body></html>"""
+
+
+def test_visible_added_and_modified_lines_are_the_two_dates_with_their_minute() -> None:
+    selectors = Selectors(title="div.article h1", body="div.article-content", date="p.article-added",
+                          modified="p.article-modified")  # fmt: skip
+    article = ArticleParser(selectors).parse(_DATE_LINES, "https://wrotapodlasia.pl/pl/x.html")
+    assert (article.published_at.isoformat(), article.published_from) == ("2021-02-08T11:31:00+00:00", "label")
+    assert (article.modified_at.isoformat(), article.modified_from) == ("2021-02-08T13:20:00+00:00", "label")
+    assert "23 lutego" in article.body_text and "Zmodyfikowana" not in article.body_text
+
+    only_added = ArticleParser(Selectors(title="div.article h1", body="div.article-content", date="p.article-added"))
+    assert only_added.parse(_DATE_LINES, "https://wrotapodlasia.pl/pl/x.html").modified_at is None
