@@ -32,8 +32,9 @@ lint: install
 mirror: install
 	$(BIN)/ropsfeed mirror serve
 
+# Every source with a scrapers/mirror/sites/<id>.toml, or only those named: make build-mirror SOURCES="mcps rops-kielce"
 build-mirror: install
-	$(BIN)/python -m scrapers.mirror.build mcps
+	$(BIN)/python -m scrapers.mirror.build $(SOURCES)
 
 # Datasette on the demo database (built first if missing), read-only, with metadata.yml's canned queries.
 analyse: install
