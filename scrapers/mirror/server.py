@@ -156,6 +156,7 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
     # opening one per page (every answer has a Content-Length, so the next request can follow).
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms wait for an ACK
+    timeout = 60  # an idle kept-alive connection is closed (its thread ends) after a minute
     snapshot: Snapshot  # set on the subclass made by make_server
 
     def do_GET(self) -> None:

@@ -73,3 +73,23 @@ def test_layered_roots_redirects_and_statuses(tmp_path: Path) -> None:
 def test_index_lists_the_sites(mirror: BackgroundMirror, path: str) -> None:
     status, _, body = fetch(f"{mirror.url}{path}")
     assert status == 200 and b"mcps.com.pl" in body
+
+
+def test_one_connection_serves_several_requests(mirror: BackgroundMirror) -> None:
+    """Keep-alive, as the real sites' servers: a crawler does not open a connection per page."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(mirror.url)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=5)
+    try:
+        connection.request("GET", "/mcps.com.pl/aktualnosci/")
+        first = connection.getresponse()
+        assert (first.status, first.version) == (200, 11) and "Aktualności" in first.read().decode()
+        socket_used = connection.sock
+        connection.request("GET", "/mcps.com.pl/no-such-page/")
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 404 and connection.sock is socket_used, "the second request reused the connection"
+    finally:
+        connection.close()
