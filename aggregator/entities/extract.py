@@ -78,6 +78,10 @@ _CATEGORY_KINDS_IN_LOWER_CASE = frozenset(
 )
 _CONNECTORS = frozenset({"i", "na", "do", "ds.", "im.", "dla"})
 _PLACE_WORDS = frozenset({"w", "we"})
+# "Rada … IV kadencji", "XII edycji": a Roman numeral before one of these nouns counts the term or
+# the edition, it is not part of the name (one council, not one per term).
+_ROMAN = re.compile(r"[IVXLC]+")
+_COUNTED_NOUNS = frozenset({"kadencja", "edycja", "posiedzenie", "sesja", "stopień", "etap", "tura", "nabór"})
 _ACRONYM_TOKEN = re.compile(
     r"(?P<acr>[A-ZĄĆĘŁŃÓŚŹŻ](?:[A-Za-ząćęłńóśźżĄĆĘŁŃÓŚŹŻ]|-(?=[A-ZĄĆĘŁŃÓŚŹŻ]))*)"
     r"(?:-(?P<suffix>[a-ząćęłńóśźż]{1,4}))?"
@@ -201,7 +205,7 @@ def _name_end(tokens: Sequence[Token], head: int, text: str) -> int:
         if tok.kind == "word" and tok.text in _PLACE_WORDS:
             return _place_end(tokens, j, text)
         if tok.kind == "word" and is_capitalised(tok.text):
-            if _acronym_at(tok):
+            if _acronym_at(tok) or _counts_what_follows(tokens, j, text):
                 return j
             j += 1
             continue
@@ -221,6 +225,17 @@ def _name_end(tokens: Sequence[Token], head: int, text: str) -> int:
             continue
         return j
     return j
+
+
+def _counts_what_follows(tokens: Sequence[Token], j: int, text: str) -> bool:
+    """Token j is a Roman numeral counting the next word: "IV kadencji", "II edycji"."""
+    nxt = j + 1
+    return (
+        _ROMAN.fullmatch(tokens[j].text) is not None
+        and nxt < len(tokens)
+        and _joined(tokens, nxt, text)
+        and bool(_lemmas(tokens[nxt].text, "subst") & _COUNTED_NOUNS)
+    )
 
 
 def _name_word(tok: Token) -> bool:

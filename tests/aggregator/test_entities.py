@@ -168,6 +168,18 @@ def test_category_acronym_with_place_expands_to_the_full_name() -> None:
     )
 
 
+def test_a_roman_numeral_counting_the_term_is_not_part_of_the_name() -> None:
+    """One council across its terms (wrotapodlasia.pl: "Trzecie obrady Podlaskiej Rady Działalności
+    Pożytku Publicznego IV kadencji"), while a numeral that is part of a name stays in it."""
+    council = [(m.text, m.entity.key) for m in extract_mentions(
+        "Trzecie obrady Podlaskiej Rady Działalności Pożytku Publicznego IV kadencji")]  # fmt: skip
+    assert council == [("Podlaskiej Rady Działalności Pożytku Publicznego",
+                        "podlaska-rada-dzialalnosci-pozytku-publicznego")]  # fmt: skip
+    assert extract_mentions("Spotkanie Podlaskiej Rady Seniorów II kadencji")[0].text == "Podlaskiej Rady Seniorów"
+    school = extract_mentions("Szkoła Podstawowa im. Jana Pawła II w Łodzi")[0].text
+    assert school == "Szkoła Podstawowa im. Jana Pawła II w Łodzi"
+
+
 def test_fuzzy_linking_needs_the_same_place_and_numbers() -> None:
     # A typo still links …
     assert canonicalize("Regionalnego Ośrodka Polityki Spolecznej w Białymstoku").key == "rops-bialystok"
