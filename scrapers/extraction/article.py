@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,13 +57,29 @@ class ParsedArticle:
 
     @property
     def problems(self) -> list[str]:
-        """Why this page cannot become an announcement (a layout change, a broken page)."""
+        """Why this page cannot become an announcement (a layout change, a broken page, an error
+        page served with HTTP 200 — a "soft 404" — which must never replace a stored text)."""
         missing = []
         if not self.title:
             missing.append("no title")
         if not self.body_text.strip():
             missing.append("no body")
+        if self.title and len(self.body_text) < SOFT_ERROR_MAX_BODY and SOFT_ERROR_TITLE.match(self.title.strip()):
+            missing.append(f"an error page served as HTTP 200 (soft 404): {self.title.strip()[:80]!r}")
         return missing
+
+
+# Titles of the error pages CMSs serve with HTTP 200 ("Błąd 404", "Strona nie została znaleziona",
+# "Nie znaleziono strony", "Przerwa techniczna"): anchored at the start, so a real announcement
+# about something "not found" (a contractor, a candidate) is not taken for one; and only with a
+# short text, as an error page has.
+SOFT_ERROR_TITLE = re.compile(
+    r"(?i)(błąd\s*404|error\s*404|404\s*([-–:|]|$)|page not found|not found|"
+    r"(ta |podana |żądana |wybrana )?(strona|podstrona|artykuł|pozycja)( o podanym adresie)? nie (została |zostało )?"
+    r"(znaleziona|znaleziony|odnaleziona|odnaleziony|istnieje)|nie (znaleziono|odnaleziono) (strony|artykułu|pozycji|"
+    r"podanej strony|żądanej strony)|przerwa techniczna)"
+)
+SOFT_ERROR_MAX_BODY = 400
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,29 @@ def test_layout_alarms_recorded_and_shown_by_status(sqlite_url: str, tmp_path: P
     }
     assert status["rops-rzeszow"]["health"] == "alarm" and status["rops-rzeszow"]["alarms"]
     assert status["mcps"]["alarms"]
+
+
+def test_an_error_page_served_as_200_never_replaces_a_stored_announcement(
+    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+) -> None:
+    """A "soft 404" (the site's not-found page with HTTP 200) met by a full re-crawl: an alarm that
+    names it, and the stored announcement keeps its text (it may be a passing fault)."""
+    from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, soft_404
+
+    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    assert first.returncode == 0, first.stdout + first.stderr
+    url = f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}"
+    with session_scope(sqlite_url) as session:
+        before = session.scalars(select(Announcement).where(Announcement.url == url)).one()
+        stored = (before.title, before.body_text, before.content_hash)
+    assert stored[0].startswith("Ponad 1 800 000,00 zł")
+
+    soft_404(tmp_path)
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as faulty:
+        again = run_cli("crawl", "rops-rzeszow", "--full", "--mirror", faulty.url, "--db", sqlite_url, env=INLINE)
+    run = runs_of(sqlite_url)[-1]
+    assert any("soft 404" in alarm and RZESZOW_ARTICLE[:20] in alarm for alarm in run.alarms), run.alarms
+    assert "soft 404" in again.stderr
+    with session_scope(sqlite_url) as session:
+        after = session.scalars(select(Announcement).where(Announcement.url == url)).one()
+        assert (after.title, after.body_text, after.content_hash) == stored and after.deleted_at is None

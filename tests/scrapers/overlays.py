@@ -8,6 +8,7 @@ bundled (real-text) pages, so every variant still carries only real announcement
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from scrapers.mirror.server import SNAPSHOT_DIR
@@ -164,3 +165,30 @@ def listing_links_post_ids(root: Path) -> None:
     for post in posts:
         _append_routes(root, f'[[route]]\npath = "/"\nquery = "p={post["id"]}"\nstatus = 301\n'
                        f'location = "{post["link"]}"\nbody = ""\n')  # fmt: skip
+
+
+# -- error pages served with HTTP 200 ----------------------------------------------------------
+
+RZESZOW_HOST = "www.rops.rzeszow.pl"
+RZESZOW_ARTICLE = (
+    "/a-1633-ponad-1-800-00000-zl-z-budzetu-wojewodztwa-podkarpackiego-dla-organizacji-dzialajacych-na-rzecz-"
+    "osob-z-niepelnosprawnosciami"
+)
+
+
+def soft_404(root: Path) -> None:
+    """A known rops.rzeszow.pl article now answers HTTP 200 with the site's own "not found" page:
+    its layout (menu, sidebar) around an error message instead of the announcement."""
+    routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
+    name = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    assert name is not None, "the bundled rops.rzeszow.pl copy has the article"
+    page = (SNAPSHOT_DIR / RZESZOW_HOST / name.group(1)).read_text(encoding="utf-8")
+    head, _, rest = page.partition('<div class="article">')
+    _, _, tail = rest.partition('<div class="back">')
+    error = ('<div class="article">\n  <h1>Strona nie została znaleziona</h1>\n  <div class="article-content">\n'
+             "  <p>Przepraszamy, strona o podanym adresie nie istnieje.</p>\n  </div>\n  "
+             '<div class="back">')  # fmt: skip
+    target = root / RZESZOW_HOST / "fixtures" / "soft-404.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(head + error + tail, encoding="utf-8")
+    _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{RZESZOW_ARTICLE}"\nfile = "fixtures/soft-404.html"\n')

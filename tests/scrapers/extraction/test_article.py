@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scrapers.extraction.article import ArticleParser
 from scrapers.registry import Selectors
 
@@ -68,3 +70,32 @@ def test_visible_added_and_modified_lines_are_the_two_dates_with_their_minute() 
 
     only_added = ArticleParser(Selectors(title="div.article h1", body="div.article-content", date="p.article-added"))
     assert only_added.parse(_DATE_LINES, "https://wrotapodlasia.pl/pl/x.html").modified_at is None
+
+
+def _page(title: str, body: str) -> str:
+    content = f'<div class="article-content"><p>{body}</p></div>'
+    return f'<html><body><div class="article"><h1>{title}</h1>{content}</div></body></html>'
+
+
+_ERROR_SELECTORS = Selectors(title="div.article h1", body="div.article-content")
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Błąd 404", "404 - Nie znaleziono", "Strona nie została znaleziona", "Nie znaleziono strony",
+     "Ta strona nie istnieje", "Page not found", "Przerwa techniczna"],
+)  # fmt: skip
+def test_a_cms_error_page_served_as_200_is_not_an_announcement(title: str) -> None:
+    article = ArticleParser(_ERROR_SELECTORS).parse(
+        _page(title, "Przepraszamy, strona nie istnieje."), "https://x.pl/a"
+    )
+    assert any("soft 404" in problem for problem in article.problems)
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Nie znaleziono wykonawcy na dostawę paczek świątecznych", "404 wnioski złożone w naborze na dotacje"],
+)
+def test_a_short_announcement_about_something_not_found_is_one(title: str) -> None:
+    article = ArticleParser(_ERROR_SELECTORS).parse(_page(title, "Postępowanie zostanie powtórzone."), "https://x.pl/a")
+    assert article.problems == []
