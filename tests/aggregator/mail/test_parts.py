@@ -135,3 +135,24 @@ def test_a_second_subscription_updates_the_same_row(sqlite_url: str) -> None:
         assert session.scalar(select(func.count()).select_from(Subscriber)) == 1
         row = session.scalar(select(Subscriber))
         assert (row.email, row.frequency, row.weekday) == ("ola@example.org", "weekly", 2) and row.confirmed_at
+
+
+def test_a_story_whose_site_gives_no_date_says_so_in_both_parts() -> None:
+    from datetime import UTC, date, datetime
+
+    from aggregator.mail.digest import Digest, DigestStory
+    from aggregator.mail.render import render_digest
+
+    def story(key: str, published: date | None) -> DigestStory:
+        return DigestStory(key=key, title=f"Ogłoszenie {key}", url=f"https://www.es.umws.pl/aktualnosci/item/{key}",
+                           voivodeship="świętokrzyskie", sources=("Regionalny Ośrodek Polityki Społecznej w Kielcach",),
+                           published=published, lead="Obradował Regionalny Komitet Rozwoju Ekonomii Społecznej.",
+                           attachments=0, dates=())  # fmt: skip
+
+    stories = [story("416", None), story("417", date(2026, 12, 4))]
+    digest = Digest(subscriber_id=1, email="analityk@example.org", since=datetime(2026, 11, 30, tzinfo=UTC),
+                    until=datetime(2026, 12, 7, tzinfo=UTC), stories=stories)  # fmt: skip
+    rendered = render_digest(digest, unsubscribe_url="https://x/u", home_url="https://x/", frequency="weekly",
+                             weekday=0)  # fmt: skip
+    for part in (rendered.text, rendered.html):
+        assert "w Kielcach · bez daty" in part and "w Kielcach · 4 grudnia 2026" in part

@@ -193,3 +193,34 @@ def test_feeds_answer_conditional_requests(client: TestClient) -> None:
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
     assert client.get("/feed.rss?source=rops-bialystok", headers={"If-None-Match": tag}).status_code == 200
     assert client.get("/feed.atom?source=mcps", headers={"If-None-Match": tag}).status_code == 200
+
+
+def test_an_announcement_whose_site_gives_no_date_says_so(tmp_path: Path) -> None:
+    """Not a blank where the date goes: the reader learns the institution's page gives none."""
+    from datetime import UTC, datetime
+
+    from db.engine import session_scope
+    from db.migrate import upgrade
+    from db.models import Announcement, Source
+
+    url = f"sqlite:///{tmp_path / 'undated.db'}"
+    upgrade(url)
+    with session_scope(url, write=True) as session:
+        session.add(
+            Source(
+                id="rops-kielce",
+                institution="Regionalny Ośrodek Polityki Społecznej w Kielcach",
+                voivodeship="świętokrzyskie",
+                platform="joomla",
+                base_url="https://www.es.umws.pl/",
+            )
+        )
+        session.flush()  # the source row first: the announcement refers to it
+        session.add(Announcement(source_id="rops-kielce", url="https://www.es.umws.pl/aktualnosci/item/416-x",
+                                 title="Obradował Regionalny Komitet Rozwoju Ekonomii Społecznej",
+                                 body_text="W poniedziałek, 4 grudnia, obradował Komitet.", body_html="<p>…</p>",
+                                 content_hash="x", first_seen_at=datetime(2026, 12, 1, tzinfo=UTC)))  # fmt: skip
+    with TestClient(create_app(url)) as client:
+        page = client.get("/").text
+    assert "Obradował Regionalny Komitet" in page
+    assert '<span class="undated" title="Strona instytucji nie podaje daty publikacji">bez daty</span>' in page
