@@ -222,5 +222,8 @@ def test_an_announcement_whose_site_gives_no_date_says_so(tmp_path: Path) -> Non
                                  content_hash="x", first_seen_at=datetime(2026, 12, 1, tzinfo=UTC)))  # fmt: skip
     with TestClient(create_app(url)) as client:
         page = client.get("/").text
+        link = re.search(r'<h2><a href="(/announcement/\d+)">', page)
+        single = client.get(link.group(1)).text if link else ""
     assert "Obradował Regionalny Komitet" in page
     assert '<span class="undated" title="Strona instytucji nie podaje daty publikacji">bez daty</span>' in page
+    assert ">Bez daty publikacji</span> · Regionalny Ośrodek Polityki Społecznej w Kielcach" in " ".join(single.split())
