@@ -17,6 +17,7 @@ from db.models import Announcement, CrawlRun, RawPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
+from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, soft_404
 
 pytestmark = pytest.mark.network
 
@@ -118,8 +119,6 @@ def test_an_error_page_served_as_200_never_replaces_a_stored_announcement(
 ) -> None:
     """A "soft 404" (the site's not-found page with HTTP 200) met by a full re-crawl: an alarm that
     names it, and the stored announcement keeps its text (it may be a passing fault)."""
-    from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, soft_404
-
     first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
     assert first.returncode == 0, first.stdout + first.stderr
     url = f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}"

@@ -10,7 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.web.app import create_app
-from tests.aggregator.web.conftest import fill
+from db.engine import session_scope
+from db.migrate import upgrade
+from tests.aggregator.web.conftest import _announcement, _source, fill
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,6 @@ def test_announcement_page_for_one_without_a_story_and_redirect_for_one_with(
 ) -> None:
     from sqlalchemy import select
 
-    from db.engine import session_scope
     from db.models import Announcement
 
     with session_scope(web_database) as session:
@@ -197,29 +198,15 @@ def test_feeds_answer_conditional_requests(client: TestClient) -> None:
 
 def test_an_announcement_whose_site_gives_no_date_says_so(tmp_path: Path) -> None:
     """Not a blank where the date goes: the reader learns the institution's page gives none."""
-    from datetime import UTC, datetime
-
-    from db.engine import session_scope
-    from db.migrate import upgrade
-    from db.models import Announcement, Source
-
     url = f"sqlite:///{tmp_path / 'undated.db'}"
     upgrade(url)
     with session_scope(url, write=True) as session:
-        session.add(
-            Source(
-                id="rops-kielce",
-                institution="Regionalny Ośrodek Polityki Społecznej w Kielcach",
-                voivodeship="świętokrzyskie",
-                platform="joomla",
-                base_url="https://www.es.umws.pl/",
-            )
-        )
+        session.add(_source("rops-kielce", "Regionalny Ośrodek Polityki Społecznej w Kielcach", "świętokrzyskie",
+                            "https://www.es.umws.pl/", "rops-kielce"))  # fmt: skip
         session.flush()  # the source row first: the announcement refers to it
-        session.add(Announcement(source_id="rops-kielce", url="https://www.es.umws.pl/aktualnosci/item/416-x",
-                                 title="Obradował Regionalny Komitet Rozwoju Ekonomii Społecznej",
-                                 body_text="W poniedziałek, 4 grudnia, obradował Komitet.", body_html="<p>…</p>",
-                                 content_hash="x", first_seen_at=datetime(2026, 12, 1, tzinfo=UTC)))  # fmt: skip
+        session.add(_announcement("rops-kielce", "https://www.es.umws.pl/aktualnosci/item/416-x",
+                                  "Obradował Regionalny Komitet Rozwoju Ekonomii Społecznej",
+                                  "<p>W poniedziałek, 4 grudnia, obradował Komitet.</p>", None, None))  # fmt: skip
     with TestClient(create_app(url)) as client:
         page = client.get("/").text
         link = re.search(r'<h2><a href="(/announcement/\d+)">', page)
