@@ -88,12 +88,17 @@ def test_bad_filters_are_clear_errors(crawled: str) -> None:
         FeedFilters(limit=0)
 
 
+def the_entry_of(crawled: str, url: str) -> dict:
+    """The one feed entry that carries `url`, as its representative or as another source."""
+    entries = [i for i in items(crawled) if url in (i["url"], *i["_ropsfeed"]["other_urls"])]
+    assert len(entries) == 1
+    return entries[0]
+
+
 def test_a_cross_posted_announcement_is_one_entry_with_both_sources(crawled: str) -> None:
     mcps = "https://mcps.com.pl/ekonomia-spoleczna/wydarzenia/rusza-konkurs-mazowiecka-marka-ekonomii-spolecznej-2018/"
     es = "http://es.mcps-efs.pl/artyku%C5%82/rusza-konkurs-mazowiecka-marka-ekonomii-spo%C5%82ecznej%E2%80%99-2018"
-    entries = [i for i in items(crawled) if mcps in (i["url"], *i["_ropsfeed"]["other_urls"])]
-    assert len(entries) == 1
-    [entry] = entries
+    entry = the_entry_of(crawled, mcps)
     assert entry["url"] == mcps, "the dated MCPS page represents the story"
     assert entry["_ropsfeed"]["other_urls"] == [es]
     assert entry["id"].endswith(f"/story/{entry['id'].rsplit('/', 1)[1]}")
@@ -105,9 +110,7 @@ def test_a_cross_post_whose_copies_differ_after_the_opening_is_one_dated_entry(c
     (no laureates, its own closing); es.rops.rzeszow.pl's shows 'Dodano 11 października 2018'."""
     es = "https://es.rops.rzeszow.pl/ii-podkarpackie-forum-ekonomii-spolecznej/"
     rops = "https://www.rops.rzeszow.pl/a-278-ii-podkarpackie-forum-ekonomii-spolecznej"
-    entries = [i for i in items(crawled) if rops in (i["url"], *i["_ropsfeed"]["other_urls"])]
-    assert len(entries) == 1
-    [entry] = entries
+    entry = the_entry_of(crawled, rops)
     assert entry["url"] == es, "the dated page represents the story"
     assert entry["_ropsfeed"]["other_urls"] == [rops]
     assert entry["date_published"].startswith("2018-10-11")
