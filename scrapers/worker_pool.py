@@ -105,23 +105,88 @@ def start_early(workers: int) -> None:
         executor.submit(os.getpid)
 
 
+# Jobs of one function sent to a worker in one round trip, at most. Every job handed to the pool
+# costs the crawl process a pickling, a wake-up of the pool's threads and of the event loop; pages
+# that arrive together (one turn of the event loop) go as one batch instead (benchmarks/bench_crawl.py).
+BATCH = 8
+# function → the jobs waiting for the end of this turn of the event loop: (args, kwargs, its future)
+_waiting: dict[Callable[..., object], list[tuple[tuple[object, ...], dict[str, object], asyncio.Future[object]]]] = {}
+_INLINE = object()  # a job's answer when the pool could not do it: run it here
+
+
+def run_batch(
+    function: Callable[..., T], jobs: list[tuple[tuple[object, ...], dict[str, object]]]
+) -> list[tuple[bool, object]]:
+    """Worker side of a batch: each job's result or the exception it raised, in order (one job's
+    exception is its own, not the batch's)."""
+    answers: list[tuple[bool, object]] = []
+    for args, kwargs in jobs:
+        try:
+            answers.append((True, function(*args, **kwargs)))
+        except Exception as exc:
+            answers.append((False, exc))
+    return answers
+
+
+def _send(function: Callable[..., object], executor: ProcessPoolExecutor) -> None:
+    """Hand the waiting jobs of `function` to the pool as one batch."""
+    jobs = _waiting.pop(function, None)
+    if not jobs:
+        return
+    waiters = [waiter for _, _, waiter in jobs]
+    try:
+        future = executor.submit(run_batch, function, [(args, kwargs) for args, kwargs, _ in jobs])
+    except RuntimeError as exc:  # BrokenProcessPool, or a pool already shut down
+        broken(exc)
+        _answer(waiters, [(True, _INLINE)] * len(waiters))
+        return
+
+    def delivered(done: asyncio.Future[list[tuple[bool, object]]]) -> None:
+        try:
+            answers = done.result()
+        except BrokenProcessPool as exc:  # a worker died with the batch
+            broken(exc)
+            answers = [(True, _INLINE)] * len(waiters)
+        except Exception as exc:  # the batch could not come back (an answer that does not pickle)
+            log.debug("a batch of %d jobs came back broken (%s: %s); working inline", len(waiters),
+                      type(exc).__name__, exc)  # fmt: skip
+            answers = [(True, _INLINE)] * len(waiters)
+        _answer(waiters, answers)
+
+    asyncio.wrap_future(future).add_done_callback(delivered)
+
+
+def _answer(waiters: list[asyncio.Future[object]], answers: list[tuple[bool, object]]) -> None:
+    for waiter, (ok, value) in zip(waiters, answers, strict=True):
+        if waiter.done():  # its crawl was cancelled meanwhile
+            continue
+        if ok:
+            waiter.set_result(value)
+        else:
+            assert isinstance(value, BaseException)
+            waiter.set_exception(value)
+
+
 async def offload(workers: int, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`function(*args)` in a worker process, awaited without blocking the reactor; inline when
     there is no pool (`workers` = 0), no asyncio reactor to await with, or the pool broke.
 
-    `function` and its arguments must pickle (module-level functions, dataclasses); an exception
-    it raises comes back as if it had run here.
+    Calls made in the same turn of the event loop go to the worker together (`BATCH` at most);
+    each gets its own result or exception. `function` and its arguments must pickle (module-level
+    functions, dataclasses); an exception it raises comes back as if it had run here.
     """
     executor = pool(workers) if is_asyncio_available() else None
     if executor is None:
         return function(*args, **kwargs)
-    try:
-        future = executor.submit(function, *args, **kwargs)
-    except RuntimeError as exc:  # BrokenProcessPool, or a pool already shut down
-        broken(exc)
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[object] = loop.create_future()
+    jobs = _waiting.setdefault(function, [])
+    jobs.append((args, kwargs, waiter))
+    if len(jobs) >= BATCH:
+        _send(function, executor)
+    elif len(jobs) == 1:  # the first of this turn: the batch leaves when the turn ends
+        loop.call_soon(_send, function, executor)
+    answer = await waiter
+    if answer is _INLINE:
         return function(*args, **kwargs)
-    try:
-        return await asyncio.wrap_future(future)
-    except BrokenProcessPool as exc:  # a worker died with the job (what `function` raises passes)
-        broken(exc)
-        return function(*args, **kwargs)
+    return answer  # type: ignore[return-value]

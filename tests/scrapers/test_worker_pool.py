@@ -42,6 +42,39 @@ def test_a_worker_process_gives_the_result_and_the_exception_inline_code_would()
     assert worker_pool.running() is not None
 
 
+def upper_unless_broken(value: str) -> tuple[int, str]:
+    if value == "zepsuta":
+        raise ValueError(f"page {value} does not parse")
+    return os.getpid(), value.upper()
+
+
+def test_jobs_of_one_turn_go_to_the_worker_together_each_with_its_own_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages that arrive together cost one round trip per batch, not one per page; one page's
+    exception is its own."""
+    executor = worker_pool.pool(1)
+    assert executor is not None
+    submitted: list[int] = []
+    submit = executor.submit
+
+    def counting(function: object, *args: object, **kwargs: object) -> object:
+        submitted.append(len(args[1]))  # type: ignore[arg-type]  # run_batch(function, jobs)
+        return submit(function, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executor, "submit", counting)
+    words = [f"strona{i}" for i in range(10)] + ["zepsuta"]
+
+    async def crawl() -> list[object]:
+        jobs = [worker_pool.offload(1, upper_unless_broken, w) for w in words]
+        return await asyncio.gather(*jobs, worker_pool.offload(1, pid_and, "inna"), return_exceptions=True)
+
+    *answers, broken_page, other = asyncio.run(crawl())
+    assert sorted(submitted) == [1, 3, worker_pool.BATCH], "8 + 3 jobs of one function, 1 of another"
+    assert [answer[1] for answer in answers] == [w.upper() for w in words[:-1]]  # type: ignore[index]
+    assert all(answer[0] != os.getpid() for answer in answers), "ran in the worker"  # type: ignore[index]
+    assert isinstance(broken_page, ValueError) and "zepsuta does not parse" in str(broken_page)
+    assert other[1] == "INNA"  # type: ignore[index]
+
+
 def niceness() -> int:
     return os.nice(0)
 
