@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -382,6 +382,7 @@ def save_announcements(
             if row.external_id:
                 by_id.setdefault((row.source_id, row.external_id), row)
     new_values: list[dict[str, Any]] = []
+    writes = _RowWrites(now)
     # per page, in batch order: (item, its id or None when new, first seen, annotate?, reconcile files?)
     follow_up: list[tuple[AnnouncementItem, int | None, datetime, bool, bool]] = []
     for (source_id, _), item in latest.items():
@@ -413,49 +414,46 @@ def save_announcements(
             continue
         if existing.content_hash != values["content_hash"] or (not record_versions and _differs(existing, values)):
             if record_versions:
-                session.add(
-                    AnnouncementVersion(
-                        announcement_id=existing.id,
-                        title=existing.title,
-                        body_text=existing.body_text,
-                        body_html=existing.body_html,
-                        content_hash=existing.content_hash,
-                        modified_at=existing.modified_at,
-                        replaced_at=now,
-                    )
-                )
-            _update_row(
-                session,
+                writes.versions.append(
+                    {"announcement_id": existing.id, "title": existing.title, "body_text": existing.body_text,
+                     "body_html": existing.body_html, "content_hash": existing.content_hash,
+                     "modified_at": existing.modified_at, "replaced_at": now}
+                )  # fmt: skip
+            writes.update(
                 existing,
-                **values,
-                **revived,
-                last_seen_at=now if record_versions else existing.last_seen_at,
-                updated_at=now,
-                story_key=None,  # a changed text is judged again: it may no longer be the same news
+                {
+                    **values,
+                    **revived,
+                    "last_seen_at": now if record_versions else existing.last_seen_at,
+                    "updated_at": now,
+                    "story_key": None,  # a changed text is judged again: it may no longer be the same news
+                },
             )
             result.updated += 1
             follow_up.append((item, existing.id, existing.first_seen_at, annotate is not None, True))
         else:
             moved = {key: values[key] for key in ("url", "url_key") if values[key] != getattr(existing, key)}
-            _update_row(
-                session,
+            writes.update_changed(
                 existing,
-                **moved,
-                **revived,
-                **({"updated_at": now} if revived or moved else {}),
-                last_seen_at=now if record_versions else existing.last_seen_at,
-                raw_page_id=raw_id or existing.raw_page_id,
-                published_at=item.published_at or existing.published_at,
-                published_from=item.published_from or existing.published_from,
-                published_granularity=item.published_granularity or existing.published_granularity,
-                modified_at=item.modified_at or existing.modified_at,
-                modified_from=item.modified_from or existing.modified_from,
-                categories=item.categories or existing.categories,
+                {
+                    **moved,
+                    **revived,
+                    **({"updated_at": now} if revived or moved else {}),
+                    "last_seen_at": now if record_versions else existing.last_seen_at,
+                    "raw_page_id": raw_id or existing.raw_page_id,
+                    "published_at": item.published_at or existing.published_at,
+                    "published_from": item.published_from or existing.published_from,
+                    "published_granularity": item.published_granularity or existing.published_granularity,
+                    "modified_at": item.modified_at or existing.modified_at,
+                    "modified_from": item.modified_from or existing.modified_from,
+                    "categories": item.categories or existing.categories,
+                },
             )
             result.unchanged += 1
             # the same text with no files has nothing to reconcile
             files = bool(item.attachments) or not record_versions
             follow_up.append((item, existing.id, existing.first_seen_at, annotate is not None and reannotate, files))
+    writes.send(session)
     new_ids = _insert_new(session, new_values, now)
     annotated: list[tuple[int, Annotations, bool]] = []
     files: list[tuple[int, AnnouncementItem, bool]] = []
@@ -473,18 +471,59 @@ def save_announcements(
     return result
 
 
-def _update_row(session: Session, row: Announcement, **values: Any) -> None:
-    """UPDATE one stored announcement, and give its loaded object the new values.
+class _RowWrites:
+    """The writes of a batch to stored announcements, sent together after its loop.
 
-    A Core UPDATE of the table: the ORM-enabled `update(Announcement)` looks for the matching
-    objects in the session for every statement, which cost about a millisecond per unchanged page
-    of a re-crawl. The object is kept in step by hand, as that search did, because a later item of
-    the batch may reach the same row (another URL of the page) and compares against it.
+    One UPDATE statement per announcement (built, cached and sent one by one) was most of the
+    cost of an incremental crawl. Here the UPDATEs go in executemany runs, in batch order (two
+    URLs of one page may update one row twice, and the stored URL moves only where it is free);
+    a page seen again unchanged, the common case, only has its last_seen_at set, in one
+    `id IN (…)` statement; version rows go in one executemany INSERT, in batch order as before
+    (ids included). The loaded objects are kept in step at once, as the per-row statements did,
+    because a later item of the batch may reach the same row and compares against it.
     """
-    table = Announcement.__table__
-    session.execute(update(table).where(table.c.id == row.id).values(**values))
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.updates: list[tuple[int, dict[str, Any]]] = []
+        self.seen: list[int] = []  # unchanged rows: only last_seen_at = now
+        self.versions: list[dict[str, Any]] = []
+
+    def update(self, row: Announcement, values: dict[str, Any]) -> None:
+        self.updates.append((row.id, values))
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+
+    def update_changed(self, row: Announcement, values: dict[str, Any]) -> None:
+        """Write only the values that differ from the row's: the others would be written as they
+        are (an UPDATE of an indexed column rewrites its index entries even so)."""
+        changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+        if changed.keys() == {"last_seen_at"} and changed["last_seen_at"] == self.now:
+            self.seen.append(row.id)
+            set_committed_value(row, "last_seen_at", self.now)
+        elif changed:
+            self.update(row, changed)
+
+    def send(self, session: Session) -> None:
+        if self.versions:
+            session.execute(AnnouncementVersion.__table__.insert(), self.versions)
+        run: list[dict[str, Any]] = []
+        for row_id, values in self.updates:
+            if run and run[0].keys() != values.keys() | {"row_id"}:
+                session.execute(_UPDATE_BY_ID, run)
+                run = []
+            run.append({"row_id": row_id, **values})
+        if run:
+            session.execute(_UPDATE_BY_ID, run)
+        table = Announcement.__table__
+        for start in range(0, len(self.seen), 500):
+            chunk = self.seen[start : start + 500]
+            session.execute(update(table).where(table.c.id.in_(chunk)).values(last_seen_at=self.now))
+
+
+# A Core UPDATE of the table (the ORM-enabled `update(Announcement)` looks for the matching objects
+# in the session for every statement); its SET clause is the columns of the parameters.
+_UPDATE_BY_ID = update(Announcement.__table__).where(Announcement.__table__.c.id == bindparam("row_id"))
 
 
 def _insert_new(session: Session, rows: list[dict[str, Any]], now: datetime) -> dict[tuple[str, str], int]:
