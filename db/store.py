@@ -558,12 +558,30 @@ def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
 
 
 def _replace_attachments(session: Session, batch: Sequence[tuple[int, AnnouncementItem, bool]]) -> None:
-    """Make the stored files of each `(id, item, new)` those of the item: one upsert per batch."""
-    table = Attachment.__table__  # Core deletes: nothing here loads Attachment objects to keep in step
+    """Make the stored files of each `(id, item, new)` those of the item: one upsert per batch.
+
+    The files an item no longer lists are found with one SELECT of the batch's stored files and
+    dropped with one DELETE (a DELETE per announcement cost more than the rest of a re-crawl's
+    reconciling). Two items of one row (two URLs of one page) each drop what they do not list, so
+    a file stays only if both list it. Every listed file is upserted, unchanged ones included:
+    on PostgreSQL each upserted row takes a value of the id sequence, so the ids of later new
+    files depend on it.
+    """
+    table = Attachment.__table__  # Core statements: nothing here loads Attachment objects to keep in step
+    listed: dict[int, set[str]] = {}
     for announcement_id, item, new in batch:
         if not new:  # a new announcement has no files to drop
-            urls = [a.url for a in item.attachments]
-            session.execute(delete(table).where(table.c.announcement_id == announcement_id, table.c.url.not_in(urls)))
+            urls = {a.url for a in item.attachments}
+            listed[announcement_id] = listed[announcement_id] & urls if announcement_id in listed else urls
+    stored = list(listed)
+    dropped: list[int] = []
+    for start in range(0, len(stored), 500):
+        query = select(table.c.id, table.c.announcement_id, table.c.url).where(
+            table.c.announcement_id.in_(stored[start : start + 500])
+        )
+        dropped += [id_ for id_, announcement_id, url in session.execute(query) if url not in listed[announcement_id]]
+    for start in range(0, len(dropped), 500):
+        session.execute(delete(table).where(table.c.id.in_(dropped[start : start + 500])))
     upsert(
         session,
         Attachment.__table__,

@@ -134,6 +134,28 @@ def test_two_urls_of_one_edited_page_in_one_batch_make_one_edit(database: str) -
         assert versions == ["NGO mogą już ubiegać się o dotacje"]
 
 
+def test_two_urls_of_one_page_in_one_batch_keep_only_the_files_both_list(database: str) -> None:
+    """Each item drops the stored files it does not list, one after the other: a file keeps its row
+    (and id) only when both list it; the others come back as new rows from the upsert."""
+    files = {name: AttachmentItem(name, f"https://mcps.com.pl/wp-content/uploads/{name}.pdf", "pdf") for name in "abc"}
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(raw=None, attachments=list(files.values()))])
+    with session_scope(database) as session:
+        before = dict(session.execute(select(Attachment.name, Attachment.id)).all())
+    batch = [
+        make_item(url=f"{URL}?a=1", raw=None, attachments=[files["a"], files["b"]]),
+        make_item(url=f"{URL}?a=2", raw=None, attachments=[files["b"], files["c"]]),
+    ]
+    with session_scope(database, write=True) as session:
+        result = save_announcements(session, batch)
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 2)
+    with session_scope(database) as session:
+        after = dict(session.execute(select(Attachment.name, Attachment.id)).all())
+    assert sorted(after) == ["a", "b", "c"]
+    assert after["b"] == before["b"], "listed by both: the row stays"
+    assert before["b"] < after["a"] < after["c"], "dropped, then stored again as new rows, in the items' order"
+
+
 def test_round_trip_of_fields_and_utc(database: str) -> None:
     warsaw_noon = datetime(2024, 2, 23, 12, 0, tzinfo=timezone(timedelta(hours=1)))
     with session_scope(database, write=True) as session:
