@@ -131,12 +131,14 @@ def entity_ids(session: Session, entities: Iterable[EntityLike], surfaces: dict[
         # the new ones, and any a concurrent writer created first (its row stands)
         created = select(Entity.key, Entity.id).where(Entity.key.in_([row["key"] for row in missing]))
         ids.update((key, int(id_)) for key, id_ in session.execute(created))
-    for key, id_, aliases in known:
-        new_forms = surfaces.get(key, set()) - set(aliases or [])
-        if new_forms:
-            session.execute(
-                update(Entity).where(Entity.id == id_).values(aliases=sorted({*(aliases or []), *new_forms}))
-            )
+    grown = [
+        {"entity_id": id_, "aliases": sorted({*(aliases or []), *new_forms})}
+        for key, id_, aliases in known
+        if (new_forms := surfaces.get(key, set()) - set(aliases or []))
+    ]
+    if grown:  # one executemany UPDATE (a Core one: no Entity objects are loaded to keep in step)
+        table = Entity.__table__
+        session.execute(update(table).where(table.c.id == bindparam("entity_id")), grown)
     return ids
 
 
