@@ -262,3 +262,28 @@ def test_annotations_are_stored_for_new_and_edited_announcements_only(database: 
     with session_scope(database) as session:
         assert [d.match for d in session.scalars(select(EventDate))] == ["do 30 kwietnia 2024 r."]
         assert session.scalar(select(func.count()).select_from(Mention)) == 0
+
+
+def test_new_surface_forms_join_the_aliases_of_their_entities(database: str) -> None:
+    from aggregator.annotate import annotate
+    from aggregator.entities import gazetteer
+    from db.models import Entity
+    from db.store import sync_entities
+
+    def annotator(item: AnnouncementItem, seen: datetime) -> object:
+        return annotate(item.title, item.body_text, item.published_at, seen)
+
+    with session_scope(database, write=True) as session:
+        sync_entities(session, gazetteer())
+        before = session.scalars(select(Entity.aliases).where(Entity.key == "rops-bialystok")).one()
+    texts = ["Regionalny Ośrodek Polityki Społecznej w Białymstoku zaprasza.",
+             "Spotkanie w Regionalnym Ośrodku Polityki Społecznej w Białymstoku."]  # fmt: skip
+    for n, text in enumerate(texts):
+        with session_scope(database, write=True) as session:
+            item = make_item(url=f"{URL}?n={n}", external_id=None, body_text=text, raw=None, attachments=[])
+            save_announcements(session, [item], annotate=annotator)
+    with session_scope(database) as session:
+        after = session.scalars(select(Entity.aliases).where(Entity.key == "rops-bialystok")).one()
+    assert after == sorted({*before, "Regionalny Ośrodek Polityki Społecznej w Białymstoku",
+                            "Regionalnym Ośrodku Polityki Społecznej w Białymstoku"})  # fmt: skip
+    assert len(after) > len(before)
