@@ -287,3 +287,21 @@ def test_new_surface_forms_join_the_aliases_of_their_entities(database: str) -> 
     assert after == sorted({*before, "Regionalny Ośrodek Polityki Społecznej w Białymstoku",
                             "Regionalnym Ośrodku Polityki Społecznej w Białymstoku"})  # fmt: skip
     assert len(after) > len(before)
+
+
+def test_a_version_keeps_the_stored_text_also_when_another_page_of_the_batch_has_it(database: str) -> None:
+    """The stored texts of edited pages are loaded in one query, picked by content hashes that no
+    page of the batch has; a page whose old text another page now carries is loaded on its own."""
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item(raw=None)])
+    copy = make_item(url=f"{URL}kopia/", external_id="wp:1", raw=None)  # another page, the old text
+    edited = make_item(title="NGO mogą już ubiegać się o dotacje – nowy termin", body_html="<p>Nowy</p>", raw=None)
+    with session_scope(database, write=True) as session:
+        result = save_announcements(session, [edited, copy])
+    assert (result.new, result.updated, result.unchanged) == (1, 1, 0)
+    with session_scope(database) as session:
+        [version] = session.scalars(select(AnnouncementVersion)).all()
+        original = make_item()
+        assert (version.title, version.body_text, version.body_html) == (
+            original.title, original.body_text, original.body_html
+        )  # fmt: skip
