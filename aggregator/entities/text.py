@@ -109,6 +109,89 @@ _TOKEN_RE = re.compile(
 )
 
 
+# Tokenising every announcement (a few hundred tokens each) cost more than the rest of the entity
+# scanner. Python's regular expressions spend most of that on visiting every character, so
+# `tokenize` runs the pattern only where it has to and otherwise cuts the text at whitespace in C
+# (`str.split`), reusing the tokens of each whitespace-separated chunk: the same chunks ("Ośrodka",
+# "w", "r.", "2024") come back on every page.
+#
+# Why that gives the pattern's own tokens: the pattern skips only whitespace (`\S` matches
+# anything else), and only a quote or "Sp. z o.o." can run over whitespace. A chunk without their
+# opening characters (`_OPENERS`) is therefore tokenised on its own exactly as inside the text: the
+# scan reaches it fresh after the whitespace before it, and none of its tokens reaches past it (no
+# alternative looks further than the text it consumes). The other chunks, and the rest of a chunk
+# a quote ended inside of, are scanned in the text itself.
+
+#: `_TOKEN_RE` without its named groups: the same tokens (names do not change what an alternative
+#: matches), found faster, as a scan that records no groups does less work per token.
+_TOKEN_SPAN_RE = re.compile(re.sub(r"\(\?P<\w+>", "(?:", _TOKEN_RE.pattern), re.VERBOSE)
+#: What a quote or "Sp. z o.o." (the tokens that may contain whitespace) starts with.
+_OPENERS = ("„", "“", '"', "«", "”", "p.")
+_CACHE_SIZE = 100_000
+
+
+class _Kinds(dict[str, str]):
+    """token text → its kind: the group of `_TOKEN_RE` that matches it, the same wherever it stands.
+
+    The pattern has no look-around, so an alternative that matches the token's text in one place
+    matches it in every place; the first one that does is the token's kind."""
+
+    def __missing__(self, token: str) -> str:
+        match = _TOKEN_RE.match(token)
+        kind = self[token] = (match.lastgroup if match else None) or "punct"
+        return kind
+
+
+class _Chunks(dict[str, tuple[tuple[str, int, int, str], ...]]):
+    """chunk → its tokens (text, start, end and kind within the chunk); empty for a chunk that
+    holds an opener of `_OPENERS`, which is scanned in the text instead."""
+
+    def __missing__(self, chunk: str) -> tuple[tuple[str, int, int, str], ...]:
+        if any(opener in chunk for opener in _OPENERS):
+            tokens: tuple[tuple[str, int, int, str], ...] = ()
+        else:
+            tokens = tuple((m.group(), m.start(), m.end(), _KINDS[m.group()]) for m in _TOKEN_SPAN_RE.finditer(chunk))
+        self[chunk] = tokens
+        return tokens
+
+
+_KINDS = _Kinds()
+_CHUNKS = _Chunks()
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split text into tokens; quoted names are single tokens so they are never inflected."""
-    return [Token(m.group(), m.start(), m.end(), m.lastgroup or "punct") for m in _TOKEN_RE.finditer(text)]
+    """Split text into tokens; quoted names are single tokens so they are never inflected.
+
+    The tokens `_TOKEN_RE.finditer(text)` gives (kind = the group that matched), found as the
+    comment above `_TOKEN_SPAN_RE` explains. Tokens are built with `tuple.__new__`: the named
+    tuple's own `__new__` is a Python function, a frame per token."""
+    for cache in (_KINDS, _CHUNKS):
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+    tokens: list[Token] = []
+    append = tokens.append
+    new = tuple.__new__
+    find = text.find
+    done = 0  # tokens of text[:done] are in `tokens`
+    chunk_end = 0
+    for chunk in text.split():
+        # the next occurrence after the previous chunk: only whitespace stands before this one
+        chunk_start = find(chunk, chunk_end)
+        chunk_end = chunk_start + len(chunk)
+        if chunk_end <= done:
+            continue  # inside a quote already taken
+        parts = _CHUNKS[chunk]
+        if parts and chunk_start >= done:
+            for token, start, end, kind in parts:
+                append(new(Token, (token, chunk_start + start, chunk_start + end, kind)))
+            done = chunk_end
+            continue
+        # From `done` on (whitespace up to this chunk, or the rest of a chunk a quote ended in),
+        # as the pattern scans the whole text, until a token covers the chunk's last character.
+        for m in _TOKEN_SPAN_RE.finditer(text, done):
+            token = m.group()
+            done = m.end()
+            append(new(Token, (token, m.start(), done, _KINDS[token])))
+            if done >= chunk_end:
+                break
+    return tokens

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from aggregator.commands.entities import register
 from aggregator.entities import KINDS, Entity, canonicalize, extract, extract_mentions, gazetteer
+from aggregator.entities import text as text_module
 from aggregator.entities.text import tokenize
 
 DATA = Path(__file__).parent / "data" / "entities_eval.jsonl"
@@ -366,6 +367,33 @@ _NAME_PIECES = (
 @given(st.lists(st.sampled_from(_NAME_PIECES), max_size=14))
 def test_the_scanner_pre_filter_holds_on_any_mix_of_name_pieces(pieces: list[str]) -> None:
     _starts(" ".join(pieces))
+
+
+def _pattern_tokens(text: str) -> list[tuple[str, int, int, str]]:
+    """What `tokenize` must give: every match of the token pattern, kind = the group that matched."""
+    return [(m.group(), m.start(), m.end(), m.lastgroup or "punct") for m in text_module._TOKEN_RE.finditer(text)]
+
+
+_TOKEN_PIECES = ('„', '”', '“', '"', "«", "»", "'", "’", "-", ".", "/", ",", " ", "  ", "\n", "\t", "\xa0", "\u2028",
+                 "Sp. z o.o.", "sp.z o.o.", "Sp.", "p.", "S.A.", "nr.", "Nr", "św.", "im.", "ds.", "7", "12.03",
+                 "x²", "Ośrodek", "pomocy", "Warmińsko-Mazurski", "PCPR-u", "Jana", "_")  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKEN_PIECES), max_size=30))
+def test_tokenize_gives_the_token_pattern_s_matches(pieces: list[str]) -> None:
+    """`tokenize` cuts most of the text at whitespace and runs the pattern only where a quote or
+    "Sp. z o.o." may start: the tokens must be the pattern's own, wherever quotes open and close."""
+    text = "".join(pieces)
+    assert tokenize(text) == _pattern_tokens(text)
+
+
+def test_tokenize_gives_the_token_pattern_s_matches_on_real_texts() -> None:
+    articles = [a for p in sorted(MIRROR_TEXTS.glob("*.json")) for a in json.loads(p.read_text("utf-8"))["articles"]]
+    texts = [a["title"] or "" for a in articles] + ["\n\n".join(a["paragraphs"]) for a in articles]
+    texts += [row["mention"] or "" for row in _eval_rows()]
+    for text in texts:
+        assert tokenize(text) == _pattern_tokens(text)
 
 
 # --- the CLI contract (DESIGN.md §8) -------------------------------------------------------------
