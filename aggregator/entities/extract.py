@@ -135,13 +135,21 @@ def _may_start_category(word: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _may_start(word: str) -> bool:
-    """Whether a word token can open any span: an acronym and a named mention need a capital
-    (`_acronym_span`, `_named_span`; `isupper` also lets through an all-caps word whose first
-    letter has no case), a category phrase a category head or premodifier (`_category_span`).
+    """Whether a word token can open any span, from the word alone: an acronym span needs an
+    all-caps word (an acronym pair such as "ROPS WM", looked up with the next token) or a known
+    acronym (`_acronym_span`); a named mention a word that may open a name and is a head noun or
+    an adjective (the first test of `_named_span`'s loop); a category phrase a category head or
+    premodifier (`_category_span`).
 
-    Most tokens are lower-case words that can open nothing; the scanner skips them at the cost
-    of one cached lookup instead of trying the three span rules on each."""
-    return word[:1].isupper() or word.isupper() or _may_start_category(word)
+    Most tokens can open nothing: lower-case words, and capitalised words that are neither heads
+    nor adjectives ("W", "Zapraszamy", names of people and places). The scanner skips them at the
+    cost of one cached lookup instead of trying the three span rules on each."""
+    return (
+        word.isupper()
+        or _acronym_of(word) is not None
+        or (_may_open_name(word) and (_is_head_word(word) or _is_adjective_word(word)))
+        or _may_start_category(word)
+    )
 
 
 @lru_cache(maxsize=65536)
