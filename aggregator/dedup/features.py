@@ -87,22 +87,34 @@ class Features:
         return self._dates
 
 
-_TOKEN_HASHES: dict[str, int] = {}
+class _TokenHashes(dict[str, int]):
+    """word → its CRC-32, plus :data:`_NUMBER` when the word is a number (starts with a digit).
+
+    One look-up per word then serves the shingles (the low 32 bits) and the sketch's "numbers left
+    out" (the flag), and a known word costs no Python call (``dict.__getitem__`` only falls back to
+    ``__missing__`` for a new one): this runs for every word of every announcement."""
+
+    def __missing__(self, word: str) -> int:
+        h = self[word] = zlib.crc32(word.encode("utf-8")) | (_NUMBER if word[0].isdigit() else 0)
+        return h
+
+
+_NUMBER = 1 << 32
+_LOW32 = np.uint64(0xFFFFFFFF)
+_TOKEN_HASHES = _TokenHashes()
 _TOKEN_HASH_CACHE = 500_000
 
 
-def _token_hash(word: str) -> int:
-    h = _TOKEN_HASHES.get(word)
-    if h is None:
-        if len(_TOKEN_HASHES) >= _TOKEN_HASH_CACHE:
-            _TOKEN_HASHES.clear()
-        h = _TOKEN_HASHES[word] = zlib.crc32(word.encode("utf-8"))
-    return h
+def _tagged_hashes(words: tuple[str, ...]) -> np.ndarray:
+    """uint64 per word: its CRC-32, with the :data:`_NUMBER` bit set for numbers (memoised: vocabularies repeat)."""
+    if len(_TOKEN_HASHES) >= _TOKEN_HASH_CACHE:
+        _TOKEN_HASHES.clear()
+    return np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
 
 
 def _token_hashes(words: tuple[str, ...]) -> np.ndarray:
     """Stable 32-bit hashes of the words (CRC-32, memoised: vocabularies repeat)."""
-    return np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+    return _tagged_hashes(words) & _LOW32
 
 
 def shingle_hashes(words: tuple[str, ...]) -> np.ndarray:
@@ -111,11 +123,15 @@ def shingle_hashes(words: tuple[str, ...]) -> np.ndarray:
     A text shorter than a shingle yields one hash of all its words, so it is never empty unless
     ``words`` is.
     """
-    if not words:
+    return _shingles(_token_hashes(words))
+
+
+def _shingles(h: np.ndarray) -> np.ndarray:
+    """:func:`shingle_hashes` from the words' hashes (uint64 holding 32-bit values)."""
+    if not len(h):
         return np.zeros(0, dtype=np.uint32)
-    h = _token_hashes(words)
-    if len(words) < SHINGLE:
-        h = np.concatenate([h, np.zeros(SHINGLE - len(words), dtype=np.uint64)])
+    if len(h) < SHINGLE:
+        h = np.concatenate([h, np.zeros(SHINGLE - len(h), dtype=np.uint64)])
     n = len(h) - SHINGLE + 1
     mixed = h[0:n] * _MULT[0] ^ h[1 : n + 1] * _MULT[1] ^ h[2 : n + 2] * _MULT[2]
     mixed ^= mixed >> np.uint64(29)
@@ -141,10 +157,12 @@ def features(doc: Doc) -> Features:
     body_words = tuple(body_tokens(doc.text or "", title_words))
     # Only arrays and small sets are kept: the index holds the features of many announcements.
     stems, years, editions = _title_features(title_words)
-    ordered = shingle_hashes(body_words)
+    tagged = _tagged_hashes(body_words)
+    hashes = tagged & _LOW32
+    ordered = _shingles(hashes)
     return Features(
         shingles=np.unique(ordered),
-        sketch=np.unique(shingle_hashes(tuple(w for w in body_words if not w[0].isdigit()))),
+        sketch=np.unique(_shingles(hashes[tagged < _NUMBER])),  # the words only, numbers left out
         lead=np.unique(ordered[:LEAD_SHINGLES]),
         title_stems=stems,
         title_years=years,
