@@ -16,6 +16,7 @@ import queue
 import random
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -32,7 +33,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from aggregator.commands.dedup import doc_from_json, register
-from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise_text, signature
+from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise, normalise_text, signature
 from aggregator.dedup.features import features
 from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
 from aggregator.dedup.normalise import _POINTER_WORDS, _POINTERS, fold
@@ -161,6 +162,24 @@ def test_texts_without_a_pointer_word_have_no_pointer(pieces: list[str], gap: st
     folded = fold(gap.join(pieces))
     if _POINTERS.search(folded):
         assert any(word in folded for word in _POINTER_WORDS)
+
+
+_FOLD_PIECES = "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ„”“«»″’‘‚´`–—‐‑‒−…•øđßẞáéüçİΣςæœ²①ﬁ\u0301\u0328\n\r\x85\u2028 aZ09_.-"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_FOLD_PIECES), max_size=40) | st.text(max_size=40))
+def test_fold_is_the_per_character_fold_of_the_case_folded_text(text: str) -> None:
+    """fold replaces the common Polish letters, quotes and dashes with str.replace before the
+    per-character fold of the rest: the result must be that of the per-character fold alone."""
+    expected = normalise._NON_ASCII.sub(normalise._fold_char, unicodedata.normalize("NFKC", text).casefold())
+    assert fold(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_ascii_token_pattern_finds_the_tokens_of_ascii_text(text: str) -> None:
+    assert normalise._ASCII_TOKEN.findall(text) == normalise._TOKEN.findall(text)
 
 
 def test_fingerprint_is_exact_duplicate_key() -> None:
