@@ -19,6 +19,7 @@ from bs4 import BeautifulSoup, Tag
 from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.sanitize import absolutise, sanitize_html
+from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
 from scrapers.items import AttachmentItem
@@ -100,7 +101,7 @@ def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> 
 
 
 def body_from_html_fragment(html: str, base_url: str) -> Body:
-    soup = BeautifulSoup(html, "lxml")
+    soup = parse_html(html)
     return extract_body(soup.body or soup, base_url)
 
 
@@ -111,7 +112,7 @@ class ArticleParser:
         self.selectors = selectors or Selectors()
 
     def parse(self, html: str, url: str) -> ParsedArticle:
-        soup = BeautifulSoup(html, "lxml")
+        soup = parse_html(html)
         structured = self.json_ld(soup)
         published, published_from, published_granularity = self.published(soup, structured)
         modified, modified_from, _ = self.modified(soup, structured)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import nh3
-from bs4 import BeautifulSoup, Tag
+from bs4 import Tag
+
+from scrapers.extraction.soup import parse_html
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "div", "dl", "dt", "em",
@@ -32,7 +34,7 @@ def absolutise(root: Tag, base_url: str) -> None:
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
     if base_url:
-        soup = BeautifulSoup(html, "lxml")
+        soup = parse_html(html)
         absolutise(soup, base_url)
         body = soup.body or soup
         html = body.decode_contents()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import NavigableString, Tag
+
+from scrapers.extraction.soup import parse_html
 
 BLOCK_TAGS = frozenset(
     [
@@ -90,7 +92,7 @@ def soup_to_text(root: Tag) -> str:
 
 
 def html_to_text(html: str) -> str:
-    return soup_to_text(BeautifulSoup(html, "lxml"))
+    return soup_to_text(parse_html(html))
 
 
 def paragraphs(text: str) -> list[str]:

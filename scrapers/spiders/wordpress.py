@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import scrapy
-from bs4 import BeautifulSoup
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from scrapers.extraction.article import body_from_html_fragment
+from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso, parse_rfc822
 from scrapers.items import AnnouncementItem, RawResponse
@@ -47,7 +47,7 @@ def plain(rendered: str) -> str:
     text = html.unescape(rendered or "")
     if _PLAIN_TEXT.match(text):
         return clean_line(text)
-    return clean_line(BeautifulSoup(text, "lxml").get_text(" "))
+    return clean_line(parse_html(text).get_text(" "))
 
 
 def item_from_post(

@@ -1,0 +1,120 @@
+"""parse_html builds the very tree BeautifulSoup(markup, "lxml") builds: every node's class, name,
+attributes (and their value classes), text, bookkeeping attributes and links to its neighbours."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup, PageElement, Tag
+
+from scrapers.extraction.soup import parse_html
+from scrapers.mirror.server import SNAPSHOT_DIR
+
+_LINKS = ("parent", "previous_element", "next_element", "previous_sibling", "next_sibling")
+# the soup's parse state that differs by design or holds no tree: the builder object, the markup
+_SOUP_OWN = {"builder", "markup", "contents", *_LINKS}
+
+SNIPPETS = [
+    "",
+    "plain text, no markup",
+    "  \n\t ",
+    "<p>one</p><p>two",
+    '<!DOCTYPE html><html lang="pl"><head><meta charset="windows-1250"><title>T</title>'
+    '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2"></head><body></body></html>',
+    "<div class=' a  b\tc '><a rel='nofollow  tag' rev='x' href='/x'>l</a><td headers='h1 h2'>c</td></div>",
+    "<pre>\n  keep   this\n</pre><textarea>  \n </textarea><p>  \n  </p><p> </p>",
+    "<script>if (a < b && c) { x = '</div>'; }</script><style>p > a { color: red }</style>"
+    "<template><p>t</p></template><ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",
+    "<!-- a comment --><p>x<!--inner--> y</p><?php echo 1; ?><![CDATA[ cdata ]]>",
+    "<ul><li>one<li>two<ul><li>nested</ul></ul><table><tr><td>1<td>2</table><p>unclosed <b>bold <i>both</p>after",
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><use xlink:href="#i"/>'
+    '</svg><math><mi xml:lang="pl">x</mi></math><div {odd}="1" data-x="&amp;&lt;">e</div>',
+    "<p>&nbsp;\u00a0 &#8203;zero\u200bwidth &amp; entities&hellip;</p><br><img src=a.png alt=''><input disabled>",
+    "<html><body><p>one</p></body></html><p>after the end</p>text after",
+    "<p>a</p>\r\n<p>b</p>\f<p>c</p>\x00<p>d\x01</p>",
+    "<pre><b>bold</b>\n<pre>inner</pre>\n</pre><script>1</script><script></script><style></style>",
+    "\ufeff<p>byte order mark</p>",
+]
+
+
+def _mirror_pages() -> list[Path]:
+    return sorted(p for p in SNAPSHOT_DIR.rglob("*") if p.suffix in (".html", ".htm") and p.is_file())
+
+
+def _api_fragments() -> list[str]:
+    fragments = []
+    for path in sorted(SNAPSHOT_DIR.rglob("wp-json/**/*.json")):
+        posts = json.loads(path.read_text(encoding="utf-8"))
+        for post in posts if isinstance(posts, list) else []:
+            fragments.append((post.get("content") or {}).get("rendered", ""))
+            fragments.append((post.get("title") or {}).get("rendered", ""))
+    return fragments
+
+
+def signature(soup: BeautifulSoup) -> list[Any]:
+    """Everything about the tree, with each link written as the index of the node it points to."""
+    nodes: list[PageElement] = [soup, *soup.descendants]
+    index = {id(node): i for i, node in enumerate(nodes)}
+
+    def ref(node: object) -> object:
+        if node is None:
+            return None
+        found = index.get(id(node))  # (a message built for every link would cost a decode() each)
+        return found if found is not None else f"outside the tree: {node!r}"
+
+    rows: list[Any] = []
+    for node in nodes:
+        links = [ref(getattr(node, name)) for name in _LINKS]
+        own = {k: v for k, v in vars(node).items() if k not in _LINKS and k not in ("contents", "attrs")}
+        if node is soup:
+            own = {k: v for k, v in own.items() if k not in _SOUP_OWN}
+            own["tagStack"] = [ref(t) for t in own["tagStack"]]
+            own["currentTag"] = ref(own["currentTag"])
+            own["_most_recent_element"] = ref(own["_most_recent_element"])
+            own["preserve_whitespace_tag_stack"] = [ref(t) for t in own["preserve_whitespace_tag_stack"]]
+            own["string_container_stack"] = [ref(t) for t in own["string_container_stack"]]
+        if isinstance(node, Tag):
+            attrs = [(type(k), k, type(v), v) for k, v in node.attrs.items()]
+            rows.append((type(node), type(node.attrs), attrs, [ref(c) for c in node.contents], links, own))
+        else:
+            rows.append((type(node), str(node), links, own))
+    return rows
+
+
+def assert_same_tree(markup: str) -> None:
+    expected = signature(BeautifulSoup(markup, "lxml"))
+    actual = signature(parse_html(markup))
+    assert len(actual) == len(expected)
+    for number, (row, wanted) in enumerate(zip(actual, expected, strict=True)):
+        assert row == wanted, f"node {number} differs"
+
+
+@pytest.mark.parametrize("markup", SNIPPETS)
+def test_the_same_tree_as_beautifulsoup_on_odd_markup(markup: str) -> None:
+    assert_same_tree(markup)
+
+
+def test_the_same_tree_as_beautifulsoup_on_every_mirror_page() -> None:
+    pages = _mirror_pages()
+    assert len(pages) > 50
+    for page in pages:
+        assert_same_tree(page.read_bytes().decode("utf-8", errors="replace"))
+
+
+def test_the_same_tree_as_beautifulsoup_on_every_api_fragment() -> None:
+    fragments = _api_fragments()
+    assert len(fragments) > 20
+    for fragment in fragments:
+        assert_same_tree(fragment)
+
+
+def test_output_and_searches_match() -> None:
+    markup = SNIPPETS[5] + SNIPPETS[7] + SNIPPETS[9]
+    ours, theirs = parse_html(markup), BeautifulSoup(markup, "lxml")
+    assert ours.decode() == theirs.decode()
+    assert ours.get_text("|") == theirs.get_text("|")
+    selector = "div.a.b a[rel~=tag], li"
+    assert [str(t) for t in ours.select(selector)] == [str(t) for t in theirs.select(selector)]
