@@ -19,6 +19,7 @@ from bs4 import BeautifulSoup, Tag
 from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.sanitize import absolutise, sanitize_html
+from scrapers.extraction.select import page_index, select, select_one
 from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
@@ -187,7 +188,7 @@ class ArticleParser:
         """The site's title selector, then "h1.entry-title", "article h1" and "h1", each looked
         for only when the one before gave no text."""
         if self.selectors.title:
-            yield soup.select_one(self.selectors.title)
+            yield select_one(soup, self.selectors.title)
         headings = _tags(soup, "h1")
         yield next((h for h in headings if "entry-title" in _words(h.get("class"))), None)
         yield next((h for h in headings if h.find_parent("article") is not None), None)
@@ -207,7 +208,7 @@ class ArticleParser:
         """
         if not self.selectors.lead:
             return body
-        element = soup.select_one(self.selectors.lead)
+        element = select_one(soup, self.selectors.lead)
         if (
             element is None
             or any(p is body_element for p in element.parents)
@@ -225,14 +226,14 @@ class ArticleParser:
 
     def body_element(self, soup: BeautifulSoup) -> Tag | None:
         for selector in filter(None, (self.selectors.body, *DEFAULT_BODY_SELECTORS)):
-            element = soup.select_one(selector)
+            element = select_one(soup, selector)
             if element is not None:
                 return element
         return None
 
     def categories(self, soup: BeautifulSoup) -> list[str]:
         if self.selectors.categories:
-            links = soup.select(self.selectors.categories)
+            links = select(soup, self.selectors.categories)
         else:  # "a[rel~=category], a[rel~=tag]" without matching a CSS selector on every element
             # (HTML attribute values of rel compare case-insensitively, as soupsieve does)
             links = [a for a in _tags(soup, "a") if not _REL_CATEGORY.isdisjoint(_words(a.get("rel"), lower=True))]
@@ -287,7 +288,7 @@ class ArticleParser:
         itemprop, joomla_dd = ("datePublished", "published") if published else ("dateModified", "modified")
         selector = (f"time.{time_class}[datetime], time.entry-date[datetime], dd.{joomla_dd} time[datetime], "
                     f"time[itemprop={itemprop}][datetime]")  # fmt: skip
-        for time_tag in (scope or soup).select(selector):
+        for time_tag in select(soup, selector, scope):
             if (
                 time_class == "updated"
                 and "updated" not in (time_tag.get("class") or [])
@@ -301,7 +302,7 @@ class ArticleParser:
                 return value, "time", iso_granularity(raw)
         label = self.selectors.date if published else self.selectors.modified
         if label:
-            element = soup.select_one(label)
+            element = select_one(soup, label)
             if element is not None:
                 return visible_date(element.get_text(" "))
         return None, None, None
@@ -314,18 +315,11 @@ def _tags(soup: BeautifulSoup, name: str) -> list[Tag]:
     """The page's elements called `name`, in document order, from one walk over the page.
 
     The steps look up a handful of element kinds (link, meta, script, a, body); BeautifulSoup's
-    find() walks the whole tree for each. The index is built on first use and kept on the soup,
-    so it describes the page as parsed, before the body's boilerplate is stripped.
+    find() walks the whole tree for each. The index (scrapers.extraction.select, which the CSS
+    selections use too) is built on first use and kept on the soup, so it describes the page as
+    parsed, before the body's boilerplate is stripped.
     """
-    # vars(): a missing attribute of a Tag would be looked up as a child element (a whole walk)
-    index: dict[str, list[Tag]] | None = vars(soup).get("_ropsfeed_tags")
-    if index is None:
-        index = {}
-        for element in soup.descendants:
-            if isinstance(element, Tag):
-                index.setdefault(element.name, []).append(element)
-        vars(soup)["_ropsfeed_tags"] = index
-    return index.get(name, [])
+    return page_index(soup).by_name.get(name, [])
 
 
 def _first(soup: BeautifulSoup, name: str, **attributes: str) -> Tag | None:
