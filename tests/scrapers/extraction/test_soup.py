@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup, PageElement, Tag
 
+from scrapers.extraction import soup as soup_module
 from scrapers.extraction.soup import parse_html
 from scrapers.mirror.server import SNAPSHOT_DIR
 
@@ -94,6 +95,14 @@ def assert_same_tree(markup: str) -> None:
 
 @pytest.mark.parametrize("markup", SNIPPETS)
 def test_the_same_tree_as_beautifulsoup_on_odd_markup(markup: str) -> None:
+    assert_same_tree(markup)
+
+
+@pytest.mark.parametrize("markup", SNIPPETS)
+def test_the_same_tree_with_strings_from_their_constructor(markup: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The way taken if NavigableString's constructor ever sets other fields than now."""
+    monkeypatch.setattr(soup_module, "_STRING_FIELDS_KNOWN", False)
+    assert not soup_module._LeanLXMLTreeBuilder()._strings_by_hand
     assert_same_tree(markup)
 
 
