@@ -65,29 +65,31 @@ def clean_line(text: str) -> str:
 def soup_to_text(root: Tag) -> str:
     """Text of an already parsed element, one paragraph per block element."""
     parts: list[str] = []
+    append = parts.append
 
     def walk(node: Tag, preformatted: bool = False) -> None:
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:  # skip comments, CDATA, doctype
-                    # in HTML a newline in the source is a space; only <br> and blocks break lines
-                    parts.append(str(child) if preformatted else str(child).replace("\n", " "))
+        for child in node.contents:
+            if type(child) is NavigableString:  # not its subclasses: comments, CDATA, doctype, scripts
+                # in HTML a newline in the source is a space; only <br> and blocks break lines
+                append(child if preformatted else child.replace("\n", " "))
             elif isinstance(child, Tag):
                 if child.name == "br":
-                    parts.append("\n")
+                    append("\n")
                 elif child.name in BLOCK_TAGS:
-                    parts.append("\n\n")
+                    append("\n\n")
                     walk(child, preformatted or child.name == "pre")
-                    parts.append("\n\n")
+                    append("\n\n")
                 elif child.name in ("td", "th"):
                     walk(child, preformatted)
-                    parts.append(" ")
+                    append(" ")
                 else:
                     walk(child, preformatted)
 
     walk(root)
-    lines = [clean_line(line) for line in "".join(parts).split("\n")]
-    text = "\n".join(lines)
+    # clean_line on every line, done to the whole text at once: NFC never joins characters across
+    # a line break, and the spaces it collapses are not line breaks (same text, one call each)
+    text = unicodedata.normalize("NFC", "".join(parts)).replace("\u200b", "").replace("\ufeff", "")
+    text = "\n".join([line.strip() for line in _SPACES.sub(" ", text).split("\n")])
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
