@@ -25,6 +25,8 @@ from functools import lru_cache
 import soupsieve
 from bs4 import BeautifulSoup, Tag
 
+from scrapers.extraction.soup import parsed_elements
+
 _IDENT = r"-?[A-Za-z_][A-Za-z0-9_-]*"
 _COMPOUND = re.compile(
     rf"(?P<name>[a-z][a-z0-9-]*|\*)?(?P<rest>(?:[.#]{_IDENT}|\[[A-Za-z_][A-Za-z0-9_-]*(?:[~|^$*]?=[A-Za-z0-9_-]+)?\])*)"
@@ -68,11 +70,13 @@ def page_index(soup: BeautifulSoup) -> PageIndex:
     # vars(): a missing attribute of a Tag would be looked up as a child element (a whole walk)
     index: PageIndex | None = vars(soup).get("_ropsfeed_index")
     if index is None:
-        index = PageIndex()
-        for element in soup.descendants:
-            if isinstance(element, Tag):
-                index.elements.append(element)
-                index.by_name.setdefault(element.name, []).append(element)
+        # the elements parse_html listed as it made them, or a walk over the tree
+        elements = parsed_elements(soup)
+        if elements is None:
+            elements = [element for element in soup.descendants if isinstance(element, Tag)]
+        index = PageIndex(elements)
+        for element in elements:
+            index.by_name.setdefault(element.name, []).append(element)
         vars(soup)["_ropsfeed_index"] = index
     return index
 

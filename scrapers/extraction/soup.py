@@ -27,11 +27,19 @@ _NO_NAMESPACES: dict[str, str] = {}
 _STRING_FIELDS_KNOWN = vars(NavigableString("")) == dict.fromkeys(
     ("hidden", "parent", "previous_element", "next_element", "next_sibling", "previous_sibling"), None
 ) | {"hidden": False}
+#: Where the builder leaves the page's elements in document order (see `parsed_elements`).
+_ELEMENTS = "_ropsfeed_elements"
 
 
 def parse_html(markup: str) -> BeautifulSoup:
     """`BeautifulSoup(markup, "lxml")`, built faster (see the module docstring)."""
     return BeautifulSoup(markup, builder=_LeanLXMLTreeBuilder)
+
+
+def parsed_elements(soup: BeautifulSoup) -> list[Tag] | None:
+    """The elements of a page from `parse_html`, in document order as parsed (`soup.find_all(True)`
+    before any change), listed by the builder as it made them; None for another soup."""
+    return vars(soup).get(_ELEMENTS)
 
 
 class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
@@ -46,31 +54,48 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
         super().__init__(**kwargs)
         self._multi_valued: dict[str, frozenset[str]] = {}
         self._plain = True
+        self._elements: list[Tag] = []
         # strings made with str.__new__ and their fields set here, when NavigableString.__new__
         # (the only constructor of every string class used) sets those fields and no others
-        classes = {NavigableString, *self.string_containers.values()}
-        self._strings_by_hand = _STRING_FIELDS_KNOWN and all(c.__new__ is NavigableString.__new__ for c in classes)
+        containers = self.string_containers
+        if containers is self.DEFAULT_STRING_CONTAINERS:
+            plain_classes = _DEFAULT_CONTAINERS_PLAIN
+        else:
+            plain_classes = all(c.__new__ is NavigableString.__new__ for c in containers.values())
+        self._strings_by_hand = _STRING_FIELDS_KNOWN and plain_classes
 
     def feed(self, markup: Any) -> None:
+        soup = self.soup
+        assert soup is not None
         # a SoupStrainer or custom element classes: BeautifulSoup's own methods honour them
-        self._plain = self.soup is not None and self.soup.parse_only is None and not self.soup.element_classes
+        self._plain = soup.parse_only is None and not soup.element_classes
+        self._elements = []
+        vars(soup).pop(_ELEMENTS, None)  # (from an attempt lxml rejected, in another encoding)
         super().feed(markup)
+        if self._plain:
+            vars(soup)[_ELEMENTS] = self._elements
 
     def start(self, name: str, attrib: dict[str, str], nsmap: dict[str, str] = _NO_NAMESPACES) -> None:  # type: ignore[override]
         # (a "{" in an attribute's name, as in lxml's "{namespace}name", is left to bs4's code)
         if not self._plain or nsmap or len(self.nsmaps) > 1 or name[0] == "{" or (attrib and "{" in "".join(attrib)):
             super().start(name, attrib, nsmap)
+            if self._plain:
+                self._elements.append(self.soup.currentTag)  # type: ignore[union-attr,arg-type]
             return
         soup = self.soup
         assert soup is not None
         if soup.current_data:
             self._end_data(soup)
-        attrs = self.attribute_dict_class()
-        dict.update(attrs, attrib)  # lxml gives str values, which the dict class's __setitem__ keeps as they are
+        if attrib:  # (a dict; none is an empty mapping, and Tag then makes the empty attribute dict)
+            attrs = self.attribute_dict_class()
+            dict.update(attrs, attrib)  # lxml gives str values, which the dict class's __setitem__ keeps
+        else:
+            attrs = None
         parent = soup.currentTag
         tag = Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
                   namespaces=self.active_namespace_prefixes[-1])  # fmt: skip
         # BeautifulSoup.handle_starttag and pushTag
+        self._elements.append(tag)
         soup._most_recent_element = tag
         parent.contents.append(tag)
         soup.tagStack.append(tag)
@@ -163,6 +188,10 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
                 dict.__setitem__(attrs, key, self.attribute_value_list_class(nonwhitespace_re.findall(value)))
         return attrs
 
+
+_DEFAULT_CONTAINERS_PLAIN = all(
+    c.__new__ is NavigableString.__new__ for c in _LeanLXMLTreeBuilder.DEFAULT_STRING_CONTAINERS.values()
+)
 
 # lxml asks inspect for start()'s parameters on every parse (to learn whether it takes the nsmap):
 # a signature worked out once answers in 5 µs, where reading the function again took 19 µs, a tenth

@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup, PageElement, Tag
 
 from scrapers.extraction import soup as soup_module
-from scrapers.extraction.soup import parse_html
+from scrapers.extraction.soup import parse_html, parsed_elements
 from scrapers.mirror.server import SNAPSHOT_DIR
 
 _LINKS = ("parent", "previous_element", "next_element", "previous_sibling", "next_sibling")
@@ -87,7 +87,10 @@ def signature(soup: BeautifulSoup) -> list[Any]:
 
 def assert_same_tree(markup: str) -> None:
     expected = signature(BeautifulSoup(markup, "lxml"))
-    actual = signature(parse_html(markup))
+    ours = parse_html(markup)
+    assert [id(t) for t in parsed_elements(ours) or ()] == [id(t) for t in ours.find_all(True)]
+    vars(ours).pop("_ropsfeed_elements")  # (the one attribute our soup has beyond BeautifulSoup's own)
+    actual = signature(ours)
     assert len(actual) == len(expected)
     for number, (row, wanted) in enumerate(zip(actual, expected, strict=True)):
         assert row == wanted, f"node {number} differs"
