@@ -20,7 +20,7 @@ from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, select, select_one
-from scrapers.extraction.soup import parse_html
+from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
 from scrapers.extraction.text import clean_line, lead_of, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
 from scrapers.items import AttachmentItem
@@ -97,13 +97,16 @@ def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> 
     absolutise(fragment, base_url)
     attachments = find_attachments(fragment, base_url)
     text = soup_to_text(fragment)
-    html = sanitize_html(fragment.decode_contents())
+    html = sanitize_html(contents_html(fragment))
     return Body(html=html, text=text, attachments=attachments)
 
 
 def body_from_html_fragment(html: str, base_url: str) -> Body:
     soup = parse_html(html)
-    return extract_body(soup.body or soup, base_url)
+    # soup.body, from the elements as parsed (soup.body is a find(), a walk over the whole tree)
+    elements = parsed_elements(soup)
+    body = soup.body if elements is None else next((e for e in elements if e.name == "body"), None)
+    return extract_body(body or soup, base_url)
 
 
 class ArticleParser:

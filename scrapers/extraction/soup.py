@@ -20,6 +20,8 @@ from typing import Any
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.builder import nonwhitespace_re
 from bs4.builder._lxml import LXMLTreeBuilder
+from bs4.element import AttributeValueWithCharsetSubstitution, PreformattedString
+from bs4.formatter import HTMLFormatter
 
 #: The characters BeautifulSoup treats as collapsible whitespace (BeautifulSoup.ASCII_SPACES).
 _ASCII_SPACES = BeautifulSoup.ASCII_SPACES
@@ -34,6 +36,75 @@ _ELEMENTS = "_ropsfeed_elements"
 def parse_html(markup: str) -> BeautifulSoup:
     """`BeautifulSoup(markup, "lxml")`, built faster (see the module docstring)."""
     return BeautifulSoup(markup, builder=_LeanLXMLTreeBuilder)
+
+
+def contents_html(tag: Tag) -> str:
+    """`tag.decode_contents()`: the same string, written by one recursive walk.
+
+    bs4's decode() serves every use (pretty printing, any formatter, a tree walked through an
+    event stream of generators and a Formatter call per string): it took longer than parsing an
+    API post's content. This writes what it writes with the "minimal" formatter and no
+    indentation, the only way extraction calls it; the equality is checked when this module is
+    imported (decode_contents() otherwise) and on every bench and mirror page by the tests.
+    """
+    if not _CONTENTS_HTML_MATCHES:
+        return tag.decode_contents()
+    pieces: list[str] = []
+    _write_contents(tag, pieces.append)
+    return "".join(pieces)
+
+
+def _escape(text: str) -> str:
+    """EntitySubstitution.substitute_xml: the minimal formatter's escaping of &, < and >."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _write_contents(node: Tag, write: Any) -> None:
+    literal = node.name in _CDATA_TAGS  # (script, style: their text is written as it is)
+    for child in node.contents:
+        if isinstance(child, Tag):
+            name = f"{child.prefix}:{child.name}" if child.prefix else child.name
+            empty = not child.contents and child.can_be_empty_element is True
+            if not child.hidden:
+                write(f"<{name}{_attributes(child)}{_VOID_CLOSE if empty else ''}>")
+            _write_contents(child, write)
+            if not empty and not child.hidden:
+                write(f"</{name}>")
+        elif isinstance(child, PreformattedString):  # comments, CDATA, doctypes…: written as they are
+            write(child.PREFIX + child + child.SUFFIX)
+        else:
+            write(child.PREFIX + (child if literal else _escape(child)) + child.SUFFIX)
+
+
+def _attributes(tag: Tag) -> str:
+    """Formatter.attributes (sorted by name) written as Tag._format_tag writes them."""
+    if not tag.attrs:
+        return ""
+    written = []
+    for key, value in sorted(tag.attrs.items()):
+        if value is None:
+            written.append(key)
+            continue
+        if isinstance(value, (list, tuple)):
+            value = " ".join(value)
+        elif not isinstance(value, str):
+            value = str(value)
+        elif isinstance(value, AttributeValueWithCharsetSubstitution):
+            value = value.substitute_encoding("utf-8")
+        value = _escape(value)
+        if '"' not in value:
+            written.append(f'{key}="{value}"')
+        elif "'" not in value:
+            written.append(f"{key}='{value}'")
+        else:
+            written.append(f'{key}="{value.replace(chr(34), "&quot;")}"')
+    return " " + " ".join(written)
 
 
 def parsed_elements(soup: BeautifulSoup) -> list[Tag] | None:
@@ -188,6 +259,22 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
                 dict.__setitem__(attrs, key, self.attribute_value_list_class(nonwhitespace_re.findall(value)))
         return attrs
 
+
+_MINIMAL = HTMLFormatter.REGISTRY["minimal"]
+_CDATA_TAGS = frozenset(_MINIMAL.cdata_containing_tags)
+_VOID_CLOSE = _MINIMAL.void_element_close_prefix or ""
+_SAMPLE = (
+    '<!DOCTYPE html><html><head><meta charset="latin-1"><meta http-equiv="content-type" content="text/html; '
+    'charset=iso-8859-2"><style>p > a {}</style><script>if (a < b && c) {}</script></head><body class=" x  y" '
+    'id=b><p title=\'say "hi"\' data-x="it\'s &amp; <q>" lang=pl>a &amp; b &lt;c&gt; <br><img src="a.png" alt>'
+    "<!-- note --><b></b><template><i>t</i></template><![CDATA[x]]><?pi x?></p><pre>\n a  b</pre>"
+    "<td headers='h1 h2'>c</td><a rel='nofollow tag' href='/x?a=1&amp;b=2' data-y=\"a&quot;b'c\">l</a></body></html>"
+)
+_SAMPLE_SOUP = BeautifulSoup(_SAMPLE, "lxml")
+_CONTENTS_HTML_MATCHES = True
+_CONTENTS_HTML_MATCHES = all(
+    contents_html(tag) == tag.decode_contents() for tag in (_SAMPLE_SOUP, *_SAMPLE_SOUP.find_all(True))
+)
 
 _DEFAULT_CONTAINERS_PLAIN = all(
     c.__new__ is NavigableString.__new__ for c in _LeanLXMLTreeBuilder.DEFAULT_STRING_CONTAINERS.values()

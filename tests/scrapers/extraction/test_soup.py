@@ -11,7 +11,9 @@ import pytest
 from bs4 import BeautifulSoup, PageElement, Tag
 
 from scrapers.extraction import soup as soup_module
-from scrapers.extraction.soup import parse_html, parsed_elements
+from scrapers.extraction.boilerplate import strip_boilerplate
+from scrapers.extraction.sanitize import absolutise
+from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
 from scrapers.mirror.server import SNAPSHOT_DIR
 
 _LINKS = ("parent", "previous_element", "next_element", "previous_sibling", "next_sibling")
@@ -130,3 +132,22 @@ def test_output_and_searches_match() -> None:
     assert ours.get_text("|") == theirs.get_text("|")
     selector = "div.a.b a[rel~=tag], li"
     assert [str(t) for t in ours.select(selector)] == [str(t) for t in theirs.select(selector)]
+
+
+def assert_same_html(markup: str) -> None:
+    soup = parse_html(markup)
+    for tag in (soup, *soup.find_all(True)):
+        assert contents_html(tag) == tag.decode_contents(), tag.name
+
+
+def test_contents_html_is_decode_contents() -> None:
+    assert soup_module._CONTENTS_HTML_MATCHES  # (else it would just call decode_contents)
+    for markup in [*SNIPPETS, *_api_fragments()]:
+        assert_same_html(markup)
+    for page in _mirror_pages():
+        soup = parse_html(page.read_bytes().decode("utf-8", errors="replace"))
+        body = soup.body or soup
+        assert contents_html(soup) == soup.decode_contents()
+        strip_boilerplate(body)
+        absolutise(body, "https://example.test/a/")
+        assert contents_html(body) == body.decode_contents()
