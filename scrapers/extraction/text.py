@@ -52,14 +52,18 @@ BLOCK_TAGS = frozenset(
         "ul",
     ]
 )
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Every run of these characters becomes one space. Only the runs " " does not already stand for
+# are replaced (two or more characters, or one other than a plain space): the same text, without
+# a replacement for each single space between two words.
+_SPACE_CHARS = r" \t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # (a character class: \u2000-\u200a is a range)
+_SPACE_RUNS = re.compile(rf" [{_SPACE_CHARS}]+|[{_SPACE_CHARS[1:]}][{_SPACE_CHARS}]*")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 def clean_line(text: str) -> str:
     """NFC, one space between words, no zero-width characters."""
     text = unicodedata.normalize("NFC", text).replace("\u200b", "").replace("\ufeff", "")
-    return _SPACES.sub(" ", text).strip()
+    return _SPACE_RUNS.sub(" ", text).strip()
 
 
 def soup_to_text(root: Tag) -> str:
@@ -89,7 +93,7 @@ def soup_to_text(root: Tag) -> str:
     # clean_line on every line, done to the whole text at once: NFC never joins characters across
     # a line break, and the spaces it collapses are not line breaks (same text, one call each)
     text = unicodedata.normalize("NFC", "".join(parts)).replace("\u200b", "").replace("\ufeff", "")
-    text = "\n".join([line.strip() for line in _SPACES.sub(" ", text).split("\n")])
+    text = "\n".join([line.strip() for line in _SPACE_RUNS.sub(" ", text).split("\n")])
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
