@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import Tag
@@ -37,8 +36,19 @@ _SIZE = re.compile(r"\(?\s*(\d+(?:[.,]\d+)?\s*(?:[kKMG]i?B|bajt(?:y|ów)?))\s*\)
 
 
 def file_type_of(url: str) -> str | None:
-    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower().lstrip(".")
+    name = _file_name(url)
+    dot = name.rfind(".")
+    suffix = name[dot + 1 :].lower().lstrip(".") if 0 < dot < len(name) - 1 else ""  # PurePosixPath.suffix
     return suffix if suffix in FILE_TYPES else None
+
+
+def _file_name(url: str) -> str:
+    """PurePosixPath(unquote(path)).name: the last segment of the URL's path that is not empty or
+    "." (without building a path object, which cost more than the rest of reading a link)."""
+    for segment in reversed(unquote(urlsplit(url).path).split("/")):
+        if segment and segment != ".":
+            return segment
+    return ""
 
 
 def find_attachments(root: Tag, base_url: str) -> list[AttachmentItem]:
@@ -57,7 +67,7 @@ def find_attachments(root: Tag, base_url: str) -> list[AttachmentItem]:
         if size_match and size_match.group(0) in name:
             name = clean_line(name.replace(size_match.group(0), ""))
         if not name:
-            name = PurePosixPath(unquote(urlsplit(url).path)).name
+            name = _file_name(url)
         name = name.strip(" –-:")
         if url not in found:
             found[url] = AttachmentItem(name=name, url=url, file_type=file_type, size=size)
