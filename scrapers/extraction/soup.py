@@ -157,11 +157,9 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
         assert soup is not None
         if soup.current_data:
             self._end_data(soup)
-        if attrib:  # (a dict; none is an empty mapping, and Tag then makes the empty attribute dict)
-            attrs = self.attribute_dict_class()
-            dict.update(attrs, attrib)  # lxml gives str values, which the dict class's __setitem__ keeps
-        else:
-            attrs = None
+        # (a dict; with no attributes an empty mapping, and Tag then makes the empty attribute dict;
+        # the dict class's constructor copies without its __setitem__, which keeps str values anyway)
+        attrs = self.attribute_dict_class(attrib) if attrib else None
         parent = soup.currentTag
         tag = Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
                   namespaces=self.active_namespace_prefixes[-1])  # fmt: skip

@@ -112,8 +112,18 @@ def read_api_page(body: bytes, source_id: str, identity: UrlIdentity) -> ApiPage
 
     Raises ValueError when the body is not a JSON list of posts."""
     posts = api_posts(body)
-    items = [item for post in posts if (item := item_from_post(post, source_id, None, identity)) is not None]
-    return ApiPage(items, incomplete_posts(posts), listed_keys(posts, identity), len(posts))
+    made = [item_from_post(post, source_id, None, identity) for post in posts]
+    # A post that became an item has a title and content (it is not incomplete) and its link's key
+    # is the item's first URL key: only the other posts are read again for those two answers.
+    unmade = [post for post, item in zip(posts, made, strict=True) if item is None]
+    listed = listed_keys(unmade, identity)
+    for post, item in zip(posts, made, strict=True):
+        if item is not None:
+            if str(post.get("id", "")).isdigit():
+                listed.add(f"wp:{post['id']}")
+            listed.add(item.url_keys[0])
+    items = [item for item in made if item is not None]
+    return ApiPage(items, incomplete_posts(unmade), listed, len(posts))
 
 
 def api_posts(body: bytes) -> list[dict[str, Any]]:
