@@ -194,7 +194,7 @@ class ArticleParser:
             yield select_one(soup, self.selectors.title)
         headings = _tags(soup, "h1")
         yield next((h for h in headings if "entry-title" in _words(h.get("class"))), None)
-        yield next((h for h in headings if h.find_parent("article") is not None), None)
+        yield next((h for h in headings if any(p.name == "article" for p in h.parents)), None)
         yield headings[0] if headings else None
 
     @staticmethod
@@ -228,11 +228,20 @@ class ArticleParser:
         )
 
     def body_element(self, soup: BeautifulSoup) -> Tag | None:
-        for selector in filter(None, (self.selectors.body, *DEFAULT_BODY_SELECTORS)):
-            element = select_one(soup, selector)
-            if element is not None:
-                return element
-        return None
+        """The first element the site's body selector, then each default one, finds.
+
+        Asked up to three times per page (both dates look for the <article> around it): the
+        answer is kept on the soup, per body selector, as the page was when first asked.
+        """
+        found: dict[str, Tag | None] = vars(soup).setdefault("_ropsfeed_body_elements", {})
+        if self.selectors.body not in found:
+            element = None
+            for selector in filter(None, (self.selectors.body, *DEFAULT_BODY_SELECTORS)):
+                element = select_one(soup, selector)
+                if element is not None:
+                    break
+            found[self.selectors.body] = element
+        return found[self.selectors.body]
 
     def categories(self, soup: BeautifulSoup) -> list[str]:
         if self.selectors.categories:
@@ -285,7 +294,8 @@ class ArticleParser:
             if value:
                 return value, "meta", iso_granularity(raw)
         body = self.body_element(soup)
-        scope = body.find_parent("article") if body is not None else None
+        # body.find_parent("article"), without a SoupStrainer
+        scope = next((p for p in body.parents if p.name == "article"), None) if body is not None else None
         # WordPress themes class the <time>; Joomla classes its <dd> and marks the <time> with itemprop
         published = time_class == "published"
         itemprop, joomla_dd = ("datePublished", "published") if published else ("dateModified", "modified")
