@@ -41,7 +41,8 @@ def search_fields(title: str, lead: str | None, body_text: str) -> tuple[str, st
     """`announcements.search_text` (folded words) and `search_terms` (words and lemmas, see
     index_terms) of an announcement. Pure and picklable, so the annotation worker computes them
     while the crawler goes on: the lemmas are the costly part of storing a page."""
-    return " ".join(fold(" ".join((title, lead or "", body_text))).split()), index_terms(title, lead, body_text)
+    chunks = _chunks(" ".join((title, lead or "", body_text)))
+    return " ".join(filter(None, map(_CHUNK_FOLDS.__getitem__, chunks))), _terms(chunks)
 
 
 @lru_cache(maxsize=200_000)
@@ -59,10 +60,50 @@ def _word_terms(word: str) -> tuple[str, ...]:
 def index_terms(*parts: str | None) -> str:
     """What `announcements.search_terms` holds: each distinct folded word and lemma once, in order
     of first appearance, separated by single spaces (order and repeats do not matter to a search)."""
+    # Joining the parts with a space finds the same words, since words never contain one.
+    return _terms(_chunks(" ".join(part or "" for part in parts)))
+
+
+# Both columns are computed chunk by chunk (the text cut at whitespace by `str.split`, in C), each
+# chunk's part memoised: a page's chunks ("Ośrodka", "w", "2024", "r.") come back on the next page,
+# and a regular expression or a normalisation over the whole text visits every character again.
+# The results are those of the whole text: a word (`_WORD`) never contains whitespace, and folding
+# works character by character and keeps whitespace whitespace (a few characters fold into a space,
+# as "¨" does, or into nothing, as a lone combining mark does: hence each chunk's folded words are
+# split and joined again, and empty ones dropped).
+class _ChunkWords(dict[str, tuple[str, ...]]):
+    """chunk → its words (the `_WORD` matches)."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        words = self[chunk] = tuple(_WORD.findall(chunk))
+        return words
+
+
+class _ChunkFolds(dict[str, str]):
+    """chunk → its folded words separated by single spaces (usually one word; "" for none)."""
+
+    def __missing__(self, chunk: str) -> str:
+        folded = self[chunk] = " ".join(fold(chunk).split())
+        return folded
+
+
+_CHUNK_WORDS = _ChunkWords()
+_CHUNK_FOLDS = _ChunkFolds()
+_CHUNK_CACHE = 100_000
+
+
+def _chunks(text: str) -> list[str]:
+    """``text`` cut at whitespace; bounds the chunk memos first."""
+    for cache in (_CHUNK_WORDS, _CHUNK_FOLDS):
+        if len(cache) >= _CHUNK_CACHE:
+            cache.clear()
+    return text.split()
+
+
+def _terms(chunks: list[str]) -> str:
     # Each distinct word once (a repeat adds no term), and no Python loop per word or term: this
-    # runs for every stored page. Joining the parts with a space finds the same words, since
-    # words never contain one.
-    words = dict.fromkeys(_WORD.findall(" ".join(part or "" for part in parts)))
+    # runs for every stored page.
+    words = dict.fromkeys(chain.from_iterable(map(_CHUNK_WORDS.__getitem__, chunks)))
     return " ".join(dict.fromkeys(chain.from_iterable(map(_word_terms, words))))
 
 

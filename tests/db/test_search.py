@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, text
 
 from aggregator.feeds import FeedFilters, select_entries
+from db import search
 from db.engine import get_engine, session_scope
 from db.migrate import alembic_config, upgrade
 from db.models import Announcement
-from db.search import fts5_match, index_terms, parse_query, search_condition, tsquery
+from db.search import fold, fts5_match, index_terms, parse_query, search_condition, search_fields, tsquery
 from db.store import save_announcements, sync_sources
 from scrapers.items import AnnouncementItem
 from scrapers.registry import load_sources
@@ -135,3 +138,20 @@ def test_terms_and_query_syntax() -> None:
         parse_query(" „” !? ")
     with pytest.raises(ValueError, match="no words"):
         FeedFilters(query="--")
+
+
+_SEARCH_PIECES = ("Nabór", "w", "Spółdzielni", "ŁÓDŹ", "x²", "MCPS-u", "2024", "r.", "„Razem”", " ", "  ", "\n", "\t",
+                  "\xa0", "\u2028", "¨", "\u0301", "ΑΣ", "Σ", "ﬁ", "İ", "_", ",")  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_SEARCH_PIECES), max_size=25), st.sampled_from([None, "", "Nabór w"]))
+def test_search_fields_are_those_of_the_whole_text(pieces: list[str], lead: str | None) -> None:
+    """search_fields and index_terms work chunk by chunk (the text cut at whitespace, each chunk's
+    words and fold memoised): the columns must be those folded and matched over the whole text."""
+    body = "".join(pieces)
+    whole = " ".join(("Tytuł", lead or "", body))
+    words = dict.fromkeys(search._WORD.findall(whole))
+    terms = " ".join(dict.fromkeys(term for word in words for term in search._word_terms(word)))
+    assert search_fields("Tytuł", lead, body) == (" ".join(fold(whole).split()), terms)
+    assert index_terms("Tytuł", lead, body) == terms
