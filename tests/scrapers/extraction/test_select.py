@@ -23,6 +23,8 @@ EXTRA_SELECTORS = [
     "li:nth-child(2)", "div:not(.entry-content)", "a[href$=pdf]", "span, a, div.x", "body > *", "a[rel|=nofollow]",
     "article h1", "h1#page-title, h1.page-title", "div#a#b", "DIV.entry-content", "p.Lead", "div.x div.x",
     "a[href^=https]", "img[src*=example]", "p:first-child", "div.widget a",
+    "ul li a", "div.entry-content > p", "article .entry-content p", "body > div", "html > body", "li > a[href]",
+    "* p", "* > p", "[class] span", "div.x > div.x",
 ]  # fmt: skip
 ODD_PAGES = [
     "<div class='x'><template><div class='x'><p>inside a template</p></div></template><p>out</p></div>",
