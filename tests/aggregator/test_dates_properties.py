@@ -9,6 +9,7 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator import dates
 from aggregator.dates import find_dates, parse_date, span_to_json
 
 # Pieces that put the scanner's patterns under stress when repeated and glued together.
@@ -134,3 +135,51 @@ def test_100_kb_adversarial_texts_scale_linearly() -> None:
 def test_repeated_noise_scales_linearly(seed: str) -> None:
     text = (seed * (100_000 // len(seed) + 1))[:100_000]
     _assert_linear(text)
+
+
+def _anchors_of_whole_text(text: str) -> list[int]:
+    """What `dates._anchors` finds chunk by chunk: digit runs and keywords searched in the whole text."""
+    found = [m.start() for m in dates._DIGITS_RE.finditer(text)]
+    low = text.lower()
+    if len(low) != len(text):
+        return sorted(set(found) | {m.start() for m in dates._WORD_START_RE.finditer(text)})
+    for word in dates._KEYWORDS:
+        i = low.find(word)
+        while i != -1:
+            found.append(i)
+            i = low.find(word, i + 1)
+    return sorted(set(found))
+
+
+def _candidates_by_rfind(text: str, anchor: int, floor: int) -> list[int]:
+    """What `dates._candidates` finds with one rsplit: the word starts found with rfind, word by word."""
+    lo = max(floor, anchor - dates._LOOKBACK)
+    starts = [anchor]
+    end = anchor
+    for _ in range(dates._WORDS_BACK + 1):
+        cut = max(text.rfind(" ", lo, end), text.rfind("\n", lo, end), text.rfind("\t", lo, end))
+        start = (cut if cut >= 0 else lo - 1) + 1
+        while start < end and not text[start].isalnum():
+            start += 1
+        if start < end:
+            starts.append(start)
+        if cut < 0:
+            break
+        end = cut
+    starts.reverse()
+    return starts
+
+
+_ODD_PIECES = ["İ", "Σ", "\xa0", "\u2028", "\t", "  ", "\r\n", "lutemu", "sierpzeszł", "x2024", "2024x", "MARCA", "ẞ"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES + _ODD_PIECES), max_size=40).map("".join), st.data())
+def test_anchors_and_candidates_are_those_of_the_whole_text(text: str, data: st.DataObject) -> None:
+    """The scanner finds anchors chunk by chunk (memoised) and word starts with one rsplit: they must
+    be the ones a search of the whole text finds, repeated chunks and odd characters included."""
+    assert dates._anchors(text) == _anchors_of_whole_text(text)
+    if text:
+        anchor = data.draw(st.integers(0, len(text) - 1))
+        floor = data.draw(st.integers(0, anchor))
+        assert dates._candidates(text, anchor, floor) == _candidates_by_rfind(text, anchor, floor)
