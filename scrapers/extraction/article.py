@@ -325,12 +325,12 @@ _REL_CATEGORY = frozenset({"category", "tag"})
 
 
 def _tags(soup: BeautifulSoup, name: str) -> list[Tag]:
-    """The page's elements called `name`, in document order, from one walk over the page.
+    """The page's elements called `name`, in document order, from an index made once per page.
 
     The steps look up a handful of element kinds (link, meta, script, a, body); BeautifulSoup's
     find() walks the whole tree for each. The index (scrapers.extraction.select, which the CSS
-    selections use too) is built on first use and kept on the soup, so it describes the page as
-    parsed, before the body's boilerplate is stripped.
+    selections use too; from the elements parse_html listed) is kept on the soup and describes the
+    page as parsed: ask before the body's boilerplate is stripped.
     """
     return page_index(soup).by_name.get(name, [])
 
