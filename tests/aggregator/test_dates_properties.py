@@ -6,7 +6,7 @@ import itertools
 import time
 from datetime import date
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aggregator import dates
@@ -183,3 +183,37 @@ def test_anchors_and_candidates_are_those_of_the_whole_text(text: str, data: st.
         anchor = data.draw(st.integers(0, len(text) - 1))
         floor = data.draw(st.integers(0, anchor))
         assert dates._candidates(text, anchor, floor) == _candidates_by_rfind(text, anchor, floor)
+
+
+_DIGIT_PIECES = ["1", "3", "05", "12", "123", "2024", "20245", "1234567", "٣", "1٣", "²", "12:00", "19:40 ",
+                 " dni temu", " marca", ".", "-", "/", ".05.", "-05-", "/2020", " r.", " kwartał", " półrocze", "IV",
+                 " "]  # fmt: skip
+# Whole expressions of every alternative that can start with a digit, each with its run of digits.
+_DIGIT_EXPRESSIONS = ["2024-05-14", "2024-05-14T13:36:00+02:00", "19-20.05.2022 r.", "8.06.2018", "15.IV.2019",
+                      "5 IV 2019", "19:40 23 lutego 2024", "5 i 19 maja", "1 kwartał 2024", "2 półrocze 2020",
+                      "03/2020", "2020-10", "w 2021 roku", "2014-2020 r.", "21.10 br.", "(20.09.)", "3 dni temu",
+                      "123 dni temu", "12 godzin temu"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_DIGIT_EXPRESSIONS + _DIGIT_PIECES + _PIECES), max_size=25).map("".join)
+    | st.lists(st.sampled_from(_DIGIT_EXPRESSIONS + _DIGIT_PIECES), max_size=12).map(" ".join)
+)
+@example(" ".join(_DIGIT_EXPRESSIONS))
+def test_leaving_out_alternatives_by_digit_run_changes_no_match(text: str) -> None:
+    """At a digit the scanner tries only the alternatives that can start with a run of that many
+    digits: every match must be the one of all the alternatives the first character allows."""
+    for start in range(len(text)):
+        every = dates._pattern_for(text[start])
+        if every is None:
+            continue
+        pattern = dates._pattern_at(text, start)
+        expected = every.match(text, start)
+        found = pattern.match(text, start) if pattern is not None else None
+        assert (found is None) == (expected is None), (text, start)
+        if found is not None and expected is not None:
+            assert (found.span(), found.lastgroup) == (expected.span(), expected.lastgroup), (text, start)
+            assert {k: v for k, v in found.groupdict().items() if v is not None} == {
+                k: v for k, v in expected.groupdict().items() if v is not None
+            }, (text, start)
