@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise, normalise_text, signature
+from aggregator.dedup import features as features_module
 from aggregator.dedup.features import features
 from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
 from aggregator.dedup.normalise import _POINTER_WORDS, _POINTERS, fold
@@ -180,6 +181,19 @@ def test_fold_is_the_per_character_fold_of_the_case_folded_text(text: str) -> No
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
 def test_the_ascii_token_pattern_finds_the_tokens_of_ascii_text(text: str) -> None:
     assert normalise._ASCII_TOKEN.findall(text) == normalise._TOKEN.findall(text)
+
+
+_YEAR_PIECES = ["1950", "2049", "2050", "1949", "2024", "12024", "20245", "٣", "195٣", "Dz. U.", "dz.u.", "DZ. U. z",
+                " ", "\n", "\xa0", ";", ")", "z.", "Z.", "x", " r. poz. 374", "ustawy"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_YEAR_PIECES), max_size=20).map("".join))
+def test_date_feature_years_are_those_of_the_whole_text(text: str) -> None:
+    """The years of the date features are found chunk by chunk (memoised) and the citation pattern
+    runs only on texts with a "z.": they must be the years found in the whole text, citations cut."""
+    expected = {int(m.group(1)) for m in features_module._YEAR.finditer(features_module._CITATION.sub(" ", text))}
+    assert features_module._years(text) == expected
 
 
 def test_fingerprint_is_exact_duplicate_key() -> None:
