@@ -31,6 +31,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
+from itertools import chain
 
 __all__ = ["body_tokens", "content_lines", "fingerprint", "fingerprint_of_tokens", "fold", "normalise_text", "tokens"]
 
@@ -66,9 +67,6 @@ _POINTERS = re.compile(
 # a substring test is much cheaper than running _POINTERS over the whole text.
 _POINTER_WORDS = ("wiecej", "czytaj", "pelna", "[...]")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
-# The same tokens in ASCII text (most folded text), where the pattern needs no Unicode category
-# look-ups and runs about 40 % faster.
-_ASCII_TOKEN = re.compile(r"[a-zA-Z]+|[0-9]+")
 
 _MONTHS = {
     **dict.fromkeys(("stycznia", "styczen"), "1"),
@@ -162,15 +160,34 @@ def _lines(text: str) -> list[list[str]]:
     folded = _drop_boilerplate_lines(fold(text))
     if any(word in folded for word in _POINTER_WORDS):
         folded = _POINTERS.sub(" ", folded)
-    canon = _CANONICAL.get
-    find = _ASCII_TOKEN.findall if folded.isascii() else _TOKEN.findall
+    if len(_CHUNK_TOKENS) >= _CHUNK_CACHE:
+        _CHUNK_TOKENS.clear()
+    tokens_of = _CHUNK_TOKENS.__getitem__
     out = []
     for line in folded.splitlines():
-        # the token regex splits digits from letters, so a token starting with "0" is a number
-        words = [(t.lstrip("0") or "0") if t[0] == "0" else canon(t, t) for t in find(line)]
+        words = list(chain.from_iterable(map(tokens_of, line.split())))
         if words:
             out.append(words)
     return out
+
+
+class _ChunkTokens(dict[str, tuple[str, ...]]):
+    """A chunk of folded text (cut at whitespace) → its canonical tokens.
+
+    `_lines` takes a line's tokens chunk by chunk: a token holds no whitespace, so a chunk has the
+    same tokens alone as in its line, and the same chunks come back on every page, where the token
+    pattern would visit every character of every line again."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        canon = _CANONICAL.get
+        # the token regex splits digits from letters, so a token starting with "0" is a number
+        words = tuple((t.lstrip("0") or "0") if t[0] == "0" else canon(t, t) for t in _TOKEN.findall(chunk))
+        self[chunk] = words
+        return words
+
+
+_CHUNK_TOKENS = _ChunkTokens()
+_CHUNK_CACHE = 100_000
 
 
 def tokens(text: str) -> list[str]:

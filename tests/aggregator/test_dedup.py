@@ -177,10 +177,22 @@ def test_fold_is_the_per_character_fold_of_the_case_folded_text(text: str) -> No
     assert fold(text) == expected
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
-def test_the_ascii_token_pattern_finds_the_tokens_of_ascii_text(text: str) -> None:
-    assert normalise._ASCII_TOKEN.findall(text) == normalise._TOKEN.findall(text)
+_LINE_PIECES = ["Nabór", "2024", "08.06.2018", "000", "0", "dwie", "roku", "czerwca", "x²", "ﬁ", "İ", "_", " ", "  ",
+                "\n", "\t", "\xa0", "\u2028", ",", "„", "–", "menu", "więcej informacji na stronie x.pl"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=30).map("".join))
+def test_line_tokens_are_those_of_the_whole_lines(text: str) -> None:
+    """_lines takes each line's tokens chunk by chunk (memoised): they must be the tokens the token
+    pattern finds in the whole line, canonicalised one by one."""
+    folded = normalise._drop_boilerplate_lines(fold(text))
+    if any(word in folded for word in _POINTER_WORDS):
+        folded = _POINTERS.sub(" ", folded)
+    canon = normalise._CANONICAL.get
+    lines = [[(t.lstrip("0") or "0") if t[0] == "0" else canon(t, t) for t in normalise._TOKEN.findall(line)]
+             for line in folded.splitlines()]  # fmt: skip
+    assert normalise._lines(text) == [line for line in lines if line]
 
 
 _YEAR_PIECES = ["1950", "2049", "2050", "1949", "2024", "12024", "20245", "٣", "195٣", "Dz. U.", "dz.u.", "DZ. U. z",
