@@ -107,7 +107,8 @@ def _assert_linear(text: str) -> None:
     loaded CI runner; the absolute cap only catches a scan that never finishes.
     """
     tenth = min(_cpu_seconds(text[: len(text) // 10]) for _ in range(3))
-    whole = _cpu_seconds(text)
+    # the best of three for both: the scanner memoises chunks, so a first run pays for its misses
+    whole = min(_cpu_seconds(text) for _ in range(3))
     assert whole < max(30 * tenth, 0.25), (text[:40], tenth, whole)
     assert whole < 10.0, text[:40]
 
