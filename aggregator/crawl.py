@@ -22,12 +22,15 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 
+from aggregator.dedup.ahead import FeaturesAhead, for_run, release
+from aggregator.dedup.index import NUM_PERM, SEED
 from aggregator.logs import set_level
 from db.engine import session_scope
 from db.locks import STORIES_KEY, LockHolder, RunLocks
 from db.migrate import ensure_schema
 from db.models import CrawlRun
 from db.store import finish_run, start_run, sync_sources
+from scrapers.heap import crawl_heap
 from scrapers.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,7 @@ def crawl_settings(database_url: str, mirror: str | None, full: bool, run_id: st
     settings = Settings()
     settings.setmodule("scrapers.settings", priority="project")
     settings.setdict(crawl_overrides(database_url, mirror, full, run_id, log_level), priority="cmdline")
+    settings.set("ROPSFEED_STORIES_AFTER", True, priority="cmdline")  # run_crawl does, in this process
     if any(h.get_name() == "ropsfeed" for h in logging.getLogger().handlers):
         # the CLI's handler (aggregator/logs.py: text or JSON lines, redacted) serves Scrapy's records too
         settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
@@ -127,23 +131,27 @@ def run_crawl(
     record_skipped(database_url, run_id, held, mirror, full)
     close_interrupted(database_url, acquired)
     settings = crawl_settings(database_url, mirror, full, run_id, log_level)
-    if acquired:
-        from scrapers.worker_pool import default_workers, start_early
-
-        # before the lock-renewing thread and the reactor exist: the worker can be forked
-        start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
-    with locks.keep_alive():
+    with crawl_heap():  # fewer garbage collections (scrapers/heap.py)
         if acquired:
-            if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
-                set_level(log_level)  # --verbose
-            process = CrawlerProcess(settings)
-            for source_id in acquired:
-                process.crawl(SPIDERS[source_id])
-            process.start()
-            locks.release(acquired)
-        from scrapers.worker_pool import running
+            from scrapers.worker_pool import default_workers, start_early
 
-        assign_stories_locked(database_url, locks, executor=running())
+            # before the lock-renewing thread and the reactor exist: the worker can be forked
+            start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
+        with locks.keep_alive():
+            if acquired:
+                if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
+                    set_level(log_level)  # --verbose
+                process = CrawlerProcess(settings)
+                for source_id in acquired:
+                    process.crawl(SPIDERS[source_id])
+                process.start()
+                locks.release(acquired)
+            from scrapers.worker_pool import running
+
+            try:
+                assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id, NUM_PERM, SEED))
+            finally:
+                release(run_id)
     return reports_for(database_url, run_id, ids)
 
 
@@ -173,20 +181,26 @@ def close_interrupted(database_url: str, source_ids: Sequence[str]) -> None:
 
 
 def assign_stories_locked(
-    database_url: str, locks: RunLocks, timeout: float = 600.0, executor: Executor | None = None
+    database_url: str,
+    locks: RunLocks,
+    timeout: float = 600.0,
+    executor: Executor | None = None,
+    ahead: FeaturesAhead | None = None,
 ) -> None:
     """Stories after the crawl, over what it added or changed; one run at a time does this step.
-    `executor`: the crawl's worker processes (scrapers.worker_pool), which then compute the comparison features."""
+    `executor`: the crawl's worker processes (scrapers.worker_pool), which then compute the comparison features
+    of the announcements whose features the crawl did not compute already (`ahead`)."""
     from aggregator.stories import assign_stories
 
     if not locks.wait_for(STORIES_KEY, timeout):
         log.warning("stories not assigned: another run kept the stories lock for %g s; the next run will", timeout)
         return
     try:
-        stories = assign_stories(database_url, executor)
+        stories = assign_stories(database_url, executor, ahead)
     finally:
         locks.release([STORIES_KEY])
-    log.info("stories: %d announcements assigned, %d joined an existing story", stories.assigned, stories.joined)
+    log.info("stories: %d announcements assigned, %d joined an existing story, %d of them with features computed "
+             "during the crawl", stories.assigned, stories.joined, stories.ahead)  # fmt: skip
 
 
 def reports_for(database_url: str, run_id: str, ids: Sequence[str]) -> list[SourceReport]:

@@ -20,6 +20,7 @@ from sqlalchemy import Row, Select, and_, bindparam, delete, func, insert, or_, 
 from sqlalchemy.orm import Session
 
 from aggregator.dedup import Doc, StoryIndex
+from aggregator.dedup.ahead import FeaturesAhead
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.models import Announcement, Entity, Mention, Source, Story
@@ -33,6 +34,7 @@ class StoryReport:
     joined: int = 0  # of those, how many joined a story that already had another member
     stories: int = 0  # stories in the database afterwards
     multi_source: int = 0  # stories carried by more than one announcement
+    ahead: int = 0  # of the assigned, how many had their features computed during the crawl
 
 
 class Member(Protocol):
@@ -67,12 +69,15 @@ def _decode(blob: bytes | None) -> list[int] | None:
     return None if blob is None else np.frombuffer(blob, dtype="<u4").astype(np.uint32).tolist()
 
 
-def assign_stories(database_url: str, executor: Executor | None = None) -> StoryReport:
+def assign_stories(
+    database_url: str, executor: Executor | None = None, ahead: FeaturesAhead | None = None
+) -> StoryReport:
     """Give every live announcement without a story its story, and refresh the stories it touched
     — and those whose members were deleted (tombstoned) or came back since their last refresh.
 
     `executor`: a process pool already running (the crawl's worker processes) computes the
-    comparison features while this process does the index work; the decisions are the same."""
+    comparison features while this process does the index work; `ahead`: the features the crawl's
+    workers computed already (aggregator.dedup.ahead). The decisions are the same either way."""
     ensure_schema(database_url)
     report = StoryReport()
     with session_scope(database_url) as session:
@@ -84,11 +89,12 @@ def assign_stories(database_url: str, executor: Executor | None = None) -> Story
     if pending:
         index = StoryIndex.from_records((str(r.id), _doc(r), r.story_key, _decode(r.dedup_signature)) for r in indexed)
         sizes = Counter(r.story_key for r in indexed)
-        added = index.add_many(((str(r.id), _doc(r)) for r in pending), executor=executor)
+        added = index.add_many(((str(r.id), _doc(r)) for r in pending), executor=executor, ahead=ahead)
         for row, (_, story) in zip(pending, added, strict=True):
             report.joined += sizes[story] > 0
             sizes[story] += 1
             assignments[row.id] = (story, _encode(index.signature_array(str(row.id))), row.updated_at)
+        report.ahead = ahead.hits if ahead is not None else 0
     if assignments or stale:
         with session_scope(database_url, write=True) as session:
             if assignments:  # one executemany, not one statement per announcement

@@ -2,9 +2,11 @@
 
 Morphology and date scanning cost milliseconds per announcement; the workers (scrapers.worker_pool)
 do them while the crawler goes on. The same job computes the search columns (folded words and
-lemmas, db.search.search_fields), which need the same morphology. Jobs go over in chunks of `CHUNK`
-announcements: one pickling and pipe round trip per chunk, not per page. If the pool breaks the
-work is done inline, never lost.
+lemmas, db.search.search_fields), which need the same morphology, and the comparison features the
+story step after the crawl will need (aggregator.dedup.ahead): computed there, they kept both
+cores busy for seconds after the last page. Jobs go over in chunks of `CHUNK` announcements: one
+pickling and pipe round trip per chunk, not per page. If the pool breaks the work is done inline
+(the features then by the story step), never lost.
 """
 
 from __future__ import annotations
@@ -13,19 +15,29 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
+import numpy as np
+
 from aggregator.annotate import Annotations, annotate
+from aggregator.dedup.ahead import FeaturesAhead
+from aggregator.dedup.features import Features
+from aggregator.dedup.index import compute_ahead
 from db.search import search_fields
 from scrapers.worker_pool import broken, pool
 
 CHUNK = 16
 
-Prepared = tuple[Annotations, tuple[str, str]]
-Job = tuple[str, str | None, str, datetime | None, datetime]  # title, lead, body, published, seen
+Prepared = tuple[Annotations, tuple[str, str], tuple[Features, np.ndarray] | None]
+# title, lead, body, published, seen, whether the story features are wanted
+Job = tuple[str, str | None, str, datetime | None, datetime, bool]
 
 
-def prepare(title: str, lead: str | None, body: str, published: datetime | None, seen: datetime) -> Prepared:
-    """The worker's job for one announcement: its annotations and search columns."""
-    return annotate(title, body, published, seen), search_fields(title, lead, body)
+def prepare(
+    title: str, lead: str | None, body: str, published: datetime | None, seen: datetime, story: bool = False
+) -> Prepared:
+    """The worker's job for one announcement: its annotations, search columns and (with `story`)
+    the comparison features of the story step."""
+    features = compute_ahead(title, body, published) if story else None
+    return annotate(title, body, published, seen), search_fields(title, lead, body), features
 
 
 def prepare_many(jobs: list[Job]) -> list[Prepared]:
@@ -35,8 +47,9 @@ def prepare_many(jobs: list[Job]) -> list[Prepared]:
 class Annotator:
     """Starts annotations early and hands them over when the batch is written."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, ahead: FeaturesAhead | None = None) -> None:
         self.workers = workers
+        self.ahead = ahead  # where the story features go once their announcement is written
         # key → (the future of its chunk, its place in the chunk)
         self.pending: dict[tuple[str, str], tuple[Future[list[Prepared]], int]] = {}
         self.queued: dict[tuple[str, str], Job] = {}  # started, not yet sent (an incomplete chunk)
@@ -45,7 +58,7 @@ class Annotator:
               lead: str | None = None) -> None:  # fmt: skip
         if self.workers <= 0 or key in self.pending or key in self.queued:
             return
-        self.queued[key] = (title, lead, body, published, seen)
+        self.queued[key] = (title, lead, body, published, seen, self.ahead is not None)
         if len(self.queued) >= CHUNK:
             self.send()
 
@@ -90,7 +103,11 @@ class Annotator:
                seen: datetime) -> Annotations:  # fmt: skip
         """The annotations (computed ahead when started, else now); the job is done with then."""
         prepared = self._prepared(key, keep=False)
-        return prepared[0] if prepared is not None else annotate(title, body, published, seen)
+        if prepared is None:
+            return annotate(title, body, published, seen)
+        if self.ahead is not None and prepared[2] is not None:
+            self.ahead.put(title, body, *prepared[2])
+        return prepared[0]
 
     def search(self, key: tuple[str, str], title: str, lead: str | None, body: str) -> tuple[str, str]:
         """The search columns (computed ahead when started, else now); `result` still follows."""

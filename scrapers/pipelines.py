@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import is_asyncio_available
 
 from aggregator.annotate import Annotations
+from aggregator.dedup.ahead import FeaturesAhead, for_run
+from aggregator.dedup.index import NUM_PERM, SEED
 from db.engine import database_reason, session_scope
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator
@@ -19,6 +22,15 @@ from scrapers.worker_pool import default_workers
 
 log = logging.getLogger(__name__)
 BACKLOG = 10  # batches of items that may wait for their annotations before the crawl waits for them
+
+
+def story_features(settings: BaseSettings) -> FeaturesAhead | None:
+    """Where the workers' story features go: only when this process runs the story step after the
+    crawl (`ropsfeed crawl`; a spider run by Scrapyd or `scrapy crawl` leaves stories to a later run)."""
+    run_id = settings.get("ROPSFEED_RUN_ID")
+    if not settings.getbool("ROPSFEED_STORIES_AFTER") or not run_id:
+        return None
+    return for_run(run_id, NUM_PERM, SEED)
 
 
 def _key(item: AnnouncementItem) -> tuple[str, str]:
@@ -37,7 +49,7 @@ class StoragePipeline:
         self.tombstones: list[TombstoneItem] = []
         self.totals = BatchResult()
         workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
-        self.annotator = Annotator(workers)
+        self.annotator = Annotator(workers, story_features(crawler.settings))
         self.started = datetime.now(UTC)
 
     @classmethod

@@ -61,6 +61,9 @@ ROPSFEED_MIRROR = os.environ.get("ROPSFEED_MIRROR") or None
 ROPSFEED_FULL = False
 ROPSFEED_RUN_ID = None
 ROPSFEED_LOCKED_BY_RUNNER = False  # True: the caller holds the source's run lock; else the recorder takes it
+# True: this process assigns stories after the crawl (`ropsfeed crawl`), so the workers compute the
+# comparison features of new announcements during it (aggregator.dedup.ahead)
+ROPSFEED_STORIES_AFTER = False
 ROPSFEED_BATCH_SIZE = 100
 # Processes that extract pages and annotate them (institutions, dates) in parallel with the crawl
 # (scrapers.worker_pool); 0 does it all inline.

@@ -47,11 +47,12 @@ from typing import Any
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from aggregator.dedup.ahead import FeaturesAhead, story_doc
 from aggregator.dedup.features import Features, features
 from aggregator.dedup.judge import decide
 from aggregator.dedup.model import Doc, Judgement
 
-__all__ = ["StoryIndex", "signature"]
+__all__ = ["StoryIndex", "compute_ahead", "signature"]
 
 NUM_PERM = 64
 SEED = 1
@@ -145,6 +146,14 @@ def _compute_many(docs: list[Doc], num_perm: int, seed: int) -> list[tuple[Featu
     return [_compute(doc, num_perm, seed, dates=True) for doc in docs]
 
 
+def compute_ahead(
+    title: str, text: str, published: datetime | date | None, num_perm: int = NUM_PERM, seed: int = SEED
+) -> tuple[Features, np.ndarray]:
+    """Features (date features included, text left out) and signature of a new announcement, as the
+    story step will need them: for a crawl worker to compute ahead (:mod:`aggregator.dedup.ahead`)."""
+    return _compute(story_doc(title, text, published), num_perm, seed, dates=True)
+
+
 def signature(doc: Doc, num_perm: int = NUM_PERM, seed: int = SEED) -> list[int]:
     """The stored form of ``doc``'s MinHash signatures: body values, then lead values (``2*num_perm``).
 
@@ -171,10 +180,15 @@ class _Job:
     """A chunk of :meth:`StoryIndex.add_many`'s input and its features: a worker's future, or
     computed here (taken back from the queue, or because the executor could not run it)."""
 
-    def __init__(self, chunk: list[tuple[str, Doc]], future: Future[list[tuple[Features, np.ndarray]]] | None) -> None:
+    def __init__(
+        self,
+        chunk: list[tuple[str, Doc]],
+        future: Future[list[tuple[Features, np.ndarray]]] | None,
+        computed: list[tuple[Features, np.ndarray]] | None = None,
+    ) -> None:
         self.chunk = chunk
         self.future = future
-        self.computed: list[tuple[Features, np.ndarray]] | None = None
+        self.computed = computed
 
     def take(self, num_perm: int, seed: int) -> list[tuple[Features, np.ndarray]]:
         if self.computed is None and self.future is not None:
@@ -183,6 +197,25 @@ class _Job:
         if self.computed is None:
             self.computed = [_compute(doc, num_perm, seed) for _, doc in self.chunk]
         return self.computed
+
+
+def _grouped(
+    items: Iterable[tuple[str, Doc]], ahead: FeaturesAhead | None
+) -> Iterator[tuple[list[tuple[str, Doc]], list[tuple[Features, np.ndarray]] | None]]:
+    """``items`` in runs of at most :data:`JOB_SIZE`, each either wholly found in ``ahead`` (with
+    what was found) or wholly not (None: to be computed), in input order."""
+    chunk: list[tuple[str, Doc]] = []
+    found: list[tuple[Features, np.ndarray]] = []
+    for doc_id, doc in items:
+        hit = ahead.get(doc) if ahead is not None else None
+        if chunk and ((hit is not None) != bool(found) or len(chunk) >= JOB_SIZE):
+            yield chunk, (found or None)
+            chunk, found = [], []
+        chunk.append((doc_id, doc))
+        if hit is not None:
+            found.append(hit)
+    if chunk:
+        yield chunk, (found or None)
 
 
 class StoryIndex:
@@ -241,7 +274,11 @@ class StoryIndex:
         return self._add(doc_id, doc, feats, _signature_of(feats, self.num_perm, self.seed))
 
     def add_many(
-        self, items: Iterable[tuple[str, Doc]], workers: int = 0, executor: Executor | None = None
+        self,
+        items: Iterable[tuple[str, Doc]],
+        workers: int = 0,
+        executor: Executor | None = None,
+        ahead: FeaturesAhead | None = None,
     ) -> Iterator[tuple[str, str]]:
         """:meth:`add` for a stream of ``(doc_id, doc)``; yields ``(doc_id, story_id)`` in order.
 
@@ -251,13 +288,24 @@ class StoryIndex:
         runs, e.g. the crawl's worker processes) does the same with the date features too, and
         no process is forked here. Decisions are the same as with :meth:`add`, because the index
         itself is only ever touched here, in input order.
+
+        ``ahead``: features the crawl's workers already computed (:mod:`aggregator.dedup.ahead`);
+        the documents found there are not computed again.
         """
+        if ahead is not None and (ahead.num_perm, ahead.seed) != (self.num_perm, self.seed):
+            ahead = None  # computed for other signatures
         if executor is not None:
-            yield from self._add_with(items, executor)
+            yield from self._add_with(items, executor, ahead)
             return
         if workers <= 0:
             for doc_id, doc in items:
-                yield doc_id, self.add(doc_id, doc)
+                found = ahead.get(doc) if ahead is not None else None
+                if found is None:
+                    yield doc_id, self.add(doc_id, doc)
+                    continue
+                feats, sig = found
+                feats.text = doc.text
+                yield doc_id, self._add(doc_id, doc, feats, sig)
             return
         pending: deque[tuple[str, Doc]] = deque()
 
@@ -274,7 +322,9 @@ class StoryIndex:
                 feats.text = doc.text  # the worker leaves the text out to save copying it back
                 yield doc_id, self._add(doc_id, doc, feats, sig)
 
-    def _add_with(self, items: Iterable[tuple[str, Doc]], executor: Executor) -> Iterator[tuple[str, str]]:
+    def _add_with(
+        self, items: Iterable[tuple[str, Doc]], executor: Executor, ahead: FeaturesAhead | None = None
+    ) -> Iterator[tuple[str, str]]:
         """:meth:`add_many` on a caller's executor: jobs of :data:`JOB_SIZE` documents, at most
         :data:`JOBS_AHEAD` of them sent ahead of the one being indexed (memory stays bounded on a
         backfill). A job the executor cannot do (a broken or closed pool) is computed here.
@@ -286,14 +336,17 @@ class StoryIndex:
         jobs taken back skip the date features, which this process computes only for the pairs
         that need them. Nothing depends on who computed what, so the decisions stay the same.
         """
-        stream = iter(items)
+        groups = _grouped(items, ahead)
         queue: deque[_Job] = deque()
 
         def refill() -> None:
             while len(queue) < JOBS_AHEAD:
-                chunk = list(islice(stream, JOB_SIZE))
+                chunk, found = next(groups, ([], None))
                 if not chunk:
                     return
+                if found is not None:  # computed during the crawl
+                    queue.append(_Job(chunk, None, found))
+                    continue
                 try:
                     docs = [doc for _, doc in chunk]
                     future = executor.submit(_compute_many, docs, self.num_perm, self.seed)

@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+
 from aggregator.annotate import annotate
+from aggregator.dedup import Doc
+from aggregator.dedup.ahead import FeaturesAhead
+from aggregator.dedup.index import NUM_PERM, SEED, compute_ahead
 from db.search import search_fields
-from scrapers.annotation_pool import CHUNK, Annotator
+from scrapers.annotation_pool import CHUNK, Annotator, prepare
 
 TEXT = "Regionalny Ośrodek Polityki Społecznej w Białymstoku ogłasza nabór do 31 marca 2024 r."
 PUBLISHED = datetime(2024, 3, 1, 9, tzinfo=UTC)
@@ -57,3 +62,26 @@ def test_jobs_go_to_the_worker_in_chunks_and_come_back_each_to_its_page() -> Non
             f"Nabór {n}", text, PUBLISHED, SEEN
         )
     assert not annotator.pending and not annotator.queued
+
+
+def test_worker_computes_the_story_features_and_hands_them_over_with_the_annotations() -> None:
+    ahead = FeaturesAhead(NUM_PERM, SEED)
+    annotator = Annotator(workers=1, ahead=ahead)
+    annotator.start(("rops-bialystok", "u"), "Nabór", TEXT, PUBLISHED, SEEN)
+    annotator.search(("rops-bialystok", "u"), "Nabór", None, TEXT)
+    assert len(ahead) == 0, "handed over with the annotations, when the page is written"
+    annotator.result(("rops-bialystok", "u"), "Nabór", TEXT, PUBLISHED, SEEN)
+    found = ahead.get(Doc(url="https://rops.wrotapodlasia.pl/x", title="Nabór", text=TEXT, published=PUBLISHED))
+    assert found is not None
+    feats, sig = found
+    own_feats, own_sig = compute_ahead("Nabór", TEXT, PUBLISHED)
+    assert np.array_equal(sig, own_sig) and np.array_equal(feats.shingles, own_feats.shingles)
+    assert feats.dates == own_feats.dates and feats.dates.days, "the date features come computed"
+
+
+def test_without_a_story_step_to_feed_no_features_are_computed() -> None:
+    assert prepare("Nabór", None, TEXT, PUBLISHED, SEEN)[2] is None
+    annotator = Annotator(workers=1)
+    annotator.start(("s", "u"), "Nabór", TEXT, PUBLISHED, SEEN)
+    assert annotator.queued[("s", "u")][-1] is False
+    assert annotator.result(("s", "u"), "Nabór", TEXT, PUBLISHED, SEEN) == annotate("Nabór", TEXT, PUBLISHED, SEEN)

@@ -1,0 +1,47 @@
+"""Garbage-collector settings for the crawl process and its workers.
+
+A crawl allocates millions of short-lived objects (requests, responses, items, parse trees) beside
+a large heap that lives for the whole run (the imported modules, the registry, the worker pool, the
+story index after it). With CPython's default thresholds (700, 10, 10) that means about two
+thousand collections in a 5,000-page crawl, and the full ones walk the long-lived heap every time:
+2.8 of the crawl process's 11 CPU seconds in benchmarks/bench_crawl.py. Two standard measures:
+
+* `gc.freeze()` once the long-lived start-up objects exist: the collector leaves them alone (the
+  Python documentation recommends it before forking workers, whose copy-on-write pages it also
+  keeps unshared);
+* a higher first threshold (`THRESHOLDS`), so a collection runs after 50,000 allocations instead
+  of 700. Reference cycles are still collected, a little later; the benchmark's peak memory grows
+  by about 2 %.
+
+Together: 2.8 s → 0.6 s of collection in the crawl process. Cycles are not what a crawl leaks, so
+nothing is lost by collecting them less often.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["THRESHOLDS", "crawl_heap", "tune_worker"]
+
+THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def crawl_heap() -> Iterator[None]:
+    """Within: what exists now is frozen and collections are rarer; after, as before."""
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+
+
+def tune_worker() -> None:
+    """For a worker process, once it has loaded what it needs: the same settings for its lifetime."""
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
