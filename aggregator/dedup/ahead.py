@@ -25,9 +25,10 @@ from aggregator.dedup.model import Doc
 
 __all__ = ["CAPACITY", "FeaturesAhead", "for_run", "release", "story_doc"]
 
-# Entries kept at most (the oldest go first). About 3 kB each with its text, which the crawl's item
-# holds anyway; a crawl with more new pages than this has the rest computed by the story step.
-CAPACITY = 50_000
+# Entries kept at most (the oldest go first): about 3 kB of features each, plus its text, which
+# stays in memory until the story step (at most about 120 MB). A crawl with more new pages than
+# this (a first crawl of every source) has the rest computed by the story step, as before.
+CAPACITY = 20_000
 
 
 def story_doc(title: str, text: str, published: datetime | date | None) -> Doc:
