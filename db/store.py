@@ -270,6 +270,9 @@ def tombstone_missing(
 def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
     """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url.
 
+    The gzip header carries no time (mtime 0): the same body gives the same bytes in every
+    database, so archives of two crawls or a backup and its source compare equal.
+
     One lookup and one multi-row insert of the new ones (which returns their ids) per batch.
     """
     unique: dict[str, RawResponse] = {}
@@ -283,7 +286,7 @@ def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str
         rows = [
             {"source_id": raw.source_id, "url": raw.url, "kind": raw.kind, "status": raw.status,
              "headers": raw.headers, "fetched_at": raw.fetched_at, "body_sha256": raw.sha256,
-             "body_gzip": gzip.compress(raw.body, compresslevel=RAW_GZIP_LEVEL)}
+             "body_gzip": gzip.compress(raw.body, compresslevel=RAW_GZIP_LEVEL, mtime=0)}
             for raw in missing
         ]  # fmt: skip
         statement = insert_for(session, RawPage.__table__).on_conflict_do_nothing(index_elements=["url", "body_sha256"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -182,6 +184,21 @@ def test_identical_raw_bodies_are_archived_once(database: str) -> None:
         save_announcements(session, [make_item()])
     with session_scope(database) as session:
         assert session.scalar(select(func.count()).select_from(RawPage)) == 1
+
+
+def test_a_raw_body_is_archived_as_the_same_bytes_at_any_time(db_url: str, tmp_path: Path) -> None:
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    archives = []
+    for url in (db_url, other):
+        upgrade(url)
+        with session_scope(url, write=True) as session:
+            sync_sources(session, load_sources())
+            archive_raw_pages(session, [make_item().raw])  # type: ignore[list-item]
+        with session_scope(url) as session:
+            archives.append(session.scalars(select(RawPage.body_gzip)).one())
+        time.sleep(1.1)  # gzip's header time has a resolution of one second
+    assert archives[0] == archives[1]
+    assert gzip.decompress(archives[0]) == b"<html>v1</html>"
 
 
 def test_a_raw_page_stored_by_another_writer_after_the_lookup_is_found(
