@@ -9,7 +9,10 @@ Politeness delays are off for both. Prints pages per second, the ratio, peak mem
 seconds each used (ours with its worker processes): the ratio is bounded by the cores there are
 to spend that CPU on.
 
-    .venv/bin/python benchmarks/bench_crawl.py [--articles 5000]
+A machine's speed drifts (by a fifth within minutes on shared hosts), so the pair is run
+`--rounds` times, one after the other, and the median round's ratio is the result.
+
+    .venv/bin/python benchmarks/bench_crawl.py [--articles 5000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -163,23 +166,63 @@ def generate(root: Path, articles: int) -> tuple[int, int]:
 
 
 def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
-    """Wall time, CPU seconds (the process and its worker processes), peak RSS (MiB) and stdout
-    of a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-    elapsed = time.perf_counter() - started
-    if result.returncode not in (0, 1):
-        sys.exit(f"{command[:4]} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return elapsed, cpu, max(after.ru_maxrss, before.ru_maxrss) // 1024, result.stdout
+    """Wall time, CPU seconds and peak RSS (MiB) of a child process, its worker processes included
+    (``wait4``'s account of the child), and its stdout."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode not in (0, 1):
+        sys.exit(f"{command[:4]} failed:\n{stdout[-2000:]}\n{stderr[-4000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, stdout
+
+
+@dataclass
+class Round:
+    bare_pages: int
+    bare_time: float
+    bare_cpu: float
+    bare_mem: int
+    ours_pages: int
+    ours_time: float
+    ours_cpu: float
+    ours_mem: int
+    stored: int
+
+    @property
+    def ratio(self) -> float:
+        return (self.ours_pages / self.ours_time) / (self.bare_pages / self.bare_time)
+
+
+def crawl_round(tmp: Path, number: int, mirror: str, api_pages: int, env: dict[str, str], bare_script: Path) -> Round:
+    """Bare Scrapy, then ropsfeed into a new SQLite database, over the same mirror."""
+    bare_time, bare_cpu, bare_mem, out = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
+                                              str(api_pages)], env)  # fmt: skip
+    bare_pages = json.loads(out.strip().splitlines()[-1])["pages"]
+    path = tmp / f"bench-{number}.db"
+    crawl = [sys.executable, "-m", "aggregator.cli", "crawl", "--mirror", mirror, "--db", f"sqlite:///{path}"]
+    ours_time, ours_cpu, ours_mem, out = run(crawl, env)
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    stored = connection.execute("select count(*) from announcements").fetchone()[0]
+    ours_pages = connection.execute("select sum(pages_fetched) from crawl_runs").fetchone()[0]
+    connection.close()
+    return Round(bare_pages, bare_time, bare_cpu, bare_mem, ours_pages, ours_time, ours_cpu, ours_mem, stored)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="bare/ropsfeed pairs run one after the other; the median ratio is the result")  # fmt: skip
     args = parser.parse_args()
+    rounds: list[Round] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "snapshot"
         api_pages, html_pages = generate(root, args.articles)
@@ -193,39 +236,33 @@ def main() -> None:
             env = {**os.environ, "ROPSFEED_SOURCES": str(registry)}
             bare_script = Path(tmp) / "bare.py"
             bare_script.write_text(BARE_SPIDER, encoding="utf-8")
-            bare_time, bare_cpu, bare_mem, out = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
-                                            str(api_pages)], env)  # fmt: skip
-            bare_pages = json.loads(out.strip().splitlines()[-1])["pages"]
-            database = f"sqlite:///{tmp}/bench.db"
-            crawl = [sys.executable, "-m", "aggregator.cli", "crawl", "--mirror", mirror, "--db", database]
-            ours_time, ours_cpu, ours_mem, out = run(crawl, env)
+            for number in range(max(1, args.rounds)):
+                rounds.append(crawl_round(Path(tmp), number, mirror, api_pages, env, bare_script))
         finally:
             server.terminate()
-        import sqlite3
-
-        connection = sqlite3.connect(f"{tmp}/bench.db")
-        stored = connection.execute("select count(*) from announcements").fetchone()[0]
-        ours_pages = connection.execute("select sum(pages_fetched) from crawl_runs").fetchone()[0]
-        connection.close()
-    print(f"mirror: {args.articles} articles ({api_pages} REST API pages + {html_pages} HTML listing/article pages)")
-    print(f"{'':18}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'CPU s':>8}{'peak MiB':>10}")
-    rows = (
-        ("bare Scrapy", bare_pages, bare_time, bare_cpu, bare_mem),
-        ("ropsfeed pipeline", ours_pages, ours_time, ours_cpu, ours_mem),
-    )
-    for name, pages, seconds, cpu, mem in rows:
-        print(f"{name:18}{pages:>8}{seconds:>10.1f}{pages / seconds:>10.1f}{cpu:>8.1f}{mem:>10}")
-    print(
-        f"announcements stored: {stored}  (CPU s: the crawl process with its worker processes; cores: {os.cpu_count()})"
-    )
-    ratio = (ours_pages / ours_time) / (bare_pages / bare_time)
-    print(f"ratio (ropsfeed pages/s ÷ bare pages/s): {ratio:.2f}  (target ≥ 0.5)")
     cores = os.cpu_count() or 1
-    per_page = [1000 * cpu / pages for pages, cpu in ((ours_pages, ours_cpu), (bare_pages, bare_cpu))]
-    ceiling = (ours_pages / (ours_cpu / cores)) / (bare_pages / bare_time)
+    print(f"mirror: {args.articles} articles ({api_pages} REST API pages + {html_pages} HTML listing/article pages)")
+    print(f"{'':22}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'CPU s':>8}{'peak MiB':>10}{'ratio':>8}")
+    for number, r in enumerate(rounds, start=1):
+        for name, pages, seconds, cpu, mem, ratio in (
+            (f"{number}. bare Scrapy", r.bare_pages, r.bare_time, r.bare_cpu, r.bare_mem, ""),
+            (f"{number}. ropsfeed pipeline", r.ours_pages, r.ours_time, r.ours_cpu, r.ours_mem, f"{r.ratio:.2f}"),
+        ):
+            print(f"{name:22}{pages:>8}{seconds:>10.1f}{pages / seconds:>10.1f}{cpu:>8.1f}{mem:>10}{ratio:>8}")
+    median = sorted(rounds, key=lambda r: r.ratio)[(len(rounds) - 1) // 2]  # the lower one of an even count
     print(
-        f"CPU per page: ropsfeed {per_page[0]:.1f} ms, bare {per_page[1]:.1f} ms ({per_page[0] / per_page[1]:.1f}×); "
-        f"ceiling of the ratio at this CPU on {cores} cores, all busy all the time: {ceiling:.2f}"
+        f"announcements stored: {median.stored}  (CPU s: the crawl process with its worker processes; cores: {cores})"
+    )
+    print(
+        f"ratio (ropsfeed pages/s ÷ bare pages/s), median of {len(rounds)} round(s): {median.ratio:.2f}  (target ≥ 0.5)"
+    )
+    per_page = [1000 * cpu / pages for pages, cpu in ((median.ours_pages, median.ours_cpu),
+                                                      (median.bare_pages, median.bare_cpu))]  # fmt: skip
+    ceiling = (median.ours_pages / (median.ours_cpu / cores)) / (median.bare_pages / median.bare_time)
+    print(
+        f"CPU per page (median round): ropsfeed {per_page[0]:.1f} ms, bare {per_page[1]:.1f} ms "
+        f"({per_page[0] / per_page[1]:.1f}×); ceiling of the ratio at this CPU on {cores} cores, all busy all the "
+        f"time: {ceiling:.2f}"
     )
 
 
