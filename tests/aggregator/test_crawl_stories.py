@@ -28,23 +28,23 @@ def story_keys(database: str) -> dict[int, tuple[str | None, bytes | None]]:
 
 
 def test_crawl_with_a_worker_assigns_stories_from_features_computed_during_the_crawl(
-    sqlite_url: str, mirror: BackgroundMirror
+    db_url: str, mirror: BackgroundMirror
 ) -> None:
-    result = run_cli("crawl", "--mirror", mirror.url, "--db", sqlite_url, "--verbose",
+    result = run_cli("crawl", "--mirror", mirror.url, "--db", db_url, "--verbose",
                      env={"ROPSFEED_ANNOTATION_WORKERS": "1"})  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     found = AHEAD.search(result.stderr)
     assert found, result.stderr[-3000:]
     assigned, joined, ahead = map(int, found.groups())
-    crawled = story_keys(sqlite_url)
+    crawled = story_keys(db_url)
     assert assigned == len(crawled) > 80
     assert joined > 0, "the mirror's cross-posts were judged"
     assert ahead == assigned, "every new announcement's features came from the worker"
 
     # the same step again on its own, every feature computed there: the same stories
-    with session_scope(sqlite_url, write=True) as session:
+    with session_scope(db_url, write=True) as session:
         session.execute(update(Announcement).values(story_key=None, dedup_signature=None))
         session.query(Story).delete()
-    report = assign_stories(sqlite_url)
+    report = assign_stories(db_url)
     assert report.assigned == assigned and report.ahead == 0
-    assert story_keys(sqlite_url) == crawled
+    assert story_keys(db_url) == crawled
