@@ -23,7 +23,6 @@ from scrapy.settings import Settings
 from sqlalchemy import select
 
 from aggregator.dedup.ahead import FeaturesAhead, for_run, release
-from aggregator.dedup.index import NUM_PERM, SEED
 from aggregator.logs import set_level
 from db.engine import session_scope
 from db.locks import STORIES_KEY, LockHolder, RunLocks
@@ -149,7 +148,7 @@ def run_crawl(
             from scrapers.worker_pool import running
 
             try:
-                assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id, NUM_PERM, SEED))
+                assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id))
             finally:
                 release(run_id)
     return reports_for(database_url, run_id, ids)

@@ -13,7 +13,6 @@ from scrapy.utils.asyncio import is_asyncio_available
 
 from aggregator.annotate import Annotations
 from aggregator.dedup.ahead import FeaturesAhead, for_run
-from aggregator.dedup.index import NUM_PERM, SEED
 from db.engine import database_reason, session_scope
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator
@@ -30,7 +29,7 @@ def story_features(settings: BaseSettings) -> FeaturesAhead | None:
     run_id = settings.get("ROPSFEED_RUN_ID")
     if not settings.getbool("ROPSFEED_STORIES_AFTER") or not run_id:
         return None
-    return for_run(run_id, NUM_PERM, SEED)
+    return for_run(run_id)
 
 
 def _key(item: AnnouncementItem) -> tuple[str, str]:

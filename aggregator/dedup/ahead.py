@@ -62,17 +62,16 @@ class FeaturesAhead:
             self._entries.popitem(last=False)
 
     def get(self, doc: Doc) -> tuple[Features, np.ndarray] | None:
-        """A fresh copy of the features computed ahead for ``doc``, or None (compute them).
-
-        A copy, because the index sets the text into the features it keeps; the arrays are shared
-        (nothing writes to them)."""
-        entry = self._entries.get((doc.title or "", doc.text or ""))
+        """The features computed ahead for ``doc``, holding its text as the index keeps them, or
+        None (compute them). A copy for each caller; the arrays are shared (nothing writes to them)."""
+        text = doc.text or ""
+        entry = self._entries.get((doc.title or "", text))
         if entry is None or entry[0] != _as_date(doc.published):
             self.misses += 1
             return None
         self.hits += 1
         _, feats, sig = entry
-        return replace(feats, text=""), sig
+        return replace(feats, text=text), sig
 
 
 # The features computed during each crawl run of this process, by run id: the pipeline that fills
@@ -80,10 +79,13 @@ class FeaturesAhead:
 _RUNS: dict[str, FeaturesAhead] = {}
 
 
-def for_run(run_id: str, num_perm: int, seed: int) -> FeaturesAhead:
-    """The features of crawl run ``run_id`` (created empty on first use)."""
+def for_run(run_id: str) -> FeaturesAhead:
+    """The features of crawl run ``run_id`` (created empty on first use), for the story index's
+    default signatures: those `compute_ahead` computes and the story step indexes with."""
     if run_id not in _RUNS:
-        _RUNS[run_id] = FeaturesAhead(num_perm, seed)
+        from aggregator.dedup.index import NUM_PERM, SEED  # the index module imports this one
+
+        _RUNS[run_id] = FeaturesAhead(NUM_PERM, SEED)
     return _RUNS[run_id]
 
 

@@ -300,12 +300,7 @@ class StoryIndex:
         if workers <= 0:
             for doc_id, doc in items:
                 found = ahead.get(doc) if ahead is not None else None
-                if found is None:
-                    yield doc_id, self.add(doc_id, doc)
-                    continue
-                feats, sig = found
-                feats.text = doc.text
-                yield doc_id, self._add(doc_id, doc, feats, sig)
+                yield doc_id, self.add(doc_id, doc) if found is None else self._add(doc_id, doc, *found)
             return
         pending: deque[tuple[str, Doc]] = deque()
 

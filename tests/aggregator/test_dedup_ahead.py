@@ -67,10 +67,10 @@ def test_an_entry_serves_only_the_same_title_text_and_date() -> None:
     found = ahead.get(Doc(url="u", title="Konkurs", text=TEXT, published=published))
     assert found is not None
     feats, _ = found
-    assert feats.text == "" and feats.published == date(2024, 3, 1)
-    feats.text = TEXT  # the index does this to what it keeps: the stored entry is not touched
+    assert feats.text == TEXT and feats.published == date(2024, 3, 1)
+    feats.text = "zmieniony"  # a caller's copy: the stored entry is not touched
     again = ahead.get(Doc(url="u", title="Konkurs", text=TEXT, published=published))
-    assert again is not None and again[0].text == ""
+    assert again is not None and again[0].text == TEXT and again[0] is not feats
     assert ahead.get(Doc(url="u", title="Konkurs", text=TEXT + " ", published=published)) is None
     assert ahead.get(Doc(url="u", title="Konkurs 2", text=TEXT, published=published)) is None
     assert ahead.get(Doc(url="u", title="Konkurs", text=TEXT, published=published + timedelta(days=1))) is None
@@ -88,13 +88,14 @@ def test_the_oldest_entries_go_beyond_the_capacity() -> None:
 
 
 def test_runs_are_kept_apart_and_released() -> None:
-    first = for_run("run-a", NUM_PERM, SEED)
-    assert for_run("run-a", NUM_PERM, SEED) is first
-    assert for_run("run-b", NUM_PERM, SEED) is not first
+    first = for_run("run-a")
+    assert (first.num_perm, first.seed) == (NUM_PERM, SEED), "the story index's own signatures"
+    assert for_run("run-a") is first
+    assert for_run("run-b") is not first
     release("run-a")
     release("run-b")
     release("run-b")  # twice: no error
-    assert for_run("run-a", NUM_PERM, SEED) is not first
+    assert for_run("run-a") is not first
     release("run-a")
 
 
