@@ -2,11 +2,12 @@
 
 Why this shape (DESIGN.md §4: cost must grow about linearly, never all-pairs):
 
-* Every announcement gets two MinHash signatures (datasketch ``MinHash``, ``num_perm`` values each,
-  see :mod:`aggregator.dedup.features` for their input): one of the **whole body**, numbers left
-  out (finds re-posts and edited copies), and one of its **lead**, the first shingles (finds
+* Every announcement gets two MinHash signatures (datasketch's ``MinHash`` values, ``num_perm``
+  each, see :mod:`aggregator.dedup.features` for their input): one of the **whole body**, numbers
+  left out (finds re-posts and edited copies), and one of its **lead**, the first shingles (finds
   teasers and truncated re-posts, whose whole-text Jaccard with the original is low but whose
-  opening is the same). Each goes into its own ``MinHashLSH``.
+  opening is the same). Each goes into its own LSH band tables, those of a datasketch
+  ``MinHashLSH`` (:mod:`aggregator.dedup.bands` says why they are built there).
 * A new announcement queries both LSH indexes and an exact-fingerprint dictionary. Band buckets
   holding more than :data:`MAX_BUCKET` announcements are skipped: such a bucket is boilerplate
   shared by thousands of posts (a funding formula, a stock opening), and reading it would make
@@ -45,9 +46,9 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from aggregator.dedup.ahead import FeaturesAhead, story_doc
+from aggregator.dedup.bands import BandTables, permutations
 from aggregator.dedup.features import Features, features
 from aggregator.dedup.judge import decide
 from aggregator.dedup.model import Doc, Judgement
@@ -76,16 +77,6 @@ JOB_SIZE = 32
 JOBS_AHEAD = 32
 _STATE_FORMAT = "ropsfeed-storyindex"
 _STATE_VERSION = 1
-_PERMUTATIONS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own permutation parameters (scheme ``affine32``), computed once per setting."""
-    key = (num_perm, seed)
-    if key not in _PERMUTATIONS:
-        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-        _PERMUTATIONS[key] = (np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32))
-    return _PERMUTATIONS[key]
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -105,31 +96,13 @@ def _minhash_values(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     """
     if hashes.size == 0:
         return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-    a, b = _permutations(num_perm, seed)
+    a, b = permutations(num_perm, seed)
     mixed = _fmix32(hashes.astype(np.uint32))[:, None]
     return (mixed * a + b).min(axis=0).astype(np.uint32)
 
 
 def _signature_of(feats: Features, num_perm: int, seed: int) -> np.ndarray:
     return np.concatenate([_minhash_values(feats.sketch, num_perm, seed), _minhash_values(feats.lead, num_perm, seed)])
-
-
-def _band_keys(lsh: MinHashLSH, values: np.ndarray) -> list[bytes]:
-    """The bucket key of each band of ``values`` in ``lsh``: the band's values byte-swapped, as
-    ``MinHashLSH`` without a ``hashfunc`` keys them (its ``_H``), from one byte swap of the whole
-    signature instead of one per band."""
-    swapped = np.ascontiguousarray(values, dtype=np.uint32).byteswap().tobytes()
-    return [swapped[4 * start : 4 * end] for start, end in lsh.hashranges]  # 4 bytes per uint32 value
-
-
-def _lsh_insert(lsh: MinHashLSH, key: int, values: np.ndarray) -> None:
-    """``lsh.insert(key, LeanMinHash(hashvalues=values), check_duplication=False)`` into the same
-    tables (so ``query`` and ``remove`` work as usual), without building a sketch object and
-    byte-swapping each band on its own: two inserts per announcement, the most frequent step."""
-    bands = _band_keys(lsh, values)
-    lsh.keys.insert(key, *bands)
-    for band, table in zip(bands, lsh.hashtables, strict=True):
-        table.insert(band, key)
 
 
 def _compute(doc: Doc, num_perm: int, seed: int, dates: bool = False) -> tuple[Features, np.ndarray]:
@@ -241,8 +214,8 @@ class StoryIndex:
         self.lead_threshold = lead_threshold
         self.max_judged = max_judged
         self.feature_cache = feature_cache
-        self._lsh_body = MinHashLSH(threshold=body_threshold, num_perm=num_perm)
-        self._lsh_lead = MinHashLSH(threshold=lead_threshold, num_perm=num_perm)
+        self._lsh_body = BandTables(body_threshold, num_perm)
+        self._lsh_lead = BandTables(lead_threshold, num_perm)
         self._slot_of: dict[str, int] = {}
         self._ids: list[str | None] = []
         self._docs: list[Doc | None] = []
@@ -511,17 +484,9 @@ class StoryIndex:
         if fp is not None:
             self._by_fp.setdefault(fp, slot)
         p = self.num_perm
-        _lsh_insert(self._lsh_body, slot, sig[:p])
-        _lsh_insert(self._lsh_lead, slot, sig[p:])
+        self._lsh_body.insert(slot, sig[:p])
+        self._lsh_lead.insert(slot, sig[p:])
         return slot
-
-    def _minhashes(self, sig: np.ndarray) -> tuple[LeanMinHash, LeanMinHash]:
-        """The two signatures as datasketch sketches (``LeanMinHash``: no permutations to rebuild)."""
-        p = self.num_perm
-        return (
-            LeanMinHash(seed=self.seed, hashvalues=sig[:p], scheme="affine32"),
-            LeanMinHash(seed=self.seed, hashvalues=sig[p:], scheme="affine32"),
-        )
 
     def _new_story_id(self, doc_id: str) -> str:
         if doc_id not in self._members:
@@ -549,7 +514,7 @@ class StoryIndex:
         self._remember(slot, feats)
         return feats
 
-    def _query(self, lsh: MinHashLSH, values: np.ndarray) -> set[int]:
+    def _query(self, lsh: BandTables, values: np.ndarray) -> set[int]:
         """``lsh.query`` that does not read over-full buckets (see :data:`MAX_BUCKET`).
 
         It reads the band tables of the ``MinHashLSH`` (``hashranges``/``hashtables``) with the
@@ -559,7 +524,7 @@ class StoryIndex:
         they belong to at most two stories (a much re-posted story rather than boilerplate).
         """
         found: set[int] = set()
-        for band, table in zip(_band_keys(lsh, values), lsh.hashtables, strict=True):
+        for band, table in zip(lsh.band_keys(values), lsh.hashtables, strict=True):
             bucket = table.get(band)
             if not bucket:
                 continue

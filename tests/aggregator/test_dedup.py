@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -35,8 +35,9 @@ from typer.testing import CliRunner
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise, normalise_text, signature
 from aggregator.dedup import features as features_module
+from aggregator.dedup.bands import BandTables
 from aggregator.dedup.features import features
-from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _lsh_insert, _minhash_values
+from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _minhash_values
 from aggregator.dedup.normalise import _POINTER_WORDS, _POINTERS, fold
 
 DATA = Path(__file__).parent / "data" / "dedup_pairs.jsonl"
@@ -399,36 +400,65 @@ def test_a_story_reposted_many_times_stays_one_story() -> None:
     assert len(stories) == 1
 
 
+def _lean(values: np.ndarray) -> LeanMinHash:
+    """Signature values as the datasketch sketch they are the values of."""
+    return LeanMinHash(seed=1, hashvalues=values, scheme="affine32")
+
+
+def _datasketch_lsh(index: StoryIndex, threshold: float, part: slice) -> MinHashLSH:
+    """datasketch's own LSH over the same signature halves the index holds, inserted in its order."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=index.num_perm)
+    for slot, sig in enumerate(index._sigs):
+        if sig is not None:
+            lsh.insert(slot, _lean(sig[part]), check_duplication=False)
+    return lsh
+
+
 def test_capped_query_equals_datasketch_query_while_buckets_are_small(pair_docs: Any) -> None:
     docs, _ = pair_docs
     index = _ingest(docs, list(docs)[:120])
     p = index.num_perm
+    body = _datasketch_lsh(index, index.body_threshold, slice(0, p))
+    lead = _datasketch_lsh(index, index.lead_threshold, slice(p, 2 * p))
     for doc in list(docs.values())[120:160]:
         sig = np.asarray(signature(doc), dtype=np.uint32)
-        body, lead = index._minhashes(sig)
-        assert index._query(index._lsh_body, sig[:p]) == set(index._lsh_body.query(body))
-        assert index._query(index._lsh_lead, sig[p:]) == set(index._lsh_lead.query(lead))
+        assert index._query(index._lsh_body, sig[:p]) == set(body.query(_lean(sig[:p])))
+        assert index._query(index._lsh_lead, sig[p:]) == set(lead.query(_lean(sig[p:])))
 
 
-def test_band_insert_fills_the_tables_as_datasketch_insert_does(pair_docs: Any) -> None:
-    """The index inserts band keys itself; datasketch's own insert, query and remove must see the
-    same tables, for both thresholds (their different band widths)."""
+def _tables(lsh: BandTables | MinHashLSH) -> list[list[tuple[bytes, list[int]]]]:
+    """Every bucket of every band, members in iteration order (a capped query samples the first)."""
+    if isinstance(lsh, BandTables):
+        return [sorted((k, list(v)) for k, v in table.items()) for table in lsh.hashtables]
+    # datasketch's storage is not a mapping: it lists its keys with keys() only
+    return [sorted((k, list(table.get(k))) for k in table.keys()) for table in lsh.hashtables]  # noqa: SIM118
+
+
+def test_band_tables_are_datasketch_tables(pair_docs: Any) -> None:
+    """The index's band tables must be what datasketch's own insert and remove make of the same
+    signatures, for both thresholds (their different band widths): same band parameters, band
+    keys, buckets, bucket order, and the same query answers."""
     docs, _ = pair_docs
     index = StoryIndex()
     p = index.num_perm
     sigs = [np.asarray(signature(doc), dtype=np.uint32) for doc in list(docs.values())[:80]]
     for threshold, part in ((index.body_threshold, slice(0, p)), (index.lead_threshold, slice(p, 2 * p))):
-        ours, theirs = MinHashLSH(threshold=threshold, num_perm=p), MinHashLSH(threshold=threshold, num_perm=p)
+        ours, theirs = BandTables(threshold, p), MinHashLSH(threshold=threshold, num_perm=p)
+        assert (ours.b, ours.r, ours.hashranges) == (theirs.b, theirs.r, theirs.hashranges)
         for slot, sig in enumerate(sigs):
-            _lsh_insert(ours, slot, sig[part])
-            theirs.insert(slot, index._minhashes(sig)[part.start // p], check_duplication=False)
-        for a, b in zip(ours.hashtables, theirs.hashtables, strict=True):
-            assert [(k, a.get(k)) for k in sorted(a.keys())] == [(k, b.get(k)) for k in sorted(b.keys())]
-        assert all(ours.keys.get(slot) == theirs.keys.get(slot) for slot in range(len(sigs)))
-        probe = index._minhashes(sigs[3])[part.start // p]
-        assert set(ours.query(probe)) == set(theirs.query(probe)) and 3 in ours.query(probe)
-        ours.remove(3)
-        assert 3 not in ours.query(probe)
+            ours.insert(slot, sig[part])
+            theirs.insert(slot, _lean(sig[part]), check_duplication=False)
+        assert _tables(ours) == _tables(theirs)
+        assert all(ours.keys[slot] == theirs.keys.get(slot) for slot in range(len(sigs)))
+        for removed in (3, 40, 0):
+            ours.remove(removed)
+            theirs.remove(removed)
+            assert _tables(ours) == _tables(theirs)
+        probe = sigs[5][part]
+        found = set().union(*(t.get(k, set()) for k, t in zip(ours.band_keys(probe), ours.hashtables, strict=True)))
+        assert found == set(theirs.query(_lean(probe))) and 5 in found and 3 not in found
+        with pytest.raises(ValueError):
+            ours.remove(3)
 
 
 def test_index_state_round_trip_and_rebuild_from_records(pair_docs: Any) -> None:
