@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from aggregator.crawl import run_crawl
 from aggregator.feeds import FeedFilters, render, select_entries
-from aggregator.mail.jobs import write_preview
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
-from aggregator.scrapyd.client import ScrapydError
-from aggregator.scrapyd.dispatch import run_on_scrapyd
 from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
@@ -42,17 +39,29 @@ def crawl(
     url = database_url(db)
     try:
         if scrapyd:
-            reports = run_on_scrapyd(source_ids or [], url, scrapyd, mirror=mirror, full=full)
+            reports = on_scrapyd(source_ids or [], url, scrapyd, mirror, full)
         else:
             reports = run_crawl(source_ids or [], url, mirror=mirror, full=full,
                                 log_level="INFO" if verbose else "WARNING")  # fmt: skip
-    except (ValueError, ScrapydError) as exc:
+    except ValueError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     console.print(crawl_table(reports))
     print_problems(err_console, reports)
     if any(r.failed for r in reports):
         raise typer.Exit(1)
+
+
+def on_scrapyd(source_ids: list[str], url: str, servers: list[str], mirror: str | None, full: bool) -> list[Any]:
+    """`crawl --scrapyd` and `run --scrapyd`; a Scrapyd error is a usage error like a bad source
+    id. Imported here: every CLI start would pay for requests, which only this path uses."""
+    from aggregator.scrapyd.client import ScrapydError
+    from aggregator.scrapyd.dispatch import run_on_scrapyd
+
+    try:
+        return run_on_scrapyd(source_ids, url, servers, mirror=mirror, full=full)
+    except ScrapydError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def demo(
@@ -69,6 +78,8 @@ def demo(
         )
         reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
     out.mkdir(parents=True, exist_ok=True)
+    from aggregator.mail.jobs import write_preview  # the mail templates: only the demo needs them here
+
     written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]
     elapsed = time.monotonic() - started
     console.print(crawl_table(reports, title="ropsfeed demo: crawl of the offline mirror"))

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from aggregator.mail.jobs import log_to_stderr
-from aggregator.mail.send import MAX_BOUNCES, send_digests
 from aggregator.mail.settings import MailConfigError, mail_settings
 from aggregator.mail.subscribers import (
     FREQUENCIES,
@@ -28,6 +26,8 @@ from db.migrate import ensure_schema
 subscribers_app = typer.Typer(help="Digest subscribers (an operator's add is confirmed at once).",
                               no_args_is_help=True)  # fmt: skip
 digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
+# aggregator.mail.send and .jobs (the templates, jinja2) are imported by the commands that use them:
+# every `ropsfeed` start, a crawl's too, would pay for them
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -80,6 +80,8 @@ def list_subscribers(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per subscriber, one per line.")] = False,
 ) -> None:
     """Every subscriber with their state, frequency and filters."""
+    from aggregator.mail.send import MAX_BOUNCES
+
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:
@@ -133,6 +135,9 @@ def send(
     """Send each due subscriber one digest of the stories they have not received (exit 1 on failures)."""
     if frequency is not None and frequency not in FREQUENCIES:
         raise _fail(f"frequency must be one of {', '.join(FREQUENCIES)}")
+    from aggregator.mail.jobs import log_to_stderr
+    from aggregator.mail.send import send_digests
+
     log_to_stderr()
     try:
         settings = mail_settings(

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from aggregator.scrapyd.client import Scrapyd, ScrapydError
 from aggregator.scrapyd.egg import ROOT, EggBuildError, build_egg, default_version, project_name
 
 ScrapydOption = Annotated[
@@ -32,6 +31,8 @@ def deploy(
     version: Annotated[str | None, typer.Option(help="Egg version (default: the UTC time, YYYYMMDDHHMMSS).")] = None,
 ) -> None:
     """Build the project egg and upload it to every Scrapyd server (addversion.json)."""
+    from aggregator.scrapyd.client import Scrapyd, ScrapydError  # requests: only here, not at every CLI start
+
     servers = scrapyd or configured_targets()
     if not servers:
         typer.echo("error: no Scrapyd server: give --scrapyd URL or a [deploy] url in scrapy.cfg", err=True)

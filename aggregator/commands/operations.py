@@ -10,13 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from aggregator.alerts import report_failing
+from aggregator.commands.crawling import on_scrapyd
 from aggregator.crawl import run_crawl
-from aggregator.mail.jobs import log_to_stderr, send_after_crawl
 from aggregator.mail.settings import MailConfigError
 from aggregator.options import DbOption, VerboseOption
 from aggregator.report import crawl_table, print_problems
-from aggregator.scrapyd.client import ScrapydError
-from aggregator.scrapyd.dispatch import run_on_scrapyd
 from aggregator.status import FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -47,10 +45,10 @@ def run(
     url = database_url(db)
     try:
         if scrapyd:
-            reports = run_on_scrapyd([], url, scrapyd, mirror=mirror)
+            reports = on_scrapyd([], url, scrapyd, mirror, False)
         else:
             reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
-    except (ValueError, ScrapydError) as exc:
+    except ValueError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from exc
     Console().print(crawl_table(reports, title="ropsfeed run"))
@@ -67,6 +65,8 @@ def run(
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
     report_failing(url, statuses, failing_after)
+    from aggregator.mail.jobs import log_to_stderr, send_after_crawl  # jinja2: not at every CLI start
+
     log_to_stderr()
     try:
         digests = send_after_crawl(url, echo=lambda line: None)
