@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from aggregator.dedup.ahead import FeaturesAhead, for_run, release
 from aggregator.logs import set_level
+from db.checkpoint import background_checkpoints
 from db.engine import session_scope
 from db.locks import STORIES_KEY, LockHolder, RunLocks
 from db.migrate import ensure_schema
@@ -136,7 +137,8 @@ def run_crawl(
 
             # before the lock-renewing thread and the reactor exist: the worker can be forked
             start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
-        with locks.keep_alive():
+        # after the fork above: no thread may run while the workers are forked
+        with background_checkpoints(database_url), locks.keep_alive():
             if acquired:
                 if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
                     set_level(log_level)  # --verbose
@@ -155,17 +157,17 @@ def run_crawl(
 
 
 def quiet_crawler_process(settings: Settings) -> CrawlerProcess:
-    """A `CrawlerProcess` that leaves the root logger's level as it was (at most as verbose as the
-    crawl's LOG_LEVEL).
+    """A `CrawlerProcess` whose `scrapy` logger passes on only what a handler may want: records at
+    the crawl's LOG_LEVEL, or at the root logger's level when that is more verbose.
 
-    Scrapy sets the root logger to NOTSET so that its handler alone filters: every DEBUG line it
-    writes per page and per item ("Crawled (200)", "Scraped from") then becomes a LogRecord that
-    the handler drops, about 2 % of the crawl process's CPU (benchmarks/bench_crawl.py)."""
+    Scrapy sets its logger to DEBUG and lets the handlers filter: every line it writes per page
+    and per item ("Crawled (200)", "Scraped from") became a LogRecord that every handler then
+    dropped, about 2 % of the crawl process's CPU (benchmarks/bench_crawl.py)."""
     before = logging.getLogger().level
     process = CrawlerProcess(settings)
-    crawl_level = logging.getLevelName(str(settings.get("LOG_LEVEL", "DEBUG")).upper())
-    if before and isinstance(crawl_level, int):  # NOTSET before: every record was wanted already
-        logging.getLogger().setLevel(min(before, crawl_level))
+    level = logging.getLevelName(str(settings.get("LOG_LEVEL", "DEBUG")).upper())
+    if before != logging.NOTSET and isinstance(level, int):  # NOTSET: someone wants every record
+        logging.getLogger("scrapy").setLevel(min(before, level))
     return process
 
 
