@@ -29,6 +29,10 @@ class DatabaseUnavailable(RuntimeError):
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a commit that grows the log past it checkpoints
+# SQLite files whose write-ahead log a thread of this process checkpoints (db/checkpoint.py): the
+# process's own connections then leave checkpoints to it instead of running them in their commits.
+BACKGROUND_CHECKPOINTS: set[str] = set()
 
 
 def database_reason(exc: BaseException) -> str:
@@ -53,6 +57,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        pages = 0 if engine.url.database in BACKGROUND_CHECKPOINTS else SQLITE_AUTOCHECKPOINT_PAGES
+        if record.info.get("autocheckpoint") != pages:  # one pragma when it changes, not per checkout
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={pages}")
+            record.info["autocheckpoint"] = pages
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
