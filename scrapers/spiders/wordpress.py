@@ -30,6 +30,8 @@ from scrapers.spiders.base import SourceSpider, describe_failure
 from scrapers.worker_pool import offload
 
 API_UNAVAILABLE = (400, 401, 403, 404, 410, 501)
+# REST API listing pages requested at once after a page whose posts were all new (see pages_after)
+API_PAGES_AHEAD = 4
 
 
 #: Text the HTML parser would give back unchanged: no tag or entity, no character it rewrites
@@ -161,6 +163,7 @@ class WordPressSpider(SourceSpider):
         # and a stored post missing from it was deleted by the site (see `complete_listing`)
         self.api_listed: set[str] = set()
         self.api_pages_read: set[int] = set()
+        self.api_pages_requested: set[int] = {1}
         self.api_total_pages: int | None = None
 
     def complete_listing(self) -> set[str] | None:
@@ -180,6 +183,17 @@ class WordPressSpider(SourceSpider):
             yield from self.fall_back_from("api", "no REST API URL in the registry")
 
     # -- REST API ------------------------------------------------------------------------------
+
+    def pages_after(self, page: int, total_pages: int, all_new: bool) -> list[int]:
+        """The listing pages to request after `page`, which had new posts: the next one, or, when
+        all its posts were new (a first crawl, or a site that posted a page's worth since the last
+        one), the next `API_PAGES_AHEAD`. One page at a time, the listing was read at the pace of
+        the worker queue: each page's posts are read in a worker process before the next page is
+        known to be needed (benchmarks/bench_crawl.py). Never a page twice, never past the last."""
+        last = min(total_pages, page + (API_PAGES_AHEAD if all_new else 1))
+        pages = [p for p in range(page + 1, last + 1) if p not in self.api_pages_requested]
+        self.api_pages_requested.update(pages)
+        return pages
 
     def api_request(self, page: int) -> scrapy.Request:
         query = urlencode({"per_page": self.source.per_page, "page": page, "_embed": "wp:term"})
@@ -227,16 +241,19 @@ class WordPressSpider(SourceSpider):
             self.alarms.append(f"REST API post {link} has no title or no content (layout change?); skipped")
         unseen = set(self.first_sight([item.url for item in items]))
         fresh = [item for item in items if item.url in unseen and not self.item_identities(item) & self.known]
-        for item in items:
-            if item.url in unseen:  # known ones too: edits cost no request
-                yield item
         total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
         self.api_listed |= listing.listed
         self.api_pages_read.add(page)
         if page == 1:  # no header: one page is the whole listing only if it is not full
             self.api_total_pages = total_pages or (1 if listing.posts < self.source.per_page else None)
         if page < total_pages and (fresh or (self.full and unseen)):
-            yield self.api_request(page + 1)
+            # before this page's items: Scrapy takes a callback's output a few at a time
+            # (CONCURRENT_ITEMS), so the next page would wait for the hundred items to be stored
+            for ahead in self.pages_after(page, total_pages, all_new=len(fresh) == len(items)):
+                yield self.api_request(ahead)
+        for item in items:
+            if item.url in unseen:  # known ones too: edits cost no request
+                yield item
 
     # -- fallbacks -----------------------------------------------------------------------------
 

@@ -164,3 +164,18 @@ def test_live_crawl_without_network_fails_fast_and_names_the_cause(sqlite_url: s
     assert "DNS lookup failed" in result.stderr or "connection refused" in result.stderr or "timed out" in result.stderr
     [run] = runs(sqlite_url)
     assert run.status == "failed"
+
+
+def test_rest_api_pages_ahead_only_after_a_page_of_new_posts() -> None:
+    """A page whose posts were all new (a first crawl) has the next API_PAGES_AHEAD requested at
+    once; a page with some known posts only the next one; no page twice, none past the last."""
+    from scrapers.spiders.generated import SPIDERS
+    from scrapers.spiders.wordpress import API_PAGES_AHEAD
+
+    spider = SPIDERS["mcps"]()
+    assert spider.pages_after(1, 25, all_new=True) == list(range(2, 2 + API_PAGES_AHEAD))
+    assert spider.pages_after(2, 25, all_new=True) == [2 + API_PAGES_AHEAD], "the others are asked already"
+    assert spider.pages_after(3, 25, all_new=False) == []
+    assert spider.pages_after(8, 25, all_new=False) == [9]
+    assert spider.pages_after(23, 25, all_new=True) == [24, 25]
+    assert spider.pages_after(25, 25, all_new=True) == []
