@@ -22,6 +22,7 @@ from aggregator.dedup.ahead import FeaturesAhead
 from aggregator.dedup.features import Features
 from aggregator.dedup.index import compute_ahead
 from db.search import search_fields
+from scrapers.background_jobs import BackgroundJobs, background
 from scrapers.worker_pool import broken, pool
 
 CHUNK = 16
@@ -53,6 +54,7 @@ class Annotator:
         # key → (the future of its chunk, its place in the chunk)
         self.pending: dict[tuple[str, str], tuple[Future[list[Prepared]], int]] = {}
         self.queued: dict[tuple[str, str], Job] = {}  # started, not yet sent (an incomplete chunk)
+        self.lane: BackgroundJobs | None = None  # where sent chunks wait for room in the pool
 
     def start(self, key: tuple[str, str], title: str, body: str, published: datetime | None, seen: datetime,
               lead: str | None = None) -> None:  # fmt: skip
@@ -68,12 +70,10 @@ class Annotator:
         executor = pool(self.workers)
         if executor is None or not queued:
             return
-        try:
-            future = executor.submit(prepare_many, list(queued.values()))
-        except RuntimeError as exc:  # BrokenProcessPool, or a pool already shut down
-            broken(exc)  # says so in the log, once for the whole crawl
-            self.workers = 0
-            return
+        # behind the page reads the crawl waits for (scrapers.background_jobs); a pool that broke
+        # meanwhile answers with BrokenProcessPool, handled where the result is read
+        self.lane = background(executor, self.workers)
+        future = self.lane.submit(prepare_many, list(queued.values()))
         for place, key in enumerate(queued):
             self.pending[key] = (future, place)
 
@@ -91,6 +91,9 @@ class Annotator:
         if entry is None:
             return None
         future, place = entry
+        if self.lane is not None and not future.done():
+            # needed now, and the rest of the batch next: no more waiting in line for any of them
+            self.lane.expedite(*{id(f): f for f, _ in self.pending.values() if not f.done()}.values())
         try:
             return future.result()[place]
         except BrokenProcessPool as exc:
