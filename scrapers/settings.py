@@ -57,6 +57,7 @@ DOWNLOAD_HANDLERS = {
 UNUSED_EXTENSIONS = ("scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl")
 EXTENSIONS_BASE = {k: v for k, v in default_settings.EXTENSIONS_BASE.items() if k not in UNUSED_EXTENSIONS}
 EXTENSIONS = {"scrapers.extensions.CrawlRunRecorder": 500}
+STATS_CLASS = "scrapers.stats.CrawlStats"  # Scrapy's, without a deprecation shim on every access
 ITEM_PIPELINES = {"scrapers.pipelines.StoragePipeline": 300}
 
 # ropsfeed's own settings (the CLI sets them; `scrapy crawl X -s NAME=value` works too).
