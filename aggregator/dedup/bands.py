@@ -32,14 +32,15 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def _gauss_legendre(degree: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights on [-1, 1] that integrate every polynomial of ``degree`` exactly."""
+    """Nodes and weights on [-1, 1] that integrate every polynomial up to ``degree`` exactly."""
     return np.polynomial.legendre.leggauss(degree // 2 + 1)
 
 
-def _integral(f_degree: int, lo: float, hi: float, f: object) -> float:
-    """∫ f over [lo, hi] for a polynomial ``f`` of degree at most ``f_degree``: Gauss–Legendre
-    with enough nodes to be exact (up to rounding), where datasketch calls scipy's ``quad``."""
-    nodes, weights = _gauss_legendre(f_degree)
+def _integral(nodes_weights: tuple[np.ndarray, np.ndarray], lo: float, hi: float, f: object) -> float:
+    """∫ f over [lo, hi] for a polynomial ``f`` the rule is exact for: Gauss–Legendre, where
+    datasketch calls scipy's ``quad`` (the integrands are polynomials, so the result is the same
+    up to rounding)."""
+    nodes, weights = nodes_weights
     half = (hi - lo) / 2
     return float(half * np.dot(weights, f(half * nodes + (hi + lo) / 2)))  # type: ignore[operator]
 
@@ -51,10 +52,10 @@ def optimal_bands(
     """(bands, rows per band) that ``MinHashLSH(threshold, num_perm)`` chooses: the split with the
     least weighted sum of the false positive and false negative probability mass (datasketch's
     ``_optimal_param``, same loop order and tie rule: the first minimum wins)."""
+    rule = _gauss_legendre(num_perm)  # every b·r ≤ num_perm: one rule, exact for all of them
     best_error, best = float("inf"), (0, 0)
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            degree = b * r
 
             def collide(s: np.ndarray, b: int = b, r: int = r) -> np.ndarray:
                 return 1 - (1 - s ** float(r)) ** float(b)
@@ -62,8 +63,8 @@ def optimal_bands(
             def miss(s: np.ndarray, b: int = b, r: int = r) -> np.ndarray:
                 return 1 - (1 - (1 - s ** float(r)) ** float(b))
 
-            fp = _integral(degree, 0.0, threshold, collide)
-            fn = _integral(degree, threshold, 1.0, miss)
+            fp = _integral(rule, 0.0, threshold, collide)
+            fn = _integral(rule, threshold, 1.0, miss)
             error = fp * false_positive_weight + fn * false_negative_weight
             if error < best_error:
                 best_error, best = error, (b, r)
