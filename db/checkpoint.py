@@ -59,6 +59,9 @@ class Checkpointer(threading.Thread):
             # using the database, else (busy at once: no waiting) it is as PASSIVE
             connection.execute("PRAGMA busy_timeout=0")
             self._checkpoint(connection, "TRUNCATE")
+        except sqlite3.Error as exc:  # the thread gives up: commits checkpoint again, as usual
+            log.warning("background checkpoints of %s stopped (%s); commits checkpoint as usual", self.path, exc)
+            BACKGROUND_CHECKPOINTS.discard(self.path)
         finally:
             connection.close()
 

@@ -95,3 +95,22 @@ def test_nothing_to_do_for_postgresql_or_memory() -> None:
         with background_checkpoints(url) as thread:
             assert thread is None
     assert not BACKGROUND_CHECKPOINTS
+
+
+def test_a_thread_that_fails_hands_checkpoints_back_to_the_commits(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "crawl.db"
+    url = f"sqlite:///{path}"
+    _write(url, 10)
+
+    def broken(self: Checkpointer, page_size: int) -> bool:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Checkpointer, "_grown", broken)
+    with caplog.at_level(logging.WARNING, logger="db.checkpoint"), background_checkpoints(url) as thread:
+        assert thread is not None
+        thread.join(5)
+        assert not thread.is_alive() and str(path) not in BACKGROUND_CHECKPOINTS
+        assert _autocheckpoint(url) == 1000, "the next commits checkpoint themselves"
+    assert "stopped (disk I/O error); commits checkpoint as usual" in caplog.text
