@@ -43,7 +43,6 @@ class Checkpointer(threading.Thread):
         self.interval = interval
         self.stopping = threading.Event()
         self.checkpoints = 0
-        self.failures = 0
         self._done_at = 0  # the log's size after the last checkpoint (SQLite reuses the file, it does not shrink it)
 
     def run(self) -> None:
@@ -86,7 +85,6 @@ class Checkpointer(threading.Thread):
         try:
             connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         except sqlite3.Error as exc:
-            self.failures += 1
             log.debug("checkpoint of %s failed: %s (the log keeps every commit)", self.path, exc)
             return
         self.checkpoints += 1

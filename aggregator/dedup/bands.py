@@ -36,35 +36,25 @@ def _gauss_legendre(degree: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.legendre.leggauss(degree // 2 + 1)
 
 
-def _integral(nodes_weights: tuple[np.ndarray, np.ndarray], lo: float, hi: float, f: object) -> float:
-    """∫ f over [lo, hi] for a polynomial ``f`` the rule is exact for: Gauss–Legendre, where
-    datasketch calls scipy's ``quad`` (the integrands are polynomials, so the result is the same
-    up to rounding)."""
-    nodes, weights = nodes_weights
-    half = (hi - lo) / 2
-    return float(half * np.dot(weights, f(half * nodes + (hi + lo) / 2)))  # type: ignore[operator]
-
-
 @cache
 def optimal_bands(
     threshold: float, num_perm: int, false_positive_weight: float = 0.5, false_negative_weight: float = 0.5
 ) -> tuple[int, int]:
     """(bands, rows per band) that ``MinHashLSH(threshold, num_perm)`` chooses: the split with the
     least weighted sum of the false positive and false negative probability mass (datasketch's
-    ``_optimal_param``, same loop order and tie rule: the first minimum wins)."""
-    rule = _gauss_legendre(num_perm)  # every b·r ≤ num_perm: one rule, exact for all of them
+    ``_optimal_param``, same loop order and tie rule: the first minimum wins).
+
+    datasketch integrates with scipy's ``quad``; the integrands are polynomials of degree b·r ≤
+    num_perm, so one Gauss–Legendre rule of that degree gives the same integrals up to rounding,
+    on [0, threshold] and [threshold, 1] alike (the points do not depend on b and r)."""
+    nodes, weights = _gauss_legendre(num_perm)
+    below, above = threshold / 2, (1.0 - threshold) / 2  # half of each interval
+    s_below, s_above = below * nodes + threshold / 2, above * nodes + (threshold + 1.0) / 2
     best_error, best = float("inf"), (0, 0)
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-
-            def collide(s: np.ndarray, b: int = b, r: int = r) -> np.ndarray:
-                return 1 - (1 - s ** float(r)) ** float(b)
-
-            def miss(s: np.ndarray, b: int = b, r: int = r) -> np.ndarray:
-                return 1 - (1 - (1 - s ** float(r)) ** float(b))
-
-            fp = _integral(rule, 0.0, threshold, collide)
-            fn = _integral(rule, threshold, 1.0, miss)
+            fp = float(below * np.dot(weights, 1 - (1 - s_below ** float(r)) ** float(b)))
+            fn = float(above * np.dot(weights, 1 - (1 - (1 - s_above ** float(r)) ** float(b))))
             error = fp * false_positive_weight + fn * false_negative_weight
             if error < best_error:
                 best_error, best = error, (b, r)
@@ -93,7 +83,7 @@ class BandTables:
     def insert(self, key: int, values: np.ndarray) -> None:
         bands = self.band_keys(values)
         self.keys.setdefault(key, []).extend(bands)
-        for band, table in zip(bands, self.hashtables, strict=False):
+        for band, table in zip(bands, self.hashtables, strict=True):
             bucket = table.get(band)
             if bucket is None:
                 table[band] = {key}
@@ -103,6 +93,7 @@ class BandTables:
     def remove(self, key: int) -> None:
         if key not in self.keys:
             raise ValueError("The given key does not exist")
+        # a key inserted twice has its bands listed twice: only the first are undone, as in datasketch
         for band, table in zip(self.keys.pop(key), self.hashtables, strict=False):
             bucket = table[band]
             bucket.remove(key)

@@ -517,9 +517,10 @@ class StoryIndex:
     def _query(self, lsh: BandTables, values: np.ndarray) -> set[int]:
         """``lsh.query`` that does not read over-full buckets (see :data:`MAX_BUCKET`).
 
-        It reads the band tables of the ``MinHashLSH`` (``hashranges``/``hashtables``) with the
-        band key ``MinHashLSH`` itself uses (the byte-swapped band values); a test checks that it
-        gives exactly ``lsh.query``'s answer when no bucket is over-full. Of an over-full bucket
+        It reads the band tables (:class:`~aggregator.dedup.bands.BandTables`, laid out as a
+        ``MinHashLSH``'s) with the band key ``MinHashLSH`` itself uses (the byte-swapped band
+        values); a test checks that it gives exactly ``MinHashLSH.query``'s answer when no bucket
+        is over-full. Of an over-full bucket
         only a sample of :data:`BUCKET_SAMPLE` members is looked at, and kept as candidates when
         they belong to at most two stories (a much re-posted story rather than boilerplate).
         """
