@@ -35,6 +35,7 @@ import calendar
 import functools
 import re
 from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from datetime import timezone as dt_timezone
@@ -1075,8 +1076,18 @@ def find_dates(text: str, reference: date | None = None) -> list[DateSpan]:
     if not text:
         return []
     ref = _reference(reference)
-    atoms = _drop_bridged_relatives(text, _scan(text))
+    # copies: _combine fills in the years an atom left open, and the scan is shared
+    atoms = _drop_bridged_relatives(text, [copy(atom) for atom in _scanned(text)])
     return _combine(text, atoms, ref)
+
+
+@functools.lru_cache(maxsize=8)
+def _scanned(text: str) -> tuple[_Atom, ...]:
+    """`_scan` of a text, for the few texts just scanned: an announcement's title and body are
+    read for its dates twice, against two references (annotate, and the story step's date
+    features), and the scan is nearly all of the cost while it does not depend on the reference.
+    (Kept small: it serves one announcement's calls, not a repeat of the same text later.)"""
+    return tuple(_scan(text))
 
 
 def parse_date(text: str, reference: date | None = None) -> DateSpan | None:

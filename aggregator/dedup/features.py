@@ -193,17 +193,21 @@ def date_features(title: str, text: str, published: date | None) -> DateFeatures
     2020 r.") – every call for NGOs cites the same acts, which would make unrelated news "agree".
     (The publication dates are set aside later, per pair: see ``judge._date_relation``.)
     """
-    full = content_lines(f"{title}\n{text}" if title else text)
     reference = published or _FLOATING_REFERENCE
     days: set[tuple[int, int, int]] = set()
-    for span in find_dates(full, reference):
-        if span.granularity not in ("day", "minute") or _is_law_citation(full, span.char_start):
-            continue
-        start_year = _as_date(span.start).year  # type: ignore[union-attr]
-        floating = published is None and abs(start_year - _FLOATING_REFERENCE.year) <= 5
-        values = [span.start] if span.end is None else [span.start, span.end]
-        days.update(_day_key(v, floating) for v in values)
-    return DateFeatures(frozenset(days), frozenset(_years(full)))
+    # Title and text are read one by one, as annotate reads them (aggregator.dates keeps the scan of
+    # the texts it just read, so the crawl's worker scans each once): a date never runs from the title
+    # into the text.
+    parts = [part for part in (content_lines(title), content_lines(text)) if part]
+    for part in parts:
+        for span in find_dates(part, reference):
+            if span.granularity not in ("day", "minute") or _is_law_citation(part, span.char_start):
+                continue
+            start_year = _as_date(span.start).year  # type: ignore[union-attr]
+            floating = published is None and abs(start_year - _FLOATING_REFERENCE.year) <= 5
+            values = [span.start] if span.end is None else [span.start, span.end]
+            days.update(_day_key(v, floating) for v in values)
+    return DateFeatures(frozenset(days), frozenset(_years("\n".join(parts))))
 
 
 class _ChunkYears(dict[str, tuple[int, ...]]):
