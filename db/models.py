@@ -249,8 +249,10 @@ class Mention(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
-    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    # (looked up by the unique constraint's index, which starts with it; migration 0012)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
+    # (looked up by ix_mentions_entity_announcement, which starts with it; migration 0012)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(String(10))  # title | body
     surface: Mapped[str] = mapped_column(Text)
     char_start: Mapped[int] = mapped_column(Integer)
@@ -272,7 +274,8 @@ class EventDate(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
+    # (looked up by the unique constraint's index, which starts with it; migration 0012)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(String(10))
     match: Mapped[str] = mapped_column(Text)
     context: Mapped[str] = mapped_column(Text)
