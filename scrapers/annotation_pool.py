@@ -91,8 +91,9 @@ class Annotator:
         if entry is None:
             return None
         future, place = entry
-        if self.lane is not None and not future.done():
+        if self.lane is not None and self.lane.held and not future.done():
             # needed now, and the rest of the batch next: no more waiting in line for any of them
+            # (once nothing is held, as for every later item of a blocking write, nothing to scan)
             self.lane.expedite(*{id(f): f for f, _ in self.pending.values() if not f.done()}.values())
         try:
             return future.result()[place]
