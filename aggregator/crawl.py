@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from aggregator.dedup.ahead import FeaturesAhead, for_run, release
 from aggregator.logs import set_level
+from aggregator.stories import StoryDraft, assign_stories, release_draft
 from db.checkpoint import background_checkpoints
 from db.engine import session_scope
 from db.locks import STORIES_KEY, LockHolder, RunLocks
@@ -82,6 +83,15 @@ def download_timeout() -> float:
     return seconds
 
 
+def batch_size() -> int:
+    """Announcements per database write: `ROPSFEED_BATCH_SIZE`, else 100."""
+    value = os.environ.get("ROPSFEED_BATCH_SIZE") or "100"
+    size = int(value) if value.strip().isdigit() else 0
+    if size < 1:
+        raise ValueError(f"ROPSFEED_BATCH_SIZE must be a whole number above 0, not {value!r}")
+    return size
+
+
 def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> dict[str, Any]:
     """The settings a run gives every spider, locally or through Scrapyd (`schedule.json` settings)."""
     overrides: dict[str, Any] = {
@@ -91,6 +101,7 @@ def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: s
         "ROPSFEED_RUN_ID": run_id,
         "LOG_LEVEL": log_level,
         "DOWNLOAD_TIMEOUT": download_timeout(),
+        "ROPSFEED_BATCH_SIZE": batch_size(),
         "ROPSFEED_LOCKED_BY_RUNNER": True,  # the run holds the sources' locks (db/locks.py)
     }
     if mirror:  # the mirror is our own server on loopback: no need to be gentle with it
@@ -121,7 +132,7 @@ def run_crawl(
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)
-    download_timeout()  # a bad setting stops the run before anything is locked or written
+    download_timeout(), batch_size()  # a bad setting stops the run before anything is locked or written
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
     locks = RunLocks(database_url, run_id)
@@ -150,9 +161,11 @@ def run_crawl(
             from scrapers.worker_pool import running
 
             try:
-                assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id))
+                assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id),
+                                      draft=release_draft(run_id))  # fmt: skip
             finally:
                 release(run_id)
+                release_draft(run_id)
     return reports_for(database_url, run_id, ids)
 
 
@@ -202,21 +215,21 @@ def assign_stories_locked(
     timeout: float = 600.0,
     executor: Executor | None = None,
     ahead: FeaturesAhead | None = None,
+    draft: StoryDraft | None = None,
 ) -> None:
     """Stories after the crawl, over what it added or changed; one run at a time does this step.
     `executor`: the crawl's worker processes (scrapers.worker_pool), which then compute the comparison features
     of the announcements whose features the crawl did not compute already (`ahead`)."""
-    from aggregator.stories import assign_stories
-
     if not locks.wait_for(STORIES_KEY, timeout):
         log.warning("stories not assigned: another run kept the stories lock for %g s; the next run will", timeout)
         return
     try:
-        stories = assign_stories(database_url, executor, ahead)
+        stories = assign_stories(database_url, executor, ahead, draft)
     finally:
         locks.release([STORIES_KEY])
     log.info("stories: %d announcements assigned, %d joined an existing story, %d of them with features computed "
-             "during the crawl", stories.assigned, stories.joined, stories.ahead)  # fmt: skip
+             "during the crawl, %d indexed during the crawl", stories.assigned, stories.joined, stories.ahead,
+             stories.drafted)  # fmt: skip
 
 
 def reports_for(database_url: str, run_id: str, ids: Sequence[str]) -> list[SourceReport]:

@@ -35,6 +35,7 @@ class StoryReport:
     stories: int = 0  # stories in the database afterwards
     multi_source: int = 0  # stories carried by more than one announcement
     ahead: int = 0  # of the assigned, how many had their features computed during the crawl
+    drafted: int = 0  # of the assigned, how many the crawl had added to the index already (StoryDraft)
 
 
 class Member(Protocol):
@@ -69,15 +70,57 @@ def _decode(blob: bytes | None) -> list[int] | None:
     return None if blob is None else np.frombuffer(blob, dtype="<u4").astype(np.uint32).tolist()
 
 
+class StoryDraft:
+    """The story index of the stored announcements with the pending ones added in id order: what
+    the story step computes before it writes.
+
+    `ropsfeed crawl` builds it while the crawl still runs (`DraftRun`), from the announcements
+    stored so far, whenever the crawl is about to wait for its worker processes anyway (a full
+    backlog of annotations, scrapers.pipelines): the step after the crawl then adds only what came
+    after. The step uses it only if it still describes the database (`matches`); the decisions are
+    the same either way, as the index takes the same announcements in the same order."""
+
+    def __init__(self, indexed: list[Row[Any]]) -> None:
+        self.index = StoryIndex.from_records(
+            (str(r.id), _doc(r), r.story_key, _decode(r.dedup_signature)) for r in indexed
+        )
+        self.sizes = Counter(r.story_key for r in indexed)
+        self.base = {r.id: r.story_key for r in indexed}  # the stories it was built on
+        # per pending announcement added, in order: id, updated_at as read, story, joined another
+        self.added: list[tuple[int, datetime, str, bool]] = []
+
+    def add(self, pending: list[Row[Any]], executor: Executor | None = None,
+            ahead: FeaturesAhead | None = None) -> None:  # fmt: skip
+        added = self.index.add_many(((str(r.id), _doc(r)) for r in pending), executor=executor, ahead=ahead)
+        for row, (_, story) in zip(pending, added, strict=True):
+            self.added.append((row.id, row.updated_at, story, self.sizes[story] > 0))
+            self.sizes[story] += 1
+
+    def matches(self, indexed: list[Row[Any]], pending: list[Row[Any]]) -> bool:
+        """Whether the database still holds what this was built from: the same stories, and the
+        announcements added still the first pending ones, unchanged (another run's story step,
+        an edited or deleted page since: no)."""
+        if len(pending) < len(self.added) or {r.id: r.story_key for r in indexed} != self.base:
+            return False
+        return all(
+            (r.id, r.updated_at) == (id_, seen)
+            for r, (id_, seen, _, _) in zip(pending[: len(self.added)], self.added, strict=True)
+        )
+
+
 def assign_stories(
-    database_url: str, executor: Executor | None = None, ahead: FeaturesAhead | None = None
+    database_url: str,
+    executor: Executor | None = None,
+    ahead: FeaturesAhead | None = None,
+    draft: StoryDraft | None = None,
 ) -> StoryReport:
     """Give every live announcement without a story its story, and refresh the stories it touched
     — and those whose members were deleted (tombstoned) or came back since their last refresh.
 
     `executor`: a process pool already running (the crawl's worker processes) computes the
     comparison features while this process does the index work; `ahead`: the features the crawl's
-    workers computed already (aggregator.dedup.ahead). The decisions are the same either way."""
+    workers computed already (aggregator.dedup.ahead); `draft`: the index the crawl built so far
+    (`DraftRun`), continued if it still matches the database. The decisions are the same either way."""
     ensure_schema(database_url)
     report = StoryReport()
     with session_scope(database_url) as session:
@@ -87,13 +130,15 @@ def assign_stories(
     pending = [r for r in rows if not r.story_key and r.deleted_at is None]
     assignments: dict[int, tuple[str, bytes, datetime]] = {}
     if pending:
-        index = StoryIndex.from_records((str(r.id), _doc(r), r.story_key, _decode(r.dedup_signature)) for r in indexed)
-        sizes = Counter(r.story_key for r in indexed)
-        added = index.add_many(((str(r.id), _doc(r)) for r in pending), executor=executor, ahead=ahead)
-        for row, (_, story) in zip(pending, added, strict=True):
-            report.joined += sizes[story] > 0
-            sizes[story] += 1
-            assignments[row.id] = (story, _encode(index.signature_array(str(row.id))), row.updated_at)
+        if draft is None or not draft.matches(indexed, pending):
+            if draft is not None:
+                log.info("stories: the index built during the crawl is out of date; building it again")
+            draft = StoryDraft(indexed)
+        report.drafted = len(draft.added)
+        draft.add(pending[len(draft.added) :], executor, ahead)
+        for id_, seen, story, joined in draft.added:
+            report.joined += joined
+            assignments[id_] = (story, _encode(draft.index.signature_array(str(id_))), seen)
         report.ahead = ahead.hits if ahead is not None else 0
     if assignments or stale:
         with session_scope(database_url, write=True) as session:
@@ -116,6 +161,59 @@ def assign_stories(
         report.stories = session.scalar(select(func.count()).select_from(Story)) or 0
         report.multi_source = session.scalar(select(func.count()).select_from(Story).where(Story.size > 1)) or 0
     return report
+
+
+class DraftRun:
+    """A crawl run's `StoryDraft`, caught up with the database when the crawl has time for it.
+
+    `catch_up` reads the announcements stored since the last call (the first call: all of them)
+    and adds the pending ones, with the features the workers computed ahead. Nothing is written:
+    the story step after the crawl decides, under its lock, whether the draft still holds. A
+    database error leaves the whole work to that step."""
+
+    def __init__(self, database_url: str, ahead: FeaturesAhead | None) -> None:
+        self.database_url = database_url
+        self.ahead = ahead
+        self.draft: StoryDraft | None = None
+        self.last_id = 0
+        self.failed = False
+
+    def catch_up(self) -> None:
+        if self.failed:
+            return
+        try:
+            with session_scope(self.database_url) as session:
+                rows = session.execute(
+                    select(*_INDEX_COLUMNS).where(Announcement.id > self.last_id).order_by(Announcement.id)
+                ).all()
+            if self.draft is None:
+                self.draft = StoryDraft([r for r in rows if r.story_key])
+            self.draft.add([r for r in rows if not r.story_key and r.deleted_at is None], ahead=self.ahead)
+        except Exception as exc:  # the step after the crawl does it all, as without a draft
+            log.warning("stories: no index built during the crawl (%s: %s)", type(exc).__name__, exc)
+            self.failed, self.draft = True, None
+            return
+        if rows:
+            self.last_id = rows[-1].id
+
+    def result(self) -> StoryDraft | None:
+        return None if self.failed else self.draft
+
+
+# The drafts of the crawl runs of this process, by run id (as aggregator.dedup.ahead keeps features).
+_DRAFTS: dict[str, DraftRun] = {}
+
+
+def draft_for(run_id: str, database_url: str, ahead: FeaturesAhead | None) -> DraftRun:
+    if run_id not in _DRAFTS:
+        _DRAFTS[run_id] = DraftRun(database_url, ahead)
+    return _DRAFTS[run_id]
+
+
+def release_draft(run_id: str) -> StoryDraft | None:
+    """The run's draft, forgotten here (its story step takes it)."""
+    run = _DRAFTS.pop(run_id, None)
+    return run.result() if run is not None else None
 
 
 def stale_story_keys() -> Select[tuple[str | None]]:

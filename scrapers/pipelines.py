@@ -13,6 +13,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 
 from aggregator.annotate import Annotations
 from aggregator.dedup.ahead import FeaturesAhead, for_run
+from aggregator.stories import DraftRun, draft_for
 from db.engine import database_reason, session_scope
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator
@@ -32,6 +33,15 @@ def story_features(settings: BaseSettings) -> FeaturesAhead | None:
     return for_run(run_id)
 
 
+def story_draft(settings: BaseSettings) -> DraftRun | None:
+    """The story index this process's story step will continue (aggregator.stories.StoryDraft),
+    when there is one (as for `story_features`)."""
+    ahead = story_features(settings)
+    if ahead is None:
+        return None
+    return draft_for(settings["ROPSFEED_RUN_ID"], settings["ROPSFEED_DATABASE_URL"], ahead)
+
+
 def _key(item: AnnouncementItem) -> tuple[str, str]:
     """What the annotation jobs of an item are filed under."""
     return item.source_id, item.url
@@ -49,6 +59,7 @@ class StoragePipeline:
         self.totals = BatchResult()
         workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
         self.annotator = Annotator(workers, story_features(crawler.settings))
+        self.draft = story_draft(crawler.settings)
         self.started = datetime.now(UTC)
 
     @classmethod
@@ -68,7 +79,14 @@ class StoragePipeline:
         elif isinstance(item, TombstoneItem):
             self.tombstones.append(item)
         if len(self.items) + len(self.raws) + len(self.tombstones) >= self.batch_size:
-            self.flush(wait=len(self.items) >= BACKLOG * self.batch_size)
+            if len(self.items) >= BACKLOG * self.batch_size:
+                if self.draft is not None:
+                    # the crawl is about to wait for the workers: the story index of what is
+                    # stored meanwhile, which the story step after the crawl would do on one core
+                    self.draft.catch_up()
+                self.flush(wait=True)
+            else:
+                self.flush(wait=False)
         return item
 
     def flush(self, wait: bool = True) -> None:
@@ -159,5 +177,7 @@ class StoragePipeline:
         if not is_asyncio_available():
             return  # flush() waits, blocking
         keys = [_key(i) for i in self.items]
+        if self.draft is not None and not all(self.annotator.ready(key) for key in keys):
+            self.draft.catch_up()  # the time the workers need for the rest
         while not all(self.annotator.ready(key) for key in keys):
             await asyncio.sleep(0.02)

@@ -69,7 +69,7 @@ ROPSFEED_LOCKED_BY_RUNNER = False  # True: the caller holds the source's run loc
 # True: this process assigns stories after the crawl (`ropsfeed crawl`), so the workers compute the
 # comparison features of new announcements during it (aggregator.dedup.ahead)
 ROPSFEED_STORIES_AFTER = False
-ROPSFEED_BATCH_SIZE = 100
+ROPSFEED_BATCH_SIZE = 100  # announcements per database write (`ropsfeed crawl`: ROPSFEED_BATCH_SIZE)
 # Processes that extract pages and annotate them (institutions, dates) in parallel with the crawl
 # (scrapers.worker_pool); 0 does it all inline.
 ROPSFEED_ANNOTATION_WORKERS = int(os.environ.get("ROPSFEED_ANNOTATION_WORKERS", default_workers()))

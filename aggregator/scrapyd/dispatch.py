@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from aggregator.crawl import (
     SourceReport,
     assign_stories_locked,
+    batch_size,
     close_interrupted,
     crawl_overrides,
     download_timeout,
@@ -81,7 +82,7 @@ def run_on_scrapyd(
 ) -> list[SourceReport]:
     """Crawl the sources (all enabled ones when empty) on the Scrapyd servers; blocks until done."""
     ids = resolve_sources(source_ids)
-    download_timeout()
+    download_timeout(), batch_size()
     clients = {url: Scrapyd(url) for url in dict.fromkeys(servers)}
     project = project_name()
     ensure_schema(database_url)

@@ -119,6 +119,13 @@ def test_bad_timeout_setting_is_refused_before_anything_runs(sqlite_url: str) ->
     assert "ROPSFEED_DOWNLOAD_TIMEOUT must be a number of seconds above 0, not 'soon'" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "many", "-5"])
+def test_bad_batch_size_is_refused_before_anything_runs(sqlite_url: str, value: str) -> None:
+    result = invoke("run", "--db", sqlite_url, env={"ROPSFEED_BATCH_SIZE": value})
+    assert result.returncode == 2
+    assert f"ROPSFEED_BATCH_SIZE must be a whole number above 0, not {value!r}" in result.stderr
+
+
 def test_unreachable_database_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

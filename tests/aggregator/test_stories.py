@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -135,3 +136,111 @@ def test_a_page_stored_again_during_the_step_keeps_waiting_for_a_judgement(
     assert assign_stories(database).assigned == 1, "the next step judges the new text"
     with session_scope(database) as session:
         assert session.scalar(select(Announcement.story_key).where(Announcement.url == first.url)) is not None
+
+
+def corpus_items(*source_ids: str) -> list[AnnouncementItem]:
+    """Every article of these sources' real texts (the mcps/mcps-es/mazovia ones hold cross-posts)."""
+    items = []
+    for source_id in source_ids:
+        for article in json.loads((TEXTS_DIR / f"{source_id}.json").read_text(encoding="utf-8"))["articles"]:
+            items.append(AnnouncementItem(source_id=source_id, url=article["url"], title=article["title"], body_html="",
+                                          body_text="\n\n".join(article["paragraphs"]),
+                                          lead=article["paragraphs"][0]))  # fmt: skip
+    return items
+
+
+def partition(database: str) -> set[frozenset[str]]:
+    """The stories as sets of member URLs (story keys depend on row ids, the grouping does not)."""
+    with session_scope(database) as session:
+        groups: dict[str | None, set[str]] = {}
+        for url, key in session.execute(select(Announcement.url, Announcement.story_key)):
+            groups.setdefault(key, set()).add(url)
+    assert None not in groups, "every announcement has its story"
+    return {frozenset(urls) for urls in groups.values()}
+
+
+def test_the_index_built_during_the_crawl_decides_as_the_step_alone(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crawl adds what it stored to the story index whenever it would wait anyway (DraftRun);
+    the step after it adds the rest. Same stories as a step that does it all, and the draft was used."""
+    from aggregator.stories import DraftRun, StoryDraft
+
+    first, later = corpus_items("mcps"), corpus_items("mcps-es", "mazovia")
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    for database in (db_url, alone):
+        upgrade(database)
+        with session_scope(database, write=True) as session:
+            sync_sources(session, load_sources())
+            save_announcements(session, first)
+        assert assign_stories(database).assigned == len(first)  # a database with stories already
+    built = []
+    original_init = StoryDraft.__init__
+
+    def counting_init(self: StoryDraft, *args: object) -> None:
+        built.append(1)
+        original_init(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StoryDraft, "__init__", counting_init)
+    run = DraftRun(db_url, ahead=None)
+    for start, end, catch_up in ((0, 4, True), (4, 9, True), (9, None, False)):  # a crawl's writes
+        with session_scope(db_url, write=True) as session:
+            save_announcements(session, later[start:end])
+        if catch_up:
+            run.catch_up()
+    draft = run.result()
+    assert draft is not None and len(draft.added) == 9
+    report = assign_stories(db_url, draft=draft)
+    assert built == [1], "the step continued the crawl's index instead of building its own"
+    with session_scope(alone, write=True) as session:
+        save_announcements(session, later)
+    expected = assign_stories(alone)
+    assert report.drafted == 9 and report.assigned == expected.assigned == len(later)
+    assert (report.joined, report.stories, report.multi_source) == (
+        expected.joined, expected.stories, expected.multi_source)  # fmt: skip
+    assert expected.multi_source > 0, "the corpus holds cross-posts: the test compares real decisions"
+    assert partition(db_url) == partition(alone)
+
+
+def test_an_index_built_during_the_crawl_is_dropped_when_the_database_moved_on(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another run's story step, or an announcement edited after the draft read it: the step
+    builds the index again, and decides as if there had been no draft."""
+    from aggregator.stories import DraftRun
+
+    items = corpus_items("mcps", "mcps-es")
+    with session_scope(database, write=True) as session:
+        save_announcements(session, items[:6])
+    run = DraftRun(database, ahead=None)
+    run.catch_up()
+    with session_scope(database, write=True) as session:  # edited after the draft read it
+        edited = replace(items[0], body_text=items[0].body_text + "\n\nAktualizacja: zmiana terminu.")
+        save_announcements(session, [edited])
+        save_announcements(session, items[6:])
+    caplog.set_level("INFO", logger="aggregator.stories")
+    report = assign_stories(database, draft=run.result())
+    assert "out of date" in caplog.text and report.drafted == 0
+    assert report.assigned == len(items)
+
+    another = DraftRun(database, ahead=None)
+    another.catch_up()  # nothing pending: an empty draft on the stories as they are
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [replace(items[1], body_text=items[1].body_text + "\n\nSprostowanie.")])
+    assign_stories(database)  # another run's step assigns it first
+    caplog.clear()
+    assert assign_stories(database, draft=another.result()).assigned == 0
+    assert "out of date" not in caplog.text, "nothing pending: nothing to decide"
+
+
+def test_a_draft_run_whose_database_fails_leaves_the_work_to_the_step(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aggregator.stories import DraftRun
+
+    (tmp_path / "a-file").write_text("not a folder")
+    run = DraftRun(f"sqlite:///{tmp_path / 'a-file' / 'x.db'}", ahead=None)
+    run.catch_up()
+    run.catch_up()
+    assert run.result() is None and run.failed
+    assert caplog.text.count("no index built during the crawl") == 1

@@ -48,3 +48,38 @@ def test_a_batch_writes_the_ready_items_in_order_and_close_writes_the_rest(tmp_p
     waiting.clear()
     asyncio.run(pipeline.close_spider())
     assert stored()[5:] == [more[0].url, more[1].url], "closing writes what was left"
+
+
+def test_before_waiting_for_a_full_backlog_the_crawl_indexes_the_stories_of_what_it_stored(tmp_path: object) -> None:
+    """`ropsfeed crawl` (a run id, stories after the crawl): when ten batches wait for their
+    annotations the crawl is about to block; first it adds what it stored to the story index
+    (aggregator.stories.DraftRun), which the story step then continues."""
+    from aggregator.stories import assign_stories, release_draft
+
+    url = f"sqlite:///{tmp_path}/pipeline.db"
+    upgrade(url)
+    with session_scope(url, write=True) as session:
+        sync_sources(session, load_sources())
+    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": 2, "ROPSFEED_ANNOTATION_WORKERS": 0,
+                "ROPSFEED_RUN_ID": "run-1", "ROPSFEED_STORIES_AFTER": True}  # fmt: skip
+    pipeline = StoragePipeline.from_crawler(get_crawler(settings_dict=settings))
+    assert pipeline.draft is not None
+    base = make_item()
+    items = [replace(base, url=f"https://mcps.com.pl/wpis-{n}/", external_id=f"wp:{n}", raw=None,
+                     body_text=f"{base.body_text} Nabór nr {n}.") for n in range(24)]  # fmt: skip
+    waiting: set[tuple[str, str]] = set()
+    pipeline.annotator.ready = lambda key: key not in waiting  # type: ignore[method-assign]
+    for item in items[:4]:
+        pipeline.process_item(item)
+    assert pipeline.draft.result() is None, "no wait yet: nothing indexed"
+    waiting.add((items[4].source_id, items[4].url))  # the worker is behind: the backlog grows
+    for item in items[4:23]:
+        pipeline.process_item(item)
+    assert len(pipeline.items) == 19 and pipeline.draft.result() is None
+    pipeline.process_item(items[23])  # the tenth batch: catch up, then wait
+    assert pipeline.items == []
+    draft = release_draft("run-1")
+    assert draft is not None and [id_ for id_, *_ in draft.added] == [1, 2, 3, 4]
+
+    report = assign_stories(url, draft=draft)
+    assert (report.drafted, report.assigned) == (4, 24)
