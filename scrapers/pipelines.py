@@ -84,13 +84,18 @@ class StoragePipeline:
                     # the crawl is about to wait for the workers: the story index of what is
                     # stored meanwhile, which the story step after the crawl would do on one core
                     self.draft.catch_up()
-                self.flush(wait=True)
+                # batch by batch: each is written while the workers annotate the next ones (all at
+                # once, the workers sat idle while the crawl wrote the last of them); a failed
+                # write stops here and the rest waits for the next one
+                while self.items and self.flush(wait=True, limit=self.batch_size):
+                    pass
             else:
                 self.flush(wait=False)
         return item
 
-    def flush(self, wait: bool = True) -> None:
-        """Write what was collected in one transaction.
+    def flush(self, wait: bool = True, limit: int | None = None) -> bool:
+        """Write what was collected in one transaction (with `wait`, at most `limit` items);
+        False when the write failed (logged, and kept as the run's error).
 
         Without `wait`, only the items whose annotations are ready are written (the longest such
         run from the start, so rows keep the order the pages came in), and nothing when fewer
@@ -98,8 +103,8 @@ class StoragePipeline:
         would stop the crawl. The backlog is bounded (`BACKLOG` batches, then it waits).
         """
         if not self.items and not self.raws and not self.tombstones:
-            return
-        ready = len(self.items)
+            return True
+        ready = len(self.items) if limit is None else min(limit, len(self.items))
         if not wait:
             # an item once ready stays ready: go on from where the last look stopped (looking from
             # the start again on every item cost as much as the rest of the pipeline's bookkeeping)
@@ -108,7 +113,7 @@ class StoragePipeline:
                 ready += 1
             self.ready_prefix = ready
             if ready < self.batch_size and ready < len(self.items):
-                return
+                return True
         items, raws, tombstones = self.items[:ready], self.raws, self.tombstones
         self.items, self.raws, self.tombstones = self.items[ready:], [], []
         self.ready_prefix = 0
@@ -126,9 +131,10 @@ class StoragePipeline:
             log.error("%s: %s", getattr(spider, "name", "?"), message)
             if spider is not None and hasattr(spider, "errors"):
                 spider.errors.append(message)
-            return
+            return False
         self.totals += result
         self.publish_totals()
+        return True
 
     def publish_totals(self) -> None:
         stats = self.crawler.stats

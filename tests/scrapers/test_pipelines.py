@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from db.engine import session_scope
 from db.migrate import upgrade
 from db.models import Announcement
 from db.store import sync_sources
+from scrapers import pipelines
 from scrapers.pipelines import StoragePipeline
 from scrapers.registry import load_sources
 from tests.db.test_store import make_item
@@ -50,7 +53,9 @@ def test_a_batch_writes_the_ready_items_in_order_and_close_writes_the_rest(tmp_p
     assert stored()[5:] == [more[0].url, more[1].url], "closing writes what was left"
 
 
-def test_before_waiting_for_a_full_backlog_the_crawl_indexes_the_stories_of_what_it_stored(tmp_path: object) -> None:
+def test_before_waiting_for_a_full_backlog_the_crawl_indexes_the_stories_of_what_it_stored(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`ropsfeed crawl` (a run id, stories after the crawl): when ten batches wait for their
     annotations the crawl is about to block; first it adds what it stored to the story index
     (aggregator.stories.DraftRun), which the story step then continues."""
@@ -76,10 +81,54 @@ def test_before_waiting_for_a_full_backlog_the_crawl_indexes_the_stories_of_what
     for item in items[4:23]:
         pipeline.process_item(item)
     assert len(pipeline.items) == 19 and pipeline.draft.result() is None
+    written: list[int] = []
+    save = pipelines.save_announcements
+
+    def counted(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        written.append(len(batch))
+        return save(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pipelines, "save_announcements", counted)
     pipeline.process_item(items[23])  # the tenth batch: catch up, then wait
     assert pipeline.items == []
+    assert written == [2] * 10, "written batch by batch as the annotations come, not all at the end"
     draft = release_draft("run-1")
     assert draft is not None and [id_ for id_, *_ in draft.added] == [1, 2, 3, 4]
 
     report = assign_stories(url, draft=draft)
     assert (report.drafted, report.assigned) == (4, 24)
+
+
+def test_a_failed_write_while_the_backlog_is_full_keeps_the_rest_of_it(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away while ten batches wait: the batch being written is reported lost,
+    the others stay for the next write (not one error per batch, not the whole backlog lost)."""
+    url = f"sqlite:///{tmp_path}/pipeline.db"
+    upgrade(url)
+    with session_scope(url, write=True) as session:
+        sync_sources(session, load_sources())
+    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": 2, "ROPSFEED_ANNOTATION_WORKERS": 0}
+    pipeline = StoragePipeline.from_crawler(get_crawler(settings_dict=settings))
+    base = make_item()
+    items = [replace(base, url=f"https://mcps.com.pl/wpis-{n}/", external_id=f"wp:{n}", raw=None) for n in range(21)]
+    waiting = {(items[0].source_id, items[0].url)}
+    pipeline.annotator.ready = lambda key: key not in waiting  # type: ignore[method-assign]
+    for item in items[:19]:
+        pipeline.process_item(item)
+    attempts: list[int] = []
+
+    def gone(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        attempts.append(len(batch))
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(pipelines, "save_announcements", gone)
+    pipeline.process_item(items[19])  # the backlog is full: write, waiting
+    assert attempts == [2] and len(pipeline.items) == 18, "one batch lost, the rest kept"
+    monkeypatch.undo()
+    waiting.clear()
+    pipeline.process_item(items[20])
+    asyncio.run(pipeline.close_spider())
+    with session_scope(url) as session:
+        stored = list(session.scalars(select(Announcement.url).order_by(Announcement.id)))
+    assert stored == [i.url for i in items[2:]], "the next writes stored the rest, in order"
