@@ -55,7 +55,18 @@ _INDEX_COLUMNS = (Announcement.id, Announcement.url, Announcement.title, Announc
                   Announcement.deleted_at, Announcement.dedup_signature, Announcement.updated_at)  # fmt: skip
 _MEMBER_COLUMNS = (Announcement.id, Announcement.source_id, Announcement.title, Announcement.published_at,
                    Announcement.story_key)  # fmt: skip
+# What checking a StoryDraft against the database reads of every row.
+_STATE_COLUMNS = (Announcement.id, Announcement.story_key, Announcement.deleted_at, Announcement.updated_at)
 _CHUNK = 500  # values per IN (...): SQLite and psycopg cap the parameters of one statement
+
+
+def _rows_by_id(session: Session, ids: list[int]) -> list[Row[Any]]:
+    """`_INDEX_COLUMNS` of these rows, in id order (read in chunks of `_CHUNK`)."""
+    rows: list[Row[Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        rows += session.execute(select(*_INDEX_COLUMNS).where(Announcement.id.in_(chunk))).all()
+    return sorted(rows, key=lambda r: r.id)
 
 
 def _doc(row: Row[Any]) -> Doc:
@@ -124,18 +135,14 @@ def assign_stories(
     ensure_schema(database_url)
     report = StoryReport()
     with session_scope(database_url) as session:
-        rows = session.execute(select(*_INDEX_COLUMNS).order_by(Announcement.id)).all()
         stale = set(session.scalars(stale_story_keys()))
-    indexed = [r for r in rows if r.story_key]
-    pending = [r for r in rows if not r.story_key and r.deleted_at is None]
+        draft, indexed, pending = _what_to_add(session, draft)
     assignments: dict[int, tuple[str, bytes, datetime]] = {}
-    if pending:
-        if draft is None or not draft.matches(indexed, pending):
-            if draft is not None:
-                log.info("stories: the index built during the crawl is out of date; building it again")
+    if draft is not None or pending:
+        if draft is None:  # (no draft, or one out of date)
             draft = StoryDraft(indexed)
         report.drafted = len(draft.added)
-        draft.add(pending[len(draft.added) :], executor, ahead)
+        draft.add(pending, executor, ahead)
         for id_, seen, story, joined in draft.added:
             report.joined += joined
             assignments[id_] = (story, _encode(draft.index.signature_array(str(id_))), seen)
@@ -214,6 +221,25 @@ def release_draft(run_id: str) -> StoryDraft | None:
     """The run's draft, forgotten here (its story step takes it)."""
     run = _DRAFTS.pop(run_id, None)
     return run.result() if run is not None else None
+
+
+def _what_to_add(
+    session: Session, draft: StoryDraft | None
+) -> tuple[StoryDraft | None, list[Row[Any]], list[Row[Any]]]:
+    """(the draft to continue or None, the rows with a story, the pending rows to add to the draft
+    or to a new index). With a draft, every row's state is read first, without its text: only
+    the rows the draft has not seen are read whole, if it still matches."""
+    if draft is not None:
+        states = session.execute(select(*_STATE_COLUMNS).order_by(Announcement.id)).all()
+        indexed = [r for r in states if r.story_key]
+        pending = [r for r in states if not r.story_key and r.deleted_at is None]
+        if not pending:
+            return None, indexed, []  # nothing to decide
+        if draft.matches(indexed, pending):
+            return draft, indexed, _rows_by_id(session, [r.id for r in pending[len(draft.added) :]])
+        log.info("stories: the index built during the crawl is out of date; building it again")
+    rows = session.execute(select(*_INDEX_COLUMNS).order_by(Announcement.id)).all()
+    return None, [r for r in rows if r.story_key], [r for r in rows if not r.story_key and r.deleted_at is None]
 
 
 def stale_story_keys() -> Select[tuple[str | None]]:

@@ -244,3 +244,20 @@ def test_a_draft_run_whose_database_fails_leaves_the_work_to_the_step(
     run.catch_up()
     assert run.result() is None and run.failed
     assert caplog.text.count("no index built during the crawl") == 1
+
+
+def test_a_draft_whose_announcements_another_step_assigned_writes_nothing(database: str) -> None:
+    from aggregator.stories import DraftRun
+
+    items = corpus_items("mcps")
+    with session_scope(database, write=True) as session:
+        save_announcements(session, items)
+    run = DraftRun(database, ahead=None)
+    run.catch_up()
+    draft = run.result()
+    assert draft is not None and len(draft.added) == len(items)
+    done = assign_stories(database)  # another run's step, first
+    before = partition(database)
+    report = assign_stories(database, draft=draft)
+    assert done.assigned == len(items) and (report.assigned, report.drafted) == (0, 0)
+    assert partition(database) == before
