@@ -15,22 +15,35 @@ from db.migrate import upgrade
 from db.models import Announcement
 from db.store import sync_sources
 from scrapers import pipelines
+from scrapers.items import AnnouncementItem
 from scrapers.pipelines import StoragePipeline
 from scrapers.registry import load_sources
 from tests.db.test_store import make_item
 
 
-def test_a_batch_writes_the_ready_items_in_order_and_close_writes_the_rest(tmp_path: object) -> None:
+def pipeline_on(tmp_path: object, waiting: set[tuple[str, str]], **settings: object) -> tuple[str, StoragePipeline]:
+    """A storage pipeline over a new database, batches of 2, no worker processes; the items whose
+    keys are in `waiting` are not annotated yet (the worker has not finished them)."""
     url = f"sqlite:///{tmp_path}/pipeline.db"
     upgrade(url)
     with session_scope(url, write=True) as session:
         sync_sources(session, load_sources())
-    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": 2, "ROPSFEED_ANNOTATION_WORKERS": 0}
+    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": 2, "ROPSFEED_ANNOTATION_WORKERS": 0, **settings}
     pipeline = StoragePipeline.from_crawler(get_crawler(settings_dict=settings))
-    base = make_item()
-    items = [replace(base, url=f"https://mcps.com.pl/wpis-{n}/", external_id=f"wp:{n}", raw=None) for n in range(5)]
-    waiting = {(i.source_id, i.url) for i in items[1:3]}  # the worker has not finished these yet
     pipeline.annotator.ready = lambda key: key not in waiting  # type: ignore[method-assign]
+    return url, pipeline
+
+
+def numbered_items(count: int, **changes: object) -> list[AnnouncementItem]:
+    base = make_item()
+    return [replace(base, url=f"https://mcps.com.pl/wpis-{n}/", external_id=f"wp:{n}", raw=None,
+                    body_text=f"{base.body_text} Nabór nr {n}.", **changes) for n in range(count)]  # fmt: skip
+
+
+def test_a_batch_writes_the_ready_items_in_order_and_close_writes_the_rest(tmp_path: object) -> None:
+    items = numbered_items(5)
+    waiting = {(i.source_id, i.url) for i in items[1:3]}  # the worker has not finished these yet
+    url, pipeline = pipeline_on(tmp_path, waiting)
 
     def stored() -> list[str]:
         with session_scope(url) as session:
@@ -61,19 +74,10 @@ def test_before_waiting_for_a_full_backlog_the_crawl_indexes_the_stories_of_what
     (aggregator.stories.DraftRun), which the story step then continues."""
     from aggregator.stories import assign_stories, release_draft
 
-    url = f"sqlite:///{tmp_path}/pipeline.db"
-    upgrade(url)
-    with session_scope(url, write=True) as session:
-        sync_sources(session, load_sources())
-    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": 2, "ROPSFEED_ANNOTATION_WORKERS": 0,
-                "ROPSFEED_RUN_ID": "run-1", "ROPSFEED_STORIES_AFTER": True}  # fmt: skip
-    pipeline = StoragePipeline.from_crawler(get_crawler(settings_dict=settings))
-    assert pipeline.draft is not None
-    base = make_item()
-    items = [replace(base, url=f"https://mcps.com.pl/wpis-{n}/", external_id=f"wp:{n}", raw=None,
-                     body_text=f"{base.body_text} Nabór nr {n}.") for n in range(24)]  # fmt: skip
     waiting: set[tuple[str, str]] = set()
-    pipeline.annotator.ready = lambda key: key not in waiting  # type: ignore[method-assign]
+    url, pipeline = pipeline_on(tmp_path, waiting, ROPSFEED_RUN_ID="run-1", ROPSFEED_STORIES_AFTER=True)
+    assert pipeline.draft is not None
+    items = numbered_items(24)
     for item in items[:4]:
         pipeline.process_item(item)
     assert pipeline.draft.result() is None, "no wait yet: nothing indexed"
@@ -104,16 +108,9 @@ def test_a_failed_write_while_the_backlog_is_full_keeps_the_rest_of_it(
 ) -> None:
     """The database goes away while ten batches wait: the batch being written is reported lost,
     the others stay for the next write (not one error per batch, not the whole backlog lost)."""
-    url = f"sqlite:///{tmp_path}/pipeline.db"
-    upgrade(url)
-    with session_scope(url, write=True) as session:
-        sync_sources(session, load_sources())
-    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": 2, "ROPSFEED_ANNOTATION_WORKERS": 0}
-    pipeline = StoragePipeline.from_crawler(get_crawler(settings_dict=settings))
-    base = make_item()
-    items = [replace(base, url=f"https://mcps.com.pl/wpis-{n}/", external_id=f"wp:{n}", raw=None) for n in range(21)]
+    items = numbered_items(21)
     waiting = {(items[0].source_id, items[0].url)}
-    pipeline.annotator.ready = lambda key: key not in waiting  # type: ignore[method-assign]
+    url, pipeline = pipeline_on(tmp_path, waiting)
     for item in items[:19]:
         pipeline.process_item(item)
     attempts: list[int] = []
