@@ -79,6 +79,14 @@ class _ChunkWords(dict[str, tuple[str, ...]]):
         return words
 
 
+class _ChunkTerms(dict[str, tuple[str, ...]]):
+    """chunk → the terms of its words in order (`_word_terms` of each, repeats kept)."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        terms = self[chunk] = tuple(chain.from_iterable(map(_word_terms, _CHUNK_WORDS[chunk])))
+        return terms
+
+
 class _ChunkFolds(dict[str, str]):
     """chunk → its folded words separated by single spaces (usually one word; "" for none)."""
 
@@ -88,23 +96,24 @@ class _ChunkFolds(dict[str, str]):
 
 
 _CHUNK_WORDS = _ChunkWords()
+_CHUNK_TERMS = _ChunkTerms()
 _CHUNK_FOLDS = _ChunkFolds()
 _CHUNK_CACHE = 100_000
 
 
 def _chunks(text: str) -> list[str]:
     """``text`` cut at whitespace; bounds the chunk memos first."""
-    for cache in (_CHUNK_WORDS, _CHUNK_FOLDS):
+    for cache in (_CHUNK_WORDS, _CHUNK_TERMS, _CHUNK_FOLDS):
         if len(cache) >= _CHUNK_CACHE:
             cache.clear()
     return text.split()
 
 
 def _terms(chunks: list[str]) -> str:
-    # Each distinct word once (a repeat adds no term), and no Python loop per word or term: this
-    # runs for every stored page.
-    words = dict.fromkeys(chain.from_iterable(map(_CHUNK_WORDS.__getitem__, chunks)))
-    return " ".join(dict.fromkeys(chain.from_iterable(map(_word_terms, words))))
+    # Each term once, in order of first appearance, and no Python loop per word or term: this runs
+    # for every stored page. (The same as the terms of each distinct word in order of first
+    # appearance: a repeated word's terms all appeared with its first occurrence.)
+    return " ".join(dict.fromkeys(chain.from_iterable(map(_CHUNK_TERMS.__getitem__, chunks))))
 
 
 @dataclass(frozen=True)
