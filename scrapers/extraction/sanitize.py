@@ -8,8 +8,6 @@ from urllib.parse import urljoin
 import nh3
 from bs4 import Tag
 
-from scrapers.extraction.soup import parse_html
-
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "div", "dl", "dt", "em",
     "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre",
@@ -46,11 +44,7 @@ _NH3_OPTIONS: dict[str, Any] = {
 _CLEANER = nh3.Cleaner(**_NH3_OPTIONS) if hasattr(nh3, "Cleaner") else None
 
 
-def sanitize_html(html: str, base_url: str | None = None) -> str:
-    if base_url:
-        soup = parse_html(html)
-        absolutise(soup, base_url)
-        body = soup.body or soup
-        html = body.decode_contents()
+def sanitize_html(html: str) -> str:
+    """The allowed tags and attributes of `html` (its links already absolute: `absolutise`)."""
     cleaned = _CLEANER.clean(html) if _CLEANER is not None else nh3.clean(html, **_NH3_OPTIONS)
     return cleaned.strip()
