@@ -132,7 +132,9 @@ def run_crawl(
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)
-    download_timeout(), batch_size()  # a bad setting stops the run before anything is locked or written
+    # a bad setting stops the run before anything is locked or written
+    download_timeout()
+    batch_size()
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
     locks = RunLocks(database_url, run_id)

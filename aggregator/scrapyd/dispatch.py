@@ -82,7 +82,8 @@ def run_on_scrapyd(
 ) -> list[SourceReport]:
     """Crawl the sources (all enabled ones when empty) on the Scrapyd servers; blocks until done."""
     ids = resolve_sources(source_ids)
-    download_timeout(), batch_size()
+    download_timeout()
+    batch_size()
     clients = {url: Scrapyd(url) for url in dict.fromkeys(servers)}
     project = project_name()
     ensure_schema(database_url)
