@@ -71,19 +71,12 @@ def index_terms(*parts: str | None) -> str:
 # works character by character and keeps whitespace whitespace (a few characters fold into a space,
 # as "¨" does, or into nothing, as a lone combining mark does: hence each chunk's folded words are
 # split and joined again, and empty ones dropped).
-class _ChunkWords(dict[str, tuple[str, ...]]):
-    """chunk → its words (the `_WORD` matches)."""
-
-    def __missing__(self, chunk: str) -> tuple[str, ...]:
-        words = self[chunk] = tuple(_WORD.findall(chunk))
-        return words
-
-
 class _ChunkTerms(dict[str, tuple[str, ...]]):
-    """chunk → the terms of its words in order (`_word_terms` of each, repeats kept)."""
+    """chunk → the terms of its words (the `_WORD` matches) in order: `_word_terms` of each,
+    repeats kept."""
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
-        terms = self[chunk] = tuple(chain.from_iterable(map(_word_terms, _CHUNK_WORDS[chunk])))
+        terms = self[chunk] = tuple(chain.from_iterable(map(_word_terms, _WORD.findall(chunk))))
         return terms
 
 
@@ -95,7 +88,6 @@ class _ChunkFolds(dict[str, str]):
         return folded
 
 
-_CHUNK_WORDS = _ChunkWords()
 _CHUNK_TERMS = _ChunkTerms()
 _CHUNK_FOLDS = _ChunkFolds()
 _CHUNK_CACHE = 100_000
@@ -103,7 +95,7 @@ _CHUNK_CACHE = 100_000
 
 def _chunks(text: str) -> list[str]:
     """``text`` cut at whitespace; bounds the chunk memos first."""
-    for cache in (_CHUNK_WORDS, _CHUNK_TERMS, _CHUNK_FOLDS):
+    for cache in (_CHUNK_TERMS, _CHUNK_FOLDS):
         if len(cache) >= _CHUNK_CACHE:
             cache.clear()
     return text.split()
