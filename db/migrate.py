@@ -48,10 +48,11 @@ def alembic_config(url: str) -> Config:
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
+    """The revision the database says it is at (None: no schema yet), read without alembic."""
     with get_engine(url).connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision() -> str | None:
@@ -104,20 +105,12 @@ def files_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-def stored_revision(url: str) -> str | None:
-    """The revision the database says it is at (None: no schema yet), without alembic."""
-    with get_engine(url).connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
 @cache
 def ensure_schema(url: str) -> None:
     """Upgrade once per process and URL, so commands can call it freely. A database already at the
     newest revision is only asked for it: alembic (and the PostgreSQL dialect it imports) cost
     every command 0.1–0.2 s of start-up."""
     head = files_head()
-    if head is not None and stored_revision(database_url(url)) == head:
+    if head is not None and current_revision(database_url(url)) == head:
         return
     upgrade(url)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from db import migrate
-from db.migrate import files_head, head_revision, stored_revision, upgrade
+from db.migrate import current_revision, files_head, head_revision, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,15 +43,15 @@ def test_files_that_do_not_say_one_head_plainly_leave_it_to_alembic(
 def test_a_current_database_is_not_upgraded_and_alembic_stays_unimported(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'current.db'}"
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
-    assert stored_revision(fresh) is None
+    assert current_revision(fresh) is None
     upgrade(url)
     code = (
         "import sys\n"
-        "from db.migrate import ensure_schema, stored_revision\n"
+        "from db.migrate import ensure_schema, current_revision\n"
         f"ensure_schema({url!r})\n"
         "print('alembic' in sys.modules, 'sqlalchemy.dialects.postgresql' in sys.modules)\n"
         f"ensure_schema({fresh!r})\n"
-        f"print('alembic' in sys.modules, stored_revision({fresh!r}))\n"
+        f"print('alembic' in sys.modules, current_revision({fresh!r}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "True", head_revision()]
