@@ -167,7 +167,6 @@ def run_crawl(
                                       draft=release_draft(run_id))  # fmt: skip
             finally:
                 release(run_id)
-                release_draft(run_id)
     return reports_for(database_url, run_id, ids)
 
 

@@ -69,6 +69,12 @@ def _rows_by_id(session: Session, ids: list[int]) -> list[Row[Any]]:
     return sorted(rows, key=lambda r: r.id)
 
 
+def _indexed_and_pending(rows: list[Row[Any]]) -> tuple[list[Row[Any]], list[Row[Any]]]:
+    """(the rows with a story, the live rows without one): what the index is built from and what
+    it takes next. One definition for the step, the crawl's draft and the draft's check."""
+    return [r for r in rows if r.story_key], [r for r in rows if not r.story_key and r.deleted_at is None]
+
+
 def _doc(row: Row[Any]) -> Doc:
     return Doc(url=row.url, title=row.title, text=row.body_text, published=row.published_at, source_id=row.source_id)
 
@@ -193,9 +199,10 @@ class DraftRun:
                 rows = session.execute(
                     select(*_INDEX_COLUMNS).where(Announcement.id > self.last_id).order_by(Announcement.id)
                 ).all()
+            indexed, pending = _indexed_and_pending(rows)
             if self.draft is None:
-                self.draft = StoryDraft([r for r in rows if r.story_key])
-            self.draft.add([r for r in rows if not r.story_key and r.deleted_at is None], ahead=self.ahead)
+                self.draft = StoryDraft(indexed)
+            self.draft.add(pending, ahead=self.ahead)
         except Exception as exc:  # the step after the crawl does it all, as without a draft
             log.warning("stories: no index built during the crawl (%s: %s)", type(exc).__name__, exc)
             self.failed, self.draft = True, None
@@ -231,15 +238,14 @@ def _what_to_add(
     the rows the draft has not seen are read whole, if it still matches."""
     if draft is not None:
         states = session.execute(select(*_STATE_COLUMNS).order_by(Announcement.id)).all()
-        indexed = [r for r in states if r.story_key]
-        pending = [r for r in states if not r.story_key and r.deleted_at is None]
+        indexed, pending = _indexed_and_pending(states)
         if not pending:
             return None, indexed, []  # nothing to decide
         if draft.matches(indexed, pending):
             return draft, indexed, _rows_by_id(session, [r.id for r in pending[len(draft.added) :]])
         log.info("stories: the index built during the crawl is out of date; building it again")
     rows = session.execute(select(*_INDEX_COLUMNS).order_by(Announcement.id)).all()
-    return None, [r for r in rows if r.story_key], [r for r in rows if not r.story_key and r.deleted_at is None]
+    return None, *_indexed_and_pending(rows)
 
 
 def stale_story_keys() -> Select[tuple[str | None]]:
