@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aggregator.choices import EXPORT_FORMATS as FORMATS
 from aggregator.feeds import FeedEntry, FeedFilters, iter_entries, matching_members
 from db.models import Announcement, Attachment, Entity, Mention, Source
 
-FORMATS = ("csv", "jsonl")
-LEVELS = ("stories", "announcements")
 WARSAW = ZoneInfo("Europe/Warsaw")
 LIST_SEPARATOR = " | "
 CHUNK = 500

@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session, defer
 
+from aggregator.choices import FEED_FORMATS as FORMATS
 from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
 from db.types import UTCDateTime
@@ -39,7 +40,6 @@ WALK_BUDGET = 4000
 # rows (offset + limit) by database; a deeper page, or an export, runs the filtered query
 WALK_MAX_WANT = {"sqlite": 500, "postgresql": 5000}
 BITMAP_BATCH = 100  # PostgreSQL: from this many candidates, a full-text check goes through the GIN index
-FORMATS = ("atom", "rss", "json")
 WARSAW = ZoneInfo("Europe/Warsaw")
 # A story first seen since `seen_since` but published longer than this before it is backfill
 # (a newly added site, a `--full` re-walk), not news: digests leave it out.

@@ -9,10 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from aggregator.crawl import run_crawl
-from aggregator.feeds import FeedFilters, render, select_entries
 from aggregator.options import DbOption, VerboseOption
-from aggregator.report import crawl_table, print_problems
 from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
@@ -36,6 +33,10 @@ def crawl(
     ] = None,
 ) -> None:
     """Crawl sources into the database; exit code 1 when any source had errors."""
+    # Imported when the command runs (Scrapy, numpy, the parsers): every other command starts without them.
+    from aggregator.crawl import run_crawl
+    from aggregator.report import crawl_table, print_problems
+
     url = database_url(db)
     try:
         if scrapyd:
@@ -70,6 +71,9 @@ def demo(
     verbose: VerboseOption = False,
 ) -> None:
     """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary."""
+    from aggregator.crawl import run_crawl  # as in `crawl`
+    from aggregator.report import crawl_table, print_problems
+
     url = database_url(db)
     started = time.monotonic()
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
@@ -92,6 +96,8 @@ def demo(
 
 def write_feeds(url: str, out: Path) -> list[Path]:
     """The unified feed in every format, as `ropsfeed feed` prints it without filters."""
+    from aggregator.feeds import FeedFilters, render, select_entries  # feedgen: not at every CLI start
+
     filters = FeedFilters(limit=200)
     with session_scope(url) as session:
         entries = select_entries(session, filters)

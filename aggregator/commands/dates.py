@@ -15,8 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from aggregator.dates import find_dates, span_to_json
-
 
 def parse_reference(raw: object) -> date | None:
     """'2024-05-14' (or a full ISO timestamp, whose date is used) → date; None/'' → None."""
@@ -32,6 +30,9 @@ def parse_reference(raw: object) -> date | None:
 
 def dates_payload(text: str, reference: date | None) -> dict[str, Any]:
     """The contract's JSON object for one text."""
+    # Imported on first use (the date grammar is compiled at import), so that every other command starts without it.
+    from aggregator.dates import find_dates, span_to_json
+
     return {"text": text, "dates": [span_to_json(span) for span in find_dates(text, reference)]}
 
 

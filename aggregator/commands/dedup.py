@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aggregator.dedup import Doc, judge
+if TYPE_CHECKING:
+    from aggregator.dedup import Doc
 
 __all__ = ["doc_from_json", "judge_line", "register"]
 
@@ -50,6 +51,9 @@ def _string(record: dict[str, Any], key: str, side: str, required: bool = False)
 
 def doc_from_json(record: object, side: str) -> Doc:
     """A :class:`Doc` from one side of an input line (``text`` required; the rest may be missing)."""
+    # Imported on first use (numpy, the models), so that every other command starts without them.
+    from aggregator.dedup import Doc
+
     if not isinstance(record, dict):
         raise ValueError(f'"{side}" must be an object with "url", "title", "text", "published"')
     return Doc(
@@ -75,6 +79,8 @@ def judge_line(line: str) -> dict[str, Any]:
         a, b = doc_from_json(record["a"], "a"), doc_from_json(record["b"], "b")
     except ValueError as exc:
         return {"error": str(exc)}
+    from aggregator.dedup import judge  # on first use, as in doc_from_json
+
     try:
         verdict = judge(a, b)
     except Exception as exc:  # one bad pair must not end the stream

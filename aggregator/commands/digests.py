@@ -7,18 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aggregator.mail.settings import MailConfigError, mail_settings
-from aggregator.mail.subscribers import (
-    FREQUENCIES,
-    WEEKDAYS,
-    DigestSettings,
-    SubscriberError,
-    all_subscribers,
-    parse_weekday,
-    remove,
-    state,
-    subscribe,
-)
+from aggregator.choices import FREQUENCIES, WEEKDAYS
 from aggregator.options import DbOption
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -26,8 +15,8 @@ from db.migrate import ensure_schema
 subscribers_app = typer.Typer(help="Digest subscribers (an operator's add is confirmed at once).",
                               no_args_is_help=True)  # fmt: skip
 digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
-# aggregator.mail.send and .jobs (the templates, jinja2) are imported by the commands that use them:
-# every `ropsfeed` start, a crawl's too, would pay for them
+# aggregator.mail's modules (email_validator; settings: the feed's feedgen; send and jobs: the templates,
+# jinja2) are imported by the commands that use them: every `ropsfeed` start, a crawl's too, would pay for them
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -53,6 +42,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add a subscriber, or update the settings of an existing address; confirmed at once."""
+    from aggregator.mail.subscribers import DigestSettings, SubscriberError, parse_weekday, subscribe
+
     try:
         settings = DigestSettings(
             frequency=frequency,
@@ -81,6 +72,7 @@ def list_subscribers(
 ) -> None:
     """Every subscriber with their state, frequency and filters."""
     from aggregator.mail.send import MAX_BOUNCES
+    from aggregator.mail.subscribers import DigestSettings, all_subscribers, state
 
     url = database_url(db)
     ensure_schema(url)
@@ -112,6 +104,8 @@ def list_subscribers(
 @subscribers_app.command("remove")
 def remove_subscriber(email: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
     """Delete a subscriber and the record of what they were sent."""
+    from aggregator.mail.subscribers import SubscriberError, remove
+
     url = database_url(db)
     ensure_schema(url)
     try:
@@ -137,6 +131,7 @@ def send(
         raise _fail(f"frequency must be one of {', '.join(FREQUENCIES)}")
     from aggregator.mail.jobs import log_to_stderr
     from aggregator.mail.send import send_digests
+    from aggregator.mail.settings import MailConfigError, mail_settings
 
     log_to_stderr()
     try:

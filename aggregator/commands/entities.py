@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
-from aggregator.entities import analyse_text
-
 
 def entities_payload(text: str) -> dict[str, Any]:
     """The contract's JSON object for one text."""
+    # Imported on first use (the institution names, their inflection), so that every other command starts without it.
+    from aggregator.entities import analyse_text
+
     return {
         "text": text,
         "entities": [

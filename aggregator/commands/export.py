@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from aggregator.export import ANNOUNCEMENT_COLUMNS, FORMATS, LEVELS, STORY_COLUMNS, announcement_rows, story_rows, write
-from aggregator.feeds import FeedFilters
+from aggregator.choices import EXPORT_FORMATS as FORMATS
+from aggregator.choices import EXPORT_LEVELS as LEVELS
 from aggregator.options import DbOption
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -32,6 +32,10 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export stories (or announcements) as CSV or JSON lines, newest first, filtered like the feed."""
+    # Imported when the command runs (the feed's queries, feedgen), so that every other command starts without them.
+    from aggregator.export import ANNOUNCEMENT_COLUMNS, STORY_COLUMNS, announcement_rows, story_rows, write
+    from aggregator.feeds import FeedFilters
+
     problems = []
     if export_format not in FORMATS:
         problems.append(f"unknown format {export_format!r}; use one of: {', '.join(FORMATS)}")

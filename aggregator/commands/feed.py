@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from aggregator.feeds import FORMATS, FeedFilters, render, select_entries
+from aggregator.choices import FEED_FORMATS as FORMATS
 from aggregator.options import DbOption
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -24,6 +24,9 @@ def feed(
     db: DbOption = None,
 ) -> None:
     """Print the feed of announcements, newest first, filtered."""
+    # Imported when the command runs (feedgen, lxml), so that every other command starts without them.
+    from aggregator.feeds import FeedFilters, render, select_entries
+
     if feed_format not in FORMATS:
         typer.echo(f"error: unknown format {feed_format!r}; use one of: {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)

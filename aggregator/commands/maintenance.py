@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from aggregator.options import DbOption
-from aggregator.reparse import reparse as run_reparse
 from db.engine import database_url
 
 
@@ -18,6 +17,9 @@ def reparse(
     db: DbOption = None,
 ) -> None:
     """Re-run the current parsers over the archived pages, without the network."""
+    # Imported when the command runs (Scrapy, the parsers, numpy): every other command starts without them.
+    from aggregator.reparse import reparse as run_reparse
+
     try:
         reports = run_reparse(database_url(db), source_ids or [])
     except ValueError as exc:

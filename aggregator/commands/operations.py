@@ -9,12 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aggregator.alerts import report_failing
 from aggregator.commands.crawling import on_scrapyd
-from aggregator.crawl import run_crawl
-from aggregator.mail.settings import MailConfigError
 from aggregator.options import DbOption, VerboseOption
-from aggregator.report import crawl_table, print_problems
 from aggregator.status import FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -42,6 +38,12 @@ def run(
 ) -> None:
     """The scheduled job: crawl every enabled source, then send the due digests (when
     ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed."""
+    # Imported when the command runs (Scrapy, numpy; the alert mail's feedgen): every other command starts without them.
+    from aggregator.alerts import report_failing
+    from aggregator.crawl import run_crawl
+    from aggregator.mail.settings import MailConfigError
+    from aggregator.report import crawl_table, print_problems
+
     url = database_url(db)
     try:
         if scrapyd:
@@ -87,6 +89,8 @@ def status(
     failing_after: FailingAfterOption = FAILING_AFTER,
 ) -> None:
     """Per source: last success, last failure and why, items in the last 30 days, alarms."""
+    from aggregator.alerts import report_failing  # the alert mail (feedgen): not at every CLI start
+
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:

@@ -17,12 +17,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from aggregator.choices import FREQUENCIES, WEEKDAYS
 from aggregator.diacritics import strip_diacritics
 from db.models import Subscriber
 from scrapers.registry import VOIVODESHIPS, load_sources
 
-FREQUENCIES = ("daily", "weekly")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_PL = ("poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela")
 MAX_FILTER_VALUES = 50
 
