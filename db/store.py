@@ -7,7 +7,6 @@ never leaves a half-written announcement.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,11 +45,6 @@ class EntityLike(Protocol):
     voivodeship: str | None
     website: str | None
 
-
-# gzip level of the raw page archive. Measured on the 5,000 pages of benchmarks/bench_crawl.py (19 MB of
-# HTML and JSON): level 6 took 0.31 s and gave 6.20 MB, level 1 takes 0.19 s for 6.78 MB (+9%). The
-# archive is written on every crawl and read only by `reparse`, so the crawl's CPU wins.
-RAW_GZIP_LEVEL = 1
 
 Annotator = Callable[["AnnouncementItem", datetime], "Annotations"]
 # (search_text, search_terms) of an item, e.g. computed ahead in the annotation worker
@@ -270,10 +264,8 @@ def tombstone_missing(
 def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
     """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url.
 
-    The gzip header carries no time (mtime 0): the same body gives the same bytes in every
-    database, so archives of two crawls or a backup and its source compare equal.
-
-    One lookup and one multi-row insert of the new ones (which returns their ids) per batch.
+    The body is stored gzipped (scrapers.items.archive_form). One lookup and one multi-row insert
+    of the new ones (which returns their ids) per batch.
     """
     unique: dict[str, RawResponse] = {}
     for raw in raws:
@@ -286,7 +278,7 @@ def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str
         rows = [
             {"source_id": raw.source_id, "url": raw.url, "kind": raw.kind, "status": raw.status,
              "headers": raw.headers, "fetched_at": raw.fetched_at, "body_sha256": raw.sha256,
-             "body_gzip": gzip.compress(raw.body, compresslevel=RAW_GZIP_LEVEL, mtime=0)}
+             "body_gzip": raw.body_gzip()}
             for raw in missing
         ]  # fmt: skip
         statement = insert_for(session, RawPage.__table__).on_conflict_do_nothing(index_elements=["url", "body_sha256"])

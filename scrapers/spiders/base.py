@@ -36,7 +36,7 @@ from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
-from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
+from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.worker_pool import default_workers, offload
 
@@ -47,6 +47,12 @@ DEFAULT_LISTING_LINKS = (
     "div.blog h2[itemprop=name] a::attr(href), div.blog p.readmore a::attr(href)"
 )
 DEFAULT_NEXT_PAGE = "a.next::attr(href), link[rel=next]::attr(href), li.pagination-next a::attr(href)"
+
+
+def read_article(parser: ArticleParser, html: str, url: str, body: bytes) -> tuple[ParsedArticle, tuple[str, bytes]]:
+    """A worker's job for an article page: its extraction, and its body as the raw page archive
+    keeps it (there, not in the crawl process, which also runs the crawl)."""
+    return parser.parse(html, url), archive_form(body)
 
 
 def describe_failure(failure: Failure, timeout: float) -> str:
@@ -260,7 +266,8 @@ class SourceSpider(scrapy.Spider):
             yield RawPageItem(raw)
             return
         # the page's extraction, the costliest step of the crawl, runs in a worker process
-        parsed = await offload(self.workers, self.parser.parse, response.text, response.url)
+        parsed, raw.archived = await offload(self.workers, read_article, self.parser, response.text, response.url,
+                                             response.body)  # fmt: skip
         self.complete(parsed, response)
         item = self.item_from_article(parsed, raw)
         if item is None:

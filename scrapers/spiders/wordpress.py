@@ -25,7 +25,7 @@ from scrapers.extraction.article import body_from_html_fragment
 from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso, parse_rfc822
-from scrapers.items import AnnouncementItem, RawResponse
+from scrapers.items import AnnouncementItem, RawResponse, archive_form
 from scrapers.spiders.base import SourceSpider, describe_failure
 from scrapers.worker_pool import offload
 
@@ -128,6 +128,12 @@ def read_api_page(body: bytes, source_id: str, identity: UrlIdentity) -> ApiPage
     return ApiPage(items, incomplete_posts(unmade), listed, len(posts))
 
 
+def read_archived_api_page(body: bytes, source_id: str, identity: UrlIdentity) -> tuple[ApiPage, tuple[str, bytes]]:
+    """A worker's job for a crawled REST API page: `read_api_page`, and the body as the raw page
+    archive keeps it (there, not in the crawl process, which also runs the crawl)."""
+    return read_api_page(body, source_id, identity), archive_form(body)
+
+
 def api_posts(body: bytes) -> list[dict[str, Any]]:
     posts = json.loads(body)
     if not isinstance(posts, list):
@@ -223,7 +229,8 @@ class WordPressSpider(SourceSpider):
         raw = self.raw_of(response, "api")
         try:
             # 100 posts of HTML to clean: a worker process does it (scrapers.worker_pool)
-            listing = await offload(self.workers, read_api_page, response.body, self.source.id, self.identity)
+            listing, raw.archived = await offload(self.workers, read_archived_api_page, response.body,
+                                                  self.source.id, self.identity)  # fmt: skip
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             reason = f"not JSON ({content_type or 'no Content-Type'}): {exc}"
             if page == 1:
