@@ -45,6 +45,16 @@ FEED_EXPORT_ENCODING = "utf-8"
 # about a fifth of the crawl process's CPU for 5,000 articles (benchmarks/bench_crawl.py).
 CONCURRENT_ITEMS = 4
 
+# Middlewares with nothing to do here, off: each one a spider or downloader middleware more is a
+# call (and, for spider middlewares, an async generator layer) per request or item. No site needs
+# HTTP auth; the crawl sets no DEPTH_LIMIT and reads no depth stats; the meta-copy check only warns
+# about spiders that forward response.meta, which ours do not.
+DOWNLOADER_MIDDLEWARES = {"scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+
 # Every request goes through the mirror mapping when ROPSFEED_MIRROR is set (offline demo, tests).
 DOWNLOAD_HANDLERS = {
     "http": "scrapers.downloader.MirrorAwareDownloadHandler",
