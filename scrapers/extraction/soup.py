@@ -161,8 +161,12 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
         # the dict class's constructor copies without its __setitem__, which keeps str values anyway)
         attrs = self.attribute_dict_class(attrib) if attrib else None
         parent = soup.currentTag
-        tag = Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
-                  namespaces=self.active_namespace_prefixes[-1])  # fmt: skip
+        # (bs4 substitutes the charset of a <meta charset> or <meta http-equiv>: Tag does that)
+        if _TAGS_BY_HAND and not (name == "meta" and attrs and ("charset" in attrs or "http-equiv" in attrs)):
+            tag = self._tag(soup, name, attrs, parent)
+        else:
+            tag = Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
+                      namespaces=self.active_namespace_prefixes[-1])  # fmt: skip
         # BeautifulSoup.handle_starttag and pushTag
         self._elements.append(tag)
         soup._most_recent_element = tag
@@ -174,6 +178,48 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
             soup.preserve_whitespace_tag_stack.append(tag)
         if name in self.string_containers:
             soup.string_container_stack.append(tag)
+
+    def _tag(self, soup: BeautifulSoup, name: str, attrs: Any, parent: Tag) -> Tag:
+        """`Tag(soup, self, name, None, None, attrs, parent, previous, namespaces=…)` without its
+        constructor, which took a third of building the tree: the same fields, set as it sets them
+        for an HTML builder (checked at import, `_TAGS_BY_HAND`)."""
+        tag = Tag.__new__(Tag)
+        tag.parser_class = soup.__class__
+        tag.name = name
+        tag.namespace = None
+        tag._namespaces = self.active_namespace_prefixes[-1] or {}
+        tag.prefix = None
+        tag.sourceline = None
+        tag.sourcepos = None
+        tag.attribute_value_list_class = self.attribute_value_list_class
+        if attrs is None:
+            tag.attrs = self.attribute_dict_class()
+        elif self.cdata_list_attributes:
+            tag.attrs = self._replace_cdata_list_attribute_values(name, attrs)
+        else:  # (bs4 copies them then; never the case for this builder's callers)
+            return Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
+                       namespaces=self.active_namespace_prefixes[-1])  # fmt: skip
+        tag.known_xml = self.is_xml
+        tag.contents = []
+        # PageElement.setup(parent, previous_element)
+        previous = soup._most_recent_element
+        tag.parent = parent
+        tag.previous_element = previous
+        if previous is not None:
+            previous.next_element = tag
+        tag.next_element = None
+        tag.next_sibling = None
+        sibling = parent.contents[-1] if parent.contents else None
+        tag.previous_sibling = sibling
+        if sibling is not None:
+            sibling.next_sibling = tag
+        tag.hidden = False
+        tag.can_be_empty_element = self.can_be_empty_element(name)
+        tag.cdata_list_attributes = self.cdata_list_attributes
+        tag.preserve_whitespace_tags = self.preserve_whitespace_tags
+        containers = self.string_containers
+        tag.interesting_string_types = {containers[name]} if name in containers else Tag.MAIN_CONTENT_STRING_TYPES
+        return tag
 
     def end(self, name: str) -> None:  # type: ignore[override]
         soup = self.soup
@@ -263,7 +309,8 @@ _CDATA_TAGS = frozenset(_MINIMAL.cdata_containing_tags)
 _VOID_CLOSE = _MINIMAL.void_element_close_prefix or ""
 _SAMPLE = (
     '<!DOCTYPE html><html><head><meta charset="latin-1"><meta http-equiv="content-type" content="text/html; '
-    'charset=iso-8859-2"><style>p > a {}</style><script>if (a < b && c) {}</script></head><body class=" x  y" '
+    'charset=iso-8859-2"><meta name="description" content="d"><style>p > a {}</style>'
+    '<script>if (a < b && c) {}</script></head><body class=" x  y" '
     'id=b><p title=\'say "hi"\' data-x="it\'s &amp; <q>" lang=pl>a &amp; b &lt;c&gt; <br><img src="a.png" alt>'
     "<!-- note --><b></b><template><i>t</i></template><![CDATA[x]]><?pi x?></p><pre>\n a  b</pre>"
     "<td headers='h1 h2'>c</td><a rel='nofollow tag' href='/x?a=1&amp;b=2' data-y=\"a&quot;b'c\">l</a></body></html>"
@@ -274,9 +321,35 @@ _CONTENTS_HTML_MATCHES = all(
     contents_html(tag) == tag.decode_contents() for tag in (_SAMPLE_SOUP, *_SAMPLE_SOUP.find_all(True))
 )
 
+
 _DEFAULT_CONTAINERS_PLAIN = all(
     c.__new__ is NavigableString.__new__ for c in _LeanLXMLTreeBuilder.DEFAULT_STRING_CONTAINERS.values()
 )
+
+
+def _tags_by_hand_match() -> bool:
+    """Whether `_LeanLXMLTreeBuilder._tag` makes the Tags bs4 makes: the same fields, values and
+    neighbours for every element of a sample (else `Tag` itself is called, as before)."""
+    global _TAGS_BY_HAND
+    _TAGS_BY_HAND = False
+    expected = BeautifulSoup(_SAMPLE, "lxml").find_all(True)
+    _TAGS_BY_HAND = True
+    try:
+        made = parse_html(_SAMPLE).find_all(True)
+    finally:
+        _TAGS_BY_HAND = False
+
+    def fields(tag: Tag) -> dict[str, Any]:
+        return {k: (getattr(v, "name", type(v)) if k in _NEIGHBOURS else v) for k, v in vars(tag).items()}
+
+    return len(made) == len(expected) and all(
+        type(a) is type(b) and fields(a) == fields(b) for a, b in zip(made, expected, strict=True)
+    )
+
+
+_NEIGHBOURS = ("parent", "previous_element", "next_element", "previous_sibling", "next_sibling", "contents")
+_TAGS_BY_HAND = False
+_TAGS_BY_HAND = _tags_by_hand_match()
 
 # lxml asks inspect for start()'s parameters on every parse (to learn whether it takes the nsmap):
 # a signature worked out once answers in 5 µs, where reading the function again took 19 µs, a tenth
