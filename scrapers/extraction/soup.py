@@ -321,7 +321,6 @@ _CONTENTS_HTML_MATCHES = all(
     contents_html(tag) == tag.decode_contents() for tag in (_SAMPLE_SOUP, *_SAMPLE_SOUP.find_all(True))
 )
 
-
 _DEFAULT_CONTAINERS_PLAIN = all(
     c.__new__ is NavigableString.__new__ for c in _LeanLXMLTreeBuilder.DEFAULT_STRING_CONTAINERS.values()
 )
@@ -331,13 +330,14 @@ def _tags_by_hand_match() -> bool:
     """Whether `_LeanLXMLTreeBuilder._tag` makes the Tags bs4 makes: the same fields, values and
     neighbours for every element of a sample (else `Tag` itself is called, as before)."""
     global _TAGS_BY_HAND
-    _TAGS_BY_HAND = False
-    expected = BeautifulSoup(_SAMPLE, "lxml").find_all(True)
-    _TAGS_BY_HAND = True
+    before = _TAGS_BY_HAND
     try:
+        _TAGS_BY_HAND = False
+        expected = BeautifulSoup(_SAMPLE, "lxml").find_all(True)
+        _TAGS_BY_HAND = True
         made = parse_html(_SAMPLE).find_all(True)
     finally:
-        _TAGS_BY_HAND = False
+        _TAGS_BY_HAND = before
 
     def fields(tag: Tag) -> dict[str, Any]:
         return {k: (getattr(v, "name", type(v)) if k in _NEIGHBOURS else v) for k, v in vars(tag).items()}

@@ -111,6 +111,27 @@ def test_the_same_tree_with_strings_from_their_constructor(markup: str, monkeypa
     assert_same_tree(markup)
 
 
+@pytest.mark.parametrize("markup", SNIPPETS)
+def test_the_same_tree_with_tags_from_their_constructor(markup: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The way taken if Tag's constructor ever sets other fields than the builder sets by hand."""
+    monkeypatch.setattr(soup_module, "_TAGS_BY_HAND", False)
+    assert_same_tree(markup)
+
+
+def test_tags_are_made_by_hand_only_while_they_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert soup_module._TAGS_BY_HAND  # (else every Tag would come from its constructor: slower, same tree)
+    made = soup_module._LeanLXMLTreeBuilder._tag
+
+    def one_field_wrong(*args: Any) -> Tag:
+        tag = made(*args)
+        tag.known_xml = True
+        return tag
+
+    monkeypatch.setattr(soup_module._LeanLXMLTreeBuilder, "_tag", one_field_wrong)
+    assert not soup_module._tags_by_hand_match()
+    assert soup_module._TAGS_BY_HAND  # (the check leaves the switch as it found it)
+
+
 def test_the_same_tree_as_beautifulsoup_on_every_mirror_page() -> None:
     pages = _mirror_pages()
     assert len(pages) > 50
