@@ -6,8 +6,8 @@ listings and article pages — serves it from a separate process on 127.0.0.1, a
 in one run: `ropsfeed crawl` into SQLite (extraction, sanitising, dates, institutions, raw archive,
 upserts), and a bare Scrapy spider that fetches the same pages and only yields their URLs.
 Politeness delays are off for both. Prints pages per second, the ratio, peak memory and the CPU
-seconds each used (ours with its worker processes): the ratio is bounded by the cores there are
-to spend that CPU on.
+seconds each used (ours with its worker processes, and how they split between the crawl process
+and its workers): the ratio is bounded by the cores there are to spend that CPU on.
 
 A machine's speed drifts (by a fifth within minutes on shared hosts), so the pair is run
 `--rounds` times, one after the other, and the median round's ratio is the result.
@@ -165,13 +165,30 @@ def generate(root: Path, articles: int) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
+def own_cpu(pid: int) -> float | None:
+    """CPU seconds a running process has used itself, its children not included (Linux's /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str, float | None]:
     """Wall time, CPU seconds and peak RSS (MiB) of a child process, its worker processes included
-    (``wait4``'s account of the child), and its stdout."""
+    (``wait4``'s account of the child), its stdout, and the CPU seconds of the child process alone
+    (read from /proc every 50 ms until it ends; None where there is no /proc): which of the crawl
+    process and its workers the CPU went to."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
+        alone = None
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            alone = own_cpu(process.pid) or alone
+            time.sleep(0.05)
         elapsed = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -179,7 +196,7 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int, str
         stdout, stderr = out.read(), err.read()
     if process.returncode not in (0, 1):
         sys.exit(f"{command[:4]} failed:\n{stdout[-2000:]}\n{stderr[-4000:]}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, stdout
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, stdout, alone
 
 
 @dataclass
@@ -193,6 +210,7 @@ class Round:
     ours_cpu: float
     ours_mem: int
     stored: int
+    ours_own_cpu: float | None  # the crawl process alone, without its workers
 
     @property
     def ratio(self) -> float:
@@ -201,19 +219,20 @@ class Round:
 
 def crawl_round(tmp: Path, number: int, mirror: str, api_pages: int, env: dict[str, str], bare_script: Path) -> Round:
     """Bare Scrapy, then ropsfeed into a new SQLite database, over the same mirror."""
-    bare_time, bare_cpu, bare_mem, out = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
+    bare_time, bare_cpu, bare_mem, out, _ = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
                                               str(api_pages)], env)  # fmt: skip
     bare_pages = json.loads(out.strip().splitlines()[-1])["pages"]
     path = tmp / f"bench-{number}.db"
     crawl = [sys.executable, "-m", "aggregator.cli", "crawl", "--mirror", mirror, "--db", f"sqlite:///{path}"]
-    ours_time, ours_cpu, ours_mem, out = run(crawl, env)
+    ours_time, ours_cpu, ours_mem, out, ours_own_cpu = run(crawl, env)
     import sqlite3
 
     connection = sqlite3.connect(path)
     stored = connection.execute("select count(*) from announcements").fetchone()[0]
     ours_pages = connection.execute("select sum(pages_fetched) from crawl_runs").fetchone()[0]
     connection.close()
-    return Round(bare_pages, bare_time, bare_cpu, bare_mem, ours_pages, ours_time, ours_cpu, ours_mem, stored)
+    return Round(bare_pages, bare_time, bare_cpu, bare_mem, ours_pages, ours_time, ours_cpu, ours_mem, stored,
+                 ours_own_cpu)  # fmt: skip
 
 
 def main() -> None:
@@ -258,6 +277,11 @@ def main() -> None:
     )
     per_page = [1000 * cpu / pages for pages, cpu in ((median.ours_pages, median.ours_cpu),
                                                       (median.bare_pages, median.bare_cpu))]  # fmt: skip
+    if median.ours_own_cpu is not None:
+        print(
+            f"ropsfeed CPU (median round): the crawl process {median.ours_own_cpu:.1f} s (bare Scrapy's whole run: "
+            f"{median.bare_cpu:.1f} s), its workers {median.ours_cpu - median.ours_own_cpu:.1f} s"
+        )
     ceiling = (median.ours_pages / (median.ours_cpu / cores)) / (median.bare_pages / median.bare_time)
     print(
         f"CPU per page (median round): ropsfeed {per_page[0]:.1f} ms, bare {per_page[1]:.1f} ms "
