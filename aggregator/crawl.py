@@ -92,6 +92,13 @@ def batch_size() -> int:
     return size
 
 
+def check_settings() -> None:
+    """The run's settings from the environment, checked before anything is locked or written:
+    a bad one stops the run at once (`run_crawl`, `run_on_scrapyd`)."""
+    download_timeout()
+    batch_size()
+
+
 def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> dict[str, Any]:
     """The settings a run gives every spider, locally or through Scrapyd (`schedule.json` settings)."""
     overrides: dict[str, Any] = {
@@ -132,9 +139,7 @@ def run_crawl(
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)
-    # a bad setting stops the run before anything is locked or written
-    download_timeout()
-    batch_size()
+    check_settings()
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
     locks = RunLocks(database_url, run_id)

@@ -19,10 +19,9 @@ from urllib.parse import urlsplit
 from aggregator.crawl import (
     SourceReport,
     assign_stories_locked,
-    batch_size,
+    check_settings,
     close_interrupted,
     crawl_overrides,
-    download_timeout,
     record_skipped,
     reports_for,
     resolve_sources,
@@ -82,8 +81,7 @@ def run_on_scrapyd(
 ) -> list[SourceReport]:
     """Crawl the sources (all enabled ones when empty) on the Scrapyd servers; blocks until done."""
     ids = resolve_sources(source_ids)
-    download_timeout()
-    batch_size()
+    check_settings()
     clients = {url: Scrapyd(url) for url in dict.fromkeys(servers)}
     project = project_name()
     ensure_schema(database_url)
