@@ -60,6 +60,9 @@ def _warm_up() -> None:
         os.nice(WORKER_NICE)
     except OSError as exc:  # not allowed here (a sandbox): the workers just run at the same priority
         log.debug("worker niceness unchanged: %s", exc)
+    from scrapers.extraction.article import warm_up
+
+    warm_up()  # the first job is an article page
     from aggregator.annotate import annotate  # morfeusz2 and the gazetteer load here, once per worker
 
     # "wczoraj" loads dateparser (relative dates): half a second, better spent before the first page

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from scrapers.extraction.article import ArticleParser
 from scrapers.registry import Selectors
+
+ROOT = Path(__file__).resolve().parents[3]
+_MCPS_ARTICLE = "konkurs-mazowiecka-marka-ekonomii-spolecznej-2021/index.html"
 
 # Drupal 7 node of es.mcps-efs.pl: the lead is a field printed above the body field (real texts).
 _DRUPAL_NODE = """<html><body><h1 id="page-title">Rusza V edycja konkursu "Mazowiecka Marka Ekonomii Społecznej"</h1>
@@ -99,3 +106,28 @@ def test_a_cms_error_page_served_as_200_is_not_an_announcement(title: str) -> No
 def test_a_short_announcement_about_something_not_found_is_one(title: str) -> None:
     article = ArticleParser(_ERROR_SELECTORS).parse(_page(title, "Postępowanie zostanie powtórzone."), "https://x.pl/a")
     assert article.problems == []
+
+
+def test_after_warm_up_a_real_page_compiles_none_of_soupsieves_patterns() -> None:
+    """A worker's `warm_up` pays soupsieve's pattern compiling (its first selectors: 0.15 s), not
+    its first page. Checked in a fresh interpreter: this one has compiled them already."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from soupsieve.css_parser import CSSParser\n"
+        "from scrapers.extraction.article import ArticleParser, warm_up\n"
+        "def compiled(): return {p.name for p in CSSParser.CSS_TOKENS if getattr(p, '_re_pattern', None) is not None}\n"
+        "assert not compiled()\n"
+        "warm_up()\n"
+        "before = compiled()\n"
+        "page = Path(sys.argv[1]).read_text(encoding='utf-8')\n"
+        "article = ArticleParser().parse(page, 'https://mcps.com.pl/ekonomia-spoleczna/wydarzenia/x/')\n"
+        "assert article.title and len(article.body_text) > 200, article\n"
+        "print(sorted(before), sorted(compiled() - before))\n"
+    )
+    page = ROOT / "scrapers/mirror/snapshot/mcps.com.pl/ekonomia-spoleczna" / _MCPS_ARTICLE
+    result = subprocess.run([sys.executable, "-c", code, str(page)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    before, after_page = result.stdout.strip().split("] [")
+    assert before.count("'") >= 2  # the warm-up compiled some
+    assert after_page == "]", f"compiled by the first page: {after_page}"
