@@ -7,7 +7,8 @@ in one run: `ropsfeed crawl` into SQLite (extraction, sanitising, dates, institu
 upserts), and a bare Scrapy spider that fetches the same pages and only yields their URLs.
 Politeness delays are off for both. Prints pages per second, the ratio, peak memory and the CPU
 seconds each used (ours with its worker processes, and how they split between the crawl process
-and its workers): the ratio is bounded by the cores there are to spend that CPU on.
+and its workers), and the mirror server's CPU during each: the ratio is bounded by the cores there
+are to spend that CPU on, and the server takes its share of them.
 
 A machine's speed drifts (by a fifth within minutes on shared hosts), so the pair is run
 `--rounds` times, one after the other, and the median round's ratio is the result.
@@ -211,20 +212,34 @@ class Round:
     ours_mem: int
     stored: int
     ours_own_cpu: float | None  # the crawl process alone, without its workers
+    # CPU seconds the mirror server used during each crawl (None where there is no /proc): it
+    # shares the machine's cores with the crawl, which a live site's server does not
+    bare_server_cpu: float | None
+    ours_server_cpu: float | None
 
     @property
     def ratio(self) -> float:
         return (self.ours_pages / self.ours_time) / (self.bare_pages / self.bare_time)
 
 
-def crawl_round(tmp: Path, number: int, mirror: str, api_pages: int, env: dict[str, str], bare_script: Path) -> Round:
-    """Bare Scrapy, then ropsfeed into a new SQLite database, over the same mirror."""
+def used(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def crawl_round(
+    tmp: Path, number: int, mirror: str, api_pages: int, env: dict[str, str], bare_script: Path, server: int
+) -> Round:
+    """Bare Scrapy, then ropsfeed into a new SQLite database, over the same mirror (served by the
+    process `server`)."""
+    server_start = own_cpu(server)
     bare_time, bare_cpu, bare_mem, out, _ = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
                                               str(api_pages)], env)  # fmt: skip
+    server_between = own_cpu(server)
     bare_pages = json.loads(out.strip().splitlines()[-1])["pages"]
     path = tmp / f"bench-{number}.db"
     crawl = [sys.executable, "-m", "aggregator.cli", "crawl", "--mirror", mirror, "--db", f"sqlite:///{path}"]
     ours_time, ours_cpu, ours_mem, out, ours_own_cpu = run(crawl, env)
+    server_end = own_cpu(server)
     import sqlite3
 
     connection = sqlite3.connect(path)
@@ -232,7 +247,7 @@ def crawl_round(tmp: Path, number: int, mirror: str, api_pages: int, env: dict[s
     ours_pages = connection.execute("select sum(pages_fetched) from crawl_runs").fetchone()[0]
     connection.close()
     return Round(bare_pages, bare_time, bare_cpu, bare_mem, ours_pages, ours_time, ours_cpu, ours_mem, stored,
-                 ours_own_cpu)  # fmt: skip
+                 ours_own_cpu, used(server_start, server_between), used(server_between, server_end))  # fmt: skip
 
 
 def main() -> None:
@@ -256,7 +271,7 @@ def main() -> None:
             bare_script = Path(tmp) / "bare.py"
             bare_script.write_text(BARE_SPIDER, encoding="utf-8")
             for number in range(max(1, args.rounds)):
-                rounds.append(crawl_round(Path(tmp), number, mirror, api_pages, env, bare_script))
+                rounds.append(crawl_round(Path(tmp), number, mirror, api_pages, env, bare_script, server.pid))
         finally:
             server.terminate()
     cores = os.cpu_count() or 1
@@ -288,6 +303,17 @@ def main() -> None:
         f"({per_page[0] / per_page[1]:.1f}×); ceiling of the ratio at this CPU on {cores} cores, all busy all the "
         f"time: {ceiling:.2f}"
     )
+    if median.bare_server_cpu is not None and median.ours_server_cpu is not None:
+        # Bare Scrapy runs in one process: the server has a core of its own beside it. ropsfeed's
+        # processes use every core, so the server's CPU comes out of what they could have had.
+        shared = (median.ours_pages / ((median.ours_cpu + median.ours_server_cpu) / cores)) / (
+            median.bare_pages / median.bare_time
+        )
+        print(
+            f"the mirror server, on the same cores (median round): {median.bare_server_cpu:.1f} CPU s during bare "
+            f"Scrapy, {median.ours_server_cpu:.1f} during ropsfeed; the ceiling with the server's CPU counted: "
+            f"{shared:.2f}"
+        )
 
 
 if __name__ == "__main__":
