@@ -1075,10 +1075,17 @@ def find_dates(text: str, reference: date | None = None) -> list[DateSpan]:
     """
     if not text:
         return []
-    ref = _reference(reference)
+    return list(_found(text, _reference(reference)))
+
+
+@functools.lru_cache(maxsize=8)
+def _found(text: str, ref: date) -> tuple[DateSpan, ...]:
+    """`find_dates` of a text against a day, for the few texts just read: annotate and the story
+    step's date features read an announcement's title and body with the same day when the page
+    gives its date (the spans are frozen, so both may have them)."""
     # copies: _combine fills in the years an atom left open, and the scan is shared
     atoms = _drop_bridged_relatives(text, [copy(atom) for atom in _scanned(text)])
-    return _combine(text, atoms, ref)
+    return tuple(_combine(text, atoms, ref))
 
 
 @functools.lru_cache(maxsize=8)

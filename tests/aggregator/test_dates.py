@@ -318,3 +318,18 @@ def test_cli_jsonl_one_line_per_input_line_in_order(app: typer.Typer) -> None:
 
 def test_cli_without_text_or_jsonl_fails(app: typer.Typer) -> None:
     assert CliRunner().invoke(app, ["dates"]).exit_code != 0
+
+
+def test_a_text_read_again_against_the_same_day_gives_the_same_spans_in_a_list_of_its_own() -> None:
+    """annotate and the story features read an announcement's texts twice: the second read is
+    the first's spans (kept for the few texts just read), in a new list each caller may change."""
+    text = "Nabór trwa od 3 marca do 14 marca 2024 r.; spotkanie 20 maja, godz. 10:00."
+    first = find_dates(text, date(2024, 2, 1))
+    first.clear()
+    again = find_dates(text, date(2024, 2, 1))
+    assert [(s.match, s.start, s.end) for s in again] == [
+        (s.match, s.start, s.end) for s in find_dates(text + " ", date(2024, 2, 1))
+    ]
+    assert again and again is not find_dates(text, date(2024, 2, 1))
+    other_day = find_dates(text, date(2023, 2, 1))  # the year-less "20 maja" resolves against the day
+    assert {s.start for s in other_day} != {s.start for s in again}
