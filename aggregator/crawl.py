@@ -137,27 +137,25 @@ def run_crawl(
 ) -> list[SourceReport]:
     """Crawl the sources (all enabled ones when empty); blocks until every spider has finished."""
     from scrapers.spiders.generated import SPIDERS
-    from scrapers.worker_pool import default_workers, start_early
 
     ids = resolve_sources(source_ids)
     check_settings()
+    ensure_schema(database_url)
     run_id = str(uuid.uuid4())
+    locks = RunLocks(database_url, run_id)
+    with session_scope(database_url, write=True) as session:
+        sync_sources(session, load_sources())  # skipped runs below refer to their source rows
+    acquired, held = locks.acquire(ids)
+    record_skipped(database_url, run_id, held, mirror, full)
+    close_interrupted(database_url, acquired)
     settings = crawl_settings(database_url, mirror, full, run_id, log_level)
     with crawl_heap():  # fewer garbage collections (scrapers/heap.py)
-        # First, before any thread exists (so they can be forked) and before the database work
-        # below: the workers load what they need (morfeusz2, dateparser, the extraction's
-        # selectors: about a second each) on the other core while this process migrates the
-        # schema, takes its locks and starts Scrapy, instead of after, beside the first pages
-        # (benchmarks/bench_crawl.py). Should every source be held by another run, they only
-        # serve the story step below.
-        start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
-        ensure_schema(database_url)
-        locks = RunLocks(database_url, run_id)
-        with session_scope(database_url, write=True) as session:
-            sync_sources(session, load_sources())  # skipped runs below refer to their source rows
-        acquired, held = locks.acquire(ids)
-        record_skipped(database_url, run_id, held, mirror, full)
-        close_interrupted(database_url, acquired)
+        if acquired:
+            from scrapers.worker_pool import default_workers, start_early
+
+            # before the lock-renewing thread and the reactor exist: the worker can be forked
+            start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
+        # after the fork above: no thread may run while the workers are forked
         with background_checkpoints(database_url), locks.keep_alive():
             if acquired:
                 if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():

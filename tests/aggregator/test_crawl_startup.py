@@ -72,3 +72,18 @@ def test_the_other_base_extensions_stay() -> None:
         "scrapy.extensions.remote_control.RemoteControl",
     }
     assert expected | {"scrapers.extensions.CrawlRunRecorder"} == ours
+
+
+def test_an_unreachable_database_stops_the_crawl_before_any_worker_starts() -> None:
+    """The schema comes first: with the database away the command fails at once, without forking
+    worker processes whose start-up (morfeusz2, dateparser: about a second) the exit would wait for."""
+    code = (
+        "from aggregator.crawl import run_crawl\n"
+        "from scrapers import worker_pool\n"
+        "try:\n"
+        "    run_crawl([], 'postgresql://nobody@127.0.0.1:1/none')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, worker_pool.running() is None)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == "True", out
