@@ -171,19 +171,29 @@ class StoragePipeline:
         return self.annotator.search(_key(item), item.title, item.lead, item.body_text)
 
     async def close_spider(self, spider: Spider | None = None) -> None:
-        await self.annotations_ready()
+        await self.write_as_annotated()
         self.flush()
         self.tombstone_missing()
 
-    async def annotations_ready(self) -> None:
-        """Wait for the annotations of the collected items without blocking the reactor: the
-        other spiders of the process go on crawling meanwhile (the first source to finish would
-        otherwise stop them all until the worker caught up)."""
+    async def write_as_annotated(self) -> None:
+        """Write the collected items batch by batch as their annotations arrive, without blocking
+        the reactor: the other spiders of the process go on crawling meanwhile (the first source to
+        finish would otherwise stop them all until the workers caught up). Each batch is written,
+        and added to the story index (`DraftRun`), while the workers annotate the next ones; all
+        of them after the last annotation kept the workers idle while this process wrote them,
+        then left the story step the index work of all of them."""
         self.annotator.send()  # the last, incomplete chunk
         if not is_asyncio_available():
             return  # flush() waits, blocking
+        while self.items:
+            batch = [_key(i) for i in self.items[: self.batch_size]]
+            if not all(self.annotator.ready(key) for key in batch):
+                if self.draft is not None:
+                    self.draft.catch_up()  # in the time the workers need for this batch
+                while not all(self.annotator.ready(key) for key in batch):
+                    await asyncio.sleep(0.02)
+            if not self.flush(wait=True, limit=self.batch_size):
+                break  # a failed write (logged): the rest is tried once more, together, below
         keys = [_key(i) for i in self.items]
-        if self.draft is not None and not all(self.annotator.ready(key) for key in keys):
-            self.draft.catch_up()  # the time the workers need for the rest
         while not all(self.annotator.ready(key) for key in keys):
             await asyncio.sleep(0.02)

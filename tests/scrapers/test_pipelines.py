@@ -103,6 +103,49 @@ def test_before_waiting_for_a_full_backlog_the_crawl_indexes_the_stories_of_what
     assert (report.drafted, report.assigned) == (4, 24)
 
 
+def test_closing_writes_batch_by_batch_as_the_annotations_arrive_and_indexes_meanwhile(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the end of a spider the workers still annotate its last batches: each batch is written as
+    soon as its annotations are in, and what is stored goes into the story index while the next
+    batch is awaited, not everything after the last annotation (the workers idle meanwhile)."""
+    from aggregator.stories import release_draft
+
+    items = numbered_items(6)
+    waiting = {(i.source_id, i.url) for i in items}
+    url, pipeline = pipeline_on(tmp_path, waiting, ROPSFEED_RUN_ID="run-2", ROPSFEED_STORIES_AFTER=True)
+    assert pipeline.draft is not None
+    for item in items:
+        pipeline.process_item(item)
+    assert pipeline.items == items, "nothing annotated yet: nothing written"
+    written: list[list[str]] = []
+    save = pipelines.save_announcements
+
+    def counted(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        written.append([i.url for i in batch])
+        return save(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pipelines, "save_announcements", counted)
+
+    async def close_while_the_workers_finish() -> None:
+        async def workers() -> None:
+            for start in (0, 2, 4):  # one batch of annotations after another
+                await asyncio.sleep(0.1)
+                assert len(written) == start // 2, "each batch written once its annotations are in"
+                waiting.difference_update((i.source_id, i.url) for i in items[start : start + 2])
+
+        await asyncio.gather(pipeline.close_spider(), workers())
+
+    asyncio.run(close_while_the_workers_finish())
+    assert written == [[i.url for i in items[n : n + 2]] for n in (0, 2, 4)]
+    draft = release_draft("run-2")
+    assert draft is not None and [id_ for id_, *_ in draft.added] == [1, 2, 3, 4], (
+        "the batches written while the next were awaited are in the story index"
+    )
+    with session_scope(url) as session:
+        assert list(session.scalars(select(Announcement.url).order_by(Announcement.id))) == [i.url for i in items]
+
+
 def test_a_failed_write_while_the_backlog_is_full_keeps_the_rest_of_it(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
