@@ -264,7 +264,7 @@ def tombstone_missing(
 def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str, int]:
     """Store raw responses once per (url, body hash); returns their ids keyed by sha256+url.
 
-    The body is stored gzipped (scrapers.items.archive_form). One lookup and one multi-row insert
+    The body is stored gzipped (`RawResponse.body_gzip`). One lookup and one multi-row insert
     of the new ones (which returns their ids) per batch.
     """
     unique: dict[str, RawResponse] = {}

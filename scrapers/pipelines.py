@@ -190,10 +190,12 @@ class StoragePipeline:
             if not all(self.annotator.ready(key) for key in batch):
                 if self.draft is not None:
                     self.draft.catch_up()  # in the time the workers need for this batch
-                while not all(self.annotator.ready(key) for key in batch):
-                    await asyncio.sleep(0.02)
+                await self.annotated(batch)
             if not self.flush(wait=True, limit=self.batch_size):
                 break  # a failed write (logged): the rest is tried once more, together, below
-        keys = [_key(i) for i in self.items]
+        await self.annotated([_key(i) for i in self.items])
+
+    async def annotated(self, keys: list[tuple[str, str]]) -> None:
+        """Until the annotations of `keys` are in, letting the reactor run meanwhile."""
         while not all(self.annotator.ready(key) for key in keys):
             await asyncio.sleep(0.02)
