@@ -10,8 +10,7 @@ import pytest
 
 from db import migrate
 from db.migrate import current_revision, files_head, head_revision, upgrade
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO
 
 
 def test_the_files_name_the_head_alembic_finds() -> None:
@@ -53,5 +52,5 @@ def test_a_current_database_is_not_upgraded_and_alembic_stays_unimported(tmp_pat
         f"ensure_schema({fresh!r})\n"
         f"print('alembic' in sys.modules, current_revision({fresh!r}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "True", head_revision()]

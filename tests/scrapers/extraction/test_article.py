@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from scrapers.extraction.article import ArticleParser
 from scrapers.registry import Selectors
+from tests.conftest import REPO
 
-ROOT = Path(__file__).resolve().parents[3]
 _MCPS_ARTICLE = "konkurs-mazowiecka-marka-ekonomii-spolecznej-2021/index.html"
 
 # Drupal 7 node of es.mcps-efs.pl: the lead is a field printed above the body field (real texts).
@@ -125,8 +124,8 @@ def test_after_warm_up_a_real_page_compiles_none_of_soupsieves_patterns() -> Non
         "assert article.title and len(article.body_text) > 200, article\n"
         "print(sorted(before), sorted(compiled() - before))\n"
     )
-    page = ROOT / "scrapers/mirror/snapshot/mcps.com.pl/ekonomia-spoleczna" / _MCPS_ARTICLE
-    result = subprocess.run([sys.executable, "-c", code, str(page)], cwd=ROOT, capture_output=True, text=True)
+    page = REPO / "scrapers/mirror/snapshot/mcps.com.pl/ekonomia-spoleczna" / _MCPS_ARTICLE
+    result = subprocess.run([sys.executable, "-c", code, str(page)], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     before, after_page = result.stdout.strip().split("] [")
     assert before.count("'") >= 2  # the warm-up compiled some
