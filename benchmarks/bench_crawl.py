@@ -4,7 +4,8 @@ Generates a local mirror of two WordPress sites built from the real texts — on
 REST API (100 posts per page), one with the API and feed disabled so it is crawled through HTML
 listings and article pages — serves it from a separate process on 127.0.0.1, and crawls it twice
 in one run: `ropsfeed crawl` into SQLite (extraction, sanitising, dates, institutions, raw archive,
-upserts), and a bare Scrapy spider that fetches the same pages and only yields their URLs.
+upserts), and a bare Scrapy spider that fetches the same pages and only yields their URLs, Scrapy
+set up as ropsfeed sets it up (`engine_settings`).
 Politeness delays are off for both. Prints pages per second, the ratio, peak memory and the CPU
 seconds each used (ours with its worker processes, and how they split between the crawl process
 and its workers), and the mirror server's CPU during each: the ratio is bounded by the cores there
@@ -29,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -76,6 +78,7 @@ BARE_SPIDER = textwrap.dedent("""
     from scrapy.crawler import CrawlerProcess
 
     MIRROR, API_HOST, HTML_HOST, API_PAGES = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    ENGINE = json.loads(sys.argv[5])  # bench_crawl.engine_settings()
 
     class Bare(scrapy.Spider):
         name = "bare"
@@ -100,10 +103,7 @@ BARE_SPIDER = textwrap.dedent("""
         def article(self, response):
             yield {"url": response.url}
 
-    process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-                              "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "ROBOTSTXT_OBEY": False,
-                              "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
-                              "ITEM_PIPELINES": {}})
+    process = CrawlerProcess({"LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": False, "ITEM_PIPELINES": {}, **ENGINE})
     crawler = process.create_crawler(Bare)
     process.crawl(crawler)
     process.start()
@@ -164,6 +164,35 @@ def generate(root: Path, articles: int) -> tuple[int, int]:
             counts.append(len(listing_pages) + len(pages))
         writer.finish()
     return counts[0], counts[1]
+
+
+def engine_settings(scrapy_defaults: bool = False) -> dict[str, Any]:
+    """How ropsfeed's crawl of a mirror sets up Scrapy's engine, for the bare spider to run the same
+    (with `scrapy_defaults`: only its concurrency and politeness, Scrapy's defaults otherwise, as
+    this benchmark ran until 2026-12-06, to compare with the results of then).
+
+    Concurrency, politeness off (as for any mirror: aggregator.crawl.crawl_overrides), items handed
+    over `CONCURRENT_ITEMS` at a time, cookies and the same middlewares off. These are settings of
+    Scrapy, not work of the pipeline: with Scrapy's default `CONCURRENT_ITEMS` of 100 (an asyncio
+    task per possible item of every response) bare Scrapy took 1.5–1.9× as long for these pages, a
+    cost ropsfeed does not pay, which would count in ropsfeed's favour. Left as they are: the bare
+    spider fetches no robots.txt (ropsfeed obeys it: one page more per site) and has no pipeline.
+    """
+    from scrapy.settings import Settings
+
+    from aggregator.crawl import crawl_overrides
+
+    settings = Settings()
+    settings.setmodule("scrapers.settings", priority="project")
+    settings.setdict(crawl_overrides("sqlite://", "http://127.0.0.1", False, "bench", "ERROR"), priority="cmdline")
+    names = ["CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED",
+             "TELNETCONSOLE_ENABLED", "REMOTE_CONTROL_ENABLED"]  # fmt: skip
+    if scrapy_defaults:
+        return {name: settings[name] for name in names}
+    engine: dict[str, Any] = {name: settings[name] for name in (*names, "CONCURRENT_ITEMS", "COOKIES_ENABLED")}
+    for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES"):  # the ones switched off
+        engine[name] = {path: None for path, order in settings.getdict(name).items() if order is None}
+    return engine
 
 
 def own_cpu(pid: int) -> float | None:
@@ -227,13 +256,20 @@ def used(before: float | None, after: float | None) -> float | None:
 
 
 def crawl_round(
-    tmp: Path, number: int, mirror: str, api_pages: int, env: dict[str, str], bare_script: Path, server: int
+    tmp: Path,
+    number: int,
+    mirror: str,
+    api_pages: int,
+    env: dict[str, str],
+    bare_script: Path,
+    server: int,
+    engine: str,
 ) -> Round:
     """Bare Scrapy, then ropsfeed into a new SQLite database, over the same mirror (served by the
     process `server`)."""
     server_start = own_cpu(server)
     bare_time, bare_cpu, bare_mem, out, _ = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
-                                              str(api_pages)], env)  # fmt: skip
+                                              str(api_pages), engine], env)  # fmt: skip
     server_between = own_cpu(server)
     bare_pages = json.loads(out.strip().splitlines()[-1])["pages"]
     path = tmp / f"bench-{number}.db"
@@ -255,6 +291,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3,
                         help="bare/ropsfeed pairs run one after the other; the median ratio is the result")  # fmt: skip
+    parser.add_argument("--scrapy-defaults", action="store_true",
+                        help="bare Scrapy with Scrapy's defaults beyond concurrency and politeness (as before "
+                             "2026-12-06), not set up as ropsfeed sets it up")  # fmt: skip
     args = parser.parse_args()
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -270,8 +309,9 @@ def main() -> None:
             env = {**os.environ, "ROPSFEED_SOURCES": str(registry)}
             bare_script = Path(tmp) / "bare.py"
             bare_script.write_text(BARE_SPIDER, encoding="utf-8")
+            engine = json.dumps(engine_settings(args.scrapy_defaults))
             for number in range(max(1, args.rounds)):
-                rounds.append(crawl_round(Path(tmp), number, mirror, api_pages, env, bare_script, server.pid))
+                rounds.append(crawl_round(Path(tmp), number, mirror, api_pages, env, bare_script, server.pid, engine))
         finally:
             server.terminate()
     cores = os.cpu_count() or 1
