@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,19 @@ def test_a_bad_suffix_rule_is_refused_with_the_source_named(tmp_path: Path) -> N
     )
     with pytest.raises(ValueError, match="source x: identity_strip_suffix is not a regular expression"):
         load_sources(registry)
+
+
+def test_the_memoised_key_follows_each_identitys_own_rules() -> None:
+    """`UrlIdentity.key` remembers its answers by URL and rules: identities with other rules get
+    their own answers for the same URL, equal rules the same, and a pickled identity (sent to a
+    worker with a REST API page) keys as the original does."""
+    url = "https://www.old.rops-katowice.pl/aktualnosci/?start=10&id=5"
+    plain = UrlIdentity()
+    aliased = UrlIdentity(hosts={"old.rops-katowice.pl": "rops-katowice.pl"}, ignore_params=("start",))
+    assert plain.key(url) == url_key(url) == "old.rops-katowice.pl/aktualnosci?id=5&start=10"
+    assert aliased.key(url) == "rops-katowice.pl/aktualnosci?id=5", "asked after the plain identity"
+    assert plain.key(url) == "old.rops-katowice.pl/aktualnosci?id=5&start=10", "the aliased answer stays its own"
+    twin = UrlIdentity(hosts={"old.rops-katowice.pl": "rops-katowice.pl"}, ignore_params=("start",), home="x")
+    assert twin.key(url) == aliased.key(url)
+    assert pickle.loads(pickle.dumps(aliased)).key(url) == aliased.key(url)
+    assert pickle.loads(pickle.dumps(aliased)) == aliased
