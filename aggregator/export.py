@@ -3,7 +3,7 @@
 The filters are the feed's (voivodeship, source, entity, full-text query; AND), so an export and the
 feed a colleague reads agree. Columns are a documented, stable contract (docs/schema.md): new
 columns may be appended, existing ones are never renamed or reordered. Lists (other URLs,
-institutions, categories, attachments) are JSON arrays in JSON lines and " | "-joined in CSV.
+institutions, categories, attachments, images) are JSON arrays in JSON lines and " | "-joined in CSV.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ STORY_COLUMNS = (
 ANNOUNCEMENT_COLUMNS = (
     "announcement_id", "story_key", "title", "url", "published_at", "published_day", "published_granularity",
     "modified_at", "first_seen_at", "source_id", "institution", "voivodeship", "institutions", "categories",
-    "attachments", "lead", "body_text",
+    "attachments", "lead", "body_text", "images",
 )  # fmt: skip
 
 
@@ -118,6 +118,7 @@ def announcement_rows(session: Session, filters: FeedFilters, limit: int | None)
                 "attachments": attachments.get(a.id, []),
                 "lead": a.lead,
                 "body_text": a.body_text,
+                "images": [image["url"] for image in a.images or []],
             }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -157,6 +158,8 @@ class Announcement(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     categories: Mapped[list[Any]] = mapped_column(default=list)
+    # the pictures: [{"url", "alt", "caption"}] in page order (scrapers.extraction.images)
+    images: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'"))
     language: Mapped[str] = mapped_column(String(8), default="pl")
     published_at: Mapped[datetime | None]
     published_from: Mapped[str | None] = mapped_column(String(40))

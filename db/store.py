@@ -318,6 +318,7 @@ def _announcement_values(item: AnnouncementItem, raw_page_id: int | None) -> dic
         "body_text": item.body_text,
         "body_html": item.body_html,
         "categories": item.categories,
+        "images": [{"url": i.url, "alt": i.alt, "caption": i.caption} for i in item.images],
         "language": item.language,
         "published_at": item.published_at,
         "published_from": item.published_from,
@@ -489,6 +490,7 @@ def save_announcements(
                     "modified_at": item.modified_at or existing.modified_at,
                     "modified_from": item.modified_from or existing.modified_from,
                     "categories": item.categories or existing.categories,
+                    "images": values["images"] or existing.images,
                 },
             )
             result.unchanged += 1

@@ -62,6 +62,15 @@ class AttachmentItem:
 
 
 @dataclass
+class ImageItem:
+    """A picture of the announcement (scrapers.extraction.images): its file, alt text and caption."""
+
+    url: str
+    alt: str | None = None
+    caption: str | None = None
+
+
+@dataclass
 class AnnouncementItem:
     source_id: str
     url: str
@@ -78,6 +87,7 @@ class AnnouncementItem:
     external_id: str | None = None
     language: str = "pl"
     attachments: list[AttachmentItem] = field(default_factory=list)
+    images: list[ImageItem] = field(default_factory=list)
     raw: RawResponse | None = None
     raw_page_id: int | None = None  # an already archived raw page (reparse), instead of `raw`
     # identity keys (aggregator/urls.py) of the URLs the page was met under, the stored URL's first

@@ -42,6 +42,9 @@ class Selectors:
     date: str = ""  # the visible publication date line ("Dodana: 8 luty 2021 12:31"), read by the date layer
     modified: str = ""  # the visible modification line ("Zmodyfikowana: …"), likewise
     categories: str = ""
+    # the pictures an article is shown with outside its text (a news photo, a gallery); empty:
+    # WordPress's featured image (scrapers.extraction.article.DEFAULT_IMAGE_SELECTORS)
+    images: str = ""
     remove: tuple[str, ...] = ()
 
 

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +18,13 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
+from scrapers.extraction.images import find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
 from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
 from scrapers.extraction.text import clean_line, lead_of, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
-from scrapers.items import AttachmentItem
+from scrapers.items import AttachmentItem, ImageItem
 from scrapers.registry import Selectors
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,13 @@ DEFAULT_BODY_SELECTORS = (
     "div.entry-content", "article .entry-content", "div.post-content", "div[itemprop=articleBody]",
     "div.item-page", "div.field--name-body", "article", "main", "#content",
 )  # fmt: skip
+#: WordPress's featured image (the_post_thumbnail's class, and the themes' figure around it): the
+#: picture a post is shown with, printed above its text and outside the content block.
+DEFAULT_IMAGE_SELECTORS = "img.wp-post-image, figure.post-thumbnail img"
+#: What holds another page's pictures, never this article's: menus, sidebars, widgets, teasers of
+#: related posts (a default image selector found there is skipped).
+_NOT_THE_ARTICLES = frozenset({"nav", "aside", "footer"})
+_NOT_THE_ARTICLES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation"})
 #: A timestamp, where it came from (json-ld, meta, time, label) and its precision (day, minute, second).
 Stamp = tuple[datetime | None, str | None, str | None]
 TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
@@ -56,6 +64,7 @@ class ParsedArticle:
     shortlink: str | None = None
     post_id: str | None = None
     attachments: list[AttachmentItem] = field(default_factory=list)
+    images: list[ImageItem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -89,6 +98,7 @@ class Body:
     html: str
     text: str
     attachments: list[AttachmentItem]
+    images: list[ImageItem] = field(default_factory=list)
 
 
 def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> Body:
@@ -96,9 +106,10 @@ def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> 
     strip_boilerplate(fragment, remove)
     absolutise(fragment, base_url)
     attachments = find_attachments(fragment, base_url)
+    images = find_images([fragment], base_url)
     text = soup_to_text(fragment)
     html = sanitize_html(contents_html(fragment))
-    return Body(html=html, text=text, attachments=attachments)
+    return Body(html=html, text=text, attachments=attachments, images=images)
 
 
 def body_from_html_fragment(html: str, base_url: str) -> Body:
@@ -122,7 +133,7 @@ def warm_up() -> None:
     """Pay the first-use costs of extraction now (soupsieve's own patterns, compiled with the
     first selector that needs each: 0.15 s of a worker's first page), in a worker process that
     starts while the crawl process is still starting."""
-    precompile(DEFAULT_BODY_SELECTORS)
+    precompile((*DEFAULT_BODY_SELECTORS, DEFAULT_IMAGE_SELECTORS))
     ArticleParser().parse(_WARM_UP_PAGE, "https://rops.invalid/ogloszenie/")
 
 
@@ -141,6 +152,7 @@ class ArticleParser:
         categories = self.categories(soup)
         canonical = self.canonical(soup)
         shortlink, post_id = self.shortlink(soup), self.post_id(soup)
+        shown_with = self.featured_images(soup, url)  # read before the body is stripped
         body_element = self.body_element(soup)
         if body_element is None:
             body = Body(html="", text="", attachments=[])
@@ -148,8 +160,9 @@ class ArticleParser:
             body = extract_body(body_element, url, self.selectors.remove)
             if title and body.text.startswith(title):
                 # themes often repeat the H1 inside the content block
-                body = Body(html=body.html, text=body.text[len(title) :].lstrip(), attachments=body.attachments)
+                body = replace(body, text=body.text[len(title) :].lstrip())
             body = self.with_lead(soup, body_element, body, url)
+        images = {image.url: image for image in (*shown_with, *body.images)}
         return ParsedArticle(
             url=url,
             title=title,
@@ -166,6 +179,7 @@ class ArticleParser:
             shortlink=shortlink,
             post_id=post_id,
             attachments=body.attachments,
+            images=list(images.values()),
         )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -242,7 +256,24 @@ class ArticleParser:
             html=lead.html + "\n" + body.html,
             text=lead.text + "\n\n" + body.text if body.text else lead.text,
             attachments=lead.attachments + body.attachments,
+            images=lead.images + body.images,
         )
+
+    def featured_images(self, soup: BeautifulSoup, url: str) -> list[ImageItem]:
+        """The pictures the article is shown with outside its text: the site's image selector (a
+        news photo, a gallery), else WordPress's featured image anywhere but in a sidebar, a menu
+        or a footer."""
+        if self.selectors.images:
+            return find_images(select(soup, self.selectors.images), url)
+        found = [
+            element
+            for element in select(soup, DEFAULT_IMAGE_SELECTORS)
+            if not any(
+                p.name in _NOT_THE_ARTICLES or not _NOT_THE_ARTICLES_CLASSES.isdisjoint(_words(p.get("class")))
+                for p in element.parents
+            )
+        ]
+        return find_images(found, url)
 
     def body_element(self, soup: BeautifulSoup) -> Tag | None:
         """The first element the site's body selector, then each default one, finds.

@@ -118,6 +118,7 @@ def announcement_from_article(
         modified_from=parsed.modified_from,
         external_id=page_identity(parsed, url, identity),
         attachments=parsed.attachments,
+        images=parsed.images,
         raw=raw,
         url_keys=identity.keys(url, fetched),
         url_declared=declared,

@@ -93,6 +93,7 @@ def item_from_post(
         modified_from="wp-api:modified_gmt" if modified else None,
         external_id=f"wp:{post['id']}" if post.get("id") is not None else None,
         attachments=body.attachments,
+        images=body.images,
         raw=raw,
         url_keys=identity.keys(url),
         url_declared=True,

@@ -99,7 +99,9 @@ def _views_0006() -> ModuleType:
     return revision_module("0006_search_and_views.py")
 
 
-def _create_v_announcements(dialect: str) -> None:
+def _create_v_announcements(dialect: str, later_columns: str = "") -> None:
+    """v_announcements as of this revision; `later_columns` (", a.x, a.y") are columns later
+    revisions append at the end, where existing queries do not see them."""
     views = _views_0006()
     day, month = views._day, views._month
     op.execute(f"""
@@ -111,7 +113,7 @@ def _create_v_announcements(dialect: str) -> None:
                a.story_key, st.id AS story_id,
                CASE WHEN st.representative_id = a.id THEN 1 ELSE 0 END AS is_story_representative,
                (SELECT count(*) FROM attachments t WHERE t.announcement_id = a.id) AS attachments,
-               a.categories, a.body_text, a.deleted_at, a.deleted_reason
+               a.categories, a.body_text, a.deleted_at, a.deleted_reason{later_columns}
         FROM announcements a
         JOIN sources s ON s.id = a.source_id
         LEFT JOIN stories st ON st.key = a.story_key""")

@@ -1,0 +1,86 @@
+"""Pictures of an announcement: the photos in its text, its featured image, its gallery.
+
+What counts is a picture of the news, not the page's furniture: file-type icons beside the
+attachments ("Ikona PDF"), emoji, tracking pixels, spacers and inline SVG icons are left out. A
+thumbnail that links to its full-size file (galleries, WordPress "link to media file") stands for
+that file: its URL is the file's, the one a reader would open.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urljoin, urlsplit
+
+from bs4 import Tag
+
+from scrapers.extraction.attachments import file_type_of
+from scrapers.extraction.text import clean_line
+from scrapers.items import ImageItem
+
+IMAGE_TYPES = frozenset({"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp", "tif", "tiff"})
+#: Smaller than this (both sides given in the markup) is an icon or a spacer, not a picture.
+MIN_SIDE = 48
+_ICON_CLASS = re.compile(r"icon|emoji|spacer|pixel", re.IGNORECASE)
+_ICON_PATH = re.compile(r"/(?:icons?|ikon[ya]?|emoji|smilies)/|s\.w\.org/images/core/emoji", re.IGNORECASE)
+
+
+def image_type_of(url: str) -> str | None:
+    """The picture format a URL's file name ends with (`jpg`, `png`, …), or None."""
+    path = unquote(urlsplit(url).path)
+    dot = path.rfind(".")
+    suffix = path[dot + 1 :].lower() if dot > path.rfind("/") else ""
+    return suffix if suffix in IMAGE_TYPES else None
+
+
+def find_images(elements: Iterable[Tag], base_url: str) -> list[ImageItem]:
+    """The pictures among `elements` (each an `<img>` or an element holding some), in order, each
+    file once."""
+    found: dict[str, ImageItem] = {}
+    for element in elements:
+        images = [element] if element.name == "img" else [e for e in element.descendants if _is_img(e)]
+        for img in images:
+            item = _image(img, base_url)
+            if item is not None and item.url not in found:
+                found[item.url] = item
+    return list(found.values())
+
+
+def _is_img(element: object) -> bool:
+    return isinstance(element, Tag) and element.name == "img"
+
+
+def _image(img: Tag, base_url: str) -> ImageItem | None:
+    src = str(img.get("src") or img.get("data-src") or "").strip()
+    if not src or src.startswith(("data:", "javascript:")):
+        return None
+    url = urljoin(base_url, src)
+    if urlsplit(url).scheme not in ("http", "https") or _is_furniture(img, url):
+        return None
+    link = next((p for p in img.parents if p.name == "a"), None)
+    if link is not None and link.get("href"):
+        target = urljoin(base_url, str(link["href"]).strip())
+        if file_type_of(target) is not None:
+            return None  # the icon of an attachment ("Ikona PDF" linking the PDF)
+        if image_type_of(target) is not None:
+            url = target  # a thumbnail of the full-size picture
+    alt = clean_line(str(img.get("alt") or "")) or None
+    figure = next((p for p in img.parents if p.name == "figure"), None)
+    caption_element = figure.find("figcaption") if figure is not None else None
+    caption = clean_line(caption_element.get_text(" ")) if isinstance(caption_element, Tag) else ""
+    return ImageItem(url=url, alt=alt, caption=caption or None)
+
+
+def _is_furniture(img: Tag, url: str) -> bool:
+    classes = img.get("class")
+    if classes and _ICON_CLASS.search(" ".join(classes) if isinstance(classes, list) else str(classes)):
+        return True
+    if _ICON_PATH.search(url) or urlsplit(url).path.lower().endswith(".svg"):
+        return True
+    sides = [_pixels(img.get("width")), _pixels(img.get("height"))]
+    return all(side is not None for side in sides) and min(sides) < MIN_SIDE  # type: ignore[type-var]
+
+
+def _pixels(value: object) -> int | None:
+    text = str(value or "").strip().removesuffix("px")
+    return int(text) if text.isdigit() else None

@@ -1,0 +1,89 @@
+"""Pictures of an announcement, on small pages shaped like the real themes (fixtures: tests/scrapers/expected)."""
+
+from __future__ import annotations
+
+from scrapers.extraction.article import ArticleParser, body_from_html_fragment
+from scrapers.extraction.images import find_images, image_type_of
+from scrapers.extraction.soup import parse_html
+from scrapers.items import ImageItem
+from scrapers.registry import Selectors
+
+_URL = "https://kujawsko-pomorskie.pl/aktualnosci/forum-polityki-spolecznej-2/"
+_CAPTION = "Obrady Forum Polityki Społecznej w Toruniu, fot. Szymon Zdzieblo/tarantoga.pl dla UMWKP"
+# A WordPress post (kujawsko-pomorskie.pl's theme): the featured image above the title, a photo in
+# the text that links its full-size file, and what is not a picture of the news: a related post's
+# thumbnail in the sidebar, the file icon of an attachment, an emoji, a lazy placeholder, a pixel.
+_POST = f"""<html><body>
+<header class="site-header"><img class="custom-logo" src="/wp-content/themes/kp/img/logo.png" alt="Logo"></header>
+<main id="main" class="site-main"><article id="post-82273" class="post has-post-thumbnail">
+  <figure class="post-thumbnail"><img src="/wp-content/uploads/zdjecie-82273.jpg" alt="{_CAPTION}">
+  <figcaption>  {_CAPTION}  </figcaption></figure>
+  <h1 class="entry-title">Forum Polityki Społecznej</h1>
+  <div class="entry-content">
+    <p>W Toruniu trwa VIII Kujawsko-Pomorskie Forum Polityki Społecznej. <img draggable="false" class="emoji"
+    alt="🙂" src="https://s.w.org/images/core/emoji/14.0.0/svg/1f642.svg"></p>
+    <p><a href="/wp-content/uploads/2023/11/forum-2.jpg"><img src="/wp-content/uploads/2023/11/forum-2-300x200.jpg"
+    alt="Uczestnicy  forum" width="300" height="200"></a></p>
+    <p><a href="/wp-content/uploads/2023/11/program.pdf"><img src="/wp-includes/images/media/document.png"
+    width="48" height="64" alt=""> Program forum (PDF, 120 KB)</a></p>
+    <p><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt=""><img src="/stat/pixel.gif" width="1" height="1"></p>
+  </div>
+</article>
+<aside class="widget-area"><section class="widget"><img class="wp-post-image" src="/wp-content/uploads/inny.jpg"
+alt="Inny wpis"></section></aside></main></body></html>"""
+
+
+def test_a_post_is_shown_with_its_featured_image_and_the_photos_of_its_text_and_nothing_else() -> None:
+    article = ArticleParser().parse(_POST, _URL)
+    assert article.images == [
+        ImageItem("https://kujawsko-pomorskie.pl/wp-content/uploads/zdjecie-82273.jpg", _CAPTION, _CAPTION),
+        ImageItem("https://kujawsko-pomorskie.pl/wp-content/uploads/2023/11/forum-2.jpg", "Uczestnicy forum", None),
+    ], "the full-size file of a linked thumbnail; no logo, sidebar teaser, file icon, emoji, data URI or pixel"
+    assert [a.url for a in article.attachments] == [
+        "https://kujawsko-pomorskie.pl/wp-content/uploads/2023/11/program.pdf"
+    ]
+    assert "forum-2-300x200.jpg" in article.body_html, "the text keeps its picture as printed"
+
+
+def test_a_sites_image_selector_reads_its_gallery_as_the_full_size_files_each_once() -> None:
+    # es.umws.pl (Joomla K2): the item's gallery below its text, thumbnails linking the photos
+    page = """<html><body><div id="k2Container" class="itemView"><h2 class="itemTitle">Wokół ekonomii społecznej
+    w Sandomierzu</h2><div class="itemFullText"><p>Spotkanie w Sandomierzu.</p>
+    <p><img src="/media/k2/galleries/92466/1.jpg" alt="Wokół ekonomii społecznej w Sandomierzu"></p></div>
+    <div class="itemImageGallery"><ul class="sigProClassic">
+    <li><a href="/media/k2/galleries/92466/1.jpg"><img src="/media/k2/galleries/92466/thumbs/1.jpg"
+    alt="Wokół ekonomii społecznej w Sandomierzu"></a></li>
+    <li><a href="/media/k2/galleries/92466/2.jpg"><img src="/media/k2/galleries/92466/thumbs/2.jpg"
+    alt="Wokół ekonomii społecznej w Sandomierzu"></a></li></ul></div></div></body></html>"""
+    selectors = Selectors(title="div.itemView h2.itemTitle", body="div.itemView div.itemFullText",
+                          images="div.itemView div.itemImageGallery img")  # fmt: skip
+    article = ArticleParser(selectors).parse(page, "http://www.es.umws.pl/aktualnosci/item/204-wokol")
+    assert [i.url for i in article.images] == [
+        "http://www.es.umws.pl/media/k2/galleries/92466/1.jpg",
+        "http://www.es.umws.pl/media/k2/galleries/92466/2.jpg",
+    ]
+
+
+def test_rest_api_content_brings_the_pictures_of_its_text() -> None:
+    content = """<p>Podmioty ekonomii społecznej z Zachodniopomorskiego pomagają Ukrainie.</p>
+    <figure class="wp-block-image"><img loading="lazy" src="https://korzyscidlakazdego.pl/wp-content/uploads/dary.jpg"
+    alt=""><figcaption>Wśród darów były ubrania, kosmetyki i zabawki dla dzieci.</figcaption></figure>"""
+    body = body_from_html_fragment(content, "https://korzyscidlakazdego.pl/pomagamy-ukrainie/")
+    assert body.images == [
+        ImageItem(
+            "https://korzyscidlakazdego.pl/wp-content/uploads/dary.jpg",
+            None,
+            "Wśród darów były ubrania, kosmetyki i zabawki dla dzieci.",
+        )
+    ]
+
+
+def test_lazy_loaded_and_sized_pictures() -> None:
+    soup = parse_html(
+        '<div><img data-src="/foto/1.webp" alt="Gala"><img src="/foto/2.png" width="40" height="30" alt="ikonka">'
+        '<img src="/foto/3.png" width="640" alt="Szeroki"><img alt="bez pliku"><img src="/ikony/pdf.png"></div>'
+    )
+    found = find_images([soup.div], "https://rops.lubelskie.pl/2019/06/gala/")
+    assert [i.url for i in found] == ["https://rops.lubelskie.pl/foto/1.webp", "https://rops.lubelskie.pl/foto/3.png"]
+    assert image_type_of("https://x.pl/a/Zdj%C4%99cie.JPG?w=300") == "jpg"
+    assert image_type_of("https://x.pl/a.jpg/strona") is None
