@@ -7,6 +7,7 @@ transactions so two writers queue up instead of deadlocking on a lock upgrade.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +72,15 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def json_text(value: Any) -> str:
+    """JSON columns as an analyst reads them: "Aktualności", not "Aktualno\\u015bci".
+
+    Python's json.dumps escapes every non-ASCII character by default; in the database that made
+    `categories LIKE '%Aktualności%'` find nothing and every Polish word unreadable in a plain
+    SELECT (JSON functions read both forms alike)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 @cache
 def get_engine(url: str) -> Engine:
     """One engine per URL per process; SQLite files get their directory created."""
@@ -82,10 +92,10 @@ def get_engine(url: str) -> Engine:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnavailable(f"cannot create the folder of {parsed.database}: {exc.strerror}") from exc
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, json_serializer=json_text)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_text)
 
 
 @contextmanager

@@ -1,0 +1,48 @@
+"""JSON columns hold Polish text as written: new writes (db.engine.json_text) and, after migration
+0014, the rows written before with ASCII escapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import MetaData, insert, text
+
+from db.engine import get_engine
+from db.migrate import upgrade
+from tests.db.test_migration_0009 import _upgrade_to
+
+
+def test_escaped_values_are_rewritten_as_written_and_new_ones_are_written_so(db_url: str) -> None:
+    _upgrade_to(db_url, "0013")
+    engine = get_engine(db_url)
+    tables = MetaData()
+    tables.reflect(engine)
+    when = datetime(2024, 5, 1, 12, 0)
+    with engine.begin() as connection:
+        connection.execute(insert(tables.tables["sources"]).values(
+            id="rops-lublin", institution="ROPS w Lublinie", voivodeship="lubelskie", platform="wordpress",
+            base_url="http://rops.lubelskie.pl/", verified=False, enabled=True, updated_at=when))  # fmt: skip
+        row = {"source_id": "rops-lublin", "title": "Gala", "body_text": "Gala", "body_html": "<p>Gala</p>",
+               "language": "pl", "content_hash": "h", "search_text": "gala", "search_terms": "gala",
+               "first_seen_at": when, "last_seen_at": when, "updated_at": when}  # fmt: skip
+        connection.execute(insert(tables.tables["announcements"]).values(
+            id=1, url="http://rops.lubelskie.pl/gala/", url_key="rops.lubelskie.pl/gala", categories=[],
+            **row))  # fmt: skip
+        # as json.dumps wrote it until now
+        value = "CAST(:escaped AS JSON)" if engine.dialect.name == "postgresql" else ":escaped"
+        connection.execute(text(f"UPDATE announcements SET categories = {value} WHERE id = 1"),
+                           {"escaped": '["Aktualno\\u015bci", "Ekonomia spo\\u0142eczna"]'})  # fmt: skip
+        connection.execute(insert(tables.tables["announcements"]).values(
+            id=2, url="http://rops.lubelskie.pl/konkurs/", url_key="rops.lubelskie.pl/konkurs",
+            categories=["Pożytek publiczny"], **row))  # fmt: skip
+
+    upgrade(db_url)
+    with engine.connect() as connection:
+        raw = dict(connection.execute(text("SELECT id, CAST(categories AS TEXT) FROM announcements")).all())
+        found = connection.execute(
+            text("SELECT id FROM announcements WHERE CAST(categories AS TEXT) LIKE '%Aktualności%'")
+        ).scalars()
+        assert list(found) == [1]
+    assert json.loads(raw[1]) == ["Aktualności", "Ekonomia społeczna"] and "Ekonomia społeczna" in raw[1]
+    assert "Pożytek publiczny" in raw[2], "a new write, unescaped"
