@@ -37,7 +37,9 @@ DEFAULT_BODY_SELECTORS = (
 #: picture a post is shown with, printed above its text and outside the content block.
 DEFAULT_IMAGE_SELECTORS = "img.wp-post-image, figure.post-thumbnail img"
 #: What holds another page's pictures, never this article's: menus, sidebars, widgets, teasers of
-#: related posts (a default image selector found there is skipped).
+#: related posts (a default image selector found there is skipped). Narrower than the body's
+#: furniture (boilerplate.REMOVE_SELECTORS): themes print the featured image inside the post's
+#: <header class="entry-header"> (Twenty Twenty-One), and some CMSs wrap the whole page in a <form>.
 _NOT_THE_ARTICLES = frozenset({"nav", "aside", "footer"})
 _NOT_THE_ARTICLES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation"})
 #: A timestamp, where it came from (json-ld, meta, time, label) and its precision (day, minute, second).
@@ -162,7 +164,9 @@ class ArticleParser:
                 # themes often repeat the H1 inside the content block
                 body = replace(body, text=body.text[len(title) :].lstrip())
             body = self.with_lead(soup, body_element, body, url)
-        images = {image.url: image for image in (*shown_with, *body.images)}
+        images: dict[str, ImageItem] = {}
+        for image in (*shown_with, *body.images):  # each file once, as first met (as find_images keeps them)
+            images.setdefault(image.url, image)
         return ParsedArticle(
             url=url,
             title=title,

@@ -87,3 +87,15 @@ def test_lazy_loaded_and_sized_pictures() -> None:
     assert [i.url for i in found] == ["https://rops.lubelskie.pl/foto/1.webp", "https://rops.lubelskie.pl/foto/3.png"]
     assert image_type_of("https://x.pl/a/Zdj%C4%99cie.JPG?w=300") == "jpg"
     assert image_type_of("https://x.pl/a.jpg/strona") is None
+
+
+def test_a_featured_image_in_the_posts_own_header_is_the_posts() -> None:
+    # Twenty Twenty-One prints it inside <header class="entry-header">; a site header's logo is not one
+    page = """<html><body><header id="masthead"><img class="custom-logo" src="/logo.png" alt="ROPS"></header>
+    <article class="post"><header class="entry-header"><h1 class="entry-title">Gala wręczenia certyfikatów</h1>
+    <figure class="post-thumbnail"><img class="attachment-post-thumbnail size-post-thumbnail wp-post-image"
+    src="/wp-content/uploads/2019/06/gala.jpg" alt="Laureaci" width="1568" height="1045"></figure></header>
+    <div class="entry-content"><p>W Centrum Spotkania Kultur odbyła się uroczysta Gala.</p></div></article>
+    </body></html>"""
+    article = ArticleParser().parse(page, "http://rops.lubelskie.pl/2019/06/gala/")
+    assert article.images == [ImageItem("http://rops.lubelskie.pl/wp-content/uploads/2019/06/gala.jpg", "Laureaci")]
