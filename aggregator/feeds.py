@@ -117,6 +117,7 @@ class FeedEntry:
     announcement_id: int | None = None  # the representative, for the web page's links
     sources_count: int = 1  # announcements carrying the story (several sites, reposts)
     sources: list[str] = field(default_factory=list)  # every page's source id, the representative's first
+    image: str | None = None  # the representative's first picture (announcements.images)
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -515,6 +516,7 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
                 announcement_id=announcement.id,
                 sources_count=max(1, len(others.get(str(announcement.story_key), []))),
                 sources=_merged(source.id, (s for _, _, s in others.get(str(announcement.story_key), []))),
+                image=next((str(i["url"]) for i in announcement.images or [] if i.get("url")), None),
             )
         )
     return entries
@@ -581,6 +583,7 @@ def render_json(entries: Sequence[FeedEntry], filters: FeedFilters) -> str:
                 "content_text": e.summary or e.title,
                 **({"date_published": e.published.isoformat()} if e.published else {}),
                 "date_modified": e.updated.isoformat(),
+                **({"image": e.image} if e.image else {}),
                 "authors": [{"name": e.institution}],
                 "tags": [e.voivodeship, e.source_id, *e.institutions, *e.categories],
                 "_ropsfeed": {

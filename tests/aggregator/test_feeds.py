@@ -60,6 +60,9 @@ def test_json_feed_shape_and_undated_backfill_last(crawled: str) -> None:
     parsed = [datetime.fromisoformat(d) for d in dates[:first_undated]]
     assert parsed == sorted(parsed, reverse=True)
     assert {d.utcoffset().total_seconds() for d in parsed} <= {3600, 7200}, "dates in Polish time"
+    pictured = {i["url"].rsplit("-", 1)[-1]: i.get("image") for i in document["items"] if "rcpslodz.pl" in i["url"]}
+    assert pictured["r1198"] == "https://rcpslodz.pl/uploads/news/72062.jpg", "the item image: its first picture"
+    assert "image" not in next(i for i in document["items"] if "mcps.com.pl" in i["url"]), "none without a picture"
 
 
 def test_filters_narrow_and_combine(crawled: str) -> None:
