@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alembic import command
-from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy import insert, select, text
 
-from db.engine import get_engine
-from db.migrate import alembic_config, upgrade
+from db.migrate import upgrade
+from tests.db.revisions import add_source, database_at, reflected
 
 ROPS = "https://www.rops-bialystok.pl/andrzej3/?p=6488"
 
 
-def _upgrade_to(url: str, revision: str) -> None:
-    with get_engine(url).begin() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-
 def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> None:
-    _upgrade_to(db_url, "0008")
-    engine = get_engine(db_url)
-    tables = MetaData()
-    tables.reflect(engine)
+    engine, tables = database_at(db_url, "0008")
     when = datetime(2024, 5, 1, 12, 0)
 
     def row(id_: int, url: str, story: str | None, seen_day: int) -> dict:
@@ -34,9 +23,7 @@ def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> No
                 "last_seen_at": when.replace(day=seen_day), "updated_at": when}  # fmt: skip
 
     with engine.begin() as connection:
-        connection.execute(insert(tables.tables["sources"]).values(
-            id="rops-bialystok", institution="ROPS", voivodeship="podlaskie", platform="wordpress",
-            base_url="https://www.rops-bialystok.pl/", verified=False, enabled=True, updated_at=when))  # fmt: skip
+        add_source(connection, tables, "rops-bialystok", "podlaskie", "https://www.rops-bialystok.pl/", when)
         connection.execute(insert(tables.tables["announcements"]), [
             row(1, ROPS, "story-a", 1),
             row(2, "http://rops-bialystok.pl/andrzej3/?p=6488&utm_source=fb", "story-b", 9),  # the same page
@@ -51,8 +38,7 @@ def test_existing_rows_get_their_key_and_duplicate_urls_merge(db_url: str) -> No
         ])  # fmt: skip
 
     upgrade(db_url)
-    tables = MetaData()
-    tables.reflect(engine)
+    tables = reflected(engine)
     announcements, versions = tables.tables["announcements"], tables.tables["announcement_versions"]
     with engine.connect() as connection:
         stored = connection.execute(

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alembic import command
-from sqlalchemy import MetaData, insert, inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from db.engine import get_engine
-from db.migrate import alembic_config, upgrade
+from db.migrate import upgrade
 from db.search import search_fields
-from tests.db.test_migration_0009 import _upgrade_to
+from tests.db.revisions import add_source, database_at, downgrade_to, reflected
 
 
 def test_stored_rows_get_an_empty_list_of_images_and_keep_their_full_text_search(db_url: str) -> None:
-    _upgrade_to(db_url, "0012")
-    engine = get_engine(db_url)
-    tables = MetaData()
-    tables.reflect(engine)
+    engine, tables = database_at(db_url, "0012")
     when = datetime(2024, 5, 1, 12, 0)
     title, body = "Nabór wniosków", "Regionalny Ośrodek Polityki Społecznej ogłasza nabór."
     search_text, search_terms = search_fields(title, None, body)
     with engine.begin() as connection:
-        connection.execute(insert(tables.tables["sources"]).values(
-            id="mcps", institution="MCPS", voivodeship="mazowieckie", platform="wordpress",
-            base_url="https://mcps.com.pl/", verified=False, enabled=True, updated_at=when))  # fmt: skip
+        add_source(connection, tables, "mcps", "mazowieckie", "https://mcps.com.pl/", when)
         connection.execute(insert(tables.tables["announcements"]).values(
             id=1, source_id="mcps", url="https://mcps.com.pl/nabor/", url_key="mcps.com.pl/nabor", title=title,
             body_text=body, body_html=f"<p>{body}</p>", categories=[], language="pl", content_hash="h",
@@ -32,8 +26,7 @@ def test_stored_rows_get_an_empty_list_of_images_and_keep_their_full_text_search
             updated_at=when))  # fmt: skip
 
     upgrade(db_url)
-    tables = MetaData()
-    tables.reflect(engine)
+    tables = reflected(engine)
     announcements = tables.tables["announcements"]
     with engine.begin() as connection:
         assert connection.execute(select(announcements.c.images)).scalar_one() == []
@@ -58,10 +51,7 @@ def test_the_revision_goes_down_and_up_again_with_the_view(db_url: str) -> None:
             return list(connection.execute(text("SELECT * FROM v_announcements WHERE 1 = 0")).keys())
 
     assert view_columns()[-3:] == ["deleted_at", "deleted_reason", "images"], "appended last"
-    with engine.begin() as connection:
-        config = alembic_config(db_url)
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0012")
+    downgrade_to(db_url, "0012")
     assert view_columns()[-2:] == ["deleted_at", "deleted_reason"]
     with engine.connect() as connection:
         assert "images" not in [c["name"] for c in inspect(connection).get_columns("announcements")]

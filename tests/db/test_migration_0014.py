@@ -6,23 +6,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import MetaData, insert, text
+from sqlalchemy import insert, text
 
-from db.engine import get_engine
 from db.migrate import upgrade
-from tests.db.test_migration_0009 import _upgrade_to
+from tests.db.revisions import add_source, database_at
 
 
 def test_escaped_values_are_rewritten_as_written_and_new_ones_are_written_so(db_url: str) -> None:
-    _upgrade_to(db_url, "0013")
-    engine = get_engine(db_url)
-    tables = MetaData()
-    tables.reflect(engine)
+    engine, tables = database_at(db_url, "0013")
     when = datetime(2024, 5, 1, 12, 0)
     with engine.begin() as connection:
-        connection.execute(insert(tables.tables["sources"]).values(
-            id="rops-lublin", institution="ROPS w Lublinie", voivodeship="lubelskie", platform="wordpress",
-            base_url="http://rops.lubelskie.pl/", verified=False, enabled=True, updated_at=when))  # fmt: skip
+        add_source(connection, tables, "rops-lublin", "lubelskie", "http://rops.lubelskie.pl/", when)
         row = {"source_id": "rops-lublin", "title": "Gala", "body_text": "Gala", "body_html": "<p>Gala</p>",
                "language": "pl", "content_hash": "h", "search_text": "gala", "search_terms": "gala",
                "first_seen_at": when, "last_seen_at": when, "updated_at": when}  # fmt: skip
