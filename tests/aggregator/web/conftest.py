@@ -68,6 +68,11 @@ def fill(url: str) -> str:
             "<p>Mazowieckie Centrum Polityki Społecznej ogłasza nabór do 15 kwietnia 2024 r.</p>",
             datetime(2024, 3, 12, 9, 30, tzinfo=UTC), "story-nabor", lead="Ogłaszamy nabór wniosków.",
         )  # fmt: skip
+        original.images = [
+            {"url": "https://mcps.com.pl/wp-content/uploads/2024/03/nabor.jpg",
+             "alt": "Spółdzielnia „Razem” przy pracy", "caption": "Fot. MCPS"},
+            {"url": "javascript:alert(1)", "alt": "<b>x</b>", "caption": None},
+        ]  # fmt: skip
         copy = _announcement(
             "rops-bialystok", "https://www.rops-bialystok.pl/nabor-mcps/", "MCPS: nabór dla spółdzielni",
             "<p>Przypominamy o naborze ogłoszonym przez MCPS.</p>", datetime(2024, 3, 13, 8, tzinfo=UTC), "story-nabor",

@@ -76,6 +76,9 @@ def test_story_page_shows_sources_attachments_dates_and_institutions(client: Tes
     assert "do 15 kwietnia 2024" in page
     assert 'href="/?entity=mcps"' in page and "Mazowieckie Centrum Polityki Społecznej" in page
     assert "12 marca 2024, 10:30" in page, "publication time in Warsaw time"
+    picture = '<img src="https://mcps.com.pl/wp-content/uploads/2024/03/nabor.jpg" alt="Spółdzielnia „Razem”'
+    assert picture in page
+    assert "Fot. MCPS" in page and "javascript:" not in page, "its picture, and only a web address as one"
 
 
 def test_announcement_page_for_one_without_a_story_and_redirect_for_one_with(
