@@ -72,12 +72,14 @@ def item_from_post(
         published, published_from = parse_iso(post.get("date")), "wp-api:date"
     modified = parse_iso(post.get("modified_gmt"), naive_is_utc=True)
     terms = (post.get("_embedded") or {}).get("wp:term") or []
-    categories = [
-        plain(term.get("name", ""))
-        for group in terms
+    # categories, then tags, as the HTML pages' rel="category" and rel="tag" links give them
+    categories = list(dict.fromkeys(
+        name
+        for taxonomy in ("category", "post_tag")
+        for group in terms if isinstance(group, list)
         for term in group
-        if isinstance(term, dict) and term.get("taxonomy") == "category"
-    ]
+        if isinstance(term, dict) and term.get("taxonomy") == taxonomy and (name := plain(term.get("name", "")))
+    ))  # fmt: skip
     return AnnouncementItem(
         source_id=source_id,
         url=url,
