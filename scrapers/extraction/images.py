@@ -50,9 +50,14 @@ def _is_img(element: object) -> bool:
     return isinstance(element, Tag) and element.name == "img"
 
 
+#: Where lazy-loading themes and plugins keep the real file while `src` holds a placeholder.
+_LAZY_SOURCES = ("data-src", "data-lazy-src", "data-original")
+
+
 def _image(img: Tag, base_url: str) -> ImageItem | None:
-    src = str(img.get("src") or img.get("data-src") or "").strip()
-    if not src or src.startswith(("data:", "javascript:")):
+    sources = (str(img.get(name) or "").strip() for name in ("src", *_LAZY_SOURCES))
+    src = next((s for s in sources if s and not s.startswith(("data:", "javascript:"))), None)
+    if src is None:
         return None
     url = urljoin(base_url, src)
     if urlsplit(url).scheme not in ("http", "https") or _is_furniture(img, url):

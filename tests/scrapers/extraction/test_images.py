@@ -81,10 +81,15 @@ def test_rest_api_content_brings_the_pictures_of_its_text() -> None:
 def test_lazy_loaded_and_sized_pictures() -> None:
     soup = parse_html(
         '<div><img data-src="/foto/1.webp" alt="Gala"><img src="/foto/2.png" width="40" height="30" alt="ikonka">'
-        '<img src="/foto/3.png" width="640" alt="Szeroki"><img alt="bez pliku"><img src="/ikony/pdf.png"></div>'
+        '<img src="/foto/3.png" width="640" alt="Szeroki"><img alt="bez pliku"><img src="/ikony/pdf.png">'
+        '<img src="data:image/svg+xml,%3Csvg%3E" data-lazy-src="/foto/4.jpg" alt="Laureaci"></div>'
     )
     found = find_images([soup.div], "https://rops.lubelskie.pl/2019/06/gala/")
-    assert [i.url for i in found] == ["https://rops.lubelskie.pl/foto/1.webp", "https://rops.lubelskie.pl/foto/3.png"]
+    assert [i.url for i in found] == [
+        "https://rops.lubelskie.pl/foto/1.webp",
+        "https://rops.lubelskie.pl/foto/3.png",
+        "https://rops.lubelskie.pl/foto/4.jpg",
+    ], "a lazy-loaded file behind its placeholder too"
     assert image_type_of("https://x.pl/a/Zdj%C4%99cie.JPG?w=300") == "jpg"
     assert image_type_of("https://x.pl/a.jpg/strona") is None
 
