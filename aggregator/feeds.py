@@ -8,14 +8,16 @@ feed reader); links are always the real sites' URLs.
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+from feedgen.entry import FeedEntry as FeedgenEntry
 from feedgen.feed import FeedGenerator
 from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session, defer
@@ -522,6 +524,24 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
     return entries
 
 
+class _AtomLinksEntry(FeedgenEntry):
+    """feedgen's entry, its Atom links written with the attributes they were given.
+
+    feedgen 1.0.0 writes an entry's Atom `<link>`s with their href only (lkiesow/python-feedgen#135,
+    open): a story's other pages (rel="related") and its picture (rel="enclosure") read as more
+    alternate links, and readers opened the last of them instead of the story's own page."""
+
+    def atom_entry(self, extensions: bool = True) -> Any:
+        entry = super().atom_entry(extensions)
+        written, given = [element for element in entry if element.tag == "link"], self.link() or []
+        if len(written) == len(given):  # one element per link, in order (else feedgen changed: leave it)
+            for element, link in zip(written, given, strict=True):
+                for name in ("rel", "type", "hreflang", "title", "length"):
+                    if link.get(name):
+                        element.set(name, str(link[name]))
+        return entry
+
+
 def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_path: str) -> FeedGenerator:
     home = base_url()
     query = filters.query_string()
@@ -536,7 +556,7 @@ def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_pat
     generator.generator("ropsfeed")
     generator.updated(max((e.updated for e in entries), default=datetime(2000, 1, 1, tzinfo=UTC)))
     for entry in entries:
-        item = generator.add_entry(order="append")  # feedgen prepends by default
+        item = generator.add_entry(_AtomLinksEntry(), order="append")  # feedgen prepends by default
         item.id(entry.id)
         item.guid(entry.id, permalink=True)
         item.title(entry.title)
@@ -547,6 +567,8 @@ def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_pat
             item.published(entry.published)
         item.updated(entry.updated)
         item.summary(entry.summary or entry.title)
+        if entry.image and (kind := mimetypes.guess_type(urlsplit(entry.image).path)[0] or "").startswith("image/"):
+            item.enclosure(entry.image, "0", kind)  # RSS requires a length: 0, unknown (the file is the site's)
         item.author({"name": entry.institution})
         for term in (entry.voivodeship, entry.source_id, *entry.institutions, *entry.categories):
             item.category(term=term)

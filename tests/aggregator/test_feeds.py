@@ -49,6 +49,11 @@ def test_atom_and_rss_are_valid_and_newest_first(crawled: str, feed_format: str)
     assert len(dated) > 30 and dated == sorted(dated, reverse=True)
     assert all(e.link.startswith(("https://", "http://")) and "127.0.0.1" not in e.link for e in parsed.entries)
     assert all(e.title and e.summary for e in parsed.entries)
+    [pictured] = [e for e in parsed.entries if e.link.endswith("-r1198")]
+    picture = ("https://rcpslodz.pl/uploads/news/72062.jpg", "image/jpeg")
+    assert [(x.href, x.type) for x in pictured.enclosures] == [picture], "its first picture as the enclosure"
+    representatives = {i["id"]: i["url"] for i in items(crawled)}
+    assert {e.id: e.link for e in parsed.entries} == representatives, "each entry opens its story's own page"
 
 
 def test_json_feed_shape_and_undated_backfill_last(crawled: str) -> None:
