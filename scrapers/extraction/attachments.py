@@ -36,10 +36,15 @@ _SIZE = re.compile(r"\(?\s*(\d+(?:[.,]\d+)?\s*(?:[kKMG]i?B|bajt(?:y|ów)?))\s*\)
 
 
 def file_type_of(url: str) -> str | None:
+    suffix = suffix_of(url)
+    return suffix if suffix in FILE_TYPES else None
+
+
+def suffix_of(url: str) -> str:
+    """The lower-case extension of the file a URL names (`pdf`, `jpg`), "" when it has none."""
     name = _file_name(url)
     dot = name.rfind(".")
-    suffix = name[dot + 1 :].lower().lstrip(".") if 0 < dot < len(name) - 1 else ""  # PurePosixPath.suffix
-    return suffix if suffix in FILE_TYPES else None
+    return name[dot + 1 :].lower().lstrip(".") if 0 < dot < len(name) - 1 else ""  # PurePosixPath.suffix
 
 
 def _file_name(url: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from bs4 import Tag
 
-from scrapers.extraction.attachments import file_type_of
+from scrapers.extraction.attachments import file_type_of, suffix_of
 from scrapers.extraction.text import clean_line
 from scrapers.items import ImageItem
 
@@ -27,9 +27,7 @@ _ICON_PATH = re.compile(r"/(?:icons?|ikon[ya]?|emoji|smilies)/|s\.w\.org/images/
 
 def image_type_of(url: str) -> str | None:
     """The picture format a URL's file name ends with (`jpg`, `png`, …), or None."""
-    path = unquote(urlsplit(url).path)
-    dot = path.rfind(".")
-    suffix = path[dot + 1 :].lower() if dot > path.rfind("/") else ""
+    suffix = suffix_of(url)
     return suffix if suffix in IMAGE_TYPES else None
 
 
