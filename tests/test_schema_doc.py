@@ -116,6 +116,8 @@ def test_examples_answer_correctly_on_sqlite(demo: str) -> None:
     assert got["cross_posted_stories"], "the demo has news on two sites"
     assert all(r[2] > 1 for r in got["cross_posted_stories"])
     assert got["most_mentioned_institutions"] and len(got["most_mentioned_institutions"]) <= 20
+    pictures = {source: (announcements, count) for source, announcements, count in got["pictures_per_source"]}
+    assert pictures["kujawsko-pomorskie"] == (4, 4) and pictures["rops-kielce"] == (1, 3), "a gallery: 3 in one"
     found = got["search sqlite"]
     assert found
     with session_scope(demo) as session:
