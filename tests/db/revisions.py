@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import Connection, Engine, MetaData, insert
 
 from db.engine import get_engine
@@ -37,8 +39,8 @@ def add_source(
         verified=False, enabled=True, updated_at=when))  # fmt: skip
 
 
-def _run(url: str, step: object, revision: str) -> None:
+def _run(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     with get_engine(url).begin() as connection:
         config = alembic_config(url)
         config.attributes["connection"] = connection
-        step(config, revision)  # type: ignore[operator]
+        step(config, revision)
