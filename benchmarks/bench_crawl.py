@@ -44,6 +44,7 @@ from scrapers.mirror.build import (  # noqa: E402
     environment,
 )
 from scrapers.registry import SourceConfig  # noqa: E402
+from scrapers.wp_rest import api_query  # noqa: E402
 
 API_HOST, HTML_HOST = "bench-api.ropsfeed.test", "bench-html.ropsfeed.test"
 REGISTRY = f"""
@@ -77,16 +78,15 @@ BARE_SPIDER = textwrap.dedent("""
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    MIRROR, API_HOST, HTML_HOST, API_PAGES = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    ENGINE = json.loads(sys.argv[5])  # bench_crawl.engine_settings()
+    MIRROR, HTML_HOST, API_URLS = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])  # bench_crawl.api_urls()
+    ENGINE = json.loads(sys.argv[4])  # bench_crawl.engine_settings()
 
     class Bare(scrapy.Spider):
         name = "bare"
 
         async def start(self):
-            for page in range(1, API_PAGES + 1):
-                yield scrapy.Request(f"{MIRROR}/{API_HOST}/wp-json/wp/v2/posts?per_page=100&page={page}"
-                                     "&_embed=wp%3Aterm", callback=self.api)
+            for url in API_URLS:
+                yield scrapy.Request(url, callback=self.api)
             yield scrapy.Request(f"{MIRROR}/{HTML_HOST}/aktualnosci/", callback=self.listing)
 
         def api(self, response):
@@ -145,7 +145,7 @@ def generate(root: Path, articles: int) -> tuple[int, int]:
             for number, chunk in enumerate(api_pages, start=1):
                 rel = f"wp-json/posts-{number}.json"
                 writer.write(rel, json.dumps([api_post(p, source) for p in chunk], ensure_ascii=False))
-                writer.route(path="/wp-json/wp/v2/posts", query=f"per_page=100&page={number}&_embed=wp%3Aterm",
+                writer.route(path="/wp-json/wp/v2/posts", query=api_query(100, number),
                              file=rel, content_type="application/json; charset=UTF-8",
                              headers={"X-WP-TotalPages": str(len(api_pages))})  # fmt: skip
             counts.append(len(api_pages))
@@ -164,6 +164,11 @@ def generate(root: Path, articles: int) -> tuple[int, int]:
             counts.append(len(listing_pages) + len(pages))
         writer.finish()
     return counts[0], counts[1]
+
+
+def api_urls(mirror: str, api_pages: int) -> list[str]:
+    """The REST API listing pages of the API site, requested as ropsfeed's spider requests them."""
+    return [f"{mirror}/{API_HOST}/wp-json/wp/v2/posts?{api_query(100, page)}" for page in range(1, api_pages + 1)]
 
 
 def engine_settings(scrapy_defaults: bool = False) -> dict[str, Any]:
@@ -271,8 +276,8 @@ def crawl_round(
     """Bare Scrapy, then ropsfeed into a new SQLite database, over the same mirror (served by the
     process `server`)."""
     server_start = own_cpu(server)
-    bare_time, bare_cpu, bare_mem, out, _ = run([sys.executable, str(bare_script), mirror, API_HOST, HTML_HOST,
-                                              str(api_pages), engine], env)  # fmt: skip
+    bare_time, bare_cpu, bare_mem, out, _ = run([sys.executable, str(bare_script), mirror, HTML_HOST,
+                                              json.dumps(api_urls(mirror, api_pages)), engine], env)  # fmt: skip
     server_between = own_cpu(server)
     bare_pages = json.loads(out.strip().splitlines()[-1])["pages"]
     path = tmp / f"bench-{number}.db"

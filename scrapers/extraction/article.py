@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
-from scrapers.extraction.images import find_images
+from scrapers.extraction.images import each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
 from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
@@ -164,9 +164,6 @@ class ArticleParser:
                 # themes often repeat the H1 inside the content block
                 body = replace(body, text=body.text[len(title) :].lstrip())
             body = self.with_lead(soup, body_element, body, url)
-        images: dict[str, ImageItem] = {}
-        for image in (*shown_with, *body.images):  # each file once, as first met (as find_images keeps them)
-            images.setdefault(image.url, image)
         return ParsedArticle(
             url=url,
             title=title,
@@ -183,7 +180,7 @@ class ArticleParser:
             shortlink=shortlink,
             post_id=post_id,
             attachments=body.attachments,
-            images=list(images.values()),
+            images=each_once((*shown_with, *body.images)),
         )
 
     # -- steps ---------------------------------------------------------------------------------

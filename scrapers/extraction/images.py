@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import Tag
@@ -34,13 +35,18 @@ def image_type_of(url: str) -> str | None:
 def find_images(elements: Iterable[Tag], base_url: str) -> list[ImageItem]:
     """The pictures among `elements` (each an `<img>` or an element holding some), in order, each
     file once."""
+    imgs = chain.from_iterable(
+        [element] if element.name == "img" else [e for e in element.descendants if _is_img(e)] for element in elements
+    )
+    return each_once(item for img in imgs if (item := _image(img, base_url)) is not None)
+
+
+def each_once(images: Iterable[ImageItem]) -> list[ImageItem]:
+    """`images` in order, each file once, as first met (a featured image shown again in the text,
+    a gallery thumbnail and its link to the same file)."""
     found: dict[str, ImageItem] = {}
-    for element in elements:
-        images = [element] if element.name == "img" else [e for e in element.descendants if _is_img(e)]
-        for img in images:
-            item = _image(img, base_url)
-            if item is not None and item.url not in found:
-                found[item.url] = item
+    for image in images:
+        found.setdefault(image.url, image)
     return list(found.values())
 
 
@@ -74,16 +80,31 @@ def _image(img: Tag, base_url: str) -> ImageItem | None:
     return ImageItem(url=url, alt=alt, caption=caption or None)
 
 
+def picture(
+    url: str, alt: str | None, caption: str | None, width: object = None, height: object = None
+) -> ImageItem | None:
+    """A picture known by its file rather than by an `<img>` (a REST API post's featured media),
+    unless the file is furniture by the rules `<img>`s are judged by."""
+    if urlsplit(url).scheme not in ("http", "https") or _is_furniture_file(url, width, height):
+        return None
+    return ImageItem(url=url, alt=clean_line(alt or "") or None, caption=clean_line(caption or "") or None)
+
+
 def _is_furniture(img: Tag, url: str) -> bool:
     classes = img.get("class")
     if classes and _ICON_CLASS.search(" ".join(classes) if isinstance(classes, list) else str(classes)):
         return True
+    return _is_furniture_file(url, img.get("width"), img.get("height"))
+
+
+def _is_furniture_file(url: str, width: object, height: object) -> bool:
+    """An icon's or a vector's path, or a size (both sides known) below `MIN_SIDE`."""
     if _ICON_PATH.search(url) or urlsplit(url).path.lower().endswith(".svg"):
         return True
-    sides = [_pixels(img.get("width")), _pixels(img.get("height"))]
+    sides = [_pixels(width), _pixels(height)]
     return all(side is not None for side in sides) and min(sides) < MIN_SIDE  # type: ignore[type-var]
 
 
 def _pixels(value: object) -> int | None:
-    text = str(value or "").strip().removesuffix("px")
+    text = str(value if value is not None else "").strip().removesuffix("px")
     return int(text) if text.isdigit() else None

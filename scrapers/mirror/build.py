@@ -34,6 +34,7 @@ from markupsafe import Markup
 from aggregator.urls import canonical_url
 from scrapers.mirror.server import SNAPSHOT_DIR
 from scrapers.registry import SourceConfig, get_source
+from scrapers.wp_rest import api_query
 
 HERE = Path(__file__).parent
 TEXTS_DIR = HERE / "texts"
@@ -329,12 +330,12 @@ def build_wordpress(source: SourceConfig, spec: dict[str, Any], out: Path) -> in
             rel = f"wp-json/wp/v2/posts-page-{number}.json"
             writer.write(rel, json.dumps([api_post(p, source) for p in chunk], ensure_ascii=False, indent=1))
             writer.route(
-                path=api_path, query=f"per_page={source.per_page}&page={number}&_embed=wp%3Aterm", file=rel,
+                path=api_path, query=api_query(source.per_page, number), file=rel,
                 content_type="application/json; charset=UTF-8",
                 headers={"X-WP-Total": str(len(pages)), "X-WP-TotalPages": str(len(api_pages))},
             )  # fmt: skip
         writer.route(
-            path=api_path, query=f"per_page={source.per_page}&page={len(api_pages) + 1}&_embed=wp%3Aterm",
+            path=api_path, query=api_query(source.per_page, len(api_pages) + 1),
             status=400, content_type="application/json; charset=UTF-8",
             body='{"code":"rest_post_invalid_page_number","message":"Żądany numer strony jest większy niż liczba '
                  'dostępnych stron.","data":{"status":400}}',

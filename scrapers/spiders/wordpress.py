@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
@@ -22,12 +22,14 @@ from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from scrapers.extraction.article import body_from_html_fragment
+from scrapers.extraction.images import each_once, picture
 from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso, parse_rfc822
-from scrapers.items import AnnouncementItem, RawResponse, archive_form
+from scrapers.items import AnnouncementItem, ImageItem, RawResponse, archive_form
 from scrapers.spiders.base import SourceSpider, describe_failure
 from scrapers.worker_pool import offload
+from scrapers.wp_rest import api_query
 
 API_UNAVAILABLE = (400, 401, 403, 404, 410, 501)
 # REST API listing pages requested at once after a page whose posts were all new (see pages_after)
@@ -52,6 +54,34 @@ def plain(rendered: str) -> str:
     return clean_line(parse_html(text).get_text(" "))
 
 
+def featured_images(embedded: dict[str, Any], page_url: str) -> list[ImageItem]:
+    """A post's featured image, as `_embed=wp:featuredmedia` brings it: the file (`source_url`, the
+    full size), its alt text and caption. The image is printed above the post, not in its content,
+    so the content's pictures miss it. A media item the site keeps private is embedded as an error
+    object (`{"code": "rest_forbidden", …}`) and a video or audio has another `media_type`:
+    neither is a picture."""
+    media = embedded.get("wp:featuredmedia")
+    found = []
+    for entry in media if isinstance(media, list) else []:
+        if not isinstance(entry, dict) or entry.get("media_type", "image") != "image":
+            continue
+        source = entry.get("source_url")
+        if not isinstance(source, str) or not source.strip():
+            continue
+        details = entry.get("media_details") if isinstance(entry.get("media_details"), dict) else {}
+        caption = entry.get("caption") if isinstance(entry.get("caption"), dict) else {}
+        image = picture(
+            urljoin(page_url, source.strip()),
+            str(entry.get("alt_text") or ""),
+            plain(str(caption.get("rendered") or "")),
+            details.get("width"),
+            details.get("height"),
+        )
+        if image is not None:
+            found.append(image)
+    return found
+
+
 def item_from_post(
     post: dict[str, Any], source_id: str, raw: RawResponse | None, identity: UrlIdentity = NO_ALIASES
 ) -> AnnouncementItem | None:
@@ -71,7 +101,8 @@ def item_from_post(
     if published is None:
         published, published_from = parse_iso(post.get("date")), "wp-api:date"
     modified = parse_iso(post.get("modified_gmt"), naive_is_utc=True)
-    terms = (post.get("_embedded") or {}).get("wp:term") or []
+    embedded = post.get("_embedded") or {}
+    terms = embedded.get("wp:term") or []
     # categories, then tags, as the HTML pages' rel="category" and rel="tag" links give them
     categories = list(dict.fromkeys(
         name
@@ -95,7 +126,8 @@ def item_from_post(
         modified_from="wp-api:modified_gmt" if modified else None,
         external_id=f"wp:{post['id']}" if post.get("id") is not None else None,
         attachments=body.attachments,
-        images=body.images,
+        # the featured image first, as the post's page shows it above the text; each file once
+        images=each_once((*featured_images(embedded, url), *body.images)),
         raw=raw,
         url_keys=identity.keys(url),
         url_declared=True,
@@ -205,8 +237,7 @@ class WordPressSpider(SourceSpider):
         return pages
 
     def api_request(self, page: int) -> scrapy.Request:
-        query = urlencode({"per_page": self.source.per_page, "page": page, "_embed": "wp:term"})
-        url = f"{self.source.absolute(self.source.api_url or '')}?{query}"
+        url = f"{self.source.absolute(self.source.api_url or '')}?{api_query(self.source.per_page, page)}"
         return self.listing_request(
             url,
             self.parse_api,

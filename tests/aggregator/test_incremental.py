@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun, RawPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.wp_rest import api_query
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, soft_404
@@ -87,7 +88,7 @@ def broken_layouts(root: Path) -> None:
         (api / f"posts-{page}.json").write_text(json.dumps(posts), encoding="utf-8")
         with (api / "routes.toml").open("a", encoding="utf-8") as routes:
             routes.write('[[route]]\npath = "/wp-json/wp/v2/posts"\n'
-                         f'query = "per_page=5&page={page}&_embed=wp%3Aterm"\nfile = "posts-{page}.json"\n'
+                         f'query = "{api_query(5, page)}"\nfile = "posts-{page}.json"\n'
                          'content_type = "application/json"\n'
                          'headers = { "X-WP-TotalPages" = "2" }\n')  # fmt: skip
     listing = root / "www.rops.rzeszow.pl"

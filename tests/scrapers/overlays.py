@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from scrapers.mirror.server import SNAPSHOT_DIR
+from scrapers.wp_rest import api_query
 
 HOST = "mcps.com.pl"
 BUNDLED = SNAPSHOT_DIR / HOST
@@ -76,7 +77,7 @@ def edited_post(root: Path, new_title: str) -> str:
     target = root / HOST / "fixtures" / "posts-page-1-edited.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(posts, ensure_ascii=False), encoding="utf-8")
-    _append_routes(root, '[[route]]\npath = "/wp-json/wp/v2/posts"\nquery = "per_page=5&page=1&_embed=wp%3Aterm"\n'
+    _append_routes(root, f'[[route]]\npath = "/wp-json/wp/v2/posts"\nquery = "{api_query(5, 1)}"\n'
                    'file = "fixtures/posts-page-1-edited.json"\n'
                    'headers = { "X-WP-Total" = "7", "X-WP-TotalPages" = "2" }\n')  # fmt: skip
     return str(posts[0]["link"])
@@ -134,7 +135,7 @@ def _api_page(root: Path, number: int, posts: list[dict]) -> None:
     target = root / HOST / "fixtures" / f"posts-page-{number}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(posts, ensure_ascii=False), encoding="utf-8")
-    query = f"per_page=5&page={number}&_embed=wp%3Aterm"
+    query = api_query(5, number)
     _append_routes(root, f'[[route]]\npath = "/wp-json/wp/v2/posts"\nquery = "{query}"\n'
                    f'file = "fixtures/posts-page-{number}.json"\n'
                    'headers = { "X-WP-Total" = "6", "X-WP-TotalPages" = "2" }\n')  # fmt: skip
@@ -148,6 +149,33 @@ def api_post_moved_and_post_deleted(root: Path, new_link: str) -> tuple[dict, di
     changed = [{**moved, "link": new_link}, *posts[2:]]
     _api_page(root, 1, changed)
     return moved, deleted
+
+
+def featured_media(root: Path) -> tuple[str, dict]:
+    """REST page 1 with the newest post given a featured image, embedded as WordPress embeds it
+    (`_embed=wp:featuredmedia`: the attachment's own REST form); returns (post URL, media)."""
+    posts = json.loads((BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_text(encoding="utf-8"))
+    post = posts[0]
+    month = post["date"][:7].replace("-", "/")
+    media = {
+        "id": 90001,
+        "date": post["date"],
+        "slug": f"grafika-{post['id']}",
+        "type": "attachment",
+        "link": f"{post['link']}grafika-{post['id']}/",
+        "title": {"rendered": f"grafika-{post['id']}"},
+        "author": 2,
+        "caption": {"rendered": f"<p>{post['title']['rendered']}</p>\n"},
+        "alt_text": "Plakat wydarzenia",
+        "media_type": "image",
+        "mime_type": "image/jpeg",
+        "media_details": {"width": 1200, "height": 628, "file": f"{month}/grafika-{post['id']}.jpg"},
+        "source_url": f"https://{HOST}/wp-content/uploads/{month}/grafika-{post['id']}.jpg",
+    }
+    post["featured_media"] = media["id"]
+    post["_embedded"]["wp:featuredmedia"] = [media]
+    _api_page(root, 1, posts)
+    return str(post["link"]), media
 
 
 def listing_links_post_ids(root: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.wp_rest import api_query
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
@@ -35,7 +36,8 @@ def test_serves_files_under_real_paths(mirror: BackgroundMirror) -> None:
 
 
 def test_routes_match_query_in_any_order_with_headers(mirror: BackgroundMirror) -> None:
-    status, headers, body = fetch(f"{mirror.url}/mcps.com.pl/wp-json/wp/v2/posts?_embed=wp%3Aterm&page=1&per_page=5")
+    shuffled = "&".join(reversed(api_query(5, 1).split("&")))  # _embed=…&page=1&per_page=5
+    status, headers, body = fetch(f"{mirror.url}/mcps.com.pl/wp-json/wp/v2/posts?{shuffled}")
     assert status == 200
     assert headers["X-WP-TotalPages"] == "2"
     posts = json.loads(body)
@@ -43,7 +45,7 @@ def test_routes_match_query_in_any_order_with_headers(mirror: BackgroundMirror) 
 
 
 def test_past_the_last_api_page_is_a_wordpress_400(mirror: BackgroundMirror) -> None:
-    status, _, body = fetch(f"{mirror.url}/mcps.com.pl/wp-json/wp/v2/posts?per_page=5&page=3&_embed=wp%3Aterm")
+    status, _, body = fetch(f"{mirror.url}/mcps.com.pl/wp-json/wp/v2/posts?{api_query(5, 3)}")
     assert status == 400
     assert json.loads(body)["code"] == "rest_post_invalid_page_number"
 

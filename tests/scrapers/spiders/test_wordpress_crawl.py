@@ -179,3 +179,21 @@ def test_rest_api_pages_ahead_only_after_a_page_of_new_posts() -> None:
     assert spider.pages_after(8, 25, all_new=False) == [9]
     assert spider.pages_after(23, 25, all_new=True) == [24, 25]
     assert spider.pages_after(25, 25, all_new=True) == []
+
+
+def test_a_posts_featured_image_comes_with_the_rest_api_page(
+    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+) -> None:
+    """Also for a post stored before (without it): the unchanged post's row takes the picture."""
+    assert crawl(sqlite_url, mirror.url)[0] == 0
+    holder: dict[str, tuple[str, dict]] = {}
+    with layered(lambda root: holder.update(post=overlays.featured_media(root))) as site:
+        code, output = crawl(sqlite_url, site.url, "--full")
+    assert code == 0, output
+    assert runs(sqlite_url)[-1].items_unchanged == 7
+    url, media = holder["post"]
+    rows = stored(sqlite_url)
+    assert rows[url].images == [
+        {"url": media["source_url"], "alt": "Plakat wydarzenia", "caption": EXPECTED[url].title}
+    ], "the featured image, its alt text and its caption as text"
+    assert all(not row.images for other, row in rows.items() if other != url), "no post has a picture of its own"

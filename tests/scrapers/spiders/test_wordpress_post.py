@@ -21,3 +21,42 @@ def test_a_posts_categories_and_tags_are_its_categories_as_on_its_html_page() ->
     tagged_item = item_from_post(tagged, "rops-poznan", None)
     assert tagged_item is not None
     assert tagged_item.categories == ["Aktualności", "Samorząd Społecznie Odpowiedzialny"], "categories, tags, once"
+
+
+def _with_media(post: dict, *media: dict) -> dict:
+    copy = json.loads(json.dumps(post))
+    copy["_embedded"]["wp:featuredmedia"] = list(media)
+    return copy
+
+
+def test_the_featured_image_leads_the_posts_pictures_and_furniture_or_private_media_is_none() -> None:
+    posts = json.loads((SNAPSHOT_DIR / "rops.poznan.pl/wp-json/wp/v2/posts-page-2.json").read_text(encoding="utf-8"))
+    post = next(p for p in posts if p["id"] == 72184)
+    photo = "https://rops.poznan.pl/wp-content/uploads/2022/05/konferencja.jpg"
+    post["content"]["rendered"] += f'<p><img src="{photo}" alt="Sala konferencyjna" width="800" height="600"></p>'
+    featured = {
+        "id": 5,
+        "media_type": "image",
+        "alt_text": " Uczestnicy\u00a0konferencji ",
+        "caption": {"rendered": "<p>Fot. ROPS w&nbsp;Poznaniu</p>\n"},
+        "media_details": {"width": 1024, "height": 683},
+        "source_url": "https://rops.poznan.pl/wp-content/uploads/2022/05/uczestnicy.jpg",
+    }
+    item = item_from_post(_with_media(post, featured), "rops-poznan", None)
+    assert item is not None
+    assert [(i.url, i.alt, i.caption) for i in item.images] == [
+        (featured["source_url"], "Uczestnicy konferencji", "Fot. ROPS w Poznaniu"),
+        (photo, "Sala konferencyjna", None),
+    ]
+    shown_again = item_from_post(_with_media(post, {**featured, "source_url": photo}), "rops-poznan", None)
+    assert shown_again is not None and [i.url for i in shown_again.images] == [photo], "each file once"
+    assert shown_again.images[0].alt == "Uczestnicy konferencji", "as first met: the featured image"
+    for not_a_picture in (
+        {"code": "rest_forbidden", "message": "Brak uprawnień.", "data": {"status": 403}},
+        {**featured, "media_type": "file", "source_url": "https://rops.poznan.pl/wp-content/uploads/plan.pdf"},
+        {**featured, "source_url": "https://rops.poznan.pl/wp-content/uploads/logo.svg"},
+        {**featured, "media_details": {"width": 16, "height": 16}},
+        {**featured, "source_url": "javascript:alert(1)"},
+    ):
+        plain_item = item_from_post(_with_media(post, not_a_picture), "rops-poznan", None)
+        assert plain_item is not None and [i.url for i in plain_item.images] == [photo], not_a_picture
