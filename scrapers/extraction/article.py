@@ -139,6 +139,12 @@ def warm_up() -> None:
     ArticleParser().parse(_WARM_UP_PAGE, "https://rops.invalid/ogloszenie/")
 
 
+def _opens_with(text: str, lead: str) -> bool:
+    """Whether ``text`` starts with ``lead`` (whitespace aside; a teaser's closing ellipsis aside)."""
+    words = " ".join(lead.split()).rstrip(".…").rstrip()
+    return bool(words) and " ".join(text.split()).startswith(words)
+
+
 class ArticleParser:
     """Generic article page parser; subclasses override single steps for odd sites."""
 
@@ -251,8 +257,8 @@ class ArticleParser:
         ):
             return body
         lead = extract_body(element, url, self.selectors.remove)
-        if not lead.text:
-            return body
+        if not lead.text or _opens_with(body.text, lead.text):
+            return body  # no lead, or one the text repeats as its first paragraph (rops.krakow.pl)
         return Body(
             html=lead.html + "\n" + body.html,
             text=lead.text + "\n\n" + body.text if body.text else lead.text,

@@ -103,9 +103,11 @@ def test_source_carries_the_real_texts(mirror_crawl: MirrorCrawl, source_id: str
         assert row["title"] == " ".join(article["title"].split())
         paragraphs = [p for p in row["body_text"].split("\n\n") if p]
         expected = [normalise(p) for p in article["paragraphs"]]
-        if url in spec.get("site", {}).get("leads", {}):
-            # a lead the theme prints above the body (Drupal field-lead) opens the stored text
-            expected.insert(0, normalise(article["lead"]))
+        lead = normalise(article["lead"]) if url in spec.get("site", {}).get("leads", {}) else None
+        if lead and expected[:1] != [lead]:
+            # a lead the theme prints above the body (Drupal field-lead) opens the stored text, once:
+            # where the text repeats it as its first paragraph (rops.krakow.pl), that one is the lead
+            expected.insert(0, lead)
         assert paragraphs[: len(expected)] == expected, url
         assert len(row["body_text"]) >= 200 or len(" ".join(expected)) < 200, url
         assert [a["name"] for a in row["attachments"]] == [a["name"] for a in article.get("attachments") or []]
