@@ -116,6 +116,17 @@ class UrlIdentity:
         tombstone check), 2 % of the crawl process's CPU before the memo (benchmarks/bench_crawl.py)."""
         return _rule_key(url, self._rules)
 
+    def address(self, url: str) -> str:
+        """`canonical_url` without the parameters this site ignores: the address to store for a
+        page met with the listing's `?start=20` glued on (Joomla K2 item links), the one the site
+        answers alike and a reader would be given."""
+        url = canonical_url(url)
+        if not self.ignore_params or "?" not in url:
+            return url
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in self.ignore_params]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
     def same_site(self, url: str, other: str) -> bool:
         """Whether two URLs are on one site: the same host once `www.` and aliases are forgotten."""
         return self.key(url).split("/", 1)[0] == self.key(other).split("/", 1)[0]

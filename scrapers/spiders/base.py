@@ -94,14 +94,15 @@ def announcement_from_article(
 
     The URL is the page's rel=canonical when that names a page of the same site (alias hosts
     included) other than its home page (a theme that points every page at the home page would
-    otherwise make the whole site one announcement); else the URL it was fetched from.
+    otherwise make the whole site one announcement); else the URL it was fetched from. Either
+    without the parameters the site ignores (`UrlIdentity.address`).
     """
     fetched = canonical_url(parsed.url)
-    url, declared = fetched, False
+    url, declared = identity.address(fetched), False
     if parsed.canonical_url:
-        candidate = canonical_url(urljoin(parsed.url, parsed.canonical_url))
+        candidate = identity.address(urljoin(parsed.url, parsed.canonical_url))
         is_home = urlsplit(candidate).path in ("", "/") and not urlsplit(candidate).query
-        if identity.same_site(candidate, fetched) and (not is_home or candidate == fetched):
+        if identity.same_site(candidate, fetched) and (not is_home or candidate == url):
             url, declared = candidate, True
     return AnnouncementItem(
         source_id=source_id,

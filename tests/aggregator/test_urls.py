@@ -84,6 +84,18 @@ def test_ignored_parameters_of_the_registry() -> None:
     assert url_key(item + "?start=8") != url_key(item)
 
 
+def test_the_stored_address_drops_the_parameters_the_site_ignores_and_keeps_the_rest() -> None:
+    kielce = get_source("rops-kielce").identity
+    item = "http://www.es.umws.pl/aktualnosci/item/204-wokol-ekonomii-spolecznej-w-sandomierzu"
+    assert kielce.address(f"{item}?start=20") == item
+    assert kielce.address(f"{item}?start=20&utm_source=fb#galeria") == item
+    assert kielce.address(f"{item}?print=1&start=20") == f"{item}?print=1"
+    assert kielce.address("https://WWW.es.umws.pl/aktualnosci?start=2") == "https://www.es.umws.pl/aktualnosci"
+    assert (
+        get_source("mcps").identity.address("https://mcps.com.pl/?p=12&start=3") == "https://mcps.com.pl/?p=12&start=3"
+    )
+
+
 def test_every_alias_is_documented() -> None:
     for source in load_sources():
         for alias in source.aliases:
