@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from aggregator.dates import find_dates, to_utc
+from aggregator.dates import DateSpan, find_dates, to_utc
 from aggregator.entities import Entity, extract_mentions
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -76,16 +76,46 @@ def _context(text: str, start: int, end: int) -> str:
     )
 
 
-def annotate(title: str, body_text: str, published: datetime | None, seen: datetime) -> Annotations:
-    """Mentions and dates of title and body; year-less dates resolve against the publication day
-    (or the day the page was first seen when the site gives no date)."""
-    reference = _day(published or seen)
+def dating_sight(seen: datetime, backlog_end: datetime | None) -> datetime | None:
+    """When a page was first seen, if that dates it: only a page first met after its source's
+    first complete crawl (`db.store.backlog_end`) is one the site published since. The first crawl
+    meets years of backlog at once, and the day it met an old page says nothing of its year."""
+    if backlog_end is None:
+        return None
+    return seen if _aware(seen) > _aware(backlog_end) else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: Two days decades apart: a date found alike against both leans on no reference day.
+_PROBES = (date(1950, 7, 1), date(1990, 1, 15))
+
+
+def _dates(text: str, reference: date | None) -> list[DateSpan]:
+    """`find_dates` against the reference day; without one (an undated page), only the dates
+    that do not need one: "11 grudnia", "br." and "Dziś" are left out rather than given the
+    year of the crawl."""
+    if reference is not None:
+        return find_dates(text, reference)
+    probe, other = (find_dates(text, day) for day in _PROBES)
+    fixed = {(s.char_start, s.match, s.start, s.end) for s in other}
+    return [s for s in probe if (s.char_start, s.match, s.start, s.end) in fixed]
+
+
+def annotate(title: str, body_text: str, published: datetime | None, seen: datetime | None) -> Annotations:
+    """Mentions and dates of title and body; year-less dates resolve against the publication day,
+    or the day the page was first seen when the site gives no date and that day dates the page
+    (`dating_sight`); with neither, they are left out."""
+    anchor = published or seen
+    reference = _day(anchor) if anchor is not None else None
     mentions: list[MentionRecord] = []
     dates: list[DateRecord] = []
     for field, text in (("title", title), ("body", body_text)):
         for mention in extract_mentions(text):
             mentions.append(MentionRecord(field, mention.text, mention.char_start, mention.char_end, mention.entity))
-        for span in find_dates(text, reference):
+        for span in _dates(text, reference):
             if _LEGAL_ACT_BEFORE.search(text, max(0, span.char_start - 160), span.char_start):
                 continue
             dates.append(

@@ -10,20 +10,20 @@ from __future__ import annotations
 import gzip
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from scrapy.http import HtmlResponse
 from sqlalchemy import select
 
-from aggregator.annotate import Annotations, annotate
+from aggregator.annotate import Annotations, annotate, dating_sight
 from aggregator.crawl import assign_stories_locked, resolve_sources
 from db.engine import session_scope
 from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.models import Announcement, RawPage
-from db.store import BatchResult, save_announcements, sync_entities
+from db.store import BatchResult, backlog_end, save_announcements, sync_entities
 from scrapers.items import AnnouncementItem
 from scrapers.spiders.base import announcement_from_article
 from scrapers.spiders.wordpress import read_api_page
@@ -40,8 +40,14 @@ class ReparseReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _annotate(item: AnnouncementItem, seen: datetime) -> Annotations:
-    return annotate(item.title, item.body_text, item.published_at, seen)
+def _annotator(backlog: datetime | None) -> Callable[[AnnouncementItem, datetime], Annotations]:
+    """`annotate` for a source whose first complete crawl ended at `backlog`: the first sight of
+    a page dates it as it did when crawled (`dating_sight`)."""
+
+    def annotate_item(item: AnnouncementItem, seen: datetime) -> Annotations:
+        return annotate(item.title, item.body_text, item.published_at, dating_sight(seen, backlog))
+
+    return annotate_item
 
 
 def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem], list[str]]:
@@ -110,6 +116,7 @@ def _reparse_source(database_url: str, source_id: str) -> ReparseReport:
             .order_by(RawPage.fetched_at, RawPage.id)
         ).all()
         stored = {a.url: a for a in session.scalars(select(Announcement).where(Announcement.source_id == source_id))}
+        annotate_item = _annotator(backlog_end(session, source_id))
     latest: dict[str, AnnouncementItem] = {}
     for raw in raws:  # oldest first: a later copy of the same announcement wins
         items, problems = _items_from_raw(source_id, raw)
@@ -121,6 +128,6 @@ def _reparse_source(database_url: str, source_id: str) -> ReparseReport:
     for start in range(0, len(items), BATCH):
         with session_scope(database_url, write=True) as session:
             report.result += save_announcements(
-                session, items[start : start + BATCH], annotate=_annotate, record_versions=False, reannotate=True
+                session, items[start : start + BATCH], annotate=annotate_item, record_versions=False, reannotate=True
             )
     return report

@@ -206,6 +206,20 @@ def known_keys(session: Session, source_id: str, key_of: Callable[[str], str]) -
     return live, deleted
 
 
+def backlog_end(session: Session, source_id: str) -> datetime | None:
+    """When the source's first complete crawl ended (None: it has had none yet).
+
+    What that crawl met was the site's backlog, years of it; a page first met after it is one
+    the site published since, so the day it was first seen stands for its publication day
+    (`aggregator.annotate.dating_sight`)."""
+    return session.scalars(
+        select(CrawlRun.finished_at)
+        .where(CrawlRun.source_id == source_id, CrawlRun.status == "ok", CrawlRun.finished_at.is_not(None))
+        .order_by(CrawlRun.finished_at)
+        .limit(1)
+    ).first()
+
+
 def tombstone(session: Session, source_id: str, keys: Sequence[str], urls: Sequence[str], reason: str) -> int:
     """Mark the announcement reached by `keys`/`urls` as deleted by the site; returns rows marked.
 

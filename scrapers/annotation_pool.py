@@ -28,12 +28,13 @@ from scrapers.worker_pool import broken, pool
 CHUNK = 16
 
 Prepared = tuple[Annotations, tuple[str, str], tuple[Features, np.ndarray] | None]
-# title, lead, body, published, seen, whether the story features are wanted
-Job = tuple[str, str | None, str, datetime | None, datetime, bool]
+# title, lead, body, published, the first sight when it dates the page (annotate.dating_sight),
+# whether the story features are wanted
+Job = tuple[str, str | None, str, datetime | None, datetime | None, bool]
 
 
 def prepare(
-    title: str, lead: str | None, body: str, published: datetime | None, seen: datetime, story: bool = False
+    title: str, lead: str | None, body: str, published: datetime | None, seen: datetime | None, story: bool = False
 ) -> Prepared:
     """The worker's job for one announcement: its annotations, search columns and (with `story`)
     the comparison features of the story step."""
@@ -56,7 +57,7 @@ class Annotator:
         self.queued: dict[tuple[str, str], Job] = {}  # started, not yet sent (an incomplete chunk)
         self.lane: BackgroundJobs | None = None  # where sent chunks wait for room in the pool
 
-    def start(self, key: tuple[str, str], title: str, body: str, published: datetime | None, seen: datetime,
+    def start(self, key: tuple[str, str], title: str, body: str, published: datetime | None, seen: datetime | None,
               lead: str | None = None) -> None:  # fmt: skip
         if self.workers <= 0 or key in self.pending or key in self.queued:
             return
@@ -104,7 +105,7 @@ class Annotator:
             return None
 
     def result(self, key: tuple[str, str], title: str, body: str, published: datetime | None,
-               seen: datetime) -> Annotations:  # fmt: skip
+               seen: datetime | None) -> Annotations:  # fmt: skip
         """The annotations (computed ahead when started, else now); the job is done with then."""
         prepared = self._prepared(key, keep=False)
         if prepared is None:

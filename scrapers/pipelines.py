@@ -11,7 +11,7 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import is_asyncio_available
 
-from aggregator.annotate import Annotations
+from aggregator.annotate import Annotations, dating_sight
 from aggregator.dedup.ahead import FeaturesAhead, for_run
 from aggregator.stories import DraftRun, draft_for
 from db.engine import database_reason, session_scope
@@ -73,7 +73,7 @@ class StoragePipeline:
             if not (spider is not None and hasattr(spider, "is_known_item") and spider.is_known_item(item)):
                 # new: its annotations will be needed, start them now
                 self.annotator.start(_key(item), item.title, item.body_text, item.published_at,
-                                     self.started, lead=item.lead)  # fmt: skip
+                                     self.dating(self.started), lead=item.lead)  # fmt: skip
         elif isinstance(item, RawPageItem):
             self.raws.append(item.raw)
         elif isinstance(item, TombstoneItem):
@@ -165,7 +165,11 @@ class StoragePipeline:
             self.publish_totals()
 
     def annotate(self, item: AnnouncementItem, seen: datetime) -> Annotations:
-        return self.annotator.result(_key(item), item.title, item.body_text, item.published_at, seen)
+        return self.annotator.result(_key(item), item.title, item.body_text, item.published_at, self.dating(seen))
+
+    def dating(self, seen: datetime) -> datetime | None:
+        """`seen` if it dates a page of this crawl's source (`dating_sight`)."""
+        return dating_sight(seen, getattr(self.crawler.spider, "backlog_end", None))
 
     def search(self, item: AnnouncementItem) -> tuple[str, str]:
         return self.annotator.search(_key(item), item.title, item.lead, item.body_text)

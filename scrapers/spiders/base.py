@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -34,7 +35,7 @@ from twisted.python.failure import Failure
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
-from db.store import known_keys
+from db.store import backlog_end, known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
@@ -138,6 +139,8 @@ class SourceSpider(scrapy.Spider):
         self.identity = self.source.identity
         # URL keys and CMS ids (`wp:123`) of the stored announcements: live ones, and tombstones
         self.known: set[str] = set()
+        # when the source's first complete crawl ended: pages first met after it are dated by it
+        self.backlog_end: datetime | None = None
         self.tombstoned: set[str] = set()
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         self.full = False
@@ -160,6 +163,7 @@ class SourceSpider(scrapy.Spider):
             ensure_schema(self.database_url)
             with session_scope(self.database_url) as session:
                 self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
+                self.backlog_end = backlog_end(session, self.source.id)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self.record_error(f"database unavailable: {database_reason(exc)}")
             return  # nothing can be stored: fetching would be wasted on the site

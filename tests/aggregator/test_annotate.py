@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from aggregator.annotate import annotate
+from aggregator.annotate import annotate, dating_sight
+from aggregator.reparse import reparse
+from db.engine import session_scope
+from db.migrate import ensure_schema
+from db.models import Announcement, CrawlRun, EventDate
+from db.store import sync_sources
+from scrapers.mirror.server import BackgroundMirror
+from scrapers.registry import get_source
+from tests.conftest import run_cli
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
@@ -35,6 +45,29 @@ def test_year_less_dates_resolve_against_publication_not_today() -> None:
     assert [d.start_date for d in undated.dates] == [date(2025, 3, 25)], "first-seen day when no date"
 
 
+def test_an_undated_page_of_the_backlog_keeps_only_the_dates_that_carry_their_year() -> None:
+    # rops-kielce: no publication date on the page, met by the source's first crawl in 2026
+    text = (
+        "W poniedziałek, 4 grudnia w Kielcach obradował Regionalny Komitet Rozwoju Ekonomii Społecznej. "
+        "Dziś podsumowano rok, a 1-2 grudnia br. odbyły się warsztaty. Kolejne posiedzenie 12 marca 2024 r., "
+        "nabór do 15.01.2024."
+    )
+    result = annotate("Obradował Komitet", text, None, None)
+    assert [(d.match, d.start_date, d.end_date) for d in result.dates] == [
+        ("12 marca 2024 r.", date(2024, 3, 12), None),
+        ("do 15.01.2024", date(2024, 1, 15), None),
+    ], "no year of the crawl given to '4 grudnia', 'Dziś' or 'br.'"
+
+
+def test_first_sight_dates_a_page_only_after_the_sources_first_complete_crawl() -> None:
+    first_crawl_end = datetime(2026, 12, 6, 23, 10, tzinfo=UTC)
+    assert dating_sight(datetime(2026, 12, 6, 23, 0, tzinfo=UTC), None) is None, "no complete crawl yet"
+    assert dating_sight(datetime(2026, 12, 6, 23, 0, tzinfo=UTC), first_crawl_end) is None, "met by the first one"
+    nightly = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
+    assert dating_sight(nightly, first_crawl_end) == nightly
+    assert dating_sight(nightly.replace(tzinfo=None), first_crawl_end) == nightly.replace(tzinfo=None), "naive = UTC"
+
+
 def test_times_become_utc_instants() -> None:
     result = annotate("", "Spotkanie 23 lutego 2021 roku o godz. 12:00", None, datetime(2021, 2, 1, tzinfo=UTC))
     [event] = result.dates
@@ -50,3 +83,43 @@ def test_dates_of_legal_acts_are_not_event_dates() -> None:
     )
     result = annotate("Konkurs", text, datetime(2024, 3, 6, tzinfo=UTC), datetime(2024, 3, 6, tzinfo=UTC))
     assert [(d.match, d.kind) for d in result.dates] == [("do 29 marca 2024 r.", "until")]
+
+
+def earlier_complete_crawl() -> CrawlRun:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return CrawlRun(run_id="earlier", source_id="rops-kielce", status="ok", started_at=start, finished_at=start)
+
+
+def _event_dates(database_url: str) -> dict[str, date]:
+    with session_scope(database_url) as session:
+        rows = session.execute(
+            select(EventDate.match, EventDate.start_date)
+            .join(Announcement, Announcement.id == EventDate.announcement_id)
+            .where(Announcement.source_id == "rops-kielce")
+        )
+        return {match: start for match, start in rows}
+
+
+@pytest.mark.network
+def test_a_first_crawl_gives_undated_pages_no_crawl_year_and_a_later_one_dates_them_by_first_sight(
+    tmp_path: Path, mirror: BackgroundMirror
+) -> None:
+    """rops-kielce prints no publication dates; its posts say "1-2 grudnia br." (of 2017)."""
+    backlog = f"sqlite:///{tmp_path / 'backlog.db'}"
+    assert run_cli("crawl", "rops-kielce", "--mirror", mirror.url, "--db", backlog).returncode == 0
+    first = _event_dates(backlog)
+    assert first, "the dates that carry their year are kept"
+    assert all(re.search(r"\b\d{4}\b", match) for match in first), f"only dates that name their year: {first}"
+    # the same pages met by a crawl after a complete one: new on the site since, dated by first sight
+    later = f"sqlite:///{tmp_path / 'later.db'}"
+    ensure_schema(later)
+    with session_scope(later, write=True) as session:
+        sync_sources(session, [get_source("rops-kielce")])
+        session.add(earlier_complete_crawl())
+    started = datetime.now(UTC)
+    assert run_cli("crawl", "rops-kielce", "--mirror", mirror.url, "--db", later).returncode == 0
+    assert _event_dates(later)["1-2 grudnia br."] == date(started.year, 12, 1)
+    with session_scope(backlog, write=True) as session:  # reparse keeps the crawl's rule
+        session.add(earlier_complete_crawl())
+    reparse(backlog, ["rops-kielce"])
+    assert _event_dates(backlog)["1-2 grudnia br."].year == started.year
