@@ -105,12 +105,28 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in (chunk.strip() for chunk in text.split("\n\n")) if p]
 
 
+#: A paragraph ending so does not stand alone: a salutation ("Szanowni Państwo,"), a sentence
+#: announcing a list ("Celem FORUM było:"), an item of that list ("…w regionie;").
+_CONTINUED = (",", ":", ";")
+#: A lead shorter than this says nothing yet ("Szanowni Państwo,", "Celem FORUM było:").
+_SHORT_LEAD = 100
+
+
 def lead_of(text: str, limit: int = 500) -> str | None:
-    """The first paragraph, cut at a word boundary: the same rule whatever the crawl strategy."""
-    paras = paragraphs(text)
+    """The first paragraph, cut at a word boundary: the same rule whatever the crawl strategy.
+
+    A first paragraph that does not stand alone (`_CONTINUED`) goes on with the paragraphs it
+    opens: with the next one when it is short, and with each next one that fits whole after a
+    longer one (a lead cut inside the address it announces says no more than one ending at
+    "na adres:")."""
+    paras = [" ".join(p.split()) for p in paragraphs(text)]
     if not paras:
         return None
-    first = " ".join(paras[0].split())
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0] + "…"
+    lead = paras[0]
+    for nxt in paras[1:]:
+        if not lead.endswith(_CONTINUED) or (len(lead) >= _SHORT_LEAD and len(lead) + 1 + len(nxt) > limit):
+            break
+        lead += " " + nxt
+    if len(lead) <= limit:
+        return lead
+    return lead[:limit].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,37 @@
+"""The lead of an announcement (scrapers.extraction.text.lead_of)."""
+
+from __future__ import annotations
+
+from scrapers.extraction.text import lead_of
+
+INVITATION = (
+    "mamy zaszczyt zaprosić na konferencję regionalną pn. „Deinstytucjonalizacja placówek opieki całkowitej nad "
+    "dziećmi i młodzieżą w województwie łódzkim”."
+)
+
+
+def test_the_lead_is_the_first_paragraph_cut_at_a_word() -> None:
+    assert lead_of("Pierwszy  akapit\nw dwóch liniach.\n\nDrugi akapit.") == "Pierwszy akapit w dwóch liniach."
+    long = "słowo " * 120
+    lead = lead_of(long)
+    assert lead is not None and lead.endswith("słowo…") and len(lead) <= 501
+    assert lead_of(" \n\n ") is None
+
+
+def test_a_salutation_or_a_list_heading_goes_on_with_what_it_opens() -> None:
+    assert lead_of(f"Szanowni Państwo,\n\n{INVITATION}\n\nKonferencja odbędzie się on-line.") == (
+        f"Szanowni Państwo, {INVITATION}"
+    )
+    listed = (
+        "Celem FORUM było:\n\npromowanie idei ekonomii społecznej;\n\nprezentacja dobrych praktyk.\n\nFormuła FORUM:"
+    )
+    assert lead_of(listed) == "Celem FORUM było: promowanie idei ekonomii społecznej; prezentacja dobrych praktyk."
+
+
+def test_a_long_lead_announcing_what_follows_takes_only_what_fits_whole() -> None:
+    first = (
+        "Uwagi i wnioski można zgłaszać do dnia 25 września 2020 roku pisemnie lub elektronicznie. " * 4 + "na adres:"
+    )
+    address = "Regionalny Ośrodek Polityki Społecznej w Katowicach, ul. Modelarska 10, 40-142 Katowice " * 2
+    assert lead_of(f"{first}\n\n{address}") == first
+    assert lead_of(f"{first}\n\nrops@rops-katowice.pl") == f"{first} rops@rops-katowice.pl"
