@@ -94,7 +94,39 @@ def soup_to_text(root: Tag) -> str:
     # a line break, and the spaces it collapses are not line breaks (same text, one call each)
     text = unicodedata.normalize("NFC", "".join(parts)).replace("\u200b", "").replace("\ufeff", "")
     text = "\n".join([line.strip() for line in _SPACE_RUNS.sub(" ", text).split("\n")])
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    return join_soft_breaks(_BLANK_LINES.sub("\n\n", text).strip())
+
+
+def join_soft_breaks(text: str) -> str:
+    """`text` with the line breaks inside a sentence (`_SOFT_BREAK`) turned into spaces."""
+    return _SOFT_BREAK.sub(_soft_break, text) if "\n" in text else text
+
+
+# A line break inside a paragraph (a <br>) where the sentence goes on: editors wrap lines by hand
+# ("osoby upoważnione<br>do reprezentowania", "najpóźniej do<br>9 października 2015 r."). Read as
+# a break, it cut the sentence for the reader, for the date finder ("do" + date is a deadline)
+# and for institution names (a name never spans a line). A line that goes on in lower case after
+# one not ending in ",", ":" or ";" (a list's items and its heading keep their lines), or a number
+# after a word that cannot end a sentence, joins the line before it.
+_SOFT_BREAK = re.compile(r"(?<=[^\n])\n(?=[^\n])")
+_OPEN_WORDS = frozenset(
+    {"do", "od", "z", "ze", "w", "we", "na", "o", "i", "oraz", "dnia", "dniu", "nr", "pod", "przy", "za", "po", "ok."}
+)
+
+
+def _soft_break(m: re.Match[str]) -> str:
+    text, at = m.string, m.start()
+    following = text[at + 1]
+    if following.islower():
+        # a line led by an abbreviation or a label is a line of an address: "ul. Modelarska 10",
+        # "tel. 32 …", "e-mail: …"
+        first_word = text[at + 1 : at + 12].split(" ", 1)[0]
+        return "\n" if text[at - 1] in ",:;" or first_word.endswith((".", ":")) else " "
+    if following.isdigit():
+        last_word = text[text.rfind(" ", 0, at) + 1 : at]
+        last_word = last_word[last_word.rfind("\n") + 1 :]
+        return " " if last_word.lower() in _OPEN_WORDS else "\n"
+    return "\n"
 
 
 def html_to_text(html: str) -> str:

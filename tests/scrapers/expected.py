@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from scrapers.extraction.text import join_soft_breaks
 from scrapers.mirror.build import TEXTS_DIR, load_spec, same_site, site_url
 from scrapers.registry import get_source
 
 
 def normalise(paragraph: str) -> str:
-    """Whitespace as the text extraction leaves it: one space between words, line breaks kept."""
-    return "\n".join(" ".join(line.split()) for line in paragraph.split("\n") if line.strip())
+    """Whitespace as the text extraction leaves it: one space between words, line breaks kept
+    but those inside a sentence (`join_soft_breaks`)."""
+    return join_soft_breaks("\n".join(" ".join(line.split()) for line in paragraph.split("\n") if line.strip()))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""The lead of an announcement (scrapers.extraction.text.lead_of)."""
+"""Text of an announcement: its lines and its lead (scrapers.extraction.text)."""
 
 from __future__ import annotations
 
-from scrapers.extraction.text import lead_of
+from scrapers.extraction.text import html_to_text, lead_of
 
 INVITATION = (
     "mamy zaszczyt zaprosić na konferencję regionalną pn. „Deinstytucjonalizacja placówek opieki całkowitej nad "
@@ -35,3 +35,22 @@ def test_a_long_lead_announcing_what_follows_takes_only_what_fits_whole() -> Non
     address = "Regionalny Ośrodek Polityki Społecznej w Katowicach, ul. Modelarska 10, 40-142 Katowice " * 2
     assert lead_of(f"{first}\n\n{address}") == first
     assert lead_of(f"{first}\n\nrops@rops-katowice.pl") == f"{first} rops@rops-katowice.pl"
+
+
+def test_a_line_break_inside_a_sentence_is_a_space_and_one_between_lines_stays() -> None:
+    html = (
+        "<p>Ofertę podpisaną przez osoby upoważnione<br>do reprezentowania oferenta należy złożyć najpóźniej do<br>"
+        "9 października 2015 r. w dniach 8-9 grudnia 2016 r.<br>spotkanie sieciujące.</p>"
+        "<p>Regionalny Ośrodek Polityki Społecznej Województwa Śląskiego<br>ul. Modelarska 10, 40-142 Katowice<br>"
+        "e-mail: rops@rops-katowice.pl<br>tel. 32 730 68 02</p>"
+        "<p>Do zadań Rady należy:<br>inicjowanie przedsięwzięć,<br>udział w zespołach;<br>opiniowanie projektów.</p>"
+        "<p>Zgłoszenia:<br>1) Zespół Szkół w Ełku<br>2) Szkoła Podstawowa w Iławie</p>"
+    )
+    assert html_to_text(html).split("\n\n") == [
+        "Ofertę podpisaną przez osoby upoważnione do reprezentowania oferenta należy złożyć najpóźniej do "
+        "9 października 2015 r. w dniach 8-9 grudnia 2016 r. spotkanie sieciujące.",
+        "Regionalny Ośrodek Polityki Społecznej Województwa Śląskiego\nul. Modelarska 10, 40-142 Katowice\n"
+        "e-mail: rops@rops-katowice.pl\ntel. 32 730 68 02",
+        "Do zadań Rady należy:\ninicjowanie przedsięwzięć,\nudział w zespołach;\nopiniowanie projektów.",
+        "Zgłoszenia:\n1) Zespół Szkół w Ełku\n2) Szkoła Podstawowa w Iławie",
+    ]
