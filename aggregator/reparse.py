@@ -73,8 +73,9 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
 
 def _keep_what_the_page_lacks(session_items: list[AnnouncementItem], stored: dict[str, Announcement]) -> None:
     """A date that came from outside the page (the feed's pubDate) is not in its raw copy."""
+    by_key = {row.url_key: row for row in stored.values()}
     for item in session_items:
-        row = stored.get(item.url)
+        row = stored.get(item.url) or by_key.get(item.key)  # a row stored under another form of its URL
         if row is not None and item.published_at is None and row.published_at is not None:
             item.published_at = row.published_at
             item.published_from = row.published_from

@@ -411,7 +411,23 @@ def build_html(source: SourceConfig, spec: dict[str, Any], out: Path) -> int:
     for page in pages:
         writer.page(page.path, page.query, env.get_template(f"{templates}/article.html").render(
             site=site, a=page, json_ld=page.json_ld(source)))  # fmt: skip
+    if source.platform == "joomla" and source.feed_url:
+        joomla_feed(source, spec, pages, env, writer, site, listing)
     return writer.finish()
+
+
+def joomla_feed(source: SourceConfig, spec: dict[str, Any], pages: list[Page], env: Environment,
+                writer: SnapshotWriter, site: dict[str, Any], listing: str) -> None:  # fmt: skip
+    """The category's RSS feed (Joomla core and K2: `?format=feed&type=rss`, UTF-8 whatever the
+    site's charset): its newest dated items, as many as the site's list limit (`feed_limit`)."""
+    feed = urlsplit(source.absolute(source.feed_url or ""))
+    dated = sorted((p for p in pages if p.published), key=lambda p: p.published or datetime.min, reverse=True)
+    text = env.get_template("joomla/feed.xml").render(
+        site=site, articles=dated[: int(spec.get("feed_limit", 10))], title=spec.get("feed_title", "Aktualności"),
+        listing_url=source.absolute(listing), feed_url=source.absolute(source.feed_url or ""))  # fmt: skip
+    rel = f"_routed/{slugify(feed.path + ' ' + feed.query)[:150]}-feed.xml"
+    writer.write(rel, text, charset="utf-8")
+    writer.route(path=feed.path, query=feed.query or None, file=rel, content_type="application/rss+xml; charset=utf-8")
 
 
 BUILDERS: dict[str, Callable[[SourceConfig, dict[str, Any], Path], int]] = {

@@ -39,6 +39,7 @@ from db.store import backlog_end, known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
+from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
 from scrapers.worker_pool import default_workers, offload
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,8 @@ class SourceSpider(scrapy.Spider):
         self.backlog_end: datetime | None = None
         self.tombstoned: set[str] = set()
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
+        # the site's feed items by URL key: the dates (and categories) of pages that print none
+        self.feed_entries: dict[str, FeedEntry] = {}
         self.full = False
         self.database_url = ""
         self.workers = 0  # worker processes for page extraction (scrapers.worker_pool); 0: inline
@@ -172,6 +175,30 @@ class SourceSpider(scrapy.Spider):
 
     def first_requests(self) -> Iterator[scrapy.Request]:
         self.strategy = "html"
+        if self.source.feed_url:  # read first: the article requests carry what it says of them
+            yield self.listing_request(
+                self.source.absolute(self.source.feed_url),
+                self.parse_dates_feed,
+                meta={"handle_httpstatus_list": [404, 410]},
+            ).replace(errback=self.dates_feed_failed)
+            return
+        yield from self.listing_requests()
+
+    def parse_dates_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        """The feed of a site crawled through its listings (Joomla, K2), for the dates its pages
+        do not print. A site without one is crawled all the same: nothing is lost but those dates."""
+        entries = read_rss(response) if response.status not in (404, 410) else None
+        if entries is None:
+            self.logger.warning("%s: no RSS feed at %s (HTTP %d): dates from the pages only",
+                                self.name, response.url, response.status)  # fmt: skip
+        else:
+            self.feed_entries = {self.identity.key(entry.url): entry for entry in entries}
+        yield from self.listing_requests()
+
+    def dates_feed_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        reason = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        self.logger.warning("%s: feed %s unavailable (%s): dates from the pages only", self.name,
+                            failure.request.url, reason)  # fmt: skip
         yield from self.listing_requests()
 
     # -- requests ------------------------------------------------------------------------------
@@ -249,7 +276,8 @@ class SourceSpider(scrapy.Spider):
         unseen = self.first_sight(urls)
         fresh = [u for u in unseen if self.full or self.is_new(u)]
         for url in fresh:
-            yield self.article_request(url)
+            entry = self.feed_entries.get(self.identity.key(url))
+            yield self.article_request(url, **(feed_meta(entry) if entry else {}))
         next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
         if next_page and (fresh or (self.full and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)

@@ -25,9 +25,10 @@ from scrapers.extraction.article import body_from_html_fragment
 from scrapers.extraction.images import each_once, picture
 from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of
-from scrapers.extraction.timestamps import parse_iso, parse_rfc822
+from scrapers.extraction.timestamps import parse_iso
 from scrapers.items import AnnouncementItem, ImageItem, RawResponse, archive_form
 from scrapers.spiders.base import SourceSpider, describe_failure
+from scrapers.spiders.feeds import feed_meta, read_rss
 from scrapers.worker_pool import offload
 from scrapers.wp_rest import api_query
 
@@ -330,30 +331,19 @@ class WordPressSpider(SourceSpider):
             if page == 1:
                 yield from self.fall_back_from("feed", f"HTTP {response.status}")
             return
-        try:
-            selector = scrapy.Selector(text=response.text, type="xml")
-            entries = selector.xpath("//channel/item")
-        except (AttributeError, ValueError) as exc:
-            entries, selector = [], None
-            self.logger.warning("%s: feed %s unreadable: %s", self.name, response.url, exc)
-        if selector is None or not selector.xpath("//channel"):
+        entries = read_rss(response)
+        if entries is None:
             if page == 1:
                 yield from self.fall_back_from("feed", "not an RSS document")
             return
         fresh = unseen = 0
         for entry in entries:
-            link = clean_line(entry.xpath("link/text()").get() or "")
-            if not link or not self.first_sight([canonical_url(link)]):
+            if not self.first_sight([entry.url]):
                 continue
-            url = canonical_url(link)
             unseen += 1
-            if self.full or self.is_new(url):
+            if self.full or self.is_new(entry.url):
                 fresh += 1
-                yield self.article_request(
-                    url,
-                    feed_published=parse_rfc822(entry.xpath("pubDate/text()").get()),
-                    feed_categories=[clean_line(c) for c in entry.xpath("category/text()").getall()],
-                )
+                yield self.article_request(entry.url, **feed_meta(entry))
         if page == 1 and not entries:
             self.alarms.append(f"feed {response.url} has no items")
         if fresh or (self.full and unseen):
