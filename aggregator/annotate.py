@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aggregator.dates import DateSpan, find_dates, to_utc
@@ -76,17 +76,14 @@ def _context(text: str, start: int, end: int) -> str:
     )
 
 
-def dating_sight(seen: datetime, backlog_end: datetime | None) -> datetime | None:
-    """When a page was first seen, if that dates it: only a page first met after its source's
-    first complete crawl (`db.store.backlog_end`) is one the site published since. The first crawl
-    meets years of backlog at once, and the day it met an old page says nothing of its year."""
-    if backlog_end is None:
+def dating_sight(seen: datetime, first_crawl_end: datetime | None) -> datetime | None:
+    """When a page was first seen (aware), if that dates it: only a page first met after its
+    source's first crawl (`db.store.first_crawl_end`, the feed's rule too) is one the site published
+    since. The first crawl meets years of backlog at once, and the day it met an old page says
+    nothing of its year."""
+    if first_crawl_end is None:
         return None
-    return seen if _aware(seen) > _aware(backlog_end) else None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return seen if seen > first_crawl_end else None
 
 
 #: Two days decades apart: a date found alike against both leans on no reference day.

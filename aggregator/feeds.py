@@ -254,7 +254,7 @@ def _newest(
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
             select(CrawlRun.source_id, func.min(CrawlRun.finished_at))
-            .where(CrawlRun.status != "skipped")  # a skipped run crawled nothing: not the source's first
+            .where(CrawlRun.crawled())  # a skipped run crawled nothing: not the source's first
             .group_by(CrawlRun.source_id)
         )
         if finished is not None
@@ -412,7 +412,7 @@ def feed_date() -> Any:
     unknown age and must not pose as today's news)."""
     first_run_end = (
         select(func.min(CrawlRun.finished_at))
-        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.status != "skipped")  # skipped: nothing crawled
+        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.crawled())
         .scalar_subquery()
     )
     return func.coalesce(

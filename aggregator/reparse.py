@@ -23,7 +23,7 @@ from db.engine import session_scope
 from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.models import Announcement, RawPage
-from db.store import BatchResult, backlog_end, save_announcements, sync_entities
+from db.store import BatchResult, first_crawl_end, save_announcements, sync_entities
 from scrapers.items import AnnouncementItem
 from scrapers.spiders.base import announcement_from_article
 from scrapers.spiders.wordpress import read_api_page
@@ -40,12 +40,12 @@ class ReparseReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _annotator(backlog: datetime | None) -> Callable[[AnnouncementItem, datetime], Annotations]:
-    """`annotate` for a source whose first complete crawl ended at `backlog`: the first sight of
-    a page dates it as it did when crawled (`dating_sight`)."""
+def _annotator(first_crawl: datetime | None) -> Callable[[AnnouncementItem, datetime], Annotations]:
+    """`annotate` for a source whose first crawl ended at `first_crawl`: the first sight of a page
+    dates it as it did when crawled (`dating_sight`)."""
 
     def annotate_item(item: AnnouncementItem, seen: datetime) -> Annotations:
-        return annotate(item.title, item.body_text, item.published_at, dating_sight(seen, backlog))
+        return annotate(item.title, item.body_text, item.published_at, dating_sight(seen, first_crawl))
 
     return annotate_item
 
@@ -117,7 +117,7 @@ def _reparse_source(database_url: str, source_id: str) -> ReparseReport:
             .order_by(RawPage.fetched_at, RawPage.id)
         ).all()
         stored = {a.url: a for a in session.scalars(select(Announcement).where(Announcement.source_id == source_id))}
-        annotate_item = _annotator(backlog_end(session, source_id))
+        annotate_item = _annotator(first_crawl_end(session, source_id))
     latest: dict[str, AnnouncementItem] = {}
     for raw in raws:  # oldest first: a later copy of the same announcement wins
         items, problems = _items_from_raw(source_id, raw)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -94,6 +95,11 @@ class CrawlRun(Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)
     alarms: Mapped[list[Any]] = mapped_column(default=list)
     alerted_at: Mapped[datetime | None]  # the operator was mailed about the failure streak this run extended
+
+    @classmethod
+    def crawled(cls) -> ColumnElement[bool]:
+        """The runs that crawled their source: all but the skipped ones (another run held it)."""
+        return cls.status != "skipped"
 
 
 class RunLock(Base):

@@ -206,15 +206,16 @@ def known_keys(session: Session, source_id: str, key_of: Callable[[str], str]) -
     return live, deleted
 
 
-def backlog_end(session: Session, source_id: str) -> datetime | None:
-    """When the source's first complete crawl ended (None: it has had none yet).
+def first_crawl_end(session: Session, source_id: str) -> datetime | None:
+    """When the source's first crawl ended (None: it has had none yet), as the feed counts it
+    (`aggregator.feeds.feed_date`).
 
     What that crawl met was the site's backlog, years of it; a page first met after it is one
-    the site published since, so the day it was first seen stands for its publication day
-    (`aggregator.annotate.dating_sight`)."""
+    the site published since, so the day it was first seen stands for its publication day (the
+    feed's date, and `aggregator.annotate.dating_sight`)."""
     return session.scalars(
         select(CrawlRun.finished_at)
-        .where(CrawlRun.source_id == source_id, CrawlRun.status == "ok", CrawlRun.finished_at.is_not(None))
+        .where(CrawlRun.source_id == source_id, CrawlRun.crawled(), CrawlRun.finished_at.is_not(None))
         .order_by(CrawlRun.finished_at)
         .limit(1)
     ).first()

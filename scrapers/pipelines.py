@@ -169,7 +169,7 @@ class StoragePipeline:
 
     def dating(self, seen: datetime) -> datetime | None:
         """`seen` if it dates a page of this crawl's source (`dating_sight`)."""
-        return dating_sight(seen, getattr(self.crawler.spider, "backlog_end", None))
+        return dating_sight(seen, getattr(self.crawler.spider, "first_crawl_end", None))
 
     def search(self, item: AnnouncementItem) -> tuple[str, str]:
         return self.annotator.search(_key(item), item.title, item.lead, item.body_text)

@@ -69,6 +69,8 @@ class SourceConfig:
     platform: str
     base_url: str
     listing_urls: tuple[str, ...] = ()
+    # the site's RSS feed: on WordPress, the fallback listing when the REST API is off; elsewhere
+    # (Joomla, K2), read first for the dates its items give the pages that print none
     feed_url: str | None = None
     api_url: str | None = None
     article_pattern: str | None = None

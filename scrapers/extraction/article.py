@@ -22,7 +22,7 @@ from scrapers.extraction.images import each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
 from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
-from scrapers.extraction.text import clean_line, lead_of, soup_to_text
+from scrapers.extraction.text import clean_line, lead_of, paragraphs, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
 from scrapers.items import AttachmentItem, ImageItem
 from scrapers.registry import Selectors
@@ -140,9 +140,14 @@ def warm_up() -> None:
 
 
 def _opens_with(text: str, lead: str) -> bool:
-    """Whether ``text`` starts with ``lead`` (whitespace aside; a teaser's closing ellipsis aside)."""
-    words = " ".join(lead.split()).rstrip(".…").rstrip()
-    return bool(words) and " ".join(text.split()).startswith(words)
+    """Whether ``text``'s first paragraph is ``lead`` (whitespace aside), or, for a teaser cut with
+    an ellipsis, starts with what the teaser keeps."""
+    first = " ".join(paragraphs(text)[0].split()) if text.strip() else ""
+    words = " ".join(lead.split())
+    if words.endswith(("…", "...")):
+        kept = words.rstrip(".…").rstrip()
+        return bool(kept) and first.startswith(kept)
+    return first == words
 
 
 class ArticleParser:
@@ -257,8 +262,16 @@ class ArticleParser:
         ):
             return body
         lead = extract_body(element, url, self.selectors.remove)
-        if not lead.text or _opens_with(body.text, lead.text):
-            return body  # no lead, or one the text repeats as its first paragraph (rops.krakow.pl)
+        if not lead.text:
+            return body
+        if _opens_with(body.text, lead.text):  # the text repeats it as its first paragraph (rops.krakow.pl)
+            # its text once; a picture or a file only the lead element holds is kept
+            listed = {a.url for a in body.attachments}
+            return replace(
+                body,
+                attachments=[a for a in lead.attachments if a.url not in listed] + body.attachments,
+                images=each_once((*lead.images, *body.images)),
+            )
         return Body(
             html=lead.html + "\n" + body.html,
             text=lead.text + "\n\n" + body.text if body.text else lead.text,

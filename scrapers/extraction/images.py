@@ -42,8 +42,9 @@ def find_images(elements: Iterable[Tag], base_url: str) -> list[ImageItem]:
 
 
 def each_once(images: Iterable[ImageItem]) -> list[ImageItem]:
-    """`images` in order, each file once, as first met (a featured image shown again in the text,
-    a gallery thumbnail and its link to the same file)."""
+    """`images` in order, each file (URL) once, as first met: a featured image printed again in the
+    text from the same file, a gallery thumbnail linking a file met before. (A resized copy of a
+    picture, `foto-1024x536.jpg` beside `foto.jpg`, is another file and stays.)"""
     found: dict[str, ImageItem] = {}
     for image in images:
         found.setdefault(image.url, image)

@@ -105,10 +105,13 @@ def join_soft_breaks(text: str) -> str:
 # A line break inside a paragraph (a <br>) where the sentence goes on: editors wrap lines by hand
 # ("osoby upoważnione<br>do reprezentowania", "najpóźniej do<br>9 października 2015 r."). Read as
 # a break, it cut the sentence for the reader, for the date finder ("do" + date is a deadline)
-# and for institution names (a name never spans a line). A line that goes on in lower case after
-# one not ending in ",", ":" or ";" (a list's items and its heading keep their lines), or a number
-# after a word that cannot end a sentence, joins the line before it.
+# and for institution names (a name never spans a line). Such a break follows a line of prose (at
+# least `_WRAPPED_LINE` characters: short lines are a list's items, a signature, an address) not
+# ending in ",", ":" or ";" (a list's heading and items), and goes on in lower case (not with an
+# abbreviation or a label: "ul. Modelarska 10", "tel. 32 …", "e-mail: …"), or with a number after
+# a word that cannot end a sentence; it joins the lines.
 _SOFT_BREAK = re.compile(r"(?<=[^\n])\n(?=[^\n])")
+_WRAPPED_LINE = 40
 _OPEN_WORDS = frozenset(
     {"do", "od", "z", "ze", "w", "we", "na", "o", "i", "oraz", "dnia", "dniu", "nr", "pod", "przy", "za", "po", "ok."}
 )
@@ -116,15 +119,16 @@ _OPEN_WORDS = frozenset(
 
 def _soft_break(m: re.Match[str]) -> str:
     text, at = m.string, m.start()
+    line_start = text.rfind("\n", 0, at) + 1
+    if at - line_start < _WRAPPED_LINE or text[at - 1] in ",:;":
+        return "\n"
     following = text[at + 1]
     if following.islower():
-        # a line led by an abbreviation or a label is a line of an address: "ul. Modelarska 10",
-        # "tel. 32 …", "e-mail: …"
-        first_word = text[at + 1 : at + 12].split(" ", 1)[0]
-        return "\n" if text[at - 1] in ",:;" or first_word.endswith((".", ":")) else " "
+        next_line_end = text.find("\n", at + 1)
+        first_word = text[at + 1 : next_line_end if next_line_end != -1 else len(text)].split(" ", 1)[0]
+        return "\n" if first_word.endswith((".", ":")) else " "
     if following.isdigit():
-        last_word = text[text.rfind(" ", 0, at) + 1 : at]
-        last_word = last_word[last_word.rfind("\n") + 1 :]
+        last_word = text[max(text.rfind(" ", 0, at) + 1, line_start) : at]
         return " " if last_word.lower() in _OPEN_WORDS else "\n"
     return "\n"
 

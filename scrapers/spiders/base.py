@@ -35,7 +35,7 @@ from twisted.python.failure import Failure
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
-from db.store import backlog_end, known_keys
+from db.store import first_crawl_end, known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
@@ -140,8 +140,8 @@ class SourceSpider(scrapy.Spider):
         self.identity = self.source.identity
         # URL keys and CMS ids (`wp:123`) of the stored announcements: live ones, and tombstones
         self.known: set[str] = set()
-        # when the source's first complete crawl ended: pages first met after it are dated by it
-        self.backlog_end: datetime | None = None
+        # when the source's first crawl ended: pages first met after it are dated by that sight
+        self.first_crawl_end: datetime | None = None
         self.tombstoned: set[str] = set()
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         # the site's feed items by URL key: the dates (and categories) of pages that print none
@@ -166,7 +166,7 @@ class SourceSpider(scrapy.Spider):
             ensure_schema(self.database_url)
             with session_scope(self.database_url) as session:
                 self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
-                self.backlog_end = backlog_end(session, self.source.id)
+                self.first_crawl_end = first_crawl_end(session, self.source.id)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self.record_error(f"database unavailable: {database_reason(exc)}")
             return  # nothing can be stored: fetching would be wasted on the site
@@ -189,17 +189,22 @@ class SourceSpider(scrapy.Spider):
         do not print. A site without one is crawled all the same: nothing is lost but those dates."""
         entries = read_rss(response) if response.status not in (404, 410) else None
         if entries is None:
-            self.logger.warning("%s: no RSS feed at %s (HTTP %d): dates from the pages only",
-                                self.name, response.url, response.status)  # fmt: skip
+            self.feed_unavailable(f"no RSS feed at {response.url} (HTTP {response.status})")
         else:
             self.feed_entries = {self.identity.key(entry.url): entry for entry in entries}
         yield from self.listing_requests()
 
     def dates_feed_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         reason = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
-        self.logger.warning("%s: feed %s unavailable (%s): dates from the pages only", self.name,
-                            failure.request.url, reason)  # fmt: skip
+        self.feed_unavailable(f"feed {failure.request.url} unavailable ({reason})")
         yield from self.listing_requests()
+
+    def feed_unavailable(self, what: str) -> None:
+        """Not an error (the pages are crawled all the same), but the registry names this feed for
+        the dates the pages lack: an alarm, so the operator sees them go missing."""
+        message = f"{what}: dates from the pages only"
+        self.logger.warning("%s: %s", self.name, message)
+        self.alarms.append(message)
 
     # -- requests ------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ def read_rss(response: Response) -> list[FeedEntry] | None:
         if link:
             found.append(
                 FeedEntry(
-                    url=canonical_url(link),
+                    url=canonical_url(response.urljoin(link)),
                     published=parse_rfc822(entry.xpath("pubDate/text()").get()),
                     categories=[clean_line(c) for c in entry.xpath("category/text()").getall()],
                 )

@@ -7,15 +7,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from scrapers.extraction.text import join_soft_breaks
 from scrapers.mirror.build import TEXTS_DIR, load_spec, same_site, site_url
 from scrapers.registry import get_source
 
 
 def normalise(paragraph: str) -> str:
-    """Whitespace as the text extraction leaves it: one space between words, line breaks kept
-    but those inside a sentence (`join_soft_breaks`)."""
-    return join_soft_breaks("\n".join(" ".join(line.split()) for line in paragraph.split("\n") if line.strip()))
+    """Whitespace as the text extraction leaves it: one space between words, line breaks kept."""
+    return "\n".join(" ".join(line.split()) for line in paragraph.split("\n") if line.strip())
+
+
+def joins_lines_of(stored: str, text: str) -> bool:
+    """Whether the stored paragraph is the text's with some of its line breaks made spaces (a
+    sentence wrapped by hand): the same words, and no line break the text does not have."""
+    return stored.split() == text.split() and set(_breaks(stored)) <= set(_breaks(text))
+
+
+def _breaks(paragraph: str) -> list[int]:
+    """After how many words of the paragraph each line break comes."""
+    counts, words = [], 0
+    for line in paragraph.split("\n")[:-1]:
+        words += len(line.split())
+        counts.append(words)
+    return counts
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,26 @@ def test_a_lead_inside_the_body_element_is_not_repeated() -> None:
     assert article.body_text.count("ogłasza kolejną edycję") == 1
 
 
+def _with_lead(lead: str, body: str) -> tuple[str, list[str]]:
+    page = (f'<html><body><div class="news"><h1 class="news-title">Bilans potrzeb</h1><div class="news-lead">{lead}'
+            f'</div><div class="news-body">{body}</div></div></body></html>')  # fmt: skip
+    selectors = Selectors(title="div.news h1.news-title", body="div.news div.news-body", lead="div.news div.news-lead")
+    article = ArticleParser(selectors).parse(page, "https://www.rops.krakow.pl/aktualnosc/bilans-potrzeb-362.html")
+    return article.body_text, [image.url for image in article.images]
+
+
+def test_a_lead_the_text_repeats_opens_it_once_and_other_leads_open_it_too() -> None:
+    first = "Dnia 01 marca br. został przekazany wojewodzie raport z bilansu potrzeb w zakresie pomocy społecznej."
+    rest = "<p>W bilansowaniu udział wzięło 180 jednostek.</p>"
+    text, images = _with_lead(f'<strong>{first}</strong><img src="/foto/bilans.jpg" alt="">', f"<p>{first}</p>{rest}")
+    assert text.split("\n\n") == [first, "W bilansowaniu udział wzięło 180 jednostek."], "rops.krakow.pl: once"
+    assert images == ["https://www.rops.krakow.pl/foto/bilans.jpg"], "the lead element's picture is kept"
+    text, _ = _with_lead("Zapraszamy.", "<p>Zapraszamy do udziału w bilansie potrzeb.</p>")
+    assert text.split("\n\n") == ["Zapraszamy.", "Zapraszamy do udziału w bilansie potrzeb."], "not a repeat"
+    text, _ = _with_lead("Dnia 01 marca br. został przekazany…", f"<p>{first}</p>")
+    assert text.split("\n\n") == [first], "a teaser of the first paragraph"
+
+
 # wrotapodlasia.pl: "Dodana:" and "Zmodyfikowana:" lines above the title, months in the nominative
 # (real values of /pl/organizacje_pozarzadowe/konsultacje_spoleczne/konsultacje-w-zakresie-polityki-spolecznej.html)
 _DATE_LINES = """<html><body><div class="article">

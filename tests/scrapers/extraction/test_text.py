@@ -45,6 +45,9 @@ def test_a_line_break_inside_a_sentence_is_a_space_and_one_between_lines_stays()
         "e-mail: rops@rops-katowice.pl<br>tel. 32 730 68 02</p>"
         "<p>Do zadań Rady należy:<br>inicjowanie przedsięwzięć,<br>udział w zespołach;<br>opiniowanie projektów.</p>"
         "<p>Zgłoszenia:<br>1) Zespół Szkół w Ełku<br>2) Szkoła Podstawowa w Iławie</p>"
+        "<p>Dokumenty:<br>wniosek<br>zaświadczenie<br>oświadczenie</p>"
+        "<p>Jan Kowalski<br>dyrektor ROPS<br>www.rops.krakow.pl</p>"
+        "<p>Zgłoszenia przyjmuje od poniedziałku do piątku<br>biuro projektu<br>ul. Długa 1</p>"
     )
     assert html_to_text(html).split("\n\n") == [
         "Ofertę podpisaną przez osoby upoważnione do reprezentowania oferenta należy złożyć najpóźniej do "
@@ -53,4 +56,7 @@ def test_a_line_break_inside_a_sentence_is_a_space_and_one_between_lines_stays()
         "e-mail: rops@rops-katowice.pl\ntel. 32 730 68 02",
         "Do zadań Rady należy:\ninicjowanie przedsięwzięć,\nudział w zespołach;\nopiniowanie projektów.",
         "Zgłoszenia:\n1) Zespół Szkół w Ełku\n2) Szkoła Podstawowa w Iławie",
+        "Dokumenty:\nwniosek\nzaświadczenie\noświadczenie",
+        "Jan Kowalski\ndyrektor ROPS\nwww.rops.krakow.pl",
+        "Zgłoszenia przyjmuje od poniedziałku do piątku biuro projektu\nul. Długa 1",
     ]

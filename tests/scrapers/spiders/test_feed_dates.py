@@ -61,6 +61,12 @@ def test_a_site_without_the_feed_is_crawled_all_the_same_without_its_dates(
     stored = dates(sqlite_url)
     assert set(stored) == set(expected_articles("rops-olsztyn")), "every page found through the listings"
     assert all(published is None for published, _ in stored.values())
+    with session_scope(sqlite_url) as session:
+        [run] = session.scalars(select(CrawlRun)).all()
+        assert run.status == "ok" and run.alarms == [
+            "no RSS feed at https://es.warmia.mazury.pl/najnowsze?format=feed&type=rss"
+            f" (HTTP {404 if 'status' in answer else 200}): dates from the pages only"
+        ]
 
 
 def test_reparse_keeps_the_feeds_date_of_a_row_stored_under_another_form_of_its_url(
