@@ -184,6 +184,13 @@ def save_annotations_many(session: Session, batch: Sequence[tuple[int, Annotatio
         session.execute(insert_for(session, EventDate.__table__), list(date_rows.values()))
 
 
+def _sheds_query(existing: Announcement, item: AnnouncementItem) -> bool:
+    """The page's stored URL is its URL with parameters the site ignores (the key is the same):
+    the address without them (`UrlIdentity.address`) replaces it, as rows stored before it
+    was the stored form (rops-kielce's `?start=N`) are met again."""
+    return existing.url.startswith(item.url + "?") and existing.url_key == item.key
+
+
 def known_urls(session: Session, source_id: str) -> set[str]:
     return set(session.scalars(select(Announcement.url).where(Announcement.source_id == source_id)))
 
@@ -450,7 +457,7 @@ def save_announcements(
         )
         existing = existing or by_url.get((source_id, item.url))
         taken = {by_key.get((source_id, item.key)), by_url.get((source_id, item.url))} - {None, existing}
-        if existing is not None and (not item.url_declared or taken):
+        if existing is not None and (not item.url_declared or taken) and not _sheds_query(existing, item):
             # reached by another URL (or the site now gives this page a URL another row holds):
             # the stored URL stays
             values["url"], values["url_key"] = existing.url, existing.url_key
