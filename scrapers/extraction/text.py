@@ -151,15 +151,16 @@ _SHORT_LEAD = 100
 def lead_of(text: str, limit: int = 500) -> str | None:
     """The first paragraph, cut at a word boundary: the same rule whatever the crawl strategy.
 
-    A first paragraph that does not stand alone (`_CONTINUED`) goes on with the paragraphs it
-    opens: with the next one when it is short, and with each next one that fits whole after a
-    longer one (a lead cut inside the address it announces says no more than one ending at
-    "na adres:")."""
-    paras = [" ".join(p.split()) for p in paragraphs(text)]
+    A first paragraph that does not stand alone (`_CONTINUED`) goes on with the lines it opens
+    (the next paragraphs, line by line: a list's items): with the next one when it is short, and
+    with each next one that fits whole after a longer one (a lead cut inside the address it
+    announces says no more than one ending at "na adres:")."""
+    paras = paragraphs(text)
     if not paras:
         return None
-    lead = paras[0]
-    for nxt in paras[1:]:
+    lead = " ".join(paras[0].split())
+    following = (" ".join(line.split()) for para in paras[1:] for line in para.split("\n") if line.strip())
+    for nxt in following:
         if not lead.endswith(_CONTINUED) or (len(lead) >= _SHORT_LEAD and len(lead) + 1 + len(nxt) > limit):
             break
         lead += " " + nxt

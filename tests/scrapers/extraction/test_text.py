@@ -60,3 +60,9 @@ def test_a_line_break_inside_a_sentence_is_a_space_and_one_between_lines_stays()
         "Jan Kowalski\ndyrektor ROPS\nwww.rops.krakow.pl",
         "Zgłoszenia przyjmuje od poniedziałku do piątku biuro projektu\nul. Długa 1",
     ]
+
+
+def test_a_long_lead_announcing_a_list_takes_the_items_that_fit_whole() -> None:
+    heading = "Członkowie Kapituły Konkursu nominowali pięć szkół z Warmii i Mazur " * 5 + "tj.:"
+    items = ["1) Zespół Szkół nr 5 w Ełku;", "2) Szkoła Podstawowa nr 1 w Iławie;", "3) " + "Zespół Szkół " * 20 + ";"]
+    assert lead_of(heading + "\n\n" + "\n".join(items)) == f"{heading} {items[0]} {items[1]}"
