@@ -58,6 +58,9 @@ BLOCK_TAGS = frozenset(
 _SPACE_CHARS = r" \t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # (a character class: \u2000-\u200a is a range)
 _SPACE_RUNS = re.compile(rf" [{_SPACE_CHARS}]+|[{_SPACE_CHARS[1:]}][{_SPACE_CHARS}]*")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# A line break of preformatted text (<pre>) while the text is put together, so that
+# `join_soft_breaks` leaves it alone: a private-use character, not found in the sites' texts.
+_PRE_BREAK = "\ue000"
 
 
 def clean_line(text: str) -> str:
@@ -75,10 +78,10 @@ def soup_to_text(root: Tag) -> str:
         for child in node.contents:
             if type(child) is NavigableString:  # not its subclasses: comments, CDATA, doctype, scripts
                 # in HTML a newline in the source is a space; only <br> and blocks break lines
-                append(child if preformatted else child.replace("\n", " "))
+                append(child.replace("\n", _PRE_BREAK) if preformatted else child.replace("\n", " "))
             elif isinstance(child, Tag):
                 if child.name == "br":
-                    append("\n")
+                    append(_PRE_BREAK if preformatted else "\n")
                 elif child.name in BLOCK_TAGS:
                     append("\n\n")
                     walk(child, preformatted or child.name == "pre")
@@ -94,7 +97,11 @@ def soup_to_text(root: Tag) -> str:
     # a line break, and the spaces it collapses are not line breaks (same text, one call each)
     text = unicodedata.normalize("NFC", "".join(parts)).replace("\u200b", "").replace("\ufeff", "")
     text = "\n".join([line.strip() for line in _SPACE_RUNS.sub(" ", text).split("\n")])
-    return join_soft_breaks(_BLANK_LINES.sub("\n\n", text).strip())
+    text = join_soft_breaks(_BLANK_LINES.sub("\n\n", text).strip())
+    if _PRE_BREAK in text:  # the lines of preformatted text: cleaned as every line, never joined
+        text = "\n".join([line.strip() for line in text.replace(_PRE_BREAK, "\n").split("\n")])
+        text = _BLANK_LINES.sub("\n\n", text).strip()
+    return text
 
 
 def join_soft_breaks(text: str) -> str:

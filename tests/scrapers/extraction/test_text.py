@@ -66,3 +66,16 @@ def test_a_long_lead_announcing_a_list_takes_the_items_that_fit_whole() -> None:
     heading = "Członkowie Kapituły Konkursu nominowali pięć szkół z Warmii i Mazur " * 5 + "tj.:"
     items = ["1) Zespół Szkół nr 5 w Ełku;", "2) Szkoła Podstawowa nr 1 w Iławie;", "3) " + "Zespół Szkół " * 20 + ";"]
     assert lead_of(heading + "\n\n" + "\n".join(items)) == f"{heading} {items[0]} {items[1]}"
+
+
+def test_preformatted_lines_are_never_joined() -> None:
+    html = (
+        "<p>Harmonogram naboru wniosków do programu został przedstawiony poniżej<br>w tabeli.</p>"
+        "<pre>nabór wniosków od organizacji pozarządowych   do 15 marca\n"
+        "ocena formalna złożonych wniosków              do 30 marca<br>ogłoszenie wyników  kwiecień</pre>"
+    )
+    assert html_to_text(html).split("\n\n") == [
+        "Harmonogram naboru wniosków do programu został przedstawiony poniżej w tabeli.",
+        "nabór wniosków od organizacji pozarządowych do 15 marca\n"
+        "ocena formalna złożonych wniosków do 30 marca\nogłoszenie wyników kwiecień",
+    ]
