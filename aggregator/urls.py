@@ -36,8 +36,9 @@ def _is_tracking(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
-def canonical_url(url: str) -> str:
-    """Lower-case host, no fragment, no tracking parameters; scheme, `www.` and path kept.
+def canonical_url(url: str, ignore_params: Iterable[str] = ()) -> str:
+    """Lower-case host, no fragment, no tracking parameters (nor `ignore_params`); scheme, `www.`
+    and path kept.
 
     `www.` stays: the stored URL must be one the real site answers. Treating www/non-www and an
     institution's alias hosts as one site is the identity key's job (`url_key`), not this one's.
@@ -45,7 +46,13 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)])
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _is_tracking(k) and k not in ignore_params
+        ]
+    )
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))
 
 
@@ -120,12 +127,7 @@ class UrlIdentity:
         """`canonical_url` without the parameters this site ignores: the address to store for a
         page met with the listing's `?start=20` glued on (Joomla K2 item links), the one the site
         answers alike and a reader would be given."""
-        url = canonical_url(url)
-        if not self.ignore_params or "?" not in url:
-            return url
-        parts = urlsplit(url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in self.ignore_params]
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        return canonical_url(url, self.ignore_params)
 
     def same_site(self, url: str, other: str) -> bool:
         """Whether two URLs are on one site: the same host once `www.` and aliases are forgotten."""
