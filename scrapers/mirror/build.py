@@ -420,11 +420,12 @@ def joomla_feed(source: SourceConfig, spec: dict[str, Any], pages: list[Page], e
                 writer: SnapshotWriter, site: dict[str, Any], listing: str) -> None:  # fmt: skip
     """The category's RSS feed (Joomla core and K2: `?format=feed&type=rss`, UTF-8 whatever the
     site's charset): its newest dated items, as many as the site's list limit (`feed_limit`)."""
-    feed = urlsplit(source.absolute(source.feed_url or ""))
+    feed_url = source.absolute(source.feed_url or "")
+    feed = urlsplit(feed_url)
     dated = sorted((p for p in pages if p.published), key=lambda p: p.published or datetime.min, reverse=True)
     text = env.get_template("joomla/feed.xml").render(
         site=site, articles=dated[: int(spec.get("feed_limit", 10))], title=spec.get("feed_title", "Aktualności"),
-        listing_url=source.absolute(listing), feed_url=source.absolute(source.feed_url or ""))  # fmt: skip
+        listing_url=source.absolute(listing), feed_url=feed_url)  # fmt: skip
     rel = f"_routed/{slugify(feed.path + ' ' + feed.query)[:150]}-feed.xml"
     writer.write(rel, text, charset="utf-8")
     writer.route(path=feed.path, query=feed.query or None, file=rel, content_type="application/rss+xml; charset=utf-8")
