@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from scrapers.extraction.attachments import find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
@@ -150,6 +150,23 @@ def _opens_with(text: str, lead: str) -> bool:
     return first == words
 
 
+def _drop_opening_title(body: Tag, title: str) -> None:
+    """Remove the element that opens ``body`` when it holds the title and nothing else.
+
+    Themes repeat the H1 inside the content block, and on Joomla sites the heading is typed at the
+    top of the text (rops-olsztyn, rops-torun): taken out of the text alone, it stayed in the HTML,
+    and the story page showed the title twice.
+    """
+    opening = next((s for s in body.descendants if isinstance(s, NavigableString) and s.strip()), None)
+    if opening is None or isinstance(opening, Comment):
+        return
+    node, whole = opening.parent, None
+    while isinstance(node, Tag) and node is not body and clean_line(node.get_text(" ")) == title:
+        whole, node = node, node.parent
+    if whole is not None and whole.find("img") is None:
+        whole.decompose()
+
+
 class ArticleParser:
     """Generic article page parser; subclasses override single steps for odd sites."""
 
@@ -170,9 +187,11 @@ class ArticleParser:
         if body_element is None:
             body = Body(html="", text="", attachments=[])
         else:
+            if title:
+                _drop_opening_title(body_element, title)
             body = extract_body(body_element, url, self.selectors.remove)
-            if title and body.text.startswith(title):
-                # themes often repeat the H1 inside the content block
+            if title and (body.text == title or body.text.startswith(title + "\n")):
+                # the title as the text's first line in an element that holds more than it
                 body = replace(body, text=body.text[len(title) :].lstrip())
             body = self.with_lead(soup, body_element, body, url)
         return ParsedArticle(

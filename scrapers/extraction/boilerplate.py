@@ -14,7 +14,7 @@ REMOVE_SELECTORS = (
     "script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe",
     "button", "svg", ".sharedaddy", ".share", ".social-share", ".cookie", "#cookie-notice",
     ".screen-reader-text", ".sidebar", ".widget", ".breadcrumbs", ".post-navigation",
-    ".entry-footer", ".related-posts",
+    ".entry-footer", ".related-posts", ".file-icon",
 )  # fmt: skip
 
 BOILERPLATE_LINES = re.compile(

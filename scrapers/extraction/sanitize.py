@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urljoin
 
@@ -44,7 +45,19 @@ _NH3_OPTIONS: dict[str, Any] = {
 _CLEANER = nh3.Cleaner(**_NH3_OPTIONS) if hasattr(nh3, "Cleaner") else None
 
 
+# A paragraph or block that shows nothing: spacers typed as "&nbsp;" or a lone <br>, and the
+# shells left where furniture (a signature, a date line) was taken out. nh3's output writes these
+# tags plainly, without attributes (none are allowed on them), so a pattern finds them.
+_EMPTY_BLOCK = re.compile(
+    r"<(p|div|h[2-6])>(?:\s|&nbsp;|&#160;|\xa0|<br>|<(strong|b|em|i|u|span)>(?:\s|&nbsp;|&#160;|\xa0|<br>)*</\2>)*</\1>"
+)
+
+
 def sanitize_html(html: str) -> str:
-    """The allowed tags and attributes of `html` (its links already absolute: `absolutise`)."""
+    """The allowed tags and attributes of `html` (its links already absolute: `absolutise`),
+    without empty blocks (`_EMPTY_BLOCK`), which pages show as blank gaps."""
     cleaned = _CLEANER.clean(html) if _CLEANER is not None else nh3.clean(html, **_NH3_OPTIONS)
+    emptied = _EMPTY_BLOCK.sub("", cleaned) if "</" in cleaned else cleaned
+    while emptied != cleaned:  # a block that held only empty ones is empty now
+        cleaned, emptied = emptied, _EMPTY_BLOCK.sub("", emptied)
     return cleaned.strip()

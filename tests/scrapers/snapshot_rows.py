@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 from db.engine import session_scope
 from db.models import Announcement
 
-FIELDS = ("url", "external_id", "title", "lead", "body_text", "categories", "images", "published_at", "published_from",
-          "published_granularity", "modified_at", "modified_from", "language")  # fmt: skip
+FIELDS = ("url", "external_id", "title", "lead", "body_text", "body_html", "categories", "images", "published_at",
+          "published_from", "published_granularity", "modified_at", "modified_from", "language")  # fmt: skip
 
 
 def announcement_dict(row: Announcement) -> dict[str, Any]:

@@ -150,3 +150,43 @@ def test_after_warm_up_a_real_page_compiles_none_of_soupsieves_patterns() -> Non
     before, after_page = result.stdout.strip().split("] [")
     assert before.count("'") >= 2  # the warm-up compiled some
     assert after_page == "]", f"compiled by the first page: {after_page}"
+
+
+# es.warmia.mazury.pl (Joomla): the heading is typed at the top of the text, the title is read from it
+_TYPED_HEADING = (
+    '<html><body><div itemprop="articleBody"><h3><strong>REGIONALNA PLATFORMA REINTEGRACYJNA</strong></h3>'
+    "<p>&nbsp;</p><p>Regionalny Ośrodek Polityki Społecznej w Olsztynie zorganizował spotkanie sieciujące.</p>"
+    "<p>&nbsp;</p></div></body></html>"
+)
+
+
+def test_a_heading_that_repeats_the_title_leaves_the_html_as_well_as_the_text() -> None:
+    selectors = Selectors(title="div[itemprop=articleBody] h3", body="div[itemprop=articleBody]")
+    article = ArticleParser(selectors).parse(_TYPED_HEADING, "https://es.warmia.mazury.pl/aktualnosci/x")
+    assert article.title == "REGIONALNA PLATFORMA REINTEGRACYJNA"
+    assert article.body_text == "Regionalny Ośrodek Polityki Społecznej w Olsztynie zorganizował spotkanie sieciujące."
+    # the spacer paragraphs went too: the page showed blank gaps there
+    assert article.body_html == (
+        "<p>Regionalny Ośrodek Polityki Społecznej w Olsztynie zorganizował spotkanie sieciujące.</p>"
+    )
+
+
+def test_a_first_paragraph_that_only_starts_with_the_title_is_kept_whole() -> None:
+    page = _page("Konkurs", "Konkurs ofert na realizację zadań publicznych w 2024 roku.")
+    article = ArticleParser(_ERROR_SELECTORS).parse(page, "https://x.pl/a")
+    assert article.body_text == "Konkurs ofert na realizację zadań publicznych w 2024 roku."
+    assert "Konkurs ofert" in article.body_html
+
+
+def test_drupals_file_type_icons_stay_out_of_the_body() -> None:
+    page = (
+        '<html><body><h1 id="page-title">Konsultacje</h1><div class="node"><div class="content">'
+        "<p>Zapraszamy do konsultacji Planu rozwoju ekonomii społecznej.</p>"
+        '<div class="field-label">Załączniki:&nbsp;</div><span class="file"><img class="file-icon" alt="Ikona PDF" '
+        'src="/modules/file/icons/application-pdf.png"> <a href="/sites/default/files/plan.pdf">Plan</a></span>'
+        "</div></div></body></html>"
+    )
+    selectors = Selectors(title="h1#page-title", body="div.node > div.content")
+    article = ArticleParser(selectors).parse(page, "http://es.mcps-efs.pl/artyku%C5%82/konsultacje")
+    assert "Ikona PDF" not in article.body_html and "application-pdf.png" not in article.body_html
+    assert [a.url for a in article.attachments] == ["http://es.mcps-efs.pl/sites/default/files/plan.pdf"]
