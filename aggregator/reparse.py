@@ -1,8 +1,8 @@
 """Rebuilding announcements from the raw page archive with the current parsers, offline.
 
 A parser fix or a new annotation rule reaches every stored announcement without one request to
-the sites. Pages are decoded exactly as during the crawl (Scrapy's response classes, with the
-archived headers), so a reparse of unchanged parsers changes nothing.
+the sites. Pages are decoded exactly as during the crawl (`decode_page`, with the archived
+headers), so a reparse of unchanged parsers changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scrapy.http import HtmlResponse
 from sqlalchemy import select
 
 from aggregator.annotate import Annotations, annotate, dating_sight
@@ -24,6 +23,7 @@ from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.models import Announcement, RawPage
 from db.store import BatchResult, first_crawl_end, save_announcements, sync_entities
+from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem
 from scrapers.spiders.base import announcement_from_article
 from scrapers.spiders.wordpress import read_api_page
@@ -61,8 +61,9 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
         except ValueError as exc:
             return [], [f"{raw.url}: archived API page unreadable: {exc}"]
     else:
-        response = HtmlResponse(url=raw.url, body=body, headers=raw.headers or {})
-        parsed = spider.parser_class(spider.source.selectors).parse(response.text, raw.url)
+        content_type = next((v for k, v in (raw.headers or {}).items() if k.lower() == "content-type"), None)
+        text = decode_page(body, content_type, raw.url).text
+        parsed = spider.parser_class(spider.source.selectors).parse(text, raw.url)
         if parsed.problems:
             return [], [f"{raw.url}: {', '.join(parsed.problems)}"]
         items = [announcement_from_article(source_id, parsed, None, spider.source.identity)]

@@ -384,6 +384,21 @@ def _add_search(values: dict[str, Any], item: AnnouncementItem, search: SearchFi
     values["search_text"], values["search_terms"] = search_text, search_terms
 
 
+def _kept_dates(existing: Announcement, item: AnnouncementItem) -> dict[str, Any]:
+    """The dates and categories a stored row keeps when an edited copy of its page lacks them: a
+    page that lost its date line in a template change is still the announcement of that day (as
+    an unchanged page keeps them). `reparse` does not keep them: a parser fix may drop a wrong one."""
+    kept: dict[str, Any] = {}
+    if item.published_at is None and existing.published_at is not None:
+        kept |= {"published_at": existing.published_at, "published_from": existing.published_from,
+                 "published_granularity": existing.published_granularity}  # fmt: skip
+    if item.modified_at is None and existing.modified_at is not None:
+        kept |= {"modified_at": existing.modified_at, "modified_from": existing.modified_from}
+    if not item.categories and existing.categories:
+        kept["categories"] = existing.categories
+    return kept
+
+
 def save_announcements(
     session: Session,
     items: Sequence[AnnouncementItem],
@@ -488,6 +503,7 @@ def save_announcements(
                 existing,
                 {
                     **values,
+                    **(_kept_dates(existing, item) if record_versions else {}),
                     **revived,
                     "last_seen_at": now if record_versions else existing.last_seen_at,
                     "updated_at": now,

@@ -67,12 +67,16 @@ class ParsedArticle:
     post_id: str | None = None
     attachments: list[AttachmentItem] = field(default_factory=list)
     images: list[ImageItem] = field(default_factory=list)
+    # what makes the page unfit beyond a missing title or text: the site's own body selector
+    # finding nothing (a layout change: the generic fallbacks would find some text, but not
+    # necessarily the announcement's), a page cut off before its end
+    defects: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         """Why this page cannot become an announcement (a layout change, a broken page, an error
         page served with HTTP 200 — a "soft 404" — which must never replace a stored text)."""
-        missing = []
+        missing = list(self.defects)
         if not self.title:
             missing.append("no title")
         if not self.body_text.strip():
@@ -150,6 +154,20 @@ def _opens_with(text: str, lead: str) -> bool:
     return first == words
 
 
+# How far from the end of a page its closing tags may be (trackers, caching plugins' comments).
+_TAIL = 4096
+
+
+def cut_off(html: str) -> list[str]:
+    """A page that ends before its </body> and </html>: a server that stopped mid-page (a PHP
+    error, a full disk) with HTTP 200 and a matching length, which no transfer check catches.
+    lxml parses what is there without complaint, and the text would lose its end."""
+    tail = html[-_TAIL:].lower()
+    if "</html" in tail or "</body" in tail:
+        return []
+    return ["the page ends before </body></html> (cut off by the server?)"]
+
+
 def _drop_opening_title(body: Tag, title: str) -> None:
     """Remove the element that opens ``body`` when it holds the title and nothing else.
 
@@ -211,6 +229,7 @@ class ArticleParser:
             post_id=post_id,
             attachments=body.attachments,
             images=each_once((*shown_with, *body.images)),
+            defects=[*self.layout_changes(soup), *cut_off(html)],
         )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -320,15 +339,28 @@ class ArticleParser:
         Asked up to three times per page (both dates look for the <article> around it): the
         answer is kept on the soup, per body selector, as the page was when first asked.
         """
-        found: dict[str, Tag | None] = vars(soup).setdefault("_ropsfeed_body_elements", {})
+        return self._body_found(soup)[0]
+
+    def _body_found(self, soup: BeautifulSoup) -> tuple[Tag | None, bool]:
+        """`body_element`'s answer, and whether the site's own body selector found it."""
+        found: dict[str, tuple[Tag | None, bool]] = vars(soup).setdefault("_ropsfeed_body_elements", {})
         if self.selectors.body not in found:
-            element = None
+            element, own = None, False
             for selector in filter(None, (self.selectors.body, *DEFAULT_BODY_SELECTORS)):
                 element = select_one(soup, selector)
                 if element is not None:
+                    own = selector == self.selectors.body
                     break
-            found[self.selectors.body] = element
+            found[self.selectors.body] = (element, own)
         return found[self.selectors.body]
+
+    def layout_changes(self, soup: BeautifulSoup) -> list[str]:
+        """The site's selectors that find nothing on this page. Only the body's counts: a title
+        selector that misses leaves "no title" anyway, and the fallbacks' body of a changed
+        layout (the whole #content, a date line) must not replace a stored text."""
+        if self.selectors.body and not self._body_found(soup)[1]:
+            return [f"the body selector {self.selectors.body!r} matches nothing (layout change?)"]
+        return []
 
     def categories(self, soup: BeautifulSoup) -> list[str]:
         if self.selectors.categories:

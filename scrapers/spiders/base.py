@@ -37,6 +37,7 @@ from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import first_crawl_end, known_keys
 from scrapers.extraction.article import ArticleParser, ParsedArticle
+from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
@@ -51,10 +52,14 @@ DEFAULT_LISTING_LINKS = (
 DEFAULT_NEXT_PAGE = "a.next::attr(href), link[rel=next]::attr(href), li.pagination-next a::attr(href)"
 
 
-def read_article(parser: ArticleParser, html: str, url: str, body: bytes) -> tuple[ParsedArticle, tuple[str, bytes]]:
-    """A worker's job for an article page: its extraction, and its body as the raw page archive
-    keeps it (there, not in the crawl process, which also runs the crawl)."""
-    return parser.parse(html, url), archive_form(body)
+def read_article(
+    parser: ArticleParser, body: bytes, content_type: str | None, url: str
+) -> tuple[ParsedArticle, tuple[str, bytes], str | None]:
+    """A worker's job for an article page: its text (`decode_page`: a wrong charset label does
+    not garble it), its extraction, its body as the raw page archive keeps it, and the log line
+    for a wrong label — all there, not in the crawl process, which also runs the crawl."""
+    decoded = decode_page(body, content_type, url)
+    return parser.parse(decoded.text, url), archive_form(body), decoded.note(url)
 
 
 def describe_failure(failure: Failure, timeout: float) -> str:
@@ -305,8 +310,11 @@ class SourceSpider(scrapy.Spider):
             yield RawPageItem(raw)
             return
         # the page's extraction, the costliest step of the crawl, runs in a worker process
-        parsed, raw.archived = await offload(self.workers, read_article, self.parser, response.text, response.url,
-                                             response.body)  # fmt: skip
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        parsed, raw.archived, wrong_label = await offload(self.workers, read_article, self.parser, response.body,
+                                                          content_type, response.url)  # fmt: skip
+        if wrong_label:
+            self.logger.warning("%s: %s", self.name, wrong_label)  # read right, but the site should know
         self.complete(parsed, response)
         item = self.item_from_article(parsed, raw)
         if item is None:

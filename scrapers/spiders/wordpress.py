@@ -98,6 +98,8 @@ def item_from_post(
         return None
     url = canonical_url(link)
     body = body_from_html_fragment(content, url)
+    if not body.text.strip():  # "<p>&nbsp;</p>": content in name only
+        return None
     published, published_from = parse_iso(post.get("date_gmt"), naive_is_utc=True), "wp-api:date_gmt"
     if published is None:
         published, published_from = parse_iso(post.get("date")), "wp-api:date"
@@ -140,7 +142,7 @@ class ApiPage:
     """What one page of the REST listing says, read in one pass (in a worker process)."""
 
     items: list[AnnouncementItem]  # without `raw`: the spider attaches its archived response
-    incomplete: list[str]  # links of posts that lost their title or content
+    incomplete: list[str]  # links of posts that lost their title, text or link
     listed: set[str]  # keys of every post on the page (see `listed_keys`)
     posts: int
 
@@ -190,12 +192,9 @@ def listed_keys(posts: list[dict[str, Any]], identity: UrlIdentity) -> set[str]:
 
 
 def incomplete_posts(posts: list[dict[str, Any]]) -> list[str]:
-    """Links of the posts that lost their title or content: the API's own layout alarm."""
-    return [
-        str(post.get("link") or post.get("id") or "?")
-        for post in posts
-        if not (plain((post.get("title") or {}).get("rendered", "")) and (post.get("content") or {}).get("rendered"))
-    ]
+    """Links of the posts that could not become announcements (`item_from_post` gave None: no
+    title, no text, no link): the API's own layout alarm."""
+    return [str(post.get("link") or post.get("id") or "?") for post in posts]
 
 
 class WordPressSpider(SourceSpider):
@@ -280,7 +279,7 @@ class WordPressSpider(SourceSpider):
         if page == 1 and not items:
             self.alarms.append(f"REST API {response.url} returned no posts")
         for link in listing.incomplete:
-            self.alarms.append(f"REST API post {link} has no title or no content (layout change?); skipped")
+            self.alarms.append(f"REST API post {link} has no title, no text or no link (layout change?); skipped")
         unseen = set(self.first_sight([item.url for item in items]))
         fresh = [item for item in items if item.url in unseen and not self.item_identities(item) & self.known]
         total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)

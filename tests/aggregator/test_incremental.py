@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -18,7 +19,7 @@ from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.wp_rest import api_query
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
-from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, soft_404
+from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, rzeszow_article_changed, soft_404
 
 pytestmark = pytest.mark.network
 
@@ -104,7 +105,7 @@ def test_layout_alarms_recorded_and_shown_by_status(sqlite_url: str, tmp_path: P
     with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as broken:
         result = run_cli("crawl", "mcps", "rops-rzeszow", "--mirror", broken.url, "--db", sqlite_url)
     runs = {r.source_id: r for r in runs_of(sqlite_url)}
-    assert any("has no title or no content" in a for a in runs["mcps"].alarms), runs["mcps"].alarms
+    assert any("has no title, no text or no link" in a for a in runs["mcps"].alarms), runs["mcps"].alarms
     assert any("yielded no items" in a for a in runs["rops-rzeszow"].alarms), runs["rops-rzeszow"].alarms
     assert "alarm mcps: REST API post https://mcps.com.pl/" in result.stderr
     status = {
@@ -137,3 +138,69 @@ def test_an_error_page_served_as_200_never_replaces_a_stored_announcement(
     with session_scope(sqlite_url) as session:
         after = session.scalars(select(Announcement).where(Announcement.url == url)).one()
         assert (after.title, after.body_text, after.content_hash) == stored and after.deleted_at is None
+
+
+def _stored_rzeszow_article(db: str) -> Announcement:
+    with session_scope(db) as session:
+        return session.scalars(
+            select(Announcement).where(Announcement.url == f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}")
+        ).one()
+
+
+def _cut_mid_text(page: str) -> str:
+    """As a server that stopped mid-page leaves it (HTTP 200, the length of what was sent)."""
+    return page[: page.index("</p>", page.index('<div class="article-content">')) + 2]
+
+
+@pytest.mark.parametrize(
+    ("change", "alarm"),
+    [
+        (lambda page: page.replace("article-content", "tresc-artykulu"), "'div.article-content' matches nothing"),
+        (_cut_mid_text, "ends before </body></html>"),
+    ],
+    ids=["restyled", "cut-off"],
+)
+def test_a_changed_layout_or_a_cut_off_page_is_an_alarm_and_never_blanks_the_stored_text(
+    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path, change: Callable[[str], str], alarm: str
+) -> None:
+    """The site renames its content block (the generic fallbacks would find the whole page's
+    #content, or only the date line, and store that as the text), or serves a page cut off in the
+    middle of the text: an alarm naming the page, and the stored announcement stays as it was."""
+    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _stored_rzeszow_article(sqlite_url)
+
+    rzeszow_article_changed(tmp_path, "changed", change)
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as changed:
+        run_cli("crawl", "rops-rzeszow", "--full", "--mirror", changed.url, "--db", sqlite_url, env=INLINE)
+    run = runs_of(sqlite_url)[-1]
+    assert any(alarm in a and RZESZOW_ARTICLE[:20] in a for a in run.alarms), run.alarms
+    after = _stored_rzeszow_article(sqlite_url)
+    assert (after.title, after.body_text, after.published_at, after.content_hash) == (
+        before.title, before.body_text, before.published_at, before.content_hash
+    ) and after.deleted_at is None  # fmt: skip
+
+
+def test_an_edited_page_that_lost_its_date_line_keeps_its_publication_date(
+    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+) -> None:
+    """A genuine edit of the text, in a page whose "Data dodania" line went missing at the same
+    time (a template change): the new text is stored, the date it had is kept."""
+    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _stored_rzeszow_article(sqlite_url)
+    assert before.published_at is not None and before.published_from == "label"
+
+    def edited_without_date(page: str) -> str:
+        page = re.sub(r'<div class="article-date">[^<]*</div>', "", page)
+        return page.replace('<div class="article-content">', '<div class="article-content"><p>Aktualizacja.</p>', 1)
+
+    rzeszow_article_changed(tmp_path, "edited-undated", edited_without_date)
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as edited:
+        again = run_cli("crawl", "rops-rzeszow", "--full", "--mirror", edited.url, "--db", sqlite_url, env=INLINE)
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = _stored_rzeszow_article(sqlite_url)
+    assert after.body_text.startswith("Aktualizacja.") and after.content_hash != before.content_hash
+    assert (after.published_at, after.published_from, after.published_granularity) == (
+        before.published_at, before.published_from, before.published_granularity
+    )  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from scrapers.mirror.server import SNAPSHOT_DIR
@@ -63,22 +64,54 @@ def bad_pages(root: Path) -> None:
     page = (BUNDLED / SWIETO.strip("/") / "index.html").read_text(encoding="utf-8")
     head, _, rest = page.partition('<div class="entry-content">')
     content, _, _ = rest.partition("</div>")
+    # unclosed tags all over, but its end is there (a page cut off is another fault: see cut_off)
     broken = (head.replace("</head>", "").replace("<h1 class=\"entry-title\">", "<h1 class=entry-title><b>")
-              + '<div class="entry-content">' + content.replace("</p>", "") + "<table><tr><td>")  # fmt: skip
+              + '<div class="entry-content">' + content.replace("</p>", "") + "<table><tr><td>\n</body></html>"
+              )  # fmt: skip
     broken_file = root / HOST / "fixtures" / "swieto-broken.html"
     broken_file.write_text(broken, encoding="utf-8")
     _append_routes(root, f'[[route]]\npath = "{SWIETO}"\nfile = "fixtures/swieto-broken.html"\n')
 
 
+def wrong_charset_labels(root: Path) -> None:
+    """Three pages whose labels lie, as old Polish servers' do: windows-1250 sent as
+    "charset=iso-8859-1" (the page's meta tag right), UTF-8 sent as "charset=windows-1250", and
+    ISO-8859-2 sent as "charset=utf-8" with no meta tag at all."""
+    variants = (
+        (IX_POSIEDZENIE, "cp1250", "iso-8859-1", '<meta charset="windows-1250">'),
+        (SWIETO, "utf-8", "windows-1250", '<meta charset="UTF-8">'),
+        (MMES_2021, "iso8859-2", "utf-8", ""),
+    )
+    for path, encoding, label, meta in variants:
+        page = (BUNDLED / path.strip("/") / "index.html").read_text(encoding="utf-8")
+        page = page.replace('<meta charset="UTF-8">', meta)
+        name = f"fixtures/{path.strip('/').replace('/', '-')}-{encoding}.html"
+        target = root / HOST / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(page.encode(encoding, errors="xmlcharrefreplace"))
+        _append_routes(root, f'[[route]]\npath = "{path}"\nfile = "{name}"\n'
+                       f'content_type = "text/html; charset={label}"\n')  # fmt: skip
+
+
 def edited_post(root: Path, new_title: str) -> str:
     """Page 1 of the REST API with the newest post's title edited; returns that post's URL."""
+    return _newest_post_changed(root, "title", new_title)
+
+
+def emptied_post(root: Path) -> str:
+    """Page 1 of the REST API with the newest post's content reduced to a spacer, as a broken
+    editor or plugin leaves it; returns that post's URL."""
+    return _newest_post_changed(root, "content", "<p>&nbsp;</p>")
+
+
+def _newest_post_changed(root: Path, field: str, rendered: str) -> str:
     posts = json.loads((BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_text(encoding="utf-8"))
-    posts[0]["title"]["rendered"] = new_title
-    target = root / HOST / "fixtures" / "posts-page-1-edited.json"
+    posts[0][field]["rendered"] = rendered
+    target = root / HOST / "fixtures" / f"posts-page-1-{field}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(posts, ensure_ascii=False), encoding="utf-8")
     _append_routes(root, f'[[route]]\npath = "/wp-json/wp/v2/posts"\nquery = "{api_query(5, 1)}"\n'
-                   'file = "fixtures/posts-page-1-edited.json"\n'
+                   f'file = "fixtures/posts-page-1-{field}.json"\n'
                    'headers = { "X-WP-Total" = "7", "X-WP-TotalPages" = "2" }\n')  # fmt: skip
     return str(posts[0]["link"])
 
@@ -207,16 +240,27 @@ RZESZOW_ARTICLE = (
 def soft_404(root: Path) -> None:
     """A known rops.rzeszow.pl article now answers HTTP 200 with the site's own "not found" page:
     its layout (menu, sidebar) around an error message instead of the announcement."""
+
+    def error_page(page: str) -> str:
+        head, _, rest = page.partition('<div class="article">')
+        _, _, tail = rest.partition('<div class="back">')
+        error = ('<div class="article">\n  <h1>Strona nie została znaleziona</h1>\n  <div class="article-content">\n'
+                 "  <p>Przepraszamy, strona o podanym adresie nie istnieje.</p>\n  </div>\n  "
+                 '<div class="back">')  # fmt: skip
+        return head + error + tail
+
+    rzeszow_article_changed(root, "soft-404", error_page)
+
+
+def rzeszow_article_changed(root: Path, name: str, change: Callable[[str], str]) -> None:
+    """A known rops.rzeszow.pl article (RZESZOW_ARTICLE) served as `change` makes it."""
     routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
-    name = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
-    assert name is not None, "the bundled rops.rzeszow.pl copy has the article"
-    page = (SNAPSHOT_DIR / RZESZOW_HOST / name.group(1)).read_text(encoding="utf-8")
-    head, _, rest = page.partition('<div class="article">')
-    _, _, tail = rest.partition('<div class="back">')
-    error = ('<div class="article">\n  <h1>Strona nie została znaleziona</h1>\n  <div class="article-content">\n'
-             "  <p>Przepraszamy, strona o podanym adresie nie istnieje.</p>\n  </div>\n  "
-             '<div class="back">')  # fmt: skip
-    target = root / RZESZOW_HOST / "fixtures" / "soft-404.html"
+    found = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    assert found is not None, "the bundled rops.rzeszow.pl copy has the article"
+    page = (SNAPSHOT_DIR / RZESZOW_HOST / found.group(1)).read_text(encoding="utf-8")
+    changed = change(page)
+    assert changed != page, f"{name}: the change changed nothing"
+    target = root / RZESZOW_HOST / "fixtures" / f"{name}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(head + error + tail, encoding="utf-8")
-    _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{RZESZOW_ARTICLE}"\nfile = "fixtures/soft-404.html"\n')
+    target.write_text(changed, encoding="utf-8")
+    _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{RZESZOW_ARTICLE}"\nfile = "fixtures/{name}.html"\n')

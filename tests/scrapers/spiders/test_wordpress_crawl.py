@@ -113,6 +113,22 @@ def test_edited_post_updates_in_place_and_keeps_the_previous_version(
         assert version.title == EXPECTED[holder["url"]].title
 
 
+def test_an_api_post_emptied_to_a_spacer_is_an_alarm_and_keeps_its_stored_text(
+    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+) -> None:
+    assert crawl(sqlite_url, mirror.url)[0] == 0
+    holder: dict[str, str] = {}
+    with layered(lambda root: holder.update(url=overlays.emptied_post(root))) as emptied:
+        code, output = crawl(sqlite_url, emptied.url, "--full")
+    assert code == 0, output
+    run = runs(sqlite_url)[-1]
+    assert any(holder["url"] in alarm and "no text" in alarm for alarm in run.alarms), run.alarms
+    assert run.items_updated == 0
+    row = stored(sqlite_url)[holder["url"]]
+    assert_matches_texts(row)
+    assert row.deleted_at is None, "a post listed without its text is not deleted either"
+
+
 def test_rss_fallback_with_bad_pages_stores_the_good_ones_and_reports_each_failure(
     sqlite_url: str, layered: Callable[..., BackgroundMirror]
 ) -> None:
@@ -144,6 +160,23 @@ def test_rss_fallback_with_bad_pages_stores_the_good_ones_and_reports_each_failu
     run = runs(sqlite_url)[-1]
     assert run.items_new == 2
     assert run.pages_fetched == 1 + 2 + 2 + 1, "robots, 2 feed pages, the 2 missing articles, the 404 past the end"
+
+
+def test_pages_whose_charset_label_lies_are_stored_as_correct_polish(
+    sqlite_url: str, layered: Callable[..., BackgroundMirror]
+) -> None:
+    with layered(overlays.api_disabled, overlays.feed_disabled, overlays.wrong_charset_labels) as site:
+        code, output = crawl(sqlite_url, site.url)
+    assert code == 0, output
+    rows = stored(sqlite_url)
+    assert set(rows) == set(EXPECTED)
+    for row in rows.values():
+        assert_matches_texts(row)
+    base = "https://mcps.com.pl"
+    for path, read_as, declared in ((overlays.IX_POSIEDZENIE, "cp1250", "cp1252"),
+                                    (overlays.SWIETO, "utf-8", "cp1250"),
+                                    (overlays.MMES_2021, "iso8859-2", "utf-8")):  # fmt: skip
+        assert f"{base}{path}: read as {read_as}, not as declared ({declared})" in output
 
 
 def test_html_fallback_when_api_and_feed_are_gone(db_url: str, layered: Callable[..., BackgroundMirror]) -> None:

@@ -1,0 +1,57 @@
+"""decode_page: a page's text read right when its charset label lies, and as Scrapy reads it otherwise."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from scrapers.extraction.encoding import decode_page
+
+# in the encodings the sites use (letters all three have: ISO-8859-2 has no "–" nor „”)
+TEXT = "Regionalny Ośrodek Polityki Społecznej w Krakowie zaprasza do składania ofert. Źródło: ŻŁOBEK, Ćmielów, Ąę."
+
+
+def _page(meta: str = "") -> str:
+    return f"<html><head>{meta}<title>Ogłoszenie</title></head><body><p>{TEXT}</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "label", "meta"),
+    [
+        ("cp1250", "iso-8859-1", '<meta charset="windows-1250">'),
+        ("cp1250", "utf-8", ""),
+        ("iso8859-2", "utf-8", ""),
+        ("iso8859-2", "windows-1250", '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2">'),
+        ("utf-8", "windows-1250", ""),
+        ("utf-8", "iso-8859-2", '<meta charset="utf-8">'),
+    ],
+)
+def test_a_wrong_label_is_overruled_by_the_encoding_that_reads_as_polish(encoding: str, label: str, meta: str) -> None:
+    body = _page(meta).encode(encoding, errors="xmlcharrefreplace")
+    garbled = HtmlResponse(url="https://x.pl/", body=body, headers={"Content-Type": f"text/html; charset={label}"})
+    assert TEXT not in garbled.text, "Scrapy reads it by the label"
+    decoded = decode_page(body, f"text/html; charset={label}", "https://x.pl/")
+    assert TEXT in decoded.text
+    assert decoded.corrected and decoded.note("https://x.pl/") is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (_page().encode("utf-8"), "text/html; charset=UTF-8"),
+        (_page('<meta charset="windows-1250">').encode("cp1250"), "text/html"),
+        (_page().encode("iso8859-2"), "text/html; charset=ISO-8859-2"),
+        # what the check looks for, written on purpose: "m³", "¼ etatu", a German name
+        (_page().replace("</p>", " Lokal 120 m³, ¼ etatu, Jürgen Ärzte.</p>").encode(), "text/html; charset=utf-8"),
+        # a UTF-8 page with one stray windows-1250 byte pasted in: still UTF-8, the byte lost alone
+        (_page().encode("utf-8").replace(b"zaprasza", b"zaprasza \xb9"), "text/html; charset=utf-8"),
+        # a byte order mark wins over any label, as in browsers and Scrapy
+        (b"\xef\xbb\xbf" + _page().encode("utf-8"), "text/html; charset=windows-1250"),
+    ],
+)
+def test_a_right_label_reads_as_scrapy_reads_it(body: bytes, content_type: str) -> None:
+    scrapy_text = HtmlResponse(url="https://x.pl/", body=body, headers={"Content-Type": content_type}).text
+    decoded = decode_page(body, content_type)
+    assert decoded.text == scrapy_text
+    assert not decoded.corrected and decoded.note("https://x.pl/") is None
+    assert "Społecznej" in decoded.text
