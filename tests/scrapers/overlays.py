@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from scrapers.mirror.server import SNAPSHOT_DIR
@@ -220,3 +221,36 @@ def soft_404(root: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(head + error + tail, encoding="utf-8")
     _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{RZESZOW_ARTICLE}"\nfile = "fixtures/soft-404.html"\n')
+
+
+# -- pages that fail, then recover ---------------------------------------------------------------
+
+RZESZOW_SECOND_PAGE_ARTICLE = "/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"  # on listing page 2
+
+
+def rzeszow_page_answers(path: str, status: int, query: str | None = None) -> Callable[[Path], None]:
+    """An overlay in which one rops.rzeszow.pl page (`path`, and `query` when given) answers
+    `status` (e.g. 500) instead of itself."""
+    matched = f'path = "{path}"\n' + (f'query = "{query}"\n' if query is not None else "")
+
+    def overlay(root: Path) -> None:
+        _write_routes(root, RZESZOW_HOST, f'[[route]]\n{matched}status = {status}\nbody = "Błąd serwera"\n')
+
+    return overlay
+
+
+def rzeszow_article_without_body(root: Path) -> None:
+    """The listing page 2 article served with its text gone (a broken template): it parses with
+    problems, and the crawl keeps only its raw copy."""
+    routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
+    name = re.search(rf'path = "{re.escape(RZESZOW_SECOND_PAGE_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    assert name is not None, "the bundled rops.rzeszow.pl copy has the article"
+    page = (SNAPSHOT_DIR / RZESZOW_HOST / name.group(1)).read_text(encoding="utf-8")
+    head, _, rest = page.partition('<div class="article">')
+    _, _, tail = rest.partition('<div class="back">')
+    target = root / RZESZOW_HOST / "fixtures" / "a-610-empty.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(head + '<div class="article">\n  <div class="back">' + tail, encoding="utf-8")
+    _write_routes(
+        root, RZESZOW_HOST, f'[[route]]\npath = "{RZESZOW_SECOND_PAGE_ARTICLE}"\nfile = "fixtures/a-610-empty.html"\n'
+    )
