@@ -19,6 +19,7 @@ from sqlalchemy import select
 from aggregator.annotate import Annotations, annotate, dating_sight
 from aggregator.crawl import assign_stories_locked, resolve_sources
 from db.engine import session_scope
+from db.failed_pages import forget
 from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.models import Announcement, RawPage
@@ -129,7 +130,10 @@ def _reparse_source(database_url: str, source_id: str) -> ReparseReport:
     _keep_what_the_page_lacks(items, stored)
     for start in range(0, len(items), BATCH):
         with session_scope(database_url, write=True) as session:
+            batch = items[start : start + BATCH]
             report.result += save_announcements(
-                session, items[start : start + BATCH], annotate=annotate_item, record_versions=False, reannotate=True
+                session, batch, annotate=annotate_item, record_versions=False, reannotate=True
             )
+            # a page kept raw after a parse alarm that the current parsers read: no longer to retry
+            forget(session, source_id, {key for item in batch for key in (*item.keys, item.external_id) if key})
     return report

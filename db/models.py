@@ -119,6 +119,31 @@ class RunLock(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class FailedPage(Base):
+    """A page of a source that its last crawls could not store (db/failed_pages.py).
+
+    Incremental crawls fetch listings, not known articles, and stop paging at a page with nothing
+    new: without this row, an article that failed once and sits past the first listing page would
+    wait for `--full`. Its source's next crawl asks for it again (`kind` article) or walks every
+    listing page (`kind` listing); a page stored, or deleted by the site, leaves the table.
+    """
+
+    __tablename__ = "failed_pages"
+    __table_args__ = (UniqueConstraint("source_id", "url_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    url: Mapped[str] = mapped_column(String(2000))  # as the crawl asked for it (before any redirect)
+    url_key: Mapped[str] = mapped_column(String(2000))  # its CMS id (`wp:123`) or its URL's identity key
+    kind: Mapped[str] = mapped_column(String(20))  # article | listing
+    reason: Mapped[str] = mapped_column(Text)  # the last failure: "HTTP 500", "timed out after 30 s", …
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)  # failed fetches in a row, the first included
+    feed_published: Mapped[datetime | None]  # what the feed that led to it said (scrapers/spiders/feeds.py)
+    feed_categories: Mapped[list[Any]] = mapped_column(default=list)
+
+
 class RawPage(Base):
     """A fetched response body, gzip-compressed; identical re-fetches are stored once."""
 

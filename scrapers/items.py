@@ -95,6 +95,8 @@ class AnnouncementItem:
     # whether the site itself names `url` as the page's address (REST `link`, rel=canonical): an
     # existing row then takes it (a corrected slug); otherwise a row keeps the URL it was stored with
     url_declared: bool = False
+    # the page failed in an earlier crawl (db.failed_pages) under this key: stored, it leaves that list
+    failed_key: str | None = None
 
     @property
     def key(self) -> str:

@@ -15,6 +15,7 @@ from aggregator.annotate import Annotations, dating_sight
 from aggregator.dedup.ahead import FeaturesAhead, for_run
 from aggregator.stories import DraftRun, draft_for
 from db.engine import database_reason, session_scope
+from db.failed_pages import forget
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem
@@ -45,6 +46,16 @@ def story_draft(settings: BaseSettings) -> DraftRun | None:
 def _key(item: AnnouncementItem) -> tuple[str, str]:
     """What the annotation jobs of an item are filed under."""
     return item.source_id, item.url
+
+
+def recovered(items: list[AnnouncementItem]) -> dict[str, set[str]]:
+    """The failed pages of earlier crawls (db.failed_pages) that these items store at last, by
+    source: their rows go in the transaction that stores the pages, never before."""
+    found: dict[str, set[str]] = {}
+    for item in items:
+        if item.failed_key:
+            found.setdefault(item.source_id, set()).add(item.failed_key)
+    return found
 
 
 class StoragePipeline:
@@ -122,6 +133,8 @@ class StoragePipeline:
                 result = save_announcements(session, items, raws, self.annotate, search=self.search)
                 for gone in tombstones:
                     result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
+                for source_id, keys in recovered(items).items():
+                    forget(session, source_id, keys)
         except Exception as exc:
             self.annotator.forget([_key(i) for i in items])
             spider = self.crawler.spider

@@ -41,6 +41,7 @@ from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
+from scrapers.spiders.retries import RetriesFailedPages
 from scrapers.worker_pool import default_workers, offload
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def announcement_from_article(
     )
 
 
-class SourceSpider(scrapy.Spider):
+class SourceSpider(RetriesFailedPages, scrapy.Spider):
     source: ClassVar[SourceConfig]
     parser_class: ClassVar[type[ArticleParser]] = ArticleParser
 
@@ -172,10 +173,13 @@ class SourceSpider(scrapy.Spider):
             with session_scope(self.database_url) as session:
                 self.known, self.tombstoned = known_keys(session, self.source.id, self.identity.key)
                 self.first_crawl_end = first_crawl_end(session, self.source.id)
+            self.load_failed_pages()
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self.record_error(f"database unavailable: {database_reason(exc)}")
             return  # nothing can be stored: fetching would be wasted on the site
         for request in self.first_requests():
+            yield request
+        for request in self.retry_requests():
             yield request
 
     def first_requests(self) -> Iterator[scrapy.Request]:
@@ -226,7 +230,7 @@ class SourceSpider(scrapy.Spider):
 
     def article_request(self, url: str, **meta: Any) -> scrapy.Request:
         """A 404/410 reaches parse_article: for a known page it means the site deleted it."""
-        meta = {"handle_httpstatus_list": list(GONE), **meta}
+        meta = {"handle_httpstatus_list": list(GONE), **self.failure_meta(url), **meta}
         return scrapy.Request(url, callback=self.parse_article, errback=self.on_error, meta=meta)
 
     def listing_requests(self) -> Iterator[scrapy.Request]:
@@ -266,7 +270,9 @@ class SourceSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         timeout = self.settings.getfloat("DOWNLOAD_TIMEOUT") if self.settings else 30.0
-        self.record_error(f"GET {url}: {describe_failure(failure, timeout)}")
+        reason = describe_failure(failure, timeout)
+        self.record_error(f"GET {url}: {reason}")
+        self.note_failure(request, reason)
 
     def record_error(self, message: str) -> None:
         self.errors.append(message)
@@ -289,7 +295,7 @@ class SourceSpider(scrapy.Spider):
             entry = self.feed_entries.get(self.identity.key(url))
             yield self.article_request(url, **(feed_meta(entry) if entry else {}))
         next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
-        if next_page and (fresh or (self.full and unseen)):
+        if next_page and (fresh or ((self.full or self.walk_listings) and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)
 
     def raw_of(self, response: Response, kind: str) -> RawResponse:
@@ -301,12 +307,14 @@ class SourceSpider(scrapy.Spider):
 
     async def parse_article(self, response: Response, **_: Any) -> AsyncIterator[Any]:
         if response.status in GONE:
+            self.settle(response)
             for tombstone in self.gone(response):
                 yield tombstone
             return
         raw = self.raw_of(response, "article")
         if not hasattr(response, "text"):
             self.record_error(f"GET {response.url}: article is not text ({response.headers.get('Content-Type')!r})")
+            self.note_failure(response.request, "not text")
             yield RawPageItem(raw)
             return
         # the page's extraction, the costliest step of the crawl, runs in a worker process
@@ -318,8 +326,10 @@ class SourceSpider(scrapy.Spider):
         self.complete(parsed, response)
         item = self.item_from_article(parsed, raw)
         if item is None:
+            self.note_failure(response.request, ", ".join(parsed.problems) or "no announcement")
             yield RawPageItem(raw)
             return
+        item.failed_key = response.meta.get("failed_key")
         yield item
 
     def gone(self, response: Response) -> Iterator[TombstoneItem]:

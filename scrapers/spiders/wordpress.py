@@ -287,7 +287,7 @@ class WordPressSpider(SourceSpider):
         self.api_pages_read.add(page)
         if page == 1:  # no header: one page is the whole listing only if it is not full
             self.api_total_pages = total_pages or (1 if listing.posts < self.source.per_page else None)
-        if page < total_pages and (fresh or (self.full and unseen)):
+        if page < total_pages and (fresh or ((self.full or self.walk_listings) and unseen)):
             # before this page's items: Scrapy takes a callback's output a few at a time
             # (CONCURRENT_ITEMS), so the next page would wait for the hundred items to be stored
             for ahead in self.pages_after(page, total_pages, all_new=len(fresh) == len(items)):
@@ -345,6 +345,6 @@ class WordPressSpider(SourceSpider):
                 yield self.article_request(entry.url, **feed_meta(entry))
         if page == 1 and not entries:
             self.alarms.append(f"feed {response.url} has no items")
-        if fresh or (self.full and unseen):
+        if fresh or ((self.full or self.walk_listings) and unseen):
             base = self.source.absolute(self.source.feed_url or "/feed/")
             yield self.feed_request(f"{base}?paged={page + 1}", page + 1)

@@ -252,10 +252,10 @@ def soft_404(root: Path) -> None:
     rzeszow_article_changed(root, "soft-404", error_page)
 
 
-def rzeszow_article_changed(root: Path, name: str, change: Callable[[str], str]) -> None:
-    """A known rops.rzeszow.pl article (RZESZOW_ARTICLE) served as `change` makes it."""
+def rzeszow_article_changed(root: Path, name: str, change: Callable[[str], str], path: str = RZESZOW_ARTICLE) -> None:
+    """A rops.rzeszow.pl article (`path`) served as `change` makes it."""
     routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
-    found = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    found = re.search(rf'path = "{re.escape(path)}"\nfile = "([^"]+)"', routes)
     assert found is not None, "the bundled rops.rzeszow.pl copy has the article"
     page = (SNAPSHOT_DIR / RZESZOW_HOST / found.group(1)).read_text(encoding="utf-8")
     changed = change(page)
@@ -263,4 +263,32 @@ def rzeszow_article_changed(root: Path, name: str, change: Callable[[str], str])
     target = root / RZESZOW_HOST / "fixtures" / f"{name}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(changed, encoding="utf-8")
-    _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{RZESZOW_ARTICLE}"\nfile = "fixtures/{name}.html"\n')
+    _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/{name}.html"\n')
+
+
+# -- pages that fail, then recover ---------------------------------------------------------------
+
+RZESZOW_SECOND_PAGE_ARTICLE = "/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"  # on listing page 2
+
+
+def rzeszow_page_answers(path: str, status: int, query: str | None = None) -> Callable[[Path], None]:
+    """An overlay in which one rops.rzeszow.pl page (`path`, and `query` when given) answers
+    `status` (e.g. 500) instead of itself."""
+    matched = f'path = "{path}"\n' + (f'query = "{query}"\n' if query is not None else "")
+
+    def overlay(root: Path) -> None:
+        _write_routes(root, RZESZOW_HOST, f'[[route]]\n{matched}status = {status}\nbody = "Błąd serwera"\n')
+
+    return overlay
+
+
+def rzeszow_article_without_body(root: Path) -> None:
+    """The listing page 2 article served with its text gone (a broken template): it parses with
+    problems, and the crawl keeps only its raw copy."""
+
+    def emptied(page: str) -> str:
+        head, _, rest = page.partition('<div class="article">')
+        _, _, tail = rest.partition('<div class="back">')
+        return head + '<div class="article">\n  <div class="back">' + tail
+
+    rzeszow_article_changed(root, "a-610-empty", emptied, RZESZOW_SECOND_PAGE_ARTICLE)

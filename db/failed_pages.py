@@ -1,0 +1,96 @@
+"""The pages a source's crawls could not store, kept until a crawl stores them (`failed_pages`).
+
+An incremental crawl re-reads listings but not known articles, and stops paging after a listing
+page with nothing new; so an article that answered HTTP 500 (timed out, was refused, or parsed
+with problems and was kept only as a raw page) would never be asked for again once it was off the
+first listing page. Each such page is remembered here with the last reason and how often it
+failed, and the source's next crawls ask for it again (scrapers/spiders/retries.py) until one
+stores it, the site deletes it (404/410), or it has failed `GIVE_UP_ATTEMPTS` times over at least
+`GIVE_UP_AFTER`: then it is dropped, and the run that drops it says so in its alarms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from db.models import FailedPage
+from db.upsert import insert_for
+
+# A page is given up only when both are reached: ten failed crawls in a row, and two weeks since
+# the first. The count alone would give up within hours on a source crawled hourly; the age alone
+# would give up at once on a source not crawled for two weeks.
+GIVE_UP_ATTEMPTS = 10
+GIVE_UP_AFTER = timedelta(days=14)
+REASON_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """One failure of one page in this crawl (what a `failed_pages` row is made from)."""
+
+    url: str
+    key: str
+    kind: str  # article | listing
+    reason: str
+    feed_published: datetime | None = None
+    feed_categories: tuple[str, ...] = field(default_factory=tuple)
+
+
+def failed_pages(session: Session, source_id: str) -> list[FailedPage]:
+    """A source's remembered failures, oldest first."""
+    query = select(FailedPage).where(FailedPage.source_id == source_id).order_by(FailedPage.first_failed_at)
+    return list(session.scalars(query))
+
+
+def exhausted(page: FailedPage, now: datetime) -> bool:
+    """Whether a page has failed long enough to stop asking for it (see `GIVE_UP_ATTEMPTS`)."""
+    return page.attempts >= GIVE_UP_ATTEMPTS and now - page.first_failed_at >= GIVE_UP_AFTER
+
+
+def record_failures(session: Session, source_id: str, failures: Sequence[PageFailure], now: datetime) -> None:
+    """Remember the failures of a crawl: a new page with one attempt, a known one with one more
+    (its first failure stays; its URL, reason and feed data become this crawl's)."""
+    if not failures:
+        return
+    rows = [
+        {"source_id": source_id, "url": f.url, "url_key": f.key, "kind": f.kind, "reason": f.reason[:REASON_LENGTH],
+         "first_failed_at": now, "last_failed_at": now, "attempts": 1, "feed_published": f.feed_published,
+         "feed_categories": list(f.feed_categories)}
+        for f in {f.key: f for f in failures}.values()  # one row per page: the last failure of it wins
+    ]  # fmt: skip
+    statement = insert_for(session, FailedPage.__table__)
+    table = FailedPage.__table__
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["source_id", "url_key"],
+            set_={
+                "url": statement.excluded.url,
+                "kind": statement.excluded.kind,
+                "reason": statement.excluded.reason,
+                "last_failed_at": statement.excluded.last_failed_at,
+                "attempts": table.c.attempts + 1,
+                "feed_published": statement.excluded.feed_published,
+                "feed_categories": statement.excluded.feed_categories,
+            },
+        ),
+        rows,
+    )
+
+
+def forget(session: Session, source_id: str, keys: Collection[str]) -> int:
+    """Drop the remembered failures of these pages (stored at last, deleted by the site, given up);
+    returns how many there were."""
+    dropped = 0
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        result = session.execute(
+            delete(FailedPage).where(FailedPage.source_id == source_id, FailedPage.url_key.in_(chunk))
+        )
+        dropped += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return dropped

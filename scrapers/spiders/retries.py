@@ -1,0 +1,150 @@
+"""Pages a crawl could not store are asked for again by the next one (db/failed_pages.py).
+
+Incremental crawls fetch listings, not known articles, and stop paging at a listing page with
+nothing new. A page that failed — an HTTP error other than 404/410, a timeout, a refused
+connection, a parse alarm that kept only the raw page — would otherwise be fetched again only by
+`--full`. So the spider remembers each failure of the crawl, and at the start of the next one:
+
+- an article that failed is requested directly, with what the feed said of it, whatever the
+  listings do; stored, it leaves the list (the pipeline drops its row with the page);
+- a listing page that failed (an HTML listing page, a REST API page, a feed page) hid everything
+  after it: the next crawl walks every listing page, as `--full` does but without fetching the
+  known articles again, and the rows go once a crawl has walked them all without a failure;
+- a page the site deleted since (404/410) leaves the list; one that failed `GIVE_UP_ATTEMPTS`
+  times over `GIVE_UP_AFTER` is dropped, with an alarm in the crawl run that drops it.
+
+Every failed retry is an error of its run, as the first failure was, so the operator sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.http import Response
+
+from aggregator.urls import canonical_url
+from db.engine import database_reason, session_scope
+from db.failed_pages import PageFailure, exhausted, failed_pages, forget, record_failures
+from scrapers.spiders.feeds import FeedEntry, feed_meta
+
+if TYPE_CHECKING:
+    from scrapers.spiders.base import SourceSpider
+
+    _Base = SourceSpider
+else:
+    _Base = object
+
+log = logging.getLogger(__name__)
+
+
+def asked_url(request: scrapy.Request) -> str:
+    """The URL the crawl asked for, before any redirect: what a retry asks for again."""
+    return canonical_url((request.meta.get("redirect_urls") or [request.url])[0])
+
+
+class RetriesFailedPages(_Base):
+    """SourceSpider's memory of failed pages (a mixin: it uses the spider's source, identity,
+    database URL, errors and alarms)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending_failures: dict[str, PageFailure] = {}  # failed in earlier crawls, by key
+        self.failures: dict[str, PageFailure] = {}  # failed in this crawl, by key
+        self.settled: set[str] = set()  # pending ones the site deleted since (404/410)
+        self.walk_listings = False  # a listing page failed before: page past the pages with nothing new
+
+    def failed_key(self, url: str) -> str:
+        """What a failed article is remembered by: its CMS id when the URL names one (`?p=123`,
+        which redirects), else its identity key (the key a stored page of that URL has)."""
+        return self.identity.external_id_of(url) or self.identity.key(url)
+
+    # -- start -----------------------------------------------------------------------------------
+
+    def load_failed_pages(self) -> None:
+        """The failures of earlier crawls; those past the limits are dropped here, with an alarm."""
+        now = datetime.now(UTC)
+        with session_scope(self.database_url) as session:
+            rows = failed_pages(session, self.source.id)
+            given_up = [row for row in rows if exhausted(row, now)]
+            pending = [
+                PageFailure(row.url, row.url_key, row.kind, row.reason, row.feed_published,
+                            tuple(row.feed_categories or ()))
+                for row in rows if not exhausted(row, now)
+            ]  # fmt: skip
+            dropped = [(row.url_key, row.url, row.attempts, row.first_failed_at, row.reason) for row in given_up]
+        if dropped:
+            with session_scope(self.database_url, write=True) as session:
+                forget(session, self.source.id, [key for key, *_ in dropped])
+            for _, url, attempts, first, reason in dropped:
+                message = (f"gave up on {url}: it failed {attempts} crawls in a row since {first:%Y-%m-%d} "
+                           f"(last: {reason}); `ropsfeed crawl --full` tries it once more")  # fmt: skip
+                self.logger.warning("%s: %s", self.name, message)
+                self.alarms.append(message)
+        self.pending_failures = {page.key: page for page in pending}
+        self.walk_listings = any(page.kind == "listing" for page in pending)
+        if pending:
+            self.logger.info("%s: %d pages failed before: asking for them again%s", self.name, len(pending),
+                             " and walking every listing page" if self.walk_listings else "")  # fmt: skip
+
+    def retry_requests(self) -> Iterator[scrapy.Request]:
+        """The articles that failed before, asked for directly (the listings may not lead to them)."""
+        for page in self.pending_failures.values():
+            if page.kind == "article":
+                entry = FeedEntry(page.url, page.feed_published, list(page.feed_categories))
+                has_feed = page.feed_published is not None or page.feed_categories
+                yield self.article_request(page.url, **(feed_meta(entry) if has_feed else {}))
+
+    def failure_meta(self, url: str) -> dict[str, str]:
+        """For an article request: the key of the failure it retries, if it retries one (a page
+        reached again through a listing is one too), so that its row goes with the stored page."""
+        key = self.failed_key(url)
+        return {"failed_key": key} if key in self.pending_failures else {}
+
+    # -- during the crawl ------------------------------------------------------------------------
+
+    def note_failure(self, request: scrapy.Request | None, reason: str) -> None:
+        """A request that brought nothing to store: remembered for the next crawl."""
+        if request is None:
+            return
+        url = asked_url(request)
+        if request.callback == self.parse_article:
+            kind, key = "article", self.failed_key(url)
+        else:
+            kind, key = "listing", self.identity.key(url)
+        published = request.meta.get("feed_published")
+        categories = tuple(request.meta.get("feed_categories") or ())
+        self.failures[key] = PageFailure(url, key, kind, reason, published, categories)
+
+    def settle(self, response: Response) -> None:
+        """A page that failed before and is now gone from the site (404/410): nothing to retry."""
+        if key := response.meta.get("failed_key"):
+            self.settled.add(key)
+
+    # -- end -------------------------------------------------------------------------------------
+
+    def closed(self, reason: str) -> None:
+        """Write this crawl's failures. Scrapy calls this after the pipeline stored the last items
+        and before the crawl run is recorded (the spider's handler of `spider_closed` is connected
+        before the recorder's), so a failed write is an error of this run."""
+        listings_walked = reason == "finished" and not any(f.kind == "listing" for f in self.failures.values())
+        cleared = set(self.settled)
+        if listings_walked:
+            cleared |= {key for key, page in self.pending_failures.items() if page.kind == "listing"}
+        cleared -= self.failures.keys()
+        if not self.failures and not cleared:
+            return
+        try:
+            with session_scope(self.database_url, write=True) as session:
+                forget(session, self.source.id, cleared)
+                record_failures(session, self.source.id, list(self.failures.values()), datetime.now(UTC))
+        except Exception as exc:
+            self.record_error(
+                f"remembering {len(self.failures)} failed pages for the next crawl failed: {database_reason(exc)}"
+            )
+            return
+        if self.failures:
+            self.logger.info("%s: %d pages failed: the next crawl asks for them again", self.name, len(self.failures))

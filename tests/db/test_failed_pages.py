@@ -1,0 +1,60 @@
+"""The failed pages table on both databases: a failure again counts one more attempt and keeps
+its first time; a stored page leaves it; the give-up rule needs both the count and the age."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.engine import session_scope
+from db.failed_pages import (
+    GIVE_UP_AFTER,
+    GIVE_UP_ATTEMPTS,
+    PageFailure,
+    exhausted,
+    failed_pages,
+    forget,
+    record_failures,
+)
+from db.migrate import upgrade
+from db.models import FailedPage
+from db.store import sync_sources
+from scrapers.registry import load_sources
+
+URL = "https://www.rops.rzeszow.pl/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"
+KEY = "rops.rzeszow.pl/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"
+
+
+@pytest.fixture
+def database(db_url: str) -> str:
+    upgrade(db_url)
+    with session_scope(db_url, write=True) as session:
+        sync_sources(session, load_sources())
+    return db_url
+
+
+def test_failures_count_up_and_a_stored_page_leaves(database: str) -> None:
+    first = datetime(2026, 12, 1, 3, 15, tzinfo=UTC)
+    published = datetime(2019, 5, 6, 10, tzinfo=UTC)
+    with session_scope(database, write=True) as session:
+        record_failures(session, "rops-rzeszow", [PageFailure(URL, KEY, "article", "HTTP 500", published, ("ES",))],
+                        first)  # fmt: skip
+    with session_scope(database, write=True) as session:
+        again = PageFailure(URL, KEY, "article", "timed out after 30 s", published, ("ES",))
+        record_failures(session, "rops-rzeszow", [again, again], first + timedelta(days=1))
+    with session_scope(database) as session:
+        [row] = failed_pages(session, "rops-rzeszow")
+        assert (row.url, row.kind, row.reason, row.attempts) == (URL, "article", "timed out after 30 s", 2)
+        assert (row.first_failed_at, row.last_failed_at) == (first, first + timedelta(days=1))
+        assert (row.feed_published, row.feed_categories) == (published, ["ES"])
+        assert not exhausted(row, first + GIVE_UP_AFTER), "two attempts are not enough to give up"
+        row.attempts = GIVE_UP_ATTEMPTS
+        assert not exhausted(row, first + timedelta(days=2)), "nor ten in two days"
+        assert exhausted(row, first + GIVE_UP_AFTER)
+    with session_scope(database, write=True) as session:
+        assert forget(session, "mcps", [KEY]) == 0, "another source's page"
+        assert forget(session, "rops-rzeszow", [KEY]) == 1
+    with session_scope(database) as session:
+        assert session.scalars(select(FailedPage)).all() == []
