@@ -20,6 +20,7 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
+    ResponseDataLossError,
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -70,6 +71,8 @@ def describe_failure(failure: Failure, timeout: float) -> str:
         return "connection refused"
     if failure.check(DownloadFailedError):
         return f"download failed: {failure.getErrorMessage()}"
+    if failure.check(ResponseDataLossError):  # Scrapy's own has no message; scrapers.downloader adds the sizes
+        return failure.getErrorMessage() or "the connection closed before the whole page arrived"
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
