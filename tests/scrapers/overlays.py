@@ -202,6 +202,13 @@ def api_lists_one_post(root: Path) -> None:
     _api_page(root, 1, posts[:1], total=1, pages=1)
 
 
+def api_cut_off(root: Path) -> None:
+    """REST page 1 served whole as far as HTTP goes (HTTP 200, JSON, a Content-Length that
+    matches) but cut off in the middle of its JSON, as when PHP dies half-way through a page."""
+    body = (BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_bytes()
+    _api_page(root, 1, body[: len(body) // 2])
+
+
 # -- layout changes ---------------------------------------------------------------------------
 
 KRAKOW_HOST = "www.rops.krakow.pl"

@@ -1,6 +1,6 @@
 """Layout alarms and precise errors end to end: `ropsfeed crawl` in its own process against mirror
 variants over real HTTP. An alarm is logged (a JSON line naming its source), makes the crawl exit 3,
-and leaves the JSON log one object per line; a REST API listing one post of seven deletes none;
+and leaves the JSON log one object per line; a broken REST API neither deletes posts nor goes unsaid;
 a connection cut mid-page says how much of the page came."""
 
 from __future__ import annotations
@@ -73,6 +73,20 @@ def test_a_rest_api_listing_one_post_of_seven_deletes_nothing_and_says_so(
     assert result.returncode == 3 and f"scrapers.spiders: mcps: {alarm}" in result.stderr
     with session_scope(sqlite_url) as session:
         assert session.scalars(select(Announcement).where(Announcement.deleted_at.is_not(None))).all() == []
+
+
+def test_a_cut_off_rest_api_answer_falls_back_to_the_feed_with_an_alarm(
+    sqlite_url: str, layered: Callable[..., BackgroundMirror]
+) -> None:
+    with layered(overlays.api_cut_off) as site:
+        result = run_cli("crawl", "mcps", "--mirror", site.url, "--db", sqlite_url)
+    run = last_run(sqlite_url)
+    assert (run.status, run.strategy, run.items_new) == ("ok", "rss", 7), result.stdout + result.stderr
+    [alarm] = run.alarms
+    api = "https://mcps.com.pl/wp-json/wp/v2/posts?"
+    assert alarm.startswith(f"REST API {api}") and "answered not JSON (application/json" in alarm
+    assert alarm.endswith("read the RSS feed or HTML listings instead")
+    assert result.returncode == 3 and "WARNING scrapers.spiders: mcps: REST API" in result.stderr
 
 
 class CutShort(MirrorRequestHandler):
