@@ -60,6 +60,11 @@ class SourceReport:
     def skipped(self) -> bool:
         return self.status == "skipped"
 
+    @property
+    def alarmed(self) -> bool:
+        """Raised a layout alarm (a skipped source's note that another run crawls it is none)."""
+        return bool(self.alarms) and not self.skipped
+
 
 def resolve_sources(source_ids: Sequence[str]) -> list[str]:
     known = [s.id for s in load_sources() if s.enabled]

@@ -71,16 +71,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def record_source(record: logging.LogRecord) -> str | None:
+    """The source a record is about: given as `extra={"source": …}`, or the spider Scrapy's and
+    our spiders' loggers attach (`extra={"spider": …}`; a spider's name is its source id)."""
+    source = getattr(record, "source", None)
+    if isinstance(source, str):
+        return source
+    name = getattr(getattr(record, "spider", None), "name", None)
+    return name if isinstance(name, str) else None
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message[, exception]."""
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message[, exception], and the
+    structured data a collector filters on when a record has it: `source` (a source id), `event`
+    (`alarm`, `error`, `failed`, `skipped`, `deleted`, `crawled`, `failing`, `alarming`) and
+    `crawl` (a crawled source's status and numbers)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if source := record_source(record):
+            entry["source"] = source
+        for key in ("event", "crawl"):
+            if (value := getattr(record, key, None)) is not None:
+                entry[key] = value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -90,6 +108,14 @@ class JsonFormatter(logging.Formatter):
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FORMATS = ("text", "json")
+
+
+def json_lines() -> bool:
+    """Whether this command logs JSON lines: then what it would print for people on stderr goes
+    through logging instead, so that the log stays one JSON object per line."""
+    return any(
+        h.get_name() == "ropsfeed" and isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers
+    )
 
 
 def configure_logging(log_format: str = "text", level: str | None = None) -> logging.Handler:

@@ -1,13 +1,28 @@
-"""Rendering crawl reports for people (Rich tables) and scripts (JSON)."""
+"""Rendering crawl reports for people (Rich tables, one line per problem) and for JSON-lines logs,
+and the exit status they give `crawl` and `run`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
 
 from aggregator.crawl import SourceReport
+from aggregator.logs import json_lines
+from aggregator.notices import Notice, log, tell
+
+EXIT_FAILED = 1  # a source failed (or, for `run`, a digest)
+EXIT_ALARMS = 3  # no source failed, but one raised a layout alarm: its data may be missing
+
+
+def exit_status(reports: Sequence[SourceReport]) -> int:
+    """0, EXIT_FAILED or EXIT_ALARMS (docs/operations.md). A failure outranks an alarm; a source
+    skipped because another run crawls it is neither."""
+    if any(r.failed for r in reports):
+        return EXIT_FAILED
+    return EXIT_ALARMS if any(r.alarmed for r in reports) else 0
 
 
 def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -> Table:
@@ -19,7 +34,8 @@ def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for r in reports:
-        status = "[red]failed[/]" if r.failed else ("[yellow]skipped[/]" if r.skipped else "[green]ok[/]")
+        status = "[red]failed[/]" if r.failed else ("[yellow]skipped[/]" if r.skipped else
+                                                    "[yellow]alarm[/]" if r.alarmed else "[green]ok[/]")  # fmt: skip
         table.add_row(r.source_id, r.strategy or "-", str(r.pages_fetched), str(r.new), str(r.updated),
                       str(r.unchanged), str(len(r.errors)), status)  # fmt: skip
     if len(reports) > 1:
@@ -29,18 +45,53 @@ def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -
     return table
 
 
-def print_problems(console: Console, reports: Sequence[SourceReport]) -> None:
+def problems(reports: Sequence[SourceReport]) -> list[Notice]:
     """One line per error and alarm (and per source whose pages were deleted or came back), naming
     the source: what an operator greps for."""
+    found = []
     for r in reports:
         if r.deleted or r.restored:
-            console.print(f"[yellow]deleted[/] {r.source_id}: {r.deleted} page(s) gone from the site (kept as "
-                          f"tombstones), {r.restored} restored", highlight=False, soft_wrap=True)  # fmt: skip
-        for error in r.errors:
-            console.print(f"[red]error[/] {r.source_id}: {error}", highlight=False, soft_wrap=True)
+            found.append(Notice(f"deleted {r.source_id}: {r.deleted} page(s) gone from the site (kept as tombstones), "
+                                f"{r.restored} restored", "deleted", source=r.source_id))  # fmt: skip
+        found += [Notice(f"error {r.source_id}: {error}", "error", logging.ERROR, r.source_id) for error in r.errors]
         for alarm in r.alarms:
             if r.skipped:
-                console.print(f"[yellow]skipped[/] {r.source_id}: {alarm.removeprefix('skipped: ')}",
-                              highlight=False, soft_wrap=True)  # fmt: skip
+                found.append(Notice(f"skipped {r.source_id}: {alarm.removeprefix('skipped: ')}", "skipped",
+                                    source=r.source_id))  # fmt: skip
             elif alarm not in r.errors:
-                console.print(f"[yellow]alarm[/] {r.source_id}: {alarm}", highlight=False, soft_wrap=True)
+                found.append(Notice(f"alarm {r.source_id}: {alarm}", "alarm", source=r.source_id))
+    return found
+
+
+def failures(reports: Sequence[SourceReport]) -> list[Notice]:
+    """`run`'s contract: one `FAILED <source>: <first error>` line per failed source."""
+    found = []
+    for r in reports:
+        if r.failed:
+            first = r.errors[0] if r.errors else "failed"
+            more = f" (+{len(r.errors) - 1} more)" if len(r.errors) > 1 else ""
+            found.append(Notice(f"FAILED {r.source_id}: {first}{more}", "failed", logging.ERROR, r.source_id))
+    return found
+
+
+def publish(reports: Sequence[SourceReport], title: str, out: Console, err: Console, *, failed: bool = False) -> None:
+    """A crawl's outcome: the summary table on `out` and one line per problem on `err` (then, with
+    `failed`, one FAILED line per failed source). With JSON-lines logging the table is one INFO
+    record per source instead (`event` "crawled", its numbers in `crawl`), and stdout stays empty:
+    the crontab sends stdout and stderr to the same JSON-lines file."""
+    if json_lines():
+        for r in reports:
+            log.info("%s: %s via %s: %d pages, %d new, %d updated, %d unchanged, %d errors, %d alarms", r.source_id,
+                     "skipped" if r.skipped else r.status, r.strategy or "-", r.pages_fetched, r.new, r.updated,
+                     r.unchanged, len(r.errors), len(r.alarms),
+                     extra={"source": r.source_id, "event": "crawled", "crawl": crawl_numbers(r)})  # fmt: skip
+    else:
+        out.print(crawl_table(reports, title=title))
+    for notice in [*problems(reports), *(failures(reports) if failed else [])]:
+        tell(err, notice)
+
+
+def crawl_numbers(r: SourceReport) -> dict[str, object]:
+    return {"status": r.status, "via": r.strategy, "requests": r.requests, "pages": r.pages_fetched, "new": r.new,
+            "updated": r.updated, "unchanged": r.unchanged, "deleted": r.deleted, "restored": r.restored,
+            "errors": len(r.errors), "alarms": len(r.alarms)}  # fmt: skip

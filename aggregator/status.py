@@ -13,6 +13,7 @@ from db.models import Announcement, CrawlRun
 from scrapers.registry import load_sources
 
 FAILING_AFTER = 3  # consecutive failed runs before a source is reported loudly
+ALARMING_AFTER = 3  # consecutive runs with a layout alarm before a source is reported loudly
 
 
 @dataclass
@@ -25,6 +26,7 @@ class SourceStatus:
     last_failure: datetime | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
+    consecutive_alarms: int = 0  # runs in a row (the last one included) that raised an alarm
     items_30_days: int = 0
     announcements: int = 0
     alarms: list[str] = field(default_factory=list)
@@ -77,6 +79,9 @@ def source_statuses(
                 status.last_success = status.last_success or run.finished_at
                 break
             status.consecutive_failures += 1
+        # A layout alarm loses no stored data and fails no run, so alone it never reached anyone;
+        # the same alarm night after night is a site that changed its layout (alerts.py).
+        status.consecutive_alarms = next((n for n, run in enumerate(runs) if not run.alarms), len(runs))
         failure = next((r for r in runs if r.status != "ok"), None)
         if failure is not None:
             status.last_failure = failure.finished_at

@@ -251,14 +251,26 @@ def tombstone(session: Session, source_id: str, keys: Sequence[str], urls: Seque
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+PURGE_LIMIT = 10  # more posts than this gone from one complete listing: not believed without a look
+
+
+def implausible_purge(missing: int, live: int) -> bool:
+    """Whether `missing` of a source's `live` announcements vanishing from one listing looks like a
+    broken listing rather than deletions: more than half of them (proportional: an API answering
+    one post where there were seven would otherwise delete six), or more than PURGE_LIMIT at once.
+    A single page is always believed, so a source's genuine deletion goes through even when it
+    holds one or two announcements."""
+    return missing > 1 and (2 * missing > live or missing > PURGE_LIMIT)
+
+
 def tombstone_missing(
     session: Session, source_id: str, listed: set[str], key_of: Callable[[str], str], reason: str
 ) -> tuple[int, str | None]:
     """Tombstone the live announcements of a source missing from its complete listing (`listed`:
     the URL keys and CMS ids of everything the listing holds).
 
-    Returns (rows marked, alarm). A listing that would delete most of a source at once is more
-    likely a broken API than a purge: nothing is marked and the alarm says why.
+    Returns (rows marked, alarm). A listing that would delete much of a source at once is more
+    likely a broken API than a purge (`implausible_purge`): nothing is marked and the alarm says why.
     """
     rows = session.execute(
         select(Announcement.id, Announcement.url, Announcement.url_key, Announcement.external_id).where(
@@ -268,7 +280,7 @@ def tombstone_missing(
     missing = [id_ for id_, url, key, external_id in rows if not {key, key_of(url), external_id} & listed]
     if not missing:
         return 0, None
-    if not listed or (len(missing) > 10 and len(missing) > len(rows) // 2):
+    if not listed or implausible_purge(len(missing), len(rows)):
         return 0, (
             f"{len(missing)} of {len(rows)} stored announcements are missing from the complete listing; "
             "not marking them deleted (a broken listing is likelier than a purge)"

@@ -90,6 +90,8 @@ class CrawlRunRecorder:
             errors.append(f"crawl ended early: {reason}")
         if not errors and not alarms and not getattr(spider, "seen", True):
             alarms.append("found no announcements at all: no listing, feed or API page named one (layout change?)")
+            # logged like the spider's own alarms (scrapers/spiders/alarms.py)
+            log.warning("%s: %s", spider.name, alarms[-1], extra={"source": spider.name, "event": "alarm"})
         status = "failed" if errors else "ok"
         try:
             with session_scope(self.database_url, write=True) as session:

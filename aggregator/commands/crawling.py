@@ -32,10 +32,11 @@ def crawl(
         typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
     ] = None,
 ) -> None:
-    """Crawl sources into the database; exit code 1 when any source had errors."""
+    """Crawl sources into the database; exit code 1 when any source had errors, 3 when none had but
+    one raised a layout alarm."""
     # Imported when the command runs (Scrapy, numpy, the parsers): every other command starts without them.
     from aggregator.crawl import run_crawl
-    from aggregator.report import crawl_table, print_problems
+    from aggregator.report import exit_status, publish
 
     url = database_url(db)
     try:
@@ -47,10 +48,9 @@ def crawl(
     except ValueError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
-    console.print(crawl_table(reports))
-    print_problems(err_console, reports)
-    if any(r.failed for r in reports):
-        raise typer.Exit(1)
+    publish(reports, "Crawl summary", console, err_console)
+    if code := exit_status(reports):
+        raise typer.Exit(code)
 
 
 def on_scrapyd(source_ids: list[str], url: str, servers: list[str], mirror: str | None, full: bool) -> list[Any]:
@@ -72,7 +72,7 @@ def demo(
 ) -> None:
     """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary."""
     from aggregator.crawl import run_crawl  # as in `crawl`
-    from aggregator.report import crawl_table, print_problems
+    from aggregator.report import publish
 
     url = database_url(db)
     started = time.monotonic()
@@ -86,8 +86,7 @@ def demo(
 
     written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]
     elapsed = time.monotonic() - started
-    console.print(crawl_table(reports, title="ropsfeed demo: crawl of the offline mirror"))
-    print_problems(err_console, reports)
+    publish(reports, "ropsfeed demo: crawl of the offline mirror", console, err_console)
     stored = sum(r.new + r.updated + r.unchanged for r in reports)
     console.print(f"Feeds and digest preview: {', '.join(str(p) for p in written)}")
     console.print(f"Database: {url}  ·  announcements seen this run: {stored}  ·  wall time: {elapsed:.1f} s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
@@ -10,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from aggregator.commands.crawling import on_scrapyd
+from aggregator.notices import Notice, tell
 from aggregator.options import DbOption, VerboseOption
-from aggregator.status import FAILING_AFTER, source_statuses
+from aggregator.status import ALARMING_AFTER, FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
 
@@ -23,6 +25,15 @@ FailingAfterOption = Annotated[
         help="Report a source loudly (ERROR log line, email to $ROPSFEED_ALERT_EMAIL) after N failed runs in a row.",
     ),
 ]
+AlarmingAfterOption = Annotated[
+    int,
+    typer.Option(
+        "--alarming-after",
+        min=1,
+        help="Report a source loudly (ERROR log line, email to $ROPSFEED_ALERT_EMAIL) after N runs in a row with a "
+        "layout alarm.",
+    ),
+]
 HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "bold red", "never": "dim"}
 
 
@@ -31,88 +42,88 @@ def run(
     db: DbOption = None,
     verbose: VerboseOption = False,
     failing_after: FailingAfterOption = FAILING_AFTER,
+    alarming_after: AlarmingAfterOption = ALARMING_AFTER,
     scrapyd: Annotated[
         list[str] | None,
         typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
     ] = None,
 ) -> None:
     """The scheduled job: crawl every enabled source, then send the due digests (when
-    ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed."""
+    ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed, 3 when none did but a
+    source raised a layout alarm."""
     # Imported when the command runs (Scrapy, numpy; the alert mail's feedgen): every other command starts without them.
-    from aggregator.alerts import report_failing
+    from aggregator.alerts import report_problems
     from aggregator.crawl import run_crawl
     from aggregator.mail.settings import MailConfigError
-    from aggregator.report import crawl_table, print_problems
+    from aggregator.report import EXIT_FAILED, exit_status, publish
 
     url = database_url(db)
+    err = Console(stderr=True)
     try:
         if scrapyd:
             reports = on_scrapyd([], url, scrapyd, mirror, False)
         else:
             reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
     except ValueError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        tell(err, Notice(f"error: {exc}", "error", logging.ERROR))
         raise typer.Exit(2) from exc
-    Console().print(crawl_table(reports, title="ropsfeed run"))
-    failed = [r for r in reports if r.failed]
-    err = Console(stderr=True)
-    print_problems(err, reports)
-    for report in failed:
-        first = report.errors[0] if report.errors else "failed"
-        typer.echo(
-            f"FAILED {report.source_id}: {first}"
-            + (f" (+{len(report.errors) - 1} more)" if len(report.errors) > 1 else ""),
-            err=True,
-        )
+    publish(reports, "ropsfeed run", Console(), err, failed=True)
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
-    report_failing(url, statuses, failing_after)
+    report_problems(url, statuses, failing_after, alarming_after)
     from aggregator.mail.jobs import log_to_stderr, send_after_crawl  # jinja2: not at every CLI start
 
     log_to_stderr()
     try:
         digests = send_after_crawl(url, echo=lambda line: None)
     except MailConfigError as exc:
-        typer.echo(f"FAILED digests: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        tell(err, Notice(f"FAILED digests: {exc}", "failed", logging.ERROR))
+        raise typer.Exit(EXIT_FAILED) from exc
     for error in digests.errors if digests else ():
-        typer.echo(f"FAILED digest {error}", err=True)
+        tell(err, Notice(f"FAILED digest {error}", "failed", logging.ERROR))
     if digests and digests.aborted:
-        typer.echo(f"FAILED digests: {digests.aborted}", err=True)
-    if failed or (digests and digests.failed):
-        raise typer.Exit(1)
+        tell(err, Notice(f"FAILED digests: {digests.aborted}", "failed", logging.ERROR))
+    code = EXIT_FAILED if digests and digests.failed else exit_status(reports)
+    if code:
+        raise typer.Exit(code)
 
 
 def status(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source, one per line.")] = False,
     failing_after: FailingAfterOption = FAILING_AFTER,
+    alarming_after: AlarmingAfterOption = ALARMING_AFTER,
 ) -> None:
     """Per source: last success, last failure and why, items in the last 30 days, alarms."""
-    from aggregator.alerts import report_failing  # the alert mail (feedgen): not at every CLI start
+    from aggregator.alerts import report_problems  # the alert mail (feedgen): not at every CLI start
 
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
-    report_failing(url, statuses, failing_after)
+    failing, alarming = report_problems(url, statuses, failing_after, alarming_after)
     if as_json:
         for s in statuses:
             typer.echo(json.dumps(s.as_json(), ensure_ascii=False))
         return
     table = Table(title="ropsfeed status")
-    for column in ("source", "health", "last success", "failures in a row", "items (30 days)", "last error / alarm"):
+    for column in ("source", "health", "last success", "failures in a row", "alarms in a row", "items (30 days)",
+                   "last error / alarm"):  # fmt: skip
         table.add_column(column)
     for s in statuses:
         when = s.last_success.strftime("%Y-%m-%d %H:%M UTC") if s.last_success else "never"
         note = s.last_error if s.consecutive_failures else ("; ".join(s.alarms) or "")
         style = HEALTH_STYLE[s.health]
         table.add_row(s.source_id, f"[{style}]{s.health}[/]", when, str(s.consecutive_failures),
-                      str(s.items_30_days), note or "")  # fmt: skip
+                      str(s.consecutive_alarms), str(s.items_30_days), note or "")  # fmt: skip
     Console().print(table)
-    failing = [s.source_id for s in statuses if s.health == "failing"]
+    err = Console(stderr=True)
     if failing:
-        typer.echo(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: {', '.join(failing)}", err=True)
+        tell(err, Notice(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: "
+                         f"{', '.join(s.source_id for s in failing)}", "failing", logging.ERROR))  # fmt: skip
+    if alarming:
+        tell(err, Notice(f"{len(alarming)} source(s) raised a layout alarm {alarming_after}+ runs in a row: "
+                         f"{', '.join(s.source_id for s in alarming)}", "alarming", logging.ERROR))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -20,9 +20,11 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
+    ResponseDataLossError,
 )
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.log import SpiderLoggerAdapter
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.error import (
     ConnectionRefusedError,
@@ -40,6 +42,7 @@ from scrapers.extraction.article import ArticleParser, ParsedArticle
 from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
+from scrapers.spiders.alarms import Alarms
 from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
 from scrapers.spiders.retries import RetriesFailedPages
 from scrapers.worker_pool import default_workers, offload
@@ -76,6 +79,8 @@ def describe_failure(failure: Failure, timeout: float) -> str:
         return "connection refused"
     if failure.check(DownloadFailedError):
         return f"download failed: {failure.getErrorMessage()}"
+    if failure.check(ResponseDataLossError):  # Scrapy's own has no message; scrapers.downloader adds the sizes
+        return failure.getErrorMessage() or "the connection closed before the whole page arrived"
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
@@ -141,7 +146,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.errors: list[str] = []
-        self.alarms: list[str] = []
+        self.alarms = Alarms(self.source.id)  # each one logged (scrapers/spiders/alarms.py)
         self.strategy: str | None = None
         self.identity = self.source.identity
         # URL keys and CMS ids (`wp:123`) of the stored announcements: live ones, and tombstones
@@ -164,6 +169,14 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
         spider.workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
         return spider
+
+    @property
+    def logger(self) -> SpiderLoggerAdapter:
+        """Scrapy names a spider's logger after the spider, which here is the source id, and every
+        message already starts with it (`mcps: GET …`, as the pipeline's and extension's do): text
+        lines read `rops-rzeszow: rops-rzeszow: …`. One logger for all spiders says it once; the
+        source stays structured data in JSON lines (the adapter's `spider`, aggregator/logs.py)."""
+        return SpiderLoggerAdapter(logging.getLogger("scrapers.spiders"), {"spider": self})
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -211,9 +224,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
     def feed_unavailable(self, what: str) -> None:
         """Not an error (the pages are crawled all the same), but the registry names this feed for
         the dates the pages lack: an alarm, so the operator sees them go missing."""
-        message = f"{what}: dates from the pages only"
-        self.logger.warning("%s: %s", self.name, message)
-        self.alarms.append(message)
+        self.alarms.append(f"{what}: dates from the pages only")
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -354,7 +365,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
     def item_from_article(self, parsed: ParsedArticle, raw: RawResponse | None) -> AnnouncementItem | None:
         if parsed.problems:
             message = f"{parsed.url}: {', '.join(parsed.problems)} (layout change or broken page); kept the raw page"
-            self.alarms.append(message)
+            self.alarms.add_logged(message)
             self.record_error(message)
             return None
         return announcement_from_article(self.source.id, parsed, raw, self.identity)

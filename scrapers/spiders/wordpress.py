@@ -268,6 +268,7 @@ class WordPressSpider(SourceSpider):
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             reason = f"not JSON ({content_type or 'no Content-Type'}): {exc}"
             if page == 1:
+                self.api_broken(response.url, content_type, reason)
                 for request in self.fall_back_from("api", reason):
                     yield request
             else:
@@ -297,6 +298,14 @@ class WordPressSpider(SourceSpider):
                 yield item
 
     # -- fallbacks -----------------------------------------------------------------------------
+
+    def api_broken(self, url: str, content_type: str, reason: str) -> None:
+        """An HTML page where the posts should be is the API switched off (a plugin, a redirect to
+        the home page): the fallback is the plan. Anything else that is not a JSON list of posts
+        (cut-off JSON, PHP warnings before it, an error object) is the API broken: the feed still
+        brings the posts, but the operator should know, so it is an alarm."""
+        if "html" not in content_type.lower():
+            self.alarms.append(f"REST API {url} answered {reason}; read the RSS feed or HTML listings instead")
 
     def fall_back_from(self, strategy: str, reason: str) -> Iterator[scrapy.Request]:
         if strategy == "api" and self.source.feed_url:

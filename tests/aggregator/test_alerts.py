@@ -3,6 +3,7 @@ server (aiosmtpd on loopback)."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -97,3 +98,64 @@ def test_failing_sources_are_mailed_once_per_new_failure(sqlite_url: str, smtp: 
     run_cli("status", "--failing-after", "1", "--db", sqlite_url, env=env)
     assert len(inbox.messages) == 3, "the next failed night is mailed again"
     assert inbox.messages[2]["Subject"] == "ropsfeed: 2 źródła nie działają (1 nieudane pobranie z rzędu lub więcej)"
+
+
+def alarm(database: str, source_id: str, alarms: list[str], status: str = "ok") -> None:
+    with session_scope(database, write=True) as session:
+        run = start_run(session, f"run-{source_id}-{len(alarms)}", source_id, None, False)
+        finish_run(session, run, status=status, alarms=alarms)
+
+
+def test_a_layout_alarm_night_after_night_is_reported_and_mailed_once_per_run(
+    sqlite_url: str, smtp: tuple[Inbox, int]
+) -> None:
+    """The run succeeds and loses nothing, so one alarm only shows in `status`; the same source
+    alarmed N runs in a row is a site whose layout changed: an ERROR line and the operator's email."""
+    inbox, port = smtp
+    ensure_schema(sqlite_url)
+    with session_scope(sqlite_url, write=True) as session:
+        sync_sources(session, load_sources())
+    empty = "listing https://www.rops.krakow.pl/aktualnosci.html yielded no items (layout change?)"
+    env = {"ROPSFEED_ALERT_EMAIL": "admin@example.org", "ROPSFEED_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    alarm(sqlite_url, "rops-krakow", [])
+    for _ in range(2):
+        alarm(sqlite_url, "rops-krakow", [empty])
+    alarm(sqlite_url, "mcps", ["feed https://mcps.com.pl/feed/ has no items"])
+
+    result = run_cli("status", "--json", "--db", sqlite_url, env=env)
+    rows = {row["source_id"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert (rows["rops-krakow"]["health"], rows["rops-krakow"]["consecutive_alarms"]) == ("alarm", 2)
+    assert rows["mcps"]["consecutive_alarms"] == 1 and rows["mazovia"]["consecutive_alarms"] == 0
+    assert "raised a layout alarm" not in result.stderr and inbox.messages == [], "two nights may be a hiccup"
+
+    alarm(sqlite_url, "rops-krakow", [empty, *(f"REST API post {n} has no title" for n in range(6))])
+    for _ in range(2):  # the second check finds the run already mailed
+        result = run_cli("status", "--db", sqlite_url, env=env)
+        assert result.returncode == 0, result.stderr
+        assert f"rops-krakow raised a layout alarm 3 runs in a row; last alarm: {empty}" in result.stderr
+        assert "1 source(s) raised a layout alarm 3+ runs in a row: rops-krakow" in result.stderr
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    assert mail["Subject"] == "ropsfeed: 1 źródło z alarmem zmiany układu strony (3 pobrania z rzędu lub więcej)"
+    body = mail.get_content().replace("\r\n", "\n")
+    assert "• rops-krakow — Regionalny Ośrodek Polityki Społecznej w Krakowie" in body
+    assert f"  alarm: {empty}\n" in body and "  … i 2 więcej" in body and "mcps" not in body
+
+    # a source failing as well is reported as failing, once, in the same email as the alarming ones
+    for attempt in range(3):
+        fail(sqlite_url, "mazovia", f"GET https://mazovia.pl/: HTTP 503 #{attempt}")
+    alarm(sqlite_url, "mcps", ["feed https://mcps.com.pl/feed/ has no items"], status="failed")
+    alarm(sqlite_url, "rops-krakow", [empty])
+    run_cli("status", "--alarming-after", "2", "--db", sqlite_url, env=env)
+    assert len(inbox.messages) == 2, "the next alarmed night is mailed again"
+    assert inbox.messages[1]["Subject"] == (
+        "ropsfeed: 1 źródło nie działa (3 nieudane pobrania z rzędu lub więcej); "
+        "2 źródła z alarmem zmiany układu strony (2 pobrania z rzędu lub więcej)"
+    )
+    body = inbox.messages[1].get_content()
+    assert body.index("• mazovia") < body.index("• mcps") < body.index("• rops-krakow")
+
+    alarm(sqlite_url, "rops-krakow", [])  # the site is read again: the streak ends
+    result = run_cli("status", "--json", "--db", sqlite_url, env=env)
+    rows = {row["source_id"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert (rows["rops-krakow"]["health"], rows["rops-krakow"]["consecutive_alarms"]) == ("ok", 0)

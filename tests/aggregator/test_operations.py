@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from scrapers.mirror.server import BackgroundMirror
+from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.registry import load_sources
 from tests.conftest import run_cli
+from tests.scrapers import overlays
 
 pytestmark = pytest.mark.network
 
@@ -48,3 +50,25 @@ def test_run_then_status_through_success_and_repeated_failure(sqlite_url: str, m
         assert row["last_success"] == after_success[source_id]["last_success"], "the last success is kept"
         assert row["announcements"] == after_success[source_id]["announcements"], "nothing stored was lost"
         assert "connection refused" in row["last_error"]
+
+
+def test_a_run_with_a_layout_alarm_exits_3_logs_json_only_and_is_reported_by_status(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    overlays.krakow_listing_redesigned(tmp_path)
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as site:
+        result = run_cli("--log-format", "json", "run", "--mirror", site.url, "--db", sqlite_url, timeout=300)
+    assert result.returncode == 3, "no source failed, but one raised an alarm: " + result.stdout + result.stderr
+    assert result.stdout == ""
+    records = [json.loads(line) for line in result.stderr.splitlines()]  # every line is one JSON object
+    alarms = [r for r in records if r.get("event") == "alarm"]
+    assert [r["source"] for r in alarms] == ["rops-krakow"] * 2, "the spider's record and the report's line"
+    assert not [r for r in records if r.get("event") == "failed"]
+
+    status = run_cli("--log-format", "json", "status", "--alarming-after", "1", "--db", sqlite_url)
+    records = [json.loads(line) for line in status.stderr.splitlines()]
+    logged = [(r["level"], r["source"]) for r in records if r["logger"] == "ropsfeed.alerts"]
+    assert logged == [("ERROR", "rops-krakow")]
+    [summary] = [r for r in records if r["logger"] == "ropsfeed.report"]
+    assert summary["message"] == "1 source(s) raised a layout alarm 1+ runs in a row: rops-krakow"
+    assert statuses(sqlite_url)["rops-krakow"]["consecutive_alarms"] == 1

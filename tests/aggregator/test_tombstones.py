@@ -132,3 +132,26 @@ def test_a_listing_that_would_delete_most_of_a_source_deletes_nothing(database: 
         assert session.scalars(select(Announcement.url).where(Announcement.deleted_at.is_not(None))).all() == [
             items[3].url
         ]
+
+
+def test_a_listing_that_would_delete_most_of_a_small_source_deletes_nothing(database: str) -> None:
+    """A broken REST API answering one post of seven (and saying that is all) is no purge of six;
+    a genuine deletion in a source of one or two announcements still goes through."""
+    items = [
+        replace(text_item("mcps", "ngo-moga-juz-ubiegac-sie-o-dotacje"), url=f"https://mcps.com.pl/wpis-{i}/")
+        for i in range(7)
+    ]
+    keys = [url_key(i.url) for i in items]
+    lone = replace(items[0], source_id="mcps-es", url="http://es.mcps-efs.pl/artykul/jedyny")
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [*items, lone])
+    with session_scope(database, write=True) as session:
+        marked, alarm = tombstone_missing(session, "mcps", {keys[0]}, url_key, "gone")
+        assert marked == 0 and alarm and alarm.startswith("6 of 7 stored announcements are missing")
+        assert tombstone_missing(session, "mcps", set(keys[1:]), url_key, "gone") == (1, None)
+        assert tombstone_missing(session, "mcps-es", {"es.mcps-efs.pl/artykul/nowy"}, url_key, "gone") == (1, None)
+    with session_scope(database) as session:
+        assert set(session.scalars(select(Announcement.url).where(Announcement.deleted_at.is_not(None)))) == {
+            items[0].url,
+            lone.url,
+        }

@@ -164,14 +164,14 @@ def es_reached_by_other_urls(root: Path) -> None:
     _write_routes(root, f"www.{ES_HOST}", f'[[route]]\npath = "{MKRES}/"\nfile = "fixtures/mkres.html"\n')
 
 
-def _api_page(root: Path, number: int, posts: list[dict]) -> None:
+def _api_page(root: Path, number: int, posts: list[dict] | bytes, total: int = 6, pages: int = 2) -> None:
     target = root / HOST / "fixtures" / f"posts-page-{number}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(posts, ensure_ascii=False), encoding="utf-8")
+    target.write_bytes(posts if isinstance(posts, bytes) else json.dumps(posts, ensure_ascii=False).encode())
     query = api_query(5, number)
     _append_routes(root, f'[[route]]\npath = "/wp-json/wp/v2/posts"\nquery = "{query}"\n'
                    f'file = "fixtures/posts-page-{number}.json"\n'
-                   'headers = { "X-WP-Total" = "6", "X-WP-TotalPages" = "2" }\n')  # fmt: skip
+                   f'headers = {{ "X-WP-Total" = "{total}", "X-WP-TotalPages" = "{pages}" }}\n')  # fmt: skip
 
 
 def api_post_moved_and_post_deleted(root: Path, new_link: str) -> tuple[dict, dict]:
@@ -226,6 +226,38 @@ def listing_links_post_ids(root: Path) -> None:
     for post in posts:
         _append_routes(root, f'[[route]]\npath = "/"\nquery = "p={post["id"]}"\nstatus = 301\n'
                        f'location = "{post["link"]}"\nbody = ""\n')  # fmt: skip
+
+
+def api_lists_one_post(root: Path) -> None:
+    """The REST API broken into answering its newest post only, and saying that is all there is
+    (`X-WP-Total: 1`, `X-WP-TotalPages: 1`): a complete listing, as far as the headers go."""
+    posts = json.loads((BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_text(encoding="utf-8"))
+    _api_page(root, 1, posts[:1], total=1, pages=1)
+
+
+def api_cut_off(root: Path) -> None:
+    """REST page 1 served whole as far as HTTP goes (HTTP 200, JSON, a Content-Length that
+    matches) but cut off in the middle of its JSON, as when PHP dies half-way through a page."""
+    body = (BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_bytes()
+    _api_page(root, 1, body[: len(body) // 2])
+
+
+# -- layout changes ---------------------------------------------------------------------------
+
+KRAKOW_HOST = "www.rops.krakow.pl"
+KRAKOW_LISTING = "https://www.rops.krakow.pl/aktualnosci.html"
+
+
+def krakow_listing_redesigned(root: Path) -> None:
+    """rops.krakow.pl's news listing after a redesign that renamed its items' class: the page is
+    there, its links too, but the registry's listing selector finds none of them."""
+    page = (SNAPSHOT_DIR / KRAKOW_HOST / "aktualnosci.html").read_bytes()
+    assert b'class="news-item"' in page, "the bundled listing has the class the registry selects"
+    target = root / KRAKOW_HOST / "fixtures" / "aktualnosci.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(page.replace(b'class="news-item"', b'class="news-entry"'))
+    _write_routes(root, KRAKOW_HOST, '[[route]]\npath = "/aktualnosci.html"\nquery = ""\n'
+                  'file = "fixtures/aktualnosci.html"\ncontent_type = "text/html; charset=iso-8859-2"\n')  # fmt: skip
 
 
 # -- error pages served with HTTP 200 ----------------------------------------------------------
