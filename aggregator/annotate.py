@@ -65,10 +65,19 @@ def _instant(value: date | datetime | None) -> datetime | None:
 
 
 def _context(text: str, start: int, end: int) -> str:
+    """The date's line, at most CONTEXT_CHARS either side, cut between words (a reader and an
+    analyst's `v_event_dates` saw "…ewódzkiego Ośrodka…" and "…monitorin…")."""
     left = text.rfind("\n", 0, start) + 1
     right = text.find("\n", end)
     right = len(text) if right == -1 else right
-    left, right = max(left, start - CONTEXT_CHARS), min(right, end + CONTEXT_CHARS)
+    if start - CONTEXT_CHARS > left:
+        cut = start - CONTEXT_CHARS
+        space = text.find(" ", cut, start)
+        left = space + 1 if space != -1 and not text[cut - 1].isspace() else cut
+    if end + CONTEXT_CHARS < right:
+        cut = end + CONTEXT_CHARS
+        space = text.rfind(" ", end, cut + 1)
+        right = space if space != -1 and not text[cut].isspace() else cut
     return (
         ("…" if left > 0 and text[left - 1] != "\n" else "")
         + " ".join(text[left:right].split())

@@ -5,7 +5,7 @@ use them (feeds: feedgen; export; mail.subscribers: email_validator) are too hea
 """
 
 FEED_FORMATS = ("atom", "rss", "json")  # `ropsfeed feed --format`, aggregator.feeds.render
-EXPORT_FORMATS = ("csv", "jsonl")  # `ropsfeed export --format`, aggregator.export.write
+EXPORT_FORMATS = ("csv", "jsonl", "csv-excel")  # `ropsfeed export --format`, aggregator.export.write
 EXPORT_LEVELS = ("stories", "announcements")  # `ropsfeed export --level`
 FREQUENCIES = ("daily", "weekly")  # digests: `ropsfeed subscribers add --frequency`, `digest send`
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # of weekly digests

@@ -136,14 +136,34 @@ def _institutions(session: Session, ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
+# What a spreadsheet takes for the start of a formula in a cell (OWASP's "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text_in_excel(value: object) -> object:
+    """A text cell Excel shows as written: one starting like a formula gets Excel's text mark (')."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def write(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], export_format: str, out: IO[str]) -> int:
-    """Write rows as CSV (header first) or JSON lines; returns how many rows were written."""
+    """Write rows as CSV (header first) or JSON lines; returns how many rows were written.
+
+    `csv-excel` is the CSV a Polish Excel opens by double-click: a byte order mark (without it,
+    Excel reads UTF-8 as windows-1250: "OĹ›rodek"), semicolons (the list separator where the
+    decimal one is a comma), CRLF, and cells that look like formulas marked as text. `csv` stays
+    plain for scripts."""
     count = 0
-    if export_format == "csv":
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    if export_format in ("csv", "csv-excel"):
+        excel = export_format == "csv-excel"
+        if excel:
+            out.write("\ufeff")
+        writer = csv.DictWriter(
+            out, fieldnames=columns, lineterminator="\r\n" if excel else "\n", delimiter=";" if excel else ","
+        )
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: LIST_SEPARATOR.join(v) if isinstance(v, list) else v for k, v in row.items()})
+            cells = {k: LIST_SEPARATOR.join(v) if isinstance(v, list) else v for k, v in row.items()}
+            writer.writerow({k: _as_text_in_excel(v) for k, v in cells.items()} if excel else cells)
             count += 1
     elif export_format == "jsonl":
         for row in rows:

@@ -507,7 +507,7 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
                 title=announcement.title,
                 summary=announcement.lead or "",
                 published=published,
-                updated=max(published or announcement.first_seen_at, announcement.updated_at).astimezone(WARSAW),
+                updated=_updated(announcement, published).astimezone(WARSAW),
                 source_id=source.id,
                 institution=source.institution,
                 voivodeship=source.voivodeship,
@@ -522,6 +522,22 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
             )
         )
     return entries
+
+
+# A row written again later than this after it was first stored was changed (an edit the crawl saw,
+# a parser fix); within it, both stamps are the one transaction that stored it.
+_STORED_AT_ONCE = timedelta(minutes=1)
+
+
+def _updated(announcement: Announcement, published: datetime | None) -> datetime:
+    """An entry's `updated` (Atom; JSON Feed's date_modified): the latest of its publication, the
+    site's own modification date, and an edit seen after the row was stored. When the first crawl
+    stores years of backlog, the day it wrote them updated none of them: with it, readers that
+    sort by `updated` showed news from 2006 as today's."""
+    changes = [day for day in (published, announcement.modified_at) if day is not None]
+    if announcement.updated_at - announcement.first_seen_at > _STORED_AT_ONCE:
+        changes.append(announcement.updated_at)
+    return max(changes, default=announcement.first_seen_at)
 
 
 class _AtomLinksEntry(FeedgenEntry):
@@ -551,8 +567,9 @@ def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_pat
     generator.subtitle(FEED_SUBTITLE)
     generator.description(FEED_SUBTITLE)
     generator.language("pl")
-    generator.link(href=home + (f"?{query}" if query else ""), rel="alternate")
+    # the self link first: feedgen gives RSS's channel <link> the last one, which must be the page
     generator.link(href=home + self_path + (f"?{query}" if query else ""), rel="self")
+    generator.link(href=home + (f"?{query}" if query else ""), rel="alternate")
     generator.generator("ropsfeed")
     generator.updated(max((e.updated for e in entries), default=datetime(2000, 1, 1, tzinfo=UTC)))
     for entry in entries:

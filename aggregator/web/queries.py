@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import groupby
+from operator import attrgetter
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -36,6 +38,12 @@ class Choices:
     voivodeships: list[str]
     sources: list[SourceChoice]
     entities: list[EntityChoice]
+
+    @property
+    def sources_by_voivodeship(self) -> list[tuple[str, list[SourceChoice]]]:
+        """`sources` in groups, in their Polish order: Jinja's `groupby` sorts the groups again by
+        code point, and "łódzkie", "śląskie" came after "zachodniopomorskie"."""
+        return [(name, list(group)) for name, group in groupby(self.sources, key=attrgetter("voivodeship"))]
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,19 @@ def test_a_first_crawl_gives_undated_pages_no_crawl_year_and_a_later_one_dates_t
         session.add(earlier_complete_crawl())
     reparse(backlog, ["rops-kielce"])
     assert _undated_event_dates(backlog)["1-2 grudnia br."].year == started.year
+
+
+def test_a_dates_context_is_cut_between_words() -> None:
+    """What `v_event_dates.context` and the story page quote around a date: whole words, an
+    ellipsis where the line goes on (a real text of rops-krakow)."""
+    text = (
+        "Dyrektor Regionalnego Ośrodka Polityki Społecznej w Krakowie oraz Wojewódzkiego Ośrodka Adopcyjnego "
+        "zaprasza na spotkanie w dniu 12 marca 2024 r. w sprawie monitoringu Wojewódzkiego Programu Wspierania "
+        "Rodziny i Systemu Pieczy Zastępczej na lata 2021-2025."
+    )
+    [found] = [d for d in annotate("Spotkanie", text, datetime(2024, 3, 1, tzinfo=UTC), None).dates
+               if d.match.startswith("12 marca")]  # fmt: skip
+    assert found.context.startswith("…") and found.context.endswith("…")
+    inner = found.context.strip("…")
+    assert "12 marca 2024 r." in inner and len(inner) <= 2 * 80 + len(found.match)
+    assert inner in text and all(word in text.split() for word in inner.split()), "no word cut"

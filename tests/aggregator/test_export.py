@@ -81,3 +81,28 @@ def test_output_file_and_bad_input(crawled: str, tmp_path: Path) -> None:
         assert failed.exit_code == 2 and "error:" in failed.stderr, bad
     assert target.read_bytes() == before, "a refused export leaves the previous file alone"
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_csv_for_excel_opens_as_polish_text_in_columns(crawled: str, tmp_path: Path) -> None:
+    """`--format csv-excel`: what a Polish Excel reads right by double-click (BOM, semicolons,
+    CRLF); the same rows as the plain CSV, and a cell starting like a formula kept as text."""
+    target = tmp_path / "ogloszenia.csv"
+    result = run_cli("export", "--db", crawled, "--format", "csv-excel", "--level", "announcements",
+                     "--output", str(target))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    excel = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    plain = list(csv.DictReader(io.StringIO(cli(crawled, "export", "--level", "announcements"))))
+    assert excel == plain
+    assert any("Ośrodek" in row["institution"] for row in excel)
+
+
+def test_a_cell_that_looks_like_a_formula_stays_text_in_excel() -> None:
+    from aggregator.export import write
+
+    out = io.StringIO()
+    write([{"title": "=HYPERLINK(\"http://x\")", "lead": "-10% kosztów", "url": "https://x.pl/"}],
+          ("title", "lead", "url"), "csv-excel", out)  # fmt: skip
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
+    assert row == {"title": '\'=HYPERLINK("http://x")', "lead": "'-10% kosztów", "url": "https://x.pl/"}

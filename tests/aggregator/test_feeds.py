@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
 from sqlalchemy import func, select
 
-from aggregator.feeds import FeedFilters
+from aggregator.feeds import FeedFilters, _updated
 from db.engine import session_scope
-from db.models import Story
+from db.models import Announcement, Story
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 
@@ -122,3 +122,31 @@ def test_a_cross_post_whose_copies_differ_after_the_opening_is_one_dated_entry(c
     assert entry["url"] == es, "the dated page represents the story"
     assert entry["_ropsfeed"]["other_urls"] == [rops]
     assert entry["date_published"].startswith("2018-10-11")
+
+
+def test_rss_channel_links_the_page_and_the_first_crawl_updates_no_entry(crawled: str) -> None:
+    """The RSS channel's <link> is the web page (a reader's "visit website"), not the feed itself;
+    an entry's `updated` is its own news (publication, the site's modification, an edit seen
+    later), never the night the first crawl stored years of backlog."""
+    channel = feedparser.parse(feed(crawled, "--format", "rss", "--limit", "5")).feed
+    assert not channel.link.endswith(("feed.rss", "feed.xml", "feed.json")), channel.link
+    with session_scope(crawled) as session:
+        first_stored = session.scalar(select(func.min(Announcement.first_seen_at)))
+    assert first_stored is not None
+    dated = [i for i in items(crawled) if i.get("date_published")]
+    assert len(dated) > 30
+    for item in dated:
+        modified = datetime.fromisoformat(item["date_modified"])
+        assert datetime.fromisoformat(item["date_published"]) <= modified < first_stored, item["url"]
+
+
+def test_an_edit_seen_after_the_row_was_stored_updates_its_entry() -> None:
+    stored = datetime(2026, 3, 2, 3, 15, tzinfo=UTC)
+    published = datetime(2024, 5, 14, 8, 36, tzinfo=UTC)
+    row = Announcement(first_seen_at=stored, updated_at=stored + timedelta(seconds=2), modified_at=None)
+    assert _updated(row, published) == published, "stored once: as new as its news"
+    row.modified_at = datetime(2024, 6, 1, tzinfo=UTC)
+    assert _updated(row, published) == row.modified_at, "the site's own modification date"
+    row.updated_at = stored + timedelta(days=30)
+    assert _updated(row, published) == row.updated_at, "edited a month after it was stored"
+    assert _updated(Announcement(first_seen_at=stored, updated_at=stored, modified_at=None), None) == stored

@@ -217,3 +217,25 @@ def test_an_announcement_whose_site_gives_no_date_says_so(tmp_path: Path) -> Non
     assert "Obradował Regionalny Komitet" in page
     assert '<span class="undated" title="Strona instytucji nie podaje daty publikacji">bez daty</span>' in page
     assert ">Bez daty publikacji</span> · Regionalny Ośrodek Polityki Społecznej w Kielcach" in " ".join(single.split())
+
+
+def test_sources_are_grouped_by_voivodeship_in_polish_order(tmp_path: Path) -> None:
+    """ "łódzkie" between "lubuskie" and "małopolskie", "małopolskie" before "mazowieckie", "śląskie"
+    after "pomorskie": not after "zachodniopomorskie", where code point order puts Ł and Ś."""
+    url = f"sqlite:///{tmp_path / 'voivodeships.db'}"
+    upgrade(url)
+    sources = [
+        ("rops-szczecin", "zachodniopomorskie"), ("rcps-lodz", "łódzkie"), ("rops-katowice", "śląskie"),
+        ("mcps", "mazowieckie"), ("rops-krakow", "małopolskie"), ("rops-zielona-gora", "lubuskie"),
+    ]  # fmt: skip
+    with session_scope(url, write=True) as session:
+        session.add_all([_source(s, f"Ośrodek {s}", v, f"https://{s}.example.pl/", s) for s, v in sources])
+        session.flush()
+        session.add_all([
+            _announcement(s, f"https://{s}.example.pl/a", f"Ogłoszenie {s}", "<p>Tekst.</p>", None, None)
+            for s, _ in sources
+        ])  # fmt: skip
+    with TestClient(create_app(url)) as client:
+        for page in ("/", "/subscribe"):
+            groups = re.findall(r'<optgroup label="([^"]+)">', client.get(page).text)
+            assert groups == ["lubuskie", "łódzkie", "małopolskie", "mazowieckie", "śląskie", "zachodniopomorskie"]
