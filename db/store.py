@@ -511,11 +511,14 @@ def save_announcements(
                      "body_html": existing.body_html, "content_hash": existing.content_hash,
                      "modified_at": existing.modified_at, "replaced_at": now}
                 )  # fmt: skip
+            kept = _kept_dates(existing, item) if record_versions else {}
+            if "published_at" in kept:  # its year-less dates resolve against it, as before the edit
+                item.published_at = kept["published_at"]
             writes.update(
                 existing,
                 {
                     **values,
-                    **(_kept_dates(existing, item) if record_versions else {}),
+                    **kept,
                     **revived,
                     "last_seen_at": now if record_versions else existing.last_seen_at,
                     "updated_at": now,

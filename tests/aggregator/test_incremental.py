@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.engine import session_scope
-from db.models import Announcement, CrawlRun, RawPage
+from db.models import Announcement, CrawlRun, EventDate, RawPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.wp_rest import api_query
 from tests.aggregator.cli_inprocess import invoke
@@ -193,14 +194,18 @@ def test_an_edited_page_that_lost_its_date_line_keeps_its_publication_date(
 
     def edited_without_date(page: str) -> str:
         page = re.sub(r'<div class="article-date">[^<]*</div>', "", page)
-        return page.replace('<div class="article-content">', '<div class="article-content"><p>Aktualizacja.</p>', 1)
+        added = "<p>Aktualizacja: spotkanie informacyjne odbędzie się 20 maja.</p>"
+        return page.replace('<div class="article-content">', f'<div class="article-content">{added}', 1)
 
     rzeszow_article_changed(tmp_path, "edited-undated", edited_without_date)
     with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as edited:
-        again = run_cli("crawl", "rops-rzeszow", "--full", "--mirror", edited.url, "--db", sqlite_url, env=INLINE)
+        again = run_cli("crawl", "rops-rzeszow", "--full", "--mirror", edited.url, "--db", sqlite_url)
     assert again.returncode == 0, again.stdout + again.stderr
     after = _stored_rzeszow_article(sqlite_url)
-    assert after.body_text.startswith("Aktualizacja.") and after.content_hash != before.content_hash
+    assert after.body_text.startswith("Aktualizacja:") and after.content_hash != before.content_hash
     assert (after.published_at, after.published_from, after.published_granularity) == (
         before.published_at, before.published_from, before.published_granularity
     )  # fmt: skip
+    with session_scope(sqlite_url) as session:
+        days = session.scalars(select(EventDate.start_date).where(EventDate.announcement_id == after.id)).all()
+    assert date(after.published_at.year, 5, 20) in days, "its year-less date resolved against the kept date"
