@@ -17,3 +17,11 @@ DbOption = Annotated[
     ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Scrapy's INFO log.")]
+AlarmExitOption = Annotated[
+    bool,
+    typer.Option(
+        "--alarm-exit",
+        envvar="ROPSFEED_ALARM_EXIT",
+        help="Exit 3 when no source failed but one raised a layout alarm (default: 0, as DESIGN.md §8 has it).",
+    ),
+]

@@ -256,11 +256,11 @@ PURGE_LIMIT = 10  # more posts than this gone from one complete listing: not bel
 
 def implausible_purge(missing: int, live: int) -> bool:
     """Whether `missing` of a source's `live` announcements vanishing from one listing looks like a
-    broken listing rather than deletions: more than half of them (proportional: an API answering
-    one post where there were seven would otherwise delete six), or more than PURGE_LIMIT at once.
-    A single page is always believed, so a source's genuine deletion goes through even when it
-    holds one or two announcements."""
-    return missing > 1 and (2 * missing > live or missing > PURGE_LIMIT)
+    broken listing rather than deletions: more than half of them (an API answering one post where
+    there were seven would otherwise delete six), or more than a fifth and more than PURGE_LIMIT
+    (a big source losing hundreds). One or two pages are always believed, so a small source's
+    genuine deletions go through, and so does an archive clean-up of a big one (11 of 500)."""
+    return (missing > 2 and 2 * missing > live) or missing > max(PURGE_LIMIT, live // 5)
 
 
 def tombstone_missing(

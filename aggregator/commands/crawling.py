@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from aggregator.options import DbOption, VerboseOption
+from aggregator.options import AlarmExitOption, DbOption, VerboseOption
 from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
@@ -31,9 +31,10 @@ def crawl(
         list[str] | None,
         typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
     ] = None,
+    alarm_exit: AlarmExitOption = False,
 ) -> None:
-    """Crawl sources into the database; exit code 1 when any source had errors, 3 when none had but
-    one raised a layout alarm."""
+    """Crawl sources into the database; exit code 1 when any source had errors (with --alarm-exit,
+    3 when none had but one raised a layout alarm)."""
     # Imported when the command runs (Scrapy, numpy, the parsers): every other command starts without them.
     from aggregator.crawl import run_crawl
     from aggregator.report import exit_status, publish
@@ -49,7 +50,7 @@ def crawl(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     publish(reports, "Crawl summary", console, err_console)
-    if code := exit_status(reports):
+    if code := exit_status(reports, alarm_exit):
         raise typer.Exit(code)
 
 

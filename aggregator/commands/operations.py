@@ -12,7 +12,7 @@ from rich.table import Table
 
 from aggregator.commands.crawling import on_scrapyd
 from aggregator.notices import Notice, tell
-from aggregator.options import DbOption, VerboseOption
+from aggregator.options import AlarmExitOption, DbOption, VerboseOption
 from aggregator.status import ALARMING_AFTER, FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -47,10 +47,11 @@ def run(
         list[str] | None,
         typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
     ] = None,
+    alarm_exit: AlarmExitOption = False,
 ) -> None:
     """The scheduled job: crawl every enabled source, then send the due digests (when
-    ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed, 3 when none did but a
-    source raised a layout alarm."""
+    ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed (with --alarm-exit, 3 when
+    none did but a source raised a layout alarm)."""
     # Imported when the command runs (Scrapy, numpy; the alert mail's feedgen): every other command starts without them.
     from aggregator.alerts import report_problems
     from aggregator.crawl import run_crawl
@@ -83,7 +84,7 @@ def run(
         tell(err, Notice(f"FAILED digest {error}", "failed", logging.ERROR))
     if digests and digests.aborted:
         tell(err, Notice(f"FAILED digests: {digests.aborted}", "failed", logging.ERROR))
-    code = EXIT_FAILED if digests and digests.failed else exit_status(reports)
+    code = EXIT_FAILED if digests and digests.failed else exit_status(reports, alarm_exit)
     if code:
         raise typer.Exit(code)
 

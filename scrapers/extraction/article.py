@@ -158,14 +158,20 @@ def _opens_with(text: str, lead: str) -> bool:
 _TAIL = 4096
 
 
+_CLOSED = re.compile(r"</(?:body|html)\b", re.IGNORECASE)
+
+
 def cut_off(html: str) -> list[str]:
-    """A page that ends before its </body> and </html>: a server that stopped mid-page (a PHP
-    error, a full disk) with HTTP 200 and a matching length, which no transfer check catches.
-    lxml parses what is there without complaint, and the text would lose its end."""
-    tail = html[-_TAIL:].lower()
-    if "</html" in tail or "</body" in tail:
+    """A page that stops in the middle: a server that gave up mid-page (a PHP error, a full disk)
+    with HTTP 200 and a matching length, which no transfer check catches; lxml parses what is
+    there without complaint, and the text would lose its end. HTML lets a page leave out
+    </body></html>, so their absence alone says nothing: only with the page's last characters
+    not closing a tag ("…w dniu 12 mar", "</p") is it cut off."""
+    if _CLOSED.search(html, max(0, len(html) - _TAIL)) or _CLOSED.search(html):
         return []
-    return ["the page ends before </body></html> (cut off by the server?)"]
+    if html.rstrip().endswith(">"):
+        return []
+    return ["the page stops in the middle, without </body></html> (cut off by the server?)"]
 
 
 def _drop_opening_title(body: Tag, title: str) -> None:
@@ -181,7 +187,7 @@ def _drop_opening_title(body: Tag, title: str) -> None:
     node, whole = opening.parent, None
     while isinstance(node, Tag) and node is not body and clean_line(node.get_text(" ")) == title:
         whole, node = node, node.parent
-    if whole is not None and whole.find("img") is None:
+    if whole is not None and whole.find(("img", "a")) is None:  # a title linking its file is the file's name
         whole.decompose()
 
 

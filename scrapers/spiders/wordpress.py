@@ -98,8 +98,8 @@ def item_from_post(
         return None
     url = canonical_url(link)
     body = body_from_html_fragment(content, url)
-    if not body.text.strip():  # "<p>&nbsp;</p>": content in name only
-        return None
+    if not (body.text.strip() or body.images or body.attachments):  # "<p>&nbsp;</p>": content in name only
+        return None  # (a poster or a file alone is content)
     published, published_from = parse_iso(post.get("date_gmt"), naive_is_utc=True), "wp-api:date_gmt"
     if published is None:
         published, published_from = parse_iso(post.get("date")), "wp-api:date"

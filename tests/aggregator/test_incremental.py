@@ -157,7 +157,7 @@ def _cut_mid_text(page: str) -> str:
     ("change", "alarm"),
     [
         (lambda page: page.replace("article-content", "tresc-artykulu"), "'div.article-content' matches nothing"),
-        (_cut_mid_text, "ends before </body></html>"),
+        (_cut_mid_text, "the page stops in the middle"),
     ],
     ids=["restyled", "cut-off"],
 )

@@ -57,7 +57,8 @@ def test_a_run_with_a_layout_alarm_exits_3_logs_json_only_and_is_reported_by_sta
 ) -> None:
     overlays.krakow_listing_redesigned(tmp_path)
     with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as site:
-        result = run_cli("--log-format", "json", "run", "--mirror", site.url, "--db", sqlite_url, timeout=300)
+        result = run_cli("--log-format", "json", "run", "--alarm-exit", "--mirror", site.url, "--db", sqlite_url,
+                         timeout=300)  # fmt: skip
     assert result.returncode == 3, "no source failed, but one raised an alarm: " + result.stdout + result.stderr
     assert result.stdout == ""
     records = [json.loads(line) for line in result.stderr.splitlines()]  # every line is one JSON object

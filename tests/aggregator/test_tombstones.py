@@ -14,7 +14,7 @@ from aggregator.urls import url_key
 from db.engine import session_scope
 from db.migrate import upgrade
 from db.models import Announcement, Story
-from db.store import known_keys, save_announcements, sync_sources, tombstone, tombstone_missing
+from db.store import implausible_purge, known_keys, save_announcements, sync_sources, tombstone, tombstone_missing
 from scrapers.registry import load_sources
 from tests.aggregator.test_stories import text_item
 
@@ -155,3 +155,14 @@ def test_a_listing_that_would_delete_most_of_a_small_source_deletes_nothing(data
             items[0].url,
             lone.url,
         }
+
+
+@pytest.mark.parametrize(
+    ("missing", "live", "held_back"),
+    [(1, 1, False), (2, 3, False), (3, 7, False), (6, 7, True), (3, 5, True),
+     (11, 500, False), (100, 500, False), (101, 500, True), (260, 500, True), (11, 20, True)],
+)  # fmt: skip
+def test_what_a_complete_listing_may_delete_at_once(missing: int, live: int, held_back: bool) -> None:
+    """Deletions a site makes go through (two of three posts, an archive clean-up of 11 of 500);
+    a listing that lost most of a source, or a fifth of a big one, is held back with an alarm."""
+    assert implausible_purge(missing, live) is held_back

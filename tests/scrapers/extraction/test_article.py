@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from scrapers.extraction.article import ArticleParser
+from scrapers.extraction.article import ArticleParser, cut_off
 from scrapers.registry import Selectors
 from tests.conftest import REPO
 
@@ -190,3 +190,28 @@ def test_drupals_file_type_icons_stay_out_of_the_body() -> None:
     article = ArticleParser(selectors).parse(page, "http://es.mcps-efs.pl/artyku%C5%82/konsultacje")
     assert "Ikona PDF" not in article.body_html and "application-pdf.png" not in article.body_html
     assert [a.url for a in article.attachments] == ["http://es.mcps-efs.pl/sites/default/files/plan.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("html", "stopped"),
+    [
+        ("<html><body><p>Nabór wniosków trwa do 12 mar", True),
+        ('<html><body><div class="article-content"><p>Nabór wniosków.</p></', True),
+        ("<html><body><p>Nabór wniosków.</p></body></html>", False),
+        # HTML lets a page leave out </body></html>
+        ("<!DOCTYPE html><title>Nabór</title><p>Nabór wniosków.</p>\n", False),
+        # a hosting company's trackers after </html>, longer than the tail looked at first
+        ("<html><body><p>Nabór.</p></body></html>" + "<script>var t = 1;</script>" * 400, False),
+    ],
+)
+def test_a_page_that_stops_in_the_middle_is_cut_off(html: str, stopped: bool) -> None:
+    assert bool(cut_off(html)) is stopped
+
+
+def test_a_title_that_links_its_file_stays_in_the_body() -> None:
+    page = _page("Regulamin konkursu", "x").replace(
+        "<p>x</p>", '<p><a href="/pliki/regulamin.pdf">Regulamin konkursu</a></p><p>Zapraszamy do udziału.</p>'
+    )
+    article = ArticleParser(_ERROR_SELECTORS).parse(page, "https://x.pl/a")
+    assert [a.url for a in article.attachments] == ["https://x.pl/pliki/regulamin.pdf"]
+    assert "regulamin.pdf" in article.body_html

@@ -55,3 +55,31 @@ def test_a_right_label_reads_as_scrapy_reads_it(body: bytes, content_type: str) 
     assert decoded.text == scrapy_text
     assert not decoded.corrected and decoded.note("https://x.pl/") is None
     assert "Społecznej" in decoded.text
+
+
+@pytest.mark.parametrize(
+    ("html", "encoding", "label"),
+    [
+        # an English page, its symbols the ones the check looks for (not a Polish letter in it)
+        ("<p>50 m³ of storage, tolerance ± 5%, ¼ of the budget, 12 m² each.</p>", "utf-8", "utf-8"),
+        ("<p>50 m³ of storage, tolerance ± 5%, ¼ of the budget, 12 m² each.</p>", "cp1252", "iso-8859-1"),
+        # Polish letters written as entities, one symbol as a character: "7 m³"
+        ("<p>Spo&#322;eczna sala 7 m³</p>", "utf-8", "utf-8"),
+        ("<p>50 m³</p>", "utf-8", "utf-8"),
+        # a windows-1250 page with few Polish letters and the symbols ISO-8859-2 would make letters of
+        ("<p>Temperatura ± 2 stopnie, ¬ ˇ, ¶ 3, ± 4, ± 5, ± 6 — Łódź.</p>", "cp1250", "windows-1250"),
+        # many German and French names
+        ("<p>Jürgen Müller, Zoë Dupré, François, Ärzte — spotkanie w Łodzi.</p>", "utf-8", "utf-8"),
+    ],
+)
+def test_a_right_label_stands_whatever_symbols_the_page_holds(html: str, encoding: str, label: str) -> None:
+    body = f"<html><head><title>x</title></head><body>{html}</body></html>".encode(encoding)
+    decoded = decode_page(body, f"text/html; charset={label}")
+    assert not decoded.corrected, decoded.encoding
+    assert html in decoded.text
+
+
+def test_a_utf8_page_labelled_otherwise_is_read_as_utf8_even_with_few_letters() -> None:
+    body = "<html><body><p>Zaproszenie na spotkanie: Łódź, 7 m³.</p></body></html>".encode()
+    decoded = decode_page(body, "text/html; charset=windows-1250")
+    assert decoded.encoding == "utf-8" and "Łódź, 7 m³" in decoded.text

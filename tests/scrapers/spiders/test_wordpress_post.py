@@ -60,3 +60,17 @@ def test_the_featured_image_leads_the_posts_pictures_and_furniture_or_private_me
     ):
         plain_item = item_from_post(_with_media(post, not_a_picture), "rops-poznan", None)
         assert plain_item is not None and [i.url for i in plain_item.images] == [photo], not_a_picture
+
+
+def test_a_post_empty_once_read_is_none_but_a_poster_or_a_file_alone_is_content() -> None:
+    posts = json.loads((SNAPSHOT_DIR / "rops.poznan.pl/wp-json/wp/v2/posts-page-2.json").read_text(encoding="utf-8"))
+    post = json.loads(json.dumps(next(p for p in posts if p["id"] == 72184)))
+    post["content"]["rendered"] = "<p>&nbsp;</p>\n<p> </p>"
+    assert item_from_post(post, "rops-poznan", None) is None, "a spacer is no text"
+    poster_html = '<figure><img src="/wp-content/uploads/2024/03/plakat-konkursu.jpg" alt="Plakat"></figure>'
+    post["content"]["rendered"] = poster_html
+    poster = item_from_post(post, "rops-poznan", None)
+    assert poster is not None and [i.url.rsplit("/", 1)[-1] for i in poster.images] == ["plakat-konkursu.jpg"]
+    post["content"]["rendered"] = '<p><a href="/wp-content/uploads/2024/03/regulamin.pdf">Regulamin</a></p>'
+    leaflet = item_from_post(post, "rops-poznan", None)
+    assert leaflet is not None and [a.name for a in leaflet.attachments] == ["Regulamin"]
