@@ -282,8 +282,21 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         url = request.url if request is not None else "?"
         timeout = self.settings.getfloat("DOWNLOAD_TIMEOUT") if self.settings else 30.0
         reason = describe_failure(failure, timeout)
-        self.record_error(f"GET {url}: {reason}")
+        self.page_failed(request, f"GET {url}: {reason}")
         self.note_failure(request, reason)
+
+    def page_failed(self, request: scrapy.Request | None, message: str, *, alarm: bool = False) -> None:
+        """A page that brought nothing to store: an error of the run the first time (with `alarm`,
+        an alarm too). A page an earlier crawl could not store either (retries.py) is an alarm
+        only: its failure was reported when it happened, and as an error every night it would
+        keep the source "failed" (and its REST API purges off) until the site mends the page."""
+        if self.failed_again(request):
+            self.alarms.append(f"{message} (failing since an earlier crawl)")
+        elif alarm:
+            self.alarms.add_logged(message)
+            self.record_error(message)
+        else:
+            self.record_error(message)
 
     def record_error(self, message: str) -> None:
         self.errors.append(message)
@@ -324,7 +337,8 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             return
         raw = self.raw_of(response, "article")
         if not hasattr(response, "text"):
-            self.record_error(f"GET {response.url}: article is not text ({response.headers.get('Content-Type')!r})")
+            content_type = response.headers.get("Content-Type")
+            self.page_failed(response.request, f"GET {response.url}: article is not text ({content_type!r})")
             self.note_failure(response.request, "not text")
             yield RawPageItem(raw)
             return
@@ -335,7 +349,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if wrong_label:
             self.logger.warning("%s: %s", self.name, wrong_label)  # read right, but the site should know
         self.complete(parsed, response)
-        item = self.item_from_article(parsed, raw)
+        item = self.item_from_article(parsed, raw, response.request)
         if item is None:
             self.note_failure(response.request, ", ".join(parsed.problems) or "no announcement")
             yield RawPageItem(raw)
@@ -362,10 +376,11 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if not parsed.categories and response.meta.get("feed_categories"):
             parsed.categories = list(response.meta["feed_categories"])
 
-    def item_from_article(self, parsed: ParsedArticle, raw: RawResponse | None) -> AnnouncementItem | None:
+    def item_from_article(
+        self, parsed: ParsedArticle, raw: RawResponse | None, request: scrapy.Request | None = None
+    ) -> AnnouncementItem | None:
         if parsed.problems:
             message = f"{parsed.url}: {', '.join(parsed.problems)} (layout change or broken page); kept the raw page"
-            self.alarms.add_logged(message)
-            self.record_error(message)
+            self.page_failed(request, message, alarm=True)
             return None
         return announcement_from_article(self.source.id, parsed, raw, self.identity)

@@ -7,13 +7,15 @@ connection, a parse alarm that kept only the raw page — would otherwise be fet
 
 - an article that failed is requested directly, with what the feed said of it, whatever the
   listings do; stored, it leaves the list (the pipeline drops its row with the page);
-- a listing page that failed (an HTML listing page, a REST API page, a feed page) hid everything
-  after it: the next crawl walks every listing page, as `--full` does but without fetching the
-  known articles again, and the rows go once a crawl has walked them all without a failure;
+- a listing page past the first that failed (an HTML listing page, a REST API page, a feed page)
+  hid everything after it: the next crawl walks every listing page, as `--full` does but without
+  fetching the known articles again, and the rows go once a crawl has walked them all without a
+  failure;
 - a page the site deleted since (404/410) leaves the list; one that failed `GIVE_UP_ATTEMPTS`
   times over `GIVE_UP_AFTER` is dropped, with an alarm in the crawl run that drops it.
 
-Every failed retry is an error of its run, as the first failure was, so the operator sees it.
+The first failure is an error of its run; a retry that fails again is an alarm (the spider's
+`page_failed`), which escalates like any alarm that repeats.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ class RetriesFailedPages(_Base):
                 has_feed = page.feed_published is not None or page.feed_categories
                 yield self.article_request(page.url, **(feed_meta(entry) if has_feed else {}))
 
+    def failed_again(self, request: scrapy.Request | None) -> bool:
+        """Whether `request` asks again for a page an earlier crawl could not store."""
+        return request is not None and request.meta.get("failed_key") in self.pending_failures
+
     def failure_meta(self, url: str) -> dict[str, str]:
         """For an article request: the key of the failure it retries, if it retries one (a page
         reached again through a listing is one too), so that its row goes with the stored page."""
@@ -113,6 +119,11 @@ class RetriesFailedPages(_Base):
         url = asked_url(request)
         if request.callback == self.parse_article:
             kind, key = "article", self.failed_key(url)
+        elif request.cb_kwargs.get("first") or request.cb_kwargs.get("page") == 1:
+            # a first listing, API or feed page: every crawl asks for it, and what it hid is new
+            # to the next one, whose paging goes on while pages bring new items; remembered, a
+            # page that keeps failing would set off a walk of every listing page every night
+            return
         else:
             kind, key = "listing", self.identity.key(url)
         published = request.meta.get("feed_published")

@@ -66,13 +66,17 @@ def test_an_article_that_failed_is_stored_by_the_next_incremental_crawl(sqlite_u
 
 
 def test_an_article_failing_twice_is_reported_each_time_then_recovers(sqlite_url: str, layered: Layered) -> None:
+    """The first failure is the run's error; a retry that fails again is an alarm (reported, and it
+    escalates if it repeats), not a failed run night after night until the site mends the page."""
     failing = rzeszow_page_answers(RZESZOW_SECOND_PAGE_ARTICLE, 503)
-    crawl(layered(failing), sqlite_url)
+    code, run = crawl(layered(failing), sqlite_url)
+    assert code == 1 and run.errors == [f"GET {URL}: HTTP 503"]
     with session_scope(sqlite_url) as session:
         first_failed = session.scalars(select(FailedPage.first_failed_at)).one()
 
     code, run = crawl(layered(failing), sqlite_url)
-    assert code == 1 and run.errors == [f"GET {URL}: HTTP 503"], "the retry's failure is the run's error"
+    assert code == 0 and run.status == "ok" and run.errors == []
+    assert run.alarms == [f"GET {URL}: HTTP 503 (failing since an earlier crawl)"]
     assert failed(sqlite_url) == [(URL, "article", "HTTP 503", 2)]
     with session_scope(sqlite_url) as session:
         row = session.scalars(select(FailedPage)).one()
@@ -125,3 +129,13 @@ def test_a_page_that_keeps_failing_is_given_up_with_an_alarm(sqlite_url: str, la
     assert code == 0 and run.errors == [], "not asked for again (giving up is an alarm, not an error)"
     assert any(alarm.startswith(f"gave up on {URL}: it failed {GIVE_UP_ATTEMPTS} crawls") for alarm in run.alarms)
     assert failed(sqlite_url) == []
+
+
+def test_a_first_listing_page_that_fails_is_an_error_not_a_walk(sqlite_url: str, layered: Layered) -> None:
+    """Every crawl asks for the first listing page anyway, and what it hid is all new to the next
+    one: remembered, a page that keeps failing would set off a walk of every page every night."""
+    code, run = crawl(layered(rzeszow_page_answers("/aktualnosci", 500, query=None)), sqlite_url)
+    assert code == 1 and run.errors == [f"GET https://{RZESZOW_HOST}/aktualnosci: HTTP 500"]
+    assert failed(sqlite_url) == []
+    code, run = crawl(layered(), sqlite_url)
+    assert code == 0 and run.items_new == 5, "the paging goes on while pages bring new items"
