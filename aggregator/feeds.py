@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, or
 from sqlalchemy.orm import Session, defer
 
 from aggregator.choices import FEED_FORMATS as FORMATS
-from db.models import Announcement, CrawlRun, Entity, Mention, Source, Story
+from db.models import Announcement, AnnouncementVersion, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
 from db.types import UTCDateTime
 from scrapers.registry import VOIVODESHIPS
@@ -489,6 +489,15 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
             if canonical not in names:
                 names.append(canonical)
     keys = [a.story_key for a, _, _ in rows if a.story_key]
+    # the last edit a crawl saw of each: the version row it kept of the text before
+    edited: dict[int, datetime] = {
+        announcement_id: as_utc(replaced)
+        for announcement_id, replaced in session.execute(
+            select(AnnouncementVersion.announcement_id, func.max(AnnouncementVersion.replaced_at))
+            .where(AnnouncementVersion.announcement_id.in_([a.id for a, _, _ in rows]))
+            .group_by(AnnouncementVersion.announcement_id)
+        )
+    }
     others: dict[str, list[tuple[int, str, str]]] = {}
     for story_key, announcement_id, url, source_id in session.execute(
         select(Announcement.story_key, Announcement.id, Announcement.url, Announcement.source_id)
@@ -507,7 +516,7 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
                 title=announcement.title,
                 summary=announcement.lead or "",
                 published=published,
-                updated=_updated(announcement, published).astimezone(WARSAW),
+                updated=_updated(announcement, published, edited.get(announcement.id)).astimezone(WARSAW),
                 source_id=source.id,
                 institution=source.institution,
                 voivodeship=source.voivodeship,
@@ -524,19 +533,13 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
     return entries
 
 
-# A row written again later than this after it was first stored was changed (an edit the crawl saw,
-# a parser fix); within it, both stamps are the one transaction that stored it.
-_STORED_AT_ONCE = timedelta(minutes=1)
-
-
-def _updated(announcement: Announcement, published: datetime | None) -> datetime:
+def _updated(announcement: Announcement, published: datetime | None, edited: datetime | None) -> datetime:
     """An entry's `updated` (Atom; JSON Feed's date_modified): the latest of its publication, the
-    site's own modification date, and an edit seen after the row was stored. When the first crawl
-    stores years of backlog, the day it wrote them updated none of them: with it, readers that
-    sort by `updated` showed news from 2006 as today's."""
-    changes = [day for day in (published, announcement.modified_at) if day is not None]
-    if announcement.updated_at - announcement.first_seen_at > _STORED_AT_ONCE:
-        changes.append(announcement.updated_at)
+    site's own modification date, and the last edit a crawl saw (`edited`: the version row kept
+    of the text before). Not the row's `updated_at`: the first crawl writes years of backlog in one
+    night, and `reparse` rewrites every row a parser fix touches, and with it readers that sort by
+    `updated` showed news from 2006 as today's."""
+    changes = [day for day in (published, announcement.modified_at, edited) if day is not None]
     return max(changes, default=announcement.first_seen_at)
 
 

@@ -140,13 +140,13 @@ def test_rss_channel_links_the_page_and_the_first_crawl_updates_no_entry(crawled
         assert datetime.fromisoformat(item["date_published"]) <= modified < first_stored, item["url"]
 
 
-def test_an_edit_seen_after_the_row_was_stored_updates_its_entry() -> None:
+def test_an_edit_a_crawl_saw_updates_its_entry_a_rewrite_of_the_row_does_not() -> None:
     stored = datetime(2026, 3, 2, 3, 15, tzinfo=UTC)
     published = datetime(2024, 5, 14, 8, 36, tzinfo=UTC)
-    row = Announcement(first_seen_at=stored, updated_at=stored + timedelta(seconds=2), modified_at=None)
-    assert _updated(row, published) == published, "stored once: as new as its news"
+    row = Announcement(first_seen_at=stored, updated_at=stored + timedelta(days=40), modified_at=None)
+    assert _updated(row, published, None) == published, "rewritten by a reparse: as new as its news"
     row.modified_at = datetime(2024, 6, 1, tzinfo=UTC)
-    assert _updated(row, published) == row.modified_at, "the site's own modification date"
-    row.updated_at = stored + timedelta(days=30)
-    assert _updated(row, published) == row.updated_at, "edited a month after it was stored"
-    assert _updated(Announcement(first_seen_at=stored, updated_at=stored, modified_at=None), None) == stored
+    assert _updated(row, published, None) == row.modified_at, "the site's own modification date"
+    edited = stored + timedelta(days=30)
+    assert _updated(row, published, edited) == edited, "an edit a crawl saw a month after storing it"
+    assert _updated(Announcement(first_seen_at=stored, updated_at=stored, modified_at=None), None, None) == stored

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -209,3 +209,7 @@ def test_an_edited_page_that_lost_its_date_line_keeps_its_publication_date(
     with session_scope(sqlite_url) as session:
         days = session.scalars(select(EventDate.start_date).where(EventDate.announcement_id == after.id)).all()
     assert date(after.published_at.year, 5, 20) in days, "its year-less date resolved against the kept date"
+    feed = json.loads(invoke("feed", "--format", "json", "--limit", "100", "--db", sqlite_url).stdout)
+    [entry] = [i for i in feed["items"] if i["url"] == after.url]
+    assert datetime.fromisoformat(entry["date_modified"]) > after.last_seen_at - timedelta(minutes=5), "the edit"
+    assert datetime.fromisoformat(entry["date_published"]) == after.published_at
