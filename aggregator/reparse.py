@@ -74,8 +74,9 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
 
 
 def _keep_what_the_page_lacks(session_items: list[AnnouncementItem], stored: dict[str, Announcement]) -> None:
-    """A date that came from outside the page (the feed's pubDate), or that an edited page no longer
-    prints (`db.store._kept_dates`), is not in its raw copy."""
+    """A date that came from outside the page (the feed's pubDate), or a publication date an edited
+    page no longer prints (`db.store._kept_dates`), is not in its raw copy. (A modification date is
+    not kept: a parser fix may drop a wrong one.)"""
     by_key = {row.url_key: row for row in stored.values()}
     for item in session_items:
         row = stored.get(item.url) or by_key.get(item.key)  # a row stored under another form of its URL
@@ -83,8 +84,6 @@ def _keep_what_the_page_lacks(session_items: list[AnnouncementItem], stored: dic
             item.published_at = row.published_at
             item.published_from = row.published_from
             item.published_granularity = row.published_granularity
-        if row is not None and item.modified_at is None and row.modified_at is not None:
-            item.modified_at, item.modified_from = row.modified_at, row.modified_from  # as the crawl keeps it
         if row is not None and not item.categories and row.categories:
             item.categories = list(row.categories)
 

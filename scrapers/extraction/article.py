@@ -16,7 +16,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from scrapers.extraction.attachments import find_attachments
+from scrapers.extraction.attachments import file_type_of, find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.images import each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
@@ -159,6 +159,8 @@ _TAIL = 4096
 
 
 _CLOSED = re.compile(r"</(?:body|html)\b", re.IGNORECASE)
+# What PHP prints where it gave up (and ends with "<br />"): the page stops there.
+_PHP_ERROR = re.compile(r"<b>(?:Fatal error|Parse error)</b>:", re.IGNORECASE)
 
 
 def cut_off(html: str) -> list[str]:
@@ -166,10 +168,10 @@ def cut_off(html: str) -> list[str]:
     with HTTP 200 and a matching length, which no transfer check catches; lxml parses what is
     there without complaint, and the text would lose its end. HTML lets a page leave out
     </body></html>, so their absence alone says nothing: only with the page's last characters
-    not closing a tag ("…w dniu 12 mar", "</p") is it cut off."""
+    not closing a tag ("…w dniu 12 mar", "</p"), or with PHP's error where it gave up, is it cut off."""
     if _CLOSED.search(html, max(0, len(html) - _TAIL)) or _CLOSED.search(html):
         return []
-    if html.rstrip().endswith(">"):
+    if html.rstrip().endswith(">") and not _PHP_ERROR.search(html, max(0, len(html) - _TAIL)):
         return []
     return ["the page stops in the middle, without </body></html> (cut off by the server?)"]
 
@@ -187,8 +189,16 @@ def _drop_opening_title(body: Tag, title: str) -> None:
     node, whole = opening.parent, None
     while isinstance(node, Tag) and node is not body and clean_line(node.get_text(" ")) == title:
         whole, node = node, node.parent
-    if whole is not None and whole.find(("img", "a")) is None:  # a title linking its file is the file's name
+    if whole is not None and not _holds_a_file(whole):
         whole.decompose()
+
+
+def _holds_a_file(element: Tag) -> bool:
+    """A picture, or a link to a file: a title that is the name of the file it links to (a linked
+    title of the page itself, as Joomla prints them, is only the title)."""
+    if element.find("img") is not None:
+        return True
+    return any(file_type_of(str(a.get("href") or "")) for a in element.find_all("a"))
 
 
 class ArticleParser:

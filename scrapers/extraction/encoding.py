@@ -5,17 +5,24 @@ these wrong in every direction (SITES.md: windows-1250 and ISO-8859-2 pages; a s
 `charset=utf-8` for all of them): decoded by the wrong label, "Społecznej" comes out as
 "Spo³ecznej", "SpoĹ‚ecznej" or "Spo�ecznej", and a stored text is replaced by the garbled one.
 
-What decides, in this order:
+How it decides:
 
-1. A byte order mark, or a page of ASCII alone: the label, whatever it says (nothing to garble).
-2. A page that is valid UTF-8 and not ASCII is UTF-8: a windows-1250 or ISO-8859-2 text with a
-   Polish letter in it is never valid UTF-8 (its letters are single bytes above 0x7F that UTF-8
-   only allows in sequences).
-3. Otherwise the label's reading stands unless it shows the traces of a wrong one (`_SUSPECT`):
-   a page labelled UTF-8 with more valid UTF-8 letters than bytes it cannot read is UTF-8 with
-   a few stray bytes pasted in; else another single-byte Polish encoding must read the page with
-   clearly more Polish letters and fewer unreadable characters (`_polish_score`, `MARGIN`), so a
-   few "±" or "m³" in an English page move nothing.
+* A byte order mark, or a page of ASCII alone: as Scrapy reads it (nothing to garble).
+* The fast way, almost every page: a page labelled UTF-8 (or not at all) that is valid UTF-8,
+  and a page labelled in a single-byte encoding whose reading shows none of the traces a wrong
+  one leaves (`_SUSPECT`), are read as labelled.
+* Otherwise the page is read as UTF-8, windows-1250 and ISO-8859-2 (and as labelled), and each
+  reading scores its Polish letters inside words, less three per byte it cannot read
+  (`_polish_score`: the symbols a wrong reading makes letters of stand alone or by digits, "± 5",
+  "¼ etatu", "m³"; letters stand by letters). The label's reading stands unless another scores
+  `MARGIN` more; a page that is valid UTF-8, or nearly (a stray byte among many UTF-8 letters),
+  needs only to score more (valid UTF-8 is strong evidence already: a windows-1250 text is so
+  only when all its non-ASCII letters happen to pair up, as "ÓŁ" in "WSPÓŁPRACA", and then its
+  own reading scores more). An unlabelled page takes the best reading (Scrapy's guess among all
+  codecs is no evidence: ISO-8859-10 reads Polish bytes as letters too).
+
+ISO-8859-2 is read with windows-1250's punctuation in 0x80-0x9F („ ” – …), where ISO-8859-2 has
+only invisible control codes: what pages typed in Word and labelled ISO-8859-2 mean by them.
 """
 
 from __future__ import annotations
@@ -29,21 +36,18 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 __all__ = ["Decoded", "decode_page"]
 
-# The single-byte encodings of Polish pages, tried (after the page's own labels) when the label's
-# reading looks wrong.
-SINGLE_BYTE_POLISH = ("cp1250", "iso8859-2")
-# What a wrong reading leaves: C1 controls and U+FFFD (bytes the label cannot read), and the
-# letters windows-1250 and ISO-8859-2 bytes become in the other or in Latin-1 ("¹", "³", "¿", "±",
-# "¶", "¼", "œ", "ľ"…). Only a trigger to look closer: the score decides.
-_SUSPECT = re.compile("[\x80-\x9f\ufffd±¶¼¹³¿œŸŒľˇ¦¬¥]")
-# A two-byte UTF-8 sequence (Polish letters are: "ą" is C4 85, "ó" C3 B3).
-_UTF8_PAIR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
-# A Polish letter inside a word: the symbols a wrong reading turns into letters stand alone or by
-# digits ("± 5", "¼ etatu"), letters stand by letters. Not "ó": the same byte in all three.
-_POLISH = re.compile("(?<=[^\\W\\d_])[ąćęłńśźżĄĆĘŁŃŚŹŻ]|[ąćęłńśźżĄĆĘŁŃŚŹŻ](?=[^\\W\\d_])")
-_UNREADABLE = re.compile("[\x80-\x9f\ufffd]")
-# How many more Polish letters (less three per unreadable character) another reading must give.
+UTF8, CP1250, ISO8859_2 = "utf-8", "cp1250", "iso8859-2"
+# What a wrong reading leaves: C1 controls and U+FFFD (bytes the label cannot read), UTF-8
+# sequences read one byte at a time ("Ä…", "Ĺ‚", "Ã³", "Â "), and windows-1250 or ISO-8859-2
+# letters read as the other or as Latin-1 ("¹", "³", "¿", "±", "¶", "¼", "œ", "ľ"). Only the trigger
+# to look closer: the scores decide.
+_SUSPECT = re.compile("[\x80-\x9f\ufffdÃÅÄĹĂÂ±¶¼¹³¿œŸŒľˇ¦¬¥]")
+_POLISH = re.compile("(?<=[^\\W\\d_])[ąćęłńśźżĄĆĘŁŃŚŹŻ]|[ąćęłńśźżĄĆĘŁŃŚŹŻ](?=[^\\W\\d_])")  # not "ó": one byte in all
+# How many more points another reading needs than the label's.
 MARGIN = 3
+_C1 = re.compile("[\x80-\x9f]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+_CP1250_PUNCTUATION = {chr(byte): bytes([byte]).decode(CP1250, "replace") for byte in range(0x80, 0xA0)}
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Decoded:
 
 
 def _polish_score(text: str) -> int:
-    return len(_POLISH.findall(text)) - 3 * len(_UNREADABLE.findall(text))
+    return len(_POLISH.findall(text)) - 3 * text.count("\ufffd")
 
 
 def _codec(name: str | None) -> str | None:
@@ -80,32 +84,41 @@ def _label(body: bytes, content_type: str | None) -> str | None:
     return _codec(http_content_type_encoding(content_type or "")) or _codec(html_body_declared_encoding(body))
 
 
+def _read(body: bytes, codec: str) -> str:
+    text = body.decode(codec, "replace")
+    if codec == ISO8859_2 and _C1.search(text):
+        text = _C1.sub(lambda c: _CP1250_PUNCTUATION[c.group()], text)
+    return text
+
+
 def decode_page(body: bytes, content_type: str | None, url: str = "about:blank") -> Decoded:
     """The page's text: as Scrapy decodes it, unless that garbles it and another encoding does not."""
-    if read_bom(body)[0] is None and not body.isascii():
+    label = _label(body, content_type)
+    plain = read_bom(body)[0] is not None or body.isascii()
+    if not plain and label in (None, UTF8):
         try:
-            text = body.decode("utf-8")
+            return Decoded(body.decode(UTF8), UTF8, UTF8)
         except UnicodeDecodeError:
             pass
-        else:
-            return Decoded(text, "utf-8", _label(body, content_type) or "utf-8")
     response = HtmlResponse(url=url, body=body, headers={"Content-Type": content_type} if content_type else None)
     text = response.text
     declared = _codec(response.encoding) or response.encoding
-    if read_bom(body)[0] is not None or body.isascii() or not _SUSPECT.search(text):
-        return Decoded(text, declared, declared)
-    if declared == "utf-8" and len(_UTF8_PAIR.findall(body)) >= text.count("\ufffd"):
-        return Decoded(text, declared, declared)  # UTF-8 with a few stray bytes pasted in
-    best, best_codec, best_score = text, declared, _polish_score(text)
-    needed = best_score + MARGIN
-    for name in dict.fromkeys(filter(None, (_label(body, content_type), *map(_codec, SINGLE_BYTE_POLISH)))):
-        if name in (declared, "utf-8"):
-            continue
-        try:
-            candidate = body.decode(name)
-        except UnicodeDecodeError:
-            continue
-        score = _polish_score(candidate)
-        if score >= needed and score > best_score:
-            best, best_codec, best_score = candidate, name, score
-    return Decoded(best, best_codec, declared)
+    if plain or (label is not None and label != UTF8 and not _SUSPECT.search(text)):
+        return Decoded(_read(body, ISO8859_2) if declared == ISO8859_2 else text, declared, declared)
+    readings = {codec: _read(body, codec) for codec in dict.fromkeys((UTF8, CP1250, ISO8859_2, *filter(None, [label])))}
+    scores = {codec: _polish_score(reading) for codec, reading in readings.items()}
+    # valid UTF-8, or nearly (a byte or two pasted in from elsewhere among many UTF-8 letters)
+    unreadable = readings[UTF8].count("\ufffd")
+    valid_utf8 = len(_NON_ASCII.findall(readings[UTF8])) - unreadable > 2 * unreadable
+    if label is None:  # the best reading; a tie goes to UTF-8 when valid, then to windows-1250
+        order = (UTF8, CP1250, ISO8859_2) if valid_utf8 else (CP1250, ISO8859_2, UTF8)
+        chosen = max(order, key=lambda codec: scores[codec])
+    else:
+        chosen = label
+        for codec in (UTF8, CP1250, ISO8859_2):
+            needed = scores[chosen] + (1 if codec == UTF8 and valid_utf8 else MARGIN)
+            if codec != label and scores[codec] >= needed:
+                chosen = codec
+    if chosen == declared:
+        return Decoded(_read(body, ISO8859_2) if declared == ISO8859_2 else text, declared, declared)
+    return Decoded(readings[chosen], chosen, declared)

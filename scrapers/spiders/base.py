@@ -365,6 +365,9 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if known & (self.known | self.tombstoned):
             self.logger.info("%s: %s answers HTTP %d: marked deleted", self.name, response.url, response.status)
             yield TombstoneItem(self.source.id, urls[0], tuple(sorted(known)), f"HTTP {response.status}")
+        elif self.failed_again(response.request):  # a page that failed before, deleted since: nothing lost
+            self.logger.info("%s: %s, which failed before, answers HTTP %d: not asked for again", self.name,
+                             response.url, response.status)  # fmt: skip
         else:
             self.record_error(f"GET {response.url}: HTTP {response.status}")
 

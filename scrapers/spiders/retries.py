@@ -101,8 +101,14 @@ class RetriesFailedPages(_Base):
                 yield self.article_request(page.url, **(feed_meta(entry) if has_feed else {}))
 
     def failed_again(self, request: scrapy.Request | None) -> bool:
-        """Whether `request` asks again for a page an earlier crawl could not store."""
-        return request is not None and request.meta.get("failed_key") in self.pending_failures
+        """Whether `request` asks again for a page an earlier crawl could not store or read: an
+        article (its request carries the key) or a listing page past the first (by its URL)."""
+        if request is None:
+            return False
+        if request.meta.get("failed_key") in self.pending_failures:
+            return True
+        listing = self.pending_failures.get(self.identity.key(asked_url(request)))
+        return listing is not None and listing.kind == "listing"
 
     def failure_meta(self, url: str) -> dict[str, str]:
         """For an article request: the key of the failure it retries, if it retries one (a page

@@ -215,3 +215,16 @@ def test_a_title_that_links_its_file_stays_in_the_body() -> None:
     article = ArticleParser(_ERROR_SELECTORS).parse(page, "https://x.pl/a")
     assert [a.url for a in article.attachments] == ["https://x.pl/pliki/regulamin.pdf"]
     assert "regulamin.pdf" in article.body_html
+
+
+def test_a_page_where_php_gave_up_is_cut_off() -> None:
+    page = "<html><body><p>Nabór wniosków</p><br />\n<b>Fatal error</b>:  Allowed memory size exhausted<br />"
+    assert cut_off(page)
+
+
+def test_a_linked_title_of_the_page_itself_leaves_the_body() -> None:
+    page = _page("Nabór wniosków 2024", "x").replace(
+        "<p>x</p>", '<h2><a href="/aktualnosci/123-nabor">Nabór wniosków 2024</a></h2><p>Zapraszamy do udziału.</p>'
+    )
+    article = ArticleParser(_ERROR_SELECTORS).parse(page, "https://x.pl/aktualnosci/123-nabor")
+    assert "123-nabor" not in article.body_html and article.body_text == "Zapraszamy do udziału."

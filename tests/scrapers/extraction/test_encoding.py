@@ -83,3 +83,47 @@ def test_a_utf8_page_labelled_otherwise_is_read_as_utf8_even_with_few_letters() 
     body = "<html><body><p>Zaproszenie na spotkanie: Łódź, 7 m³.</p></body></html>".encode()
     decoded = decode_page(body, "text/html; charset=windows-1250")
     assert decoded.encoding == "utf-8" and "Łódź, 7 m³" in decoded.text
+
+
+WORD_QUOTES = "Ośrodek przyjmuje wnioski – zgłoszenia „Mazowiecka Marka” – można składać do końca miesiąca."
+
+
+def _bytes(html: str, encoding: str, meta: str = "") -> bytes:
+    return f"<html><head>{meta}</head><body><p>{html}</p></body></html>".encode(encoding)
+
+
+def test_an_iso_8859_2_page_with_words_quotes_is_read_as_labelled_with_the_quotes() -> None:
+    """Typed in Word, labelled ISO-8859-2: its letters are ISO-8859-2's, its „ ” – windows-1250's
+    bytes, which ISO-8859-2 reads as invisible control codes."""
+    body = WORD_QUOTES.replace("„", "\x00").replace("”", "\x01").replace("–", "\x02").encode("iso8859-2")
+    body = _bytes("", "ascii").replace(b"<p></p>", b"<p>" + body.replace(b"\x00", b"\x84").replace(
+        b"\x01", b"\x94").replace(b"\x02", b"\x96") + b"</p>")  # fmt: skip
+    decoded = decode_page(body, "text/html; charset=iso-8859-2")
+    assert WORD_QUOTES in decoded.text and not decoded.corrected
+
+
+def test_a_utf8_page_with_a_stray_byte_and_a_single_byte_label_is_utf8() -> None:
+    body = _bytes(WORD_QUOTES, "utf-8", '<meta charset="iso-8859-2">').replace("końca".encode(), b"ko\x96ca")
+    decoded = decode_page(body, "text/html")
+    assert decoded.encoding == "utf-8" and "Ośrodek przyjmuje wnioski – zgłoszenia „Mazowiecka Marka”" in decoded.text
+
+
+@pytest.mark.parametrize("encoding", ["cp1250", "iso8859-2"])
+def test_an_unlabelled_single_byte_page_takes_the_reading_with_the_polish_letters(encoding: str) -> None:
+    text = "Ośrodek zaprasza na spotkanie w Łodzi. Źródło: ROPS."
+    decoded = decode_page(_bytes(text, encoding), "text/html")
+    assert decoded.encoding == encoding and text in decoded.text
+
+
+def test_a_windows_1250_page_that_is_valid_utf8_by_accident_stays_windows_1250() -> None:
+    """Its only non-ASCII letters are capitals that pair up as UTF-8 does ("ÓŁ" is D3 A3)."""
+    body = _bytes("WSPÓŁPRACA Z ORGANIZACJAMI", "cp1250", '<meta charset="windows-1250">')
+    body.decode("utf-8")  # valid UTF-8 indeed
+    decoded = decode_page(body, "text/html")
+    assert "WSPÓŁPRACA" in decoded.text and not decoded.corrected
+
+
+def test_a_windows_1250_page_labelled_utf8_with_a_capitals_menu_is_windows_1250() -> None:
+    body = _bytes("WSPÓŁPRACA · Ośrodek zaprasza do współpracy organizacje pozarządowe.", "cp1250")
+    decoded = decode_page(body, "text/html; charset=utf-8")
+    assert decoded.encoding == "cp1250" and "Ośrodek zaprasza do współpracy" in decoded.text

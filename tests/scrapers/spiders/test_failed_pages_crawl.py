@@ -99,8 +99,9 @@ def test_an_article_kept_raw_after_a_parse_alarm_is_stored_once_fixed(sqlite_url
 
 def test_a_failed_page_the_site_deleted_since_is_not_asked_for_again(sqlite_url: str, layered: Layered) -> None:
     crawl(layered(rzeszow_page_answers(RZESZOW_SECOND_PAGE_ARTICLE, 500)), sqlite_url)
-    crawl(layered(rzeszow_page_answers(RZESZOW_SECOND_PAGE_ARTICLE, 404)), sqlite_url)
+    code, run = crawl(layered(rzeszow_page_answers(RZESZOW_SECOND_PAGE_ARTICLE, 404)), sqlite_url)
     assert failed(sqlite_url) == []
+    assert code == 0 and run.errors == [], "gone since: nothing was lost, nothing to report"
 
 
 def test_a_failed_listing_page_makes_the_next_crawl_walk_every_listing_page(sqlite_url: str, layered: Layered) -> None:
@@ -110,6 +111,11 @@ def test_a_failed_listing_page_makes_the_next_crawl_walk_every_listing_page(sqli
     listing = f"https://{RZESZOW_HOST}/aktualnosci?strona=2"
     assert code == 1 and run.errors == [f"GET {listing}: HTTP 500"] and URL not in stored_urls(sqlite_url)
     assert failed(sqlite_url) == [(listing, "listing", "HTTP 500", 1)]
+
+    code, run = crawl(layered(rzeszow_page_answers("/aktualnosci", 500, query="strona=2")), sqlite_url)
+    assert (
+        code == 0 and run.errors == [] and run.alarms == [f"GET {listing}: HTTP 500 (failing since an earlier crawl)"]
+    )
 
     code, run = crawl(layered(), sqlite_url)
     assert code == 0 and run.items_new == 3 and URL in stored_urls(sqlite_url) and len(stored_urls(sqlite_url)) == 5
