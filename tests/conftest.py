@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from db.engine import session_scope
+from db.migrate import upgrade
+from db.store import sync_sources
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.registry import load_sources
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("ROPSFEED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -66,6 +70,16 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def database(db_url: str) -> str:
+    """A migrated database on both backends with the registry's sources and nothing else (a file
+    may define its own `database` with more in it)."""
+    upgrade(db_url)
+    with session_scope(db_url, write=True) as session:
+        sync_sources(session, load_sources())
+    return db_url
 
 
 @pytest.fixture(scope="session")

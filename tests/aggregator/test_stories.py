@@ -30,14 +30,6 @@ def text_item(source_id: str, url_part: str, **changes: object) -> AnnouncementI
     return replace(item, **changes)
 
 
-@pytest.fixture
-def database(db_url: str) -> str:
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
-    return db_url
-
-
 def stories(database: str) -> dict[str, tuple[str, list[str]]]:
     """{story key: (representative source, member sources)}."""
     with session_scope(database) as session:

@@ -12,19 +12,9 @@ from aggregator.feeds import FeedFilters, select_entries
 from aggregator.stories import assign_stories
 from aggregator.urls import url_key
 from db.engine import session_scope
-from db.migrate import upgrade
 from db.models import Announcement, Story
-from db.store import implausible_purge, known_keys, save_announcements, sync_sources, tombstone, tombstone_missing
-from scrapers.registry import load_sources
+from db.store import implausible_purge, known_keys, save_announcements, tombstone, tombstone_missing
 from tests.aggregator.test_stories import text_item
-
-
-@pytest.fixture
-def database(db_url: str) -> str:
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
-    return db_url
 
 
 def feed_urls(database: str) -> dict[str, list[str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from db.engine import session_scope
@@ -18,21 +17,10 @@ from db.failed_pages import (
     forget,
     record_failures,
 )
-from db.migrate import upgrade
 from db.models import FailedPage
-from db.store import sync_sources
-from scrapers.registry import load_sources
 
 URL = "https://www.rops.rzeszow.pl/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"
 KEY = "rops.rzeszow.pl/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"
-
-
-@pytest.fixture
-def database(db_url: str) -> str:
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
-    return db_url
 
 
 def test_failures_count_up_and_a_stored_page_leaves(database: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -30,11 +31,15 @@ def test_one_holder_then_release(db_url: str) -> None:
 
 def test_expired_lock_and_dead_holder_are_taken_over(sqlite_url: str) -> None:
     ensure_schema(sqlite_url)
-    stale = RunLocks(sqlite_url, "killed-run", ttl=0.2)
+    stale = RunLocks(sqlite_url, "killed-run", ttl=60)
     assert stale.acquire(["mcps"])[0] == ["mcps"]
     fresh = RunLocks(sqlite_url, "next-run", ttl=60)
     assert fresh.acquire(["mcps"])[0] == []
-    time.sleep(0.3)
+    # its lifetime over (set, not slept through: on a busy machine 0.2 s passed between two calls)
+    with session_scope(sqlite_url, write=True) as session:
+        session.execute(
+            update(RunLock).where(RunLock.key == "mcps").values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert fresh.acquire(["mcps"])[0] == ["mcps"], "an expired lock blocks nobody"
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

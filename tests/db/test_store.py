@@ -44,14 +44,6 @@ def make_item(**changes: object) -> AnnouncementItem:
     return replace(item, **changes)
 
 
-@pytest.fixture
-def database(db_url: str) -> str:
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
-    return db_url
-
-
 def test_upgrade_reaches_head_and_is_idempotent(db_url: str) -> None:
     assert current_revision(db_url) is None
     assert upgrade(db_url) == head_revision()

@@ -6,15 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import text
 
 from aggregator.annotate import annotate
 from db.engine import session_scope
-from db.migrate import upgrade
-from db.store import save_announcements, sync_sources
+from db.store import save_announcements
 from scrapers.items import AnnouncementItem
-from scrapers.registry import load_sources
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 # Instants around the switches of 2024 (31 March, 27 October, both at 01:00 UTC) and year/month ends.
@@ -35,14 +32,6 @@ def item(
 ) -> AnnouncementItem:
     return AnnouncementItem(source_id=source, url=f"https://mcps.com.pl/v/{number}/", title=f"Ogłoszenie {number}",
                             body_html="", body_text=body, published_at=published)  # fmt: skip
-
-
-@pytest.fixture
-def database(db_url: str) -> str:
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
-    return db_url
 
 
 def rows(database: str, sql: str) -> list[tuple]:

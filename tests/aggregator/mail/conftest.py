@@ -19,12 +19,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from aggregator.mail.settings import MailSettings, SmtpSettings, parse_sender
-from db.engine import session_scope
-from db.migrate import upgrade
 from db.models import Announcement, Attachment, Entity, EventDate, Mention, Story
 from db.search import index_terms
-from db.store import fold_for_search, sync_sources
-from scrapers.registry import load_sources
+from db.store import fold_for_search
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # a Monday, 07:00 in Warsaw
 SECRET = "test-secret-key"
@@ -141,15 +138,6 @@ def mention(session: Any, story_key: str, entity_key: str, canonical: str, acron
     announcement = session.query(Announcement).filter_by(story_key=story_key).order_by(Announcement.id).first()
     session.add(Mention(announcement_id=announcement.id, entity_id=entity.id, field="body", surface=canonical,
                         char_start=0, char_end=len(canonical)))  # fmt: skip
-
-
-@pytest.fixture
-def database(db_url: str) -> str:
-    """Sources from the registry and no stories yet."""
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
-    return db_url
 
 
 def wait_for(condition: Any, timeout: float = 5.0) -> None:
