@@ -17,7 +17,6 @@ from aggregator.web.app import create_app
 from db.engine import session_scope
 from db.models import Subscriber
 from tests.aggregator.mail.conftest import SmtpServer, add_story
-from tests.aggregator.mail.conftest import database as database
 from tests.aggregator.mail.conftest import smtp_server as smtp_server
 
 
