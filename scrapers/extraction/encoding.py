@@ -104,7 +104,7 @@ def decode_page(body: bytes, content_type: str | None, url: str = "about:blank")
     text = response.text
     declared = _codec(response.encoding) or response.encoding
     if plain or (label is not None and label != UTF8 and not _SUSPECT.search(text)):
-        return Decoded(_read(body, ISO8859_2) if declared == ISO8859_2 else text, declared, declared)
+        return Decoded(text, declared, declared)  # (no C1 code in it: an ISO-8859-2 reading as `_read` gives)
     readings = {codec: _read(body, codec) for codec in dict.fromkeys((UTF8, CP1250, ISO8859_2, *filter(None, [label])))}
     scores = {codec: _polish_score(reading) for codec, reading in readings.items()}
     # valid UTF-8, or nearly (a byte or two pasted in from elsewhere among many UTF-8 letters)
