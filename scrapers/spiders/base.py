@@ -282,14 +282,15 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         url = request.url if request is not None else "?"
         timeout = self.settings.getfloat("DOWNLOAD_TIMEOUT") if self.settings else 30.0
         reason = describe_failure(failure, timeout)
-        self.page_failed(request, f"GET {url}: {reason}")
-        self.note_failure(request, reason)
+        self.page_failed(request, f"GET {url}: {reason}", reason)
 
-    def page_failed(self, request: scrapy.Request | None, message: str, *, alarm: bool = False) -> None:
-        """A page that brought nothing to store: an error of the run the first time (with `alarm`,
-        an alarm too). A page an earlier crawl could not store either (retries.py) is an alarm
-        only: its failure was reported when it happened, and as an error every night it would
-        keep the source "failed" (and its REST API purges off) until the site mends the page."""
+    def page_failed(self, request: scrapy.Request | None, message: str, reason: str, *, alarm: bool = False) -> None:
+        """A page that brought nothing to store, remembered for the next crawl (`note_failure`, as
+        `reason`): an error of the run the first time (with `alarm`, an alarm too). A page an
+        earlier crawl could not store either (retries.py) is an alarm only: its failure was
+        reported when it happened, and as an error every night it would keep the source "failed"
+        (and its REST API purges off) until the site mends the page."""
+        self.note_failure(request, reason)
         if self.failed_again(request):
             self.alarms.append(f"{message} (failing since an earlier crawl)")
         elif alarm:
@@ -338,8 +339,9 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         raw = self.raw_of(response, "article")
         if not hasattr(response, "text"):
             content_type = response.headers.get("Content-Type")
-            self.page_failed(response.request, f"GET {response.url}: article is not text ({content_type!r})")
-            self.note_failure(response.request, "not text")
+            self.page_failed(
+                response.request, f"GET {response.url}: article is not text ({content_type!r})", "not text"
+            )
             yield RawPageItem(raw)
             return
         # the page's extraction, the costliest step of the crawl, runs in a worker process
@@ -351,7 +353,6 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.complete(parsed, response)
         item = self.item_from_article(parsed, raw, response.request)
         if item is None:
-            self.note_failure(response.request, ", ".join(parsed.problems) or "no announcement")
             yield RawPageItem(raw)
             return
         item.failed_key = response.meta.get("failed_key")
@@ -384,6 +385,6 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
     ) -> AnnouncementItem | None:
         if parsed.problems:
             message = f"{parsed.url}: {', '.join(parsed.problems)} (layout change or broken page); kept the raw page"
-            self.page_failed(request, message, alarm=True)
+            self.page_failed(request, message, ", ".join(parsed.problems), alarm=True)
             return None
         return announcement_from_article(self.source.id, parsed, raw, self.identity)
