@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import nh3
+from markupsafe import escape
 
 from scrapers.extraction.sanitize import ALLOWED_ATTRIBUTES as INGEST_ATTRIBUTES
 from scrapers.extraction.sanitize import ALLOWED_TAGS as INGEST_TAGS
@@ -39,3 +40,10 @@ def sanitize_html(html: str | None, base_url: str | None = None) -> str:
         link_rel="nofollow noopener noreferrer",
         attribute_filter=resolve,
     )
+
+
+def linked_in(attachment: object, html: str) -> bool:
+    """Whether sanitised `html` links to the attachment (a mapping or object with a `url`): the
+    story page then shows the file in the text and does not list it a second time."""
+    url = attachment.get("url") if isinstance(attachment, dict) else getattr(attachment, "url", None)
+    return bool(url) and f'href="{escape(url)}"' in html

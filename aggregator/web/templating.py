@@ -14,7 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from aggregator.web.polish import count_noun, plural, polish_date, polish_period
 from aggregator.web.queries import site_of
-from aggregator.web.sanitize import sanitize_html
+from aggregator.web.sanitize import linked_in, sanitize_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -36,6 +36,7 @@ templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoade
 templates.env.filters["polish_date"] = polish_date
 templates.env.filters["sanitize"] = sanitize_html
 templates.env.filters["site"] = site_of
+templates.env.tests["linked_in"] = linked_in
 templates.env.globals["plural"] = plural
 templates.env.globals["count_noun"] = count_noun
 templates.env.globals["polish_period"] = polish_period

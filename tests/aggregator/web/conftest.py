@@ -92,6 +92,9 @@ def fill(url: str) -> str:
             Story(key="story-xss", representative_id=hostile.id, title=hostile.title, size=1),
             Attachment(announcement_id=original.id, name="Regulamin naboru", url="https://mcps.com.pl/files/regulamin.pdf",
                        file_type="pdf", size="245 KB"),
+            # the hostile page's text links this file itself
+            Attachment(announcement_id=hostile.id, name="Regulamin", url="https://mcps.com.pl/regulamin.pdf",
+                       file_type="pdf"),
             Mention(announcement_id=copy.id, entity_id=mcps_entity.id, field="body", surface="MCPS", char_start=30,
                     char_end=34),
             EventDate(announcement_id=original.id, field="body", match="do 15 kwietnia 2024 r.",

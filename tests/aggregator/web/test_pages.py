@@ -108,6 +108,7 @@ def test_scraped_html_is_neutralised_and_csp_forbids_scripts(client: TestClient)
     assert "<script" not in body and "onerror" not in body and "onclick" not in body
     assert "javascript:" not in body and "<iframe" not in body and "<style" not in body
     assert 'href="https://mcps.com.pl/regulamin.pdf"' in body, "relative links point at the real site"
+    assert page.count('href="https://mcps.com.pl/regulamin.pdf"') == 1, "a file the text links is not listed again"
     assert "Nabór wniosków" in body
     policy = response.headers["content-security-policy"]
     assert "script-src 'none'" in policy and "default-src 'none'" in policy
