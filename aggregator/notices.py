@@ -18,13 +18,14 @@ from rich.text import Text
 from aggregator.logs import json_lines
 
 log = logging.getLogger("ropsfeed.report")
-STYLE = {"error": "red", "alarm": "yellow", "skipped": "yellow", "deleted": "yellow", "alarming": "yellow"}
+STYLE = {"error": "red", "alarm": "yellow", "skipped": "yellow", "deleted": "yellow", "alarming": "yellow",
+         "problem": "yellow"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Notice:
     text: str  # the whole line, its first word saying what it is: `FAILED mcps: HTTP 500`
-    event: str  # failed | error | alarm | skipped | deleted | failing | alarming
+    event: str  # failed | error | alarm | skipped | deleted | failing | alarming | problem (reparse)
     level: int = logging.WARNING
     source: str | None = None
 

@@ -71,9 +71,10 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where to write the demo's output files.")] = Path("out"),
     verbose: VerboseOption = False,
 ) -> None:
-    """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary."""
+    """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary;
+    exit code 1 when a source had errors, as `crawl` (the bundled mirror should never give one)."""
     from aggregator.crawl import run_crawl  # as in `crawl`
-    from aggregator.report import publish
+    from aggregator.report import exit_status, publish
 
     url = database_url(db)
     started = time.monotonic()
@@ -92,6 +93,8 @@ def demo(
     console.print(f"Feeds and digest preview: {', '.join(str(p) for p in written)}")
     console.print(f"Database: {url}  ·  announcements seen this run: {stored}  ·  wall time: {elapsed:.1f} s")
     console.print(f"Web page: ropsfeed serve{'' if db is None else f' --db {url}'}  →  http://127.0.0.1:8000/")
+    if code := exit_status(reports, False):
+        raise typer.Exit(code)
 
 
 def write_feeds(url: str, out: Path) -> list[Path]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 from sqlalchemy import delete, func, select, update
 
 from db.engine import session_scope
-from db.models import Announcement, AnnouncementVersion, EventDate, Mention
+from db.models import Announcement, AnnouncementVersion, EventDate, Mention, RawPage
 from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
 from tests.scrapers.snapshot_rows import rows_by_source
@@ -43,3 +46,15 @@ def test_reparse_after_a_broken_parser_equals_a_fresh_crawl(db_url: str, mirror:
 
     again = run_cli("reparse", *sources, "--db", db_url)
     assert again.returncode == 0 and rows_by_source(db_url) == fresh_rows, "a second reparse is a no-op"
+
+    with session_scope(db_url, write=True) as session:  # one archived API page the parser cannot read
+        raw = session.scalars(select(RawPage).where(RawPage.kind == "api")).first()
+        assert raw is not None
+        raw.body_gzip, broken_url = gzip.compress(b"<html>Przerwa techniczna</html>"), raw.url
+    logged = run_cli("--log-format", "json", "reparse", "mcps", "--db", db_url, env={"ROPSFEED_LOG_LEVEL": "INFO"})
+    assert logged.returncode == 0 and logged.stdout == "", "JSON-lines mode: stdout stays empty for the log"
+    records = [json.loads(line) for line in logged.stderr.splitlines()]
+    [problem] = [r for r in records if r.get("event") == "problem"]
+    assert problem["source"] == "mcps" and broken_url in problem["message"] and "unreadable" in problem["message"]
+    [summary] = [r for r in records if r.get("event") == "reparsed"]  # INFO, as `crawl`'s "crawled" records
+    assert summary["source"] == "mcps" and "1 problems" in summary["message"]
