@@ -104,12 +104,15 @@ def check_settings() -> None:
     batch_size()
 
 
-def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> dict[str, Any]:
+def crawl_overrides(
+    database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str, accept_deletions: bool = False
+) -> dict[str, Any]:
     """The settings a run gives every spider, locally or through Scrapyd (`schedule.json` settings)."""
     overrides: dict[str, Any] = {
         "ROPSFEED_DATABASE_URL": database_url,
         "ROPSFEED_MIRROR": mirror or "",
         "ROPSFEED_FULL": full,
+        "ROPSFEED_ACCEPT_DELETIONS": accept_deletions,
         "ROPSFEED_RUN_ID": run_id,
         "LOG_LEVEL": log_level,
         "DOWNLOAD_TIMEOUT": download_timeout(),
@@ -121,10 +124,13 @@ def crawl_overrides(database_url: str, mirror: str | None, full: bool, run_id: s
     return overrides
 
 
-def crawl_settings(database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str) -> Settings:
+def crawl_settings(
+    database_url: str, mirror: str | None, full: bool, run_id: str, log_level: str, accept_deletions: bool = False
+) -> Settings:
     settings = Settings()
     settings.setmodule("scrapers.settings", priority="project")
-    settings.setdict(crawl_overrides(database_url, mirror, full, run_id, log_level), priority="cmdline")
+    overrides = crawl_overrides(database_url, mirror, full, run_id, log_level, accept_deletions)
+    settings.setdict(overrides, priority="cmdline")
     settings.set("ROPSFEED_STORIES_AFTER", True, priority="cmdline")  # run_crawl does, in this process
     if any(h.get_name() == "ropsfeed" for h in logging.getLogger().handlers):
         # the CLI's handler (aggregator/logs.py: text or JSON lines, redacted) serves Scrapy's records too
@@ -139,11 +145,16 @@ def run_crawl(
     mirror: str | None = None,
     full: bool = False,
     log_level: str = "WARNING",
+    accept_deletions: bool = False,
 ) -> list[SourceReport]:
-    """Crawl the sources (all enabled ones when empty); blocks until every spider has finished."""
+    """Crawl the sources (all enabled ones when empty); blocks until every spider has finished.
+    `accept_deletions`: a `full` crawl marks every post its complete REST listing lacks as deleted,
+    however many (the operator checked the site: the tombstone guard would hold them back)."""
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)
+    if accept_deletions and not full:
+        raise ValueError("--accept-deletions needs --full: only a complete listing shows what a site deleted")
     check_settings()
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
@@ -153,7 +164,7 @@ def run_crawl(
     acquired, held = locks.acquire(ids)
     record_skipped(database_url, run_id, held, mirror, full)
     close_interrupted(database_url, acquired)
-    settings = crawl_settings(database_url, mirror, full, run_id, log_level)
+    settings = crawl_settings(database_url, mirror, full, run_id, log_level, accept_deletions)
     with crawl_heap():  # fewer garbage collections (scrapers/heap.py)
         if acquired:
             from scrapers.worker_pool import default_workers, start_early

@@ -264,13 +264,21 @@ def implausible_purge(missing: int, live: int) -> bool:
 
 
 def tombstone_missing(
-    session: Session, source_id: str, listed: set[str], key_of: Callable[[str], str], reason: str
+    session: Session,
+    source_id: str,
+    listed: set[str],
+    key_of: Callable[[str], str],
+    reason: str,
+    *,
+    guard: bool = True,
 ) -> tuple[int, str | None]:
     """Tombstone the live announcements of a source missing from its complete listing (`listed`:
     the URL keys and CMS ids of everything the listing holds).
 
     Returns (rows marked, alarm). A listing that would delete much of a source at once is more
-    likely a broken API than a purge (`implausible_purge`): nothing is marked and the alarm says why.
+    likely a broken API than a purge (`implausible_purge`): nothing is marked and the alarm says why
+    and how to confirm the purge once the site is checked (`guard=False`: `crawl --accept-deletions`).
+    An empty listing never deletes anything, guard or not.
     """
     rows = session.execute(
         select(Announcement.id, Announcement.url, Announcement.url_key, Announcement.external_id).where(
@@ -280,10 +288,11 @@ def tombstone_missing(
     missing = [id_ for id_, url, key, external_id in rows if not {key, key_of(url), external_id} & listed]
     if not missing:
         return 0, None
-    if not listed or implausible_purge(len(missing), len(rows)):
+    if not listed or (guard and implausible_purge(len(missing), len(rows))):
+        confirm = f"; if the site did delete them: ropsfeed crawl {source_id} --full --accept-deletions"
         return 0, (
             f"{len(missing)} of {len(rows)} stored announcements are missing from the complete listing; "
-            "not marking them deleted (a broken listing is likelier than a purge)"
+            f"not marking them deleted (a broken listing is likelier than a purge{confirm if listed else ''})"
         )
     now = datetime.now(UTC)
     for start in range(0, len(missing), 500):

@@ -163,9 +163,10 @@ class StoragePipeline:
             return
         source = spider.source
         reason = "missing from the complete REST API listing"
+        guard = not self.crawler.settings.getbool("ROPSFEED_ACCEPT_DELETIONS")  # crawl --accept-deletions
         try:
             with session_scope(self.database_url, write=True) as session:
-                marked, alarm = tombstone_missing(session, source.id, listing, source.identity.key, reason)
+                marked, alarm = tombstone_missing(session, source.id, listing, source.identity.key, reason, guard=guard)
         except Exception as exc:
             spider.errors.append(f"marking posts missing from the REST listing failed: {type(exc).__name__}: {exc}")
             log.error("%s: %s", source.id, spider.errors[-1])

@@ -32,6 +32,14 @@ def crawl(
         typer.Option("--scrapyd", metavar="URL", help="Run the spiders on these Scrapyd servers (repeatable)."),
     ] = None,
     alarm_exit: AlarmExitOption = False,
+    accept_deletions: Annotated[
+        bool,
+        typer.Option(
+            "--accept-deletions",
+            help="With --full and named sources: mark every post missing from the complete REST listing "
+            "as deleted, even more than the tombstone guard believes at once (after checking the site).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl sources into the database; exit code 1 when any source had errors (with --alarm-exit,
     3 when none had but one raised a layout alarm)."""
@@ -41,10 +49,13 @@ def crawl(
 
     url = database_url(db)
     try:
+        if accept_deletions and (not source_ids or scrapyd):
+            # a purge is confirmed for the sources the operator checked, never for all at once
+            raise ValueError("--accept-deletions needs the source ids it applies to (and no --scrapyd)")
         if scrapyd:
             reports = on_scrapyd(source_ids or [], url, scrapyd, mirror, full)
         else:
-            reports = run_crawl(source_ids or [], url, mirror=mirror, full=full,
+            reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, accept_deletions=accept_deletions,
                                 log_level="INFO" if verbose else "WARNING")  # fmt: skip
     except ValueError as exc:
         err_console.print(f"[red]error:[/] {exc}")

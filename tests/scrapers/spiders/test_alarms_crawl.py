@@ -70,11 +70,20 @@ def test_a_rest_api_listing_one_post_of_seven_deletes_nothing_and_says_so(
     run = last_run(sqlite_url)
     assert (run.status, run.items_deleted) == ("ok", 0), result.stdout + result.stderr
     alarm = ("6 of 7 stored announcements are missing from the complete listing; not marking them deleted "
-             "(a broken listing is likelier than a purge)")  # fmt: skip
+             "(a broken listing is likelier than a purge; if the site did delete them: "
+             "ropsfeed crawl mcps --full --accept-deletions)")  # fmt: skip
     assert run.alarms == [alarm]
     assert result.returncode == 0 and f"scrapers.spiders: mcps: {alarm}" in result.stderr
     with session_scope(sqlite_url) as session:
         assert session.scalars(select(Announcement).where(Announcement.deleted_at.is_not(None))).all() == []
+
+    for flags in (("mcps",), ("--full",)):  # only for sources named, only from a complete listing
+        refused = run_cli("crawl", *flags, "--accept-deletions", "--mirror", mirror.url, "--db", sqlite_url)
+        assert refused.returncode == 2 and "--accept-deletions needs" in refused.stderr, refused.stderr
+    with layered(overlays.api_lists_one_post) as site:  # the operator checked the site: the purge is real
+        confirmed = run_cli("crawl", "mcps", "--full", "--accept-deletions", "--mirror", site.url, "--db", sqlite_url)
+    run = last_run(sqlite_url)
+    assert (confirmed.returncode, run.status, run.items_deleted, run.alarms) == (0, "ok", 6, []), confirmed.stderr
 
 
 def test_a_cut_off_rest_api_answer_falls_back_to_the_feed_with_an_alarm(
