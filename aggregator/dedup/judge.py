@@ -150,8 +150,11 @@ def decide(fa: Features, fb: Features) -> tuple[Judgement, bool]:
     out of a story one of whose members it conflicts with, even when another member (say, an
     undated teaser) would accept it – otherwise a teaser could chain two editions of a call.
     """
-    if fa.fingerprint == fb.fingerprint:
+    if fa.fingerprint == fb.fingerprint and len(fa.shingles) and len(fb.shingles):
         return Judgement(True, 1.0, "identical text after normalisation"), False
+    # Two pages with no text beyond their titles (a poster, a file alone) share a fingerprint when
+    # their titles agree: "Zaproszenie" of one site in 2023 and of another in 2024 are not one
+    # story for that, so without text nothing is compared and each stays on its own.
     c, short = containment(fa, fb)
     if short == 0:
         return Judgement(False, 0.0, "no text to compare"), False

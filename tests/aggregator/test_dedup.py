@@ -218,6 +218,13 @@ def test_fingerprint_is_exact_duplicate_key() -> None:
     assert judge(a, b) == Judgement(True, 1.0, "identical text after normalisation")
 
 
+def test_pages_without_text_are_not_one_story_for_a_shared_title() -> None:
+    poster_2023 = Doc("https://rops.krakow.pl/aktualnosc/zaproszenie-101.html", "Zaproszenie", "", date(2023, 5, 4))
+    poster_2024 = Doc("https://mcps.com.pl/zaproszenie/", "Zaproszenie", "Zaproszenie", date(2024, 9, 1))
+    assert fingerprint(poster_2023) == fingerprint(poster_2024)
+    assert judge(poster_2023, poster_2024) == Judgement(False, 0.0, "no text to compare")
+
+
 def test_a_title_line_printed_in_the_body_does_not_change_the_fingerprint() -> None:
     body = "W dniu 8 grudnia br. w Katowicach zawarto Śląski Pakt na Rzecz Rozwoju Ekonomii Społecznej."
     title = "Zawarto Śląski Pakt"
