@@ -79,7 +79,8 @@ class ParsedArticle:
         missing = list(self.defects)
         if not self.title:
             missing.append("no title")
-        if not self.body_text.strip():
+        if not (self.body_text.strip() or self.attachments or "<img" in self.body_html):
+            # a poster or a file alone is content, as in a REST post (scrapers/spiders/wordpress.py)
             missing.append("no body")
         if self.title and len(self.body_text) < SOFT_ERROR_MAX_BODY and SOFT_ERROR_TITLE.match(self.title.strip()):
             missing.append(f"an error page served as HTTP 200 (soft 404): {self.title.strip()[:80]!r}")

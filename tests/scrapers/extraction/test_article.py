@@ -228,3 +228,17 @@ def test_a_linked_title_of_the_page_itself_leaves_the_body() -> None:
     )
     article = ArticleParser(_ERROR_SELECTORS).parse(page, "https://x.pl/aktualnosci/123-nabor")
     assert "123-nabor" not in article.body_html and article.body_text == "Zapraszamy do udziału."
+
+
+@pytest.mark.parametrize(
+    ("body", "content"),
+    [
+        ('<p><img src="/upload/plakat-dni-seniora.jpg" alt="Plakat"></p>', True),  # a poster alone
+        ('<p><a href="/upload/zaproszenie.pdf">Zaproszenie (PDF)</a></p>', True),  # a file alone
+        ("<p>&nbsp;</p>", False),
+    ],
+)
+def test_a_poster_or_a_file_alone_is_content_as_in_a_rest_post(body: str, content: bool) -> None:
+    article = ArticleParser(_ERROR_SELECTORS).parse(_page("Dni Seniora 2024", body), "https://x.pl/a")
+    assert (article.problems == []) is content, article.problems
+    assert ("no body" in article.problems) is not content
