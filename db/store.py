@@ -8,7 +8,7 @@ never leaves a half-written announcement.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,6 +58,8 @@ class BatchResult:
     unchanged: int = 0
     deleted: int = 0  # tombstoned: the site deleted the page
     restored: int = 0  # tombstones whose page came back (also counted as updated or unchanged)
+    # pages whose stored text was kept because the page now has none (only a picture or a file)
+    kept_text: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
         self.new += other.new
@@ -65,6 +67,7 @@ class BatchResult:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.restored += other.restored
+        self.kept_text += other.kept_text
         return self
 
 
@@ -511,6 +514,13 @@ def save_announcements(
             result.new += 1
             continue
         edited = existing.content_hash != values["content_hash"]
+        kept_text = False
+        if edited and record_versions and not item.body_text.strip() and existing.body_text.strip():
+            # A page that lost its whole text but kept a picture or a file is content for a new
+            # page (a poster), but for a stored one it is likelier a broken template or a layout
+            # change than an edit: the stored text is not blanked, and the crawl raises an alarm.
+            edited, kept_text = False, True
+            result.kept_text.append(item.url)
         if edited or not record_versions:  # written, or compared with the stored ones
             _add_search(values, item, search)
         if edited or (not record_versions and _differs(existing, values)):
@@ -552,7 +562,7 @@ def save_announcements(
                     "modified_at": item.modified_at or existing.modified_at,
                     "modified_from": item.modified_from or existing.modified_from,
                     "categories": item.categories or existing.categories,
-                    "images": values["images"] or existing.images,
+                    "images": existing.images if kept_text else values["images"] or existing.images,
                 },
             )
             result.unchanged += 1

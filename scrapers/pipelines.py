@@ -147,6 +147,13 @@ class StoragePipeline:
             return False
         self.totals += result
         self.publish_totals()
+        spider = self.crawler.spider
+        for url in result.kept_text:  # an alarm (logged as it is raised: scrapers/spiders/alarms.py)
+            message = f"{url}: the page has no text any more (only a picture or a file); kept the stored text"
+            if spider is not None and hasattr(spider, "alarms"):
+                spider.alarms.append(message)
+            else:
+                log.warning("%s", message)
         return True
 
     def publish_totals(self) -> None:

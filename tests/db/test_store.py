@@ -15,7 +15,7 @@ from db.engine import session_scope
 from db.migrate import current_revision, head_revision, upgrade
 from db.models import Announcement, AnnouncementVersion, Attachment, RawPage, Source
 from db.store import archive_raw_pages, known_urls, save_announcements, sync_sources
-from scrapers.items import AnnouncementItem, AttachmentItem, RawResponse
+from scrapers.items import AnnouncementItem, AttachmentItem, ImageItem, RawResponse
 from scrapers.registry import load_sources
 
 URL = "https://mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci/"
@@ -314,3 +314,23 @@ def test_a_version_keeps_the_stored_text_also_when_another_page_of_the_batch_has
         assert (version.title, version.body_text, version.body_html) == (
             original.title, original.body_text, original.body_html
         )  # fmt: skip
+
+
+def test_a_stored_text_is_not_blanked_by_a_page_left_with_only_a_picture(database: str) -> None:
+    poster = ImageItem("https://mcps.com.pl/wp-content/uploads/2023/12/plakat.jpg", "Plakat", None)
+    bare = make_item(body_text="", lead=None, body_html=f'<p><img src="{poster.url}" alt="Plakat"></p>', images=[poster],
+                     raw=RawResponse("mcps", URL, "article", 200, {}, b"<html>v2</html>"))  # fmt: skip
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item()])
+    with session_scope(database, write=True) as session:
+        result = save_announcements(session, [bare])
+    assert (result.updated, result.unchanged, result.kept_text) == (0, 1, [URL])
+    with session_scope(database) as session:
+        row = session.scalars(select(Announcement)).one()
+        assert (row.body_text, row.body_html, row.images) == (TEXT, f"<p>{TEXT}</p>", [])
+        assert session.scalar(select(func.count()).select_from(AnnouncementVersion)) == 0
+
+    other = "https://mcps.com.pl/plakat-dni-seniora/"  # a new page that is a poster alone is stored as it is
+    with session_scope(database, write=True) as session:
+        new = save_announcements(session, [replace(bare, url=other, external_id="wp:51467", raw=None)])
+    assert (new.new, new.kept_text) == (1, [])

@@ -235,6 +235,15 @@ def api_lists_one_post(root: Path) -> None:
     _api_page(root, 1, posts[:1], total=1, pages=1)
 
 
+def api_newest_post_left_with_a_picture(root: Path) -> None:
+    """REST page 1 with the newest post's text gone and only a picture left (a template that lost
+    the text, or an editor's slip)."""
+    posts = json.loads((BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_text(encoding="utf-8"))
+    picture = '<p><img src="https://mcps.com.pl/wp-content/uploads/2023/12/plakat.jpg" alt="Plakat"></p>'
+    posts[0] = {**posts[0], "content": {**posts[0]["content"], "rendered": picture}}
+    _api_page(root, 1, posts)
+
+
 def api_cut_off(root: Path) -> None:
     """REST page 1 served whole as far as HTTP goes (HTTP 200, JSON, a Content-Length that
     matches) but cut off in the middle of its JSON, as when PHP dies half-way through a page."""

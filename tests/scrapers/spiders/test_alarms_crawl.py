@@ -86,6 +86,23 @@ def test_a_rest_api_listing_one_post_of_seven_deletes_nothing_and_says_so(
     assert (confirmed.returncode, run.status, run.items_deleted, run.alarms) == (0, "ok", 6, []), confirmed.stderr
 
 
+def test_a_stored_post_left_with_only_a_picture_keeps_its_text_with_an_alarm(
+    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+) -> None:
+    assert run_cli("crawl", "mcps", "--mirror", mirror.url, "--db", sqlite_url).returncode == 0
+    with session_scope(sqlite_url) as session:
+        before = {a.url: a.body_text for a in session.scalars(select(Announcement))}
+    link = "https://mcps.com.pl/ngo-moga-juz-ubiegac-sie-o-dotacje/aktualnosci/"  # the newest post
+    with layered(overlays.api_newest_post_left_with_a_picture) as site:
+        result = run_cli("crawl", "mcps", "--mirror", site.url, "--db", sqlite_url)
+    run = last_run(sqlite_url)
+    alarm = f"{link}: the page has no text any more (only a picture or a file); kept the stored text"
+    assert (result.returncode, run.status, run.items_updated, run.alarms) == (0, "ok", 0, [alarm]), result.stderr
+    with session_scope(sqlite_url) as session:
+        assert {a.url: a.body_text for a in session.scalars(select(Announcement))} == before
+        assert before[link].startswith("Od 27 grudnia 2023 r.")
+
+
 def test_a_cut_off_rest_api_answer_falls_back_to_the_feed_with_an_alarm(
     sqlite_url: str, layered: Callable[..., BackgroundMirror]
 ) -> None:
