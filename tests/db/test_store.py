@@ -318,8 +318,8 @@ def test_a_version_keeps_the_stored_text_also_when_another_page_of_the_batch_has
 
 def test_a_stored_text_is_not_blanked_by_a_page_left_with_only_a_picture(database: str) -> None:
     poster = ImageItem("https://mcps.com.pl/wp-content/uploads/2023/12/plakat.jpg", "Plakat", None)
-    bare = make_item(body_text="", lead=None, body_html=f'<p><img src="{poster.url}" alt="Plakat"></p>', images=[poster],
-                     raw=RawResponse("mcps", URL, "article", 200, {}, b"<html>v2</html>"))  # fmt: skip
+    bare = make_item(body_text="", lead=None, body_html=f'<p><img src="{poster.url}" alt="Plakat"></p>',
+                     images=[poster], raw=RawResponse("mcps", URL, "article", 200, {}, b"<html>v2</html>"))  # fmt: skip
     with session_scope(database, write=True) as session:
         save_announcements(session, [make_item()])
     with session_scope(database, write=True) as session:
