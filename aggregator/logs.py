@@ -71,6 +71,31 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class NetworkTracebackFilter(logging.Filter):
+    """Drops the traceback of a Scrapy record about a site that could not be reached.
+
+    Scrapy's robots.txt middleware logs such a failure at ERROR with the whole traceback (30 lines
+    of Twisted frames for "connection refused"); the message already names the request and the
+    error, and the spider reports the failure of the page itself. A site that is down would
+    otherwise fill the nightly log with tracebacks that say nothing about ropsfeed's code. Any
+    other exception keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith("scrapy.") and _unreachable(record.exc_info[1]):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    from scrapy import exceptions  # only when there is such a record: not at every CLI start
+    from twisted.internet import error
+
+    network = (exceptions.DownloadConnectionRefusedError, exceptions.CannotResolveHostError,
+               exceptions.DownloadTimeoutError, exceptions.DownloadFailedError, exceptions.ResponseDataLossError,
+               error.ConnectError, error.TimeoutError, error.ConnectionLost)  # fmt: skip
+    return isinstance(exc, network)
+
+
 def record_source(record: logging.LogRecord) -> str | None:
     """The source a record is about: given as `extra={"source": …}`, or the spider Scrapy's and
     our spiders' loggers attach (`extra={"spider": …}`; a spider's name is its source id)."""
@@ -124,6 +149,7 @@ def configure_logging(log_format: str = "text", level: str | None = None) -> log
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {log_format!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("ropsfeed")
+    handler.addFilter(NetworkTracebackFilter())  # before the redaction formats the traceback
     handler.addFilter(RedactingFilter())
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT, "%Y-%m-%d %H:%M:%S")

@@ -7,8 +7,10 @@ import logging
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aggregator.commands.crawling import on_scrapyd
 from aggregator.notices import Notice, tell
@@ -107,17 +109,30 @@ def status(
         for s in statuses:
             typer.echo(json.dumps(s.as_json(), ensure_ascii=False))
         return
-    table = Table(title="ropsfeed status")
-    for column in ("source", "health", "last success", "failures in a row", "alarms in a row", "items (30 days)",
-                   "last error / alarm"):  # fmt: skip
-        table.add_column(column)
+    # One row per source that fits 80 columns, ids, states and times whole (in 80 columns the old
+    # table cut "rops-szczecin" and "rops-szczecin-es" both to "rops-szc…"); the last error or
+    # alarm, a long line with a URL, goes below the table, one line per source that has one.
+    table = Table(title="ropsfeed status", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="failed, alarmed: runs in a row · 30 days: announcements stored")  # fmt: skip
+    table.add_column("source", no_wrap=True, min_width=max((len(s.source_id) for s in statuses), default=6))
+    table.add_column("health", no_wrap=True)
+    table.add_column("last success (UTC)", no_wrap=True)
+    for column in ("failed", "alarmed", "30 days"):
+        table.add_column(column, justify="right", no_wrap=True)
+    notes = []
     for s in statuses:
-        when = s.last_success.strftime("%Y-%m-%d %H:%M UTC") if s.last_success else "never"
-        note = s.last_error if s.consecutive_failures else ("; ".join(s.alarms) or "")
+        when = s.last_success.strftime("%Y-%m-%d %H:%M") if s.last_success else "never"
         style = HEALTH_STYLE[s.health]
         table.add_row(s.source_id, f"[{style}]{s.health}[/]", when, str(s.consecutive_failures),
-                      str(s.consecutive_alarms), str(s.items_30_days), note or "")  # fmt: skip
-    Console().print(table)
+                      str(s.consecutive_alarms), str(s.items_30_days))  # fmt: skip
+        if s.consecutive_failures and s.last_error:
+            notes.append(Text.assemble((s.source_id, "bold"), " last error: ", s.last_error))
+        elif s.alarms:
+            notes.append(Text.assemble((s.source_id, "bold"), " alarms: ", "; ".join(s.alarms)))
+    out = Console()
+    out.print(table)
+    for note in notes:  # Text, not markup: an error may hold brackets
+        out.print(note, soft_wrap=True, highlight=False)
     err = Console(stderr=True)
     if failing:
         tell(err, Notice(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: "

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from aggregator.logs import RedactingFilter, configure_logging, redact
+from aggregator.logs import NetworkTracebackFilter, RedactingFilter, configure_logging, redact
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.store import finish_run, start_run, sync_sources
@@ -103,3 +103,33 @@ def test_scrapy_settings_dump_is_redacted_under_any_handler(caplog: pytest.LogCa
             {"settings": {"ROPSFEED_DATABASE_URL": f"postgresql+psycopg://ropsfeed:{PASSWORD}@db/ropsfeed"}},
         )
     assert "Hunter2" not in caplog.text and "ropsfeed:***@db" in caplog.text
+
+
+def test_a_site_that_cannot_be_reached_is_one_line_without_a_traceback() -> None:
+    from scrapy.exceptions import DownloadConnectionRefusedError
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(NetworkTracebackFilter())
+    handler.addFilter(RedactingFilter())
+    robots, ours = logging.getLogger("scrapy.downloadermiddlewares.robotstxt"), logging.getLogger("scrapers.test")
+    for logger in (robots, ours):
+        logger.addHandler(handler)
+    try:
+        cases = [
+            (robots, DownloadConnectionRefusedError("111: Connection refused")),
+            (robots, ValueError("a bug in a middleware")),
+            (ours, DownloadConnectionRefusedError("x")),
+        ]
+        for logger, exc in cases:
+            try:
+                raise exc
+            except Exception as caught:
+                logger.error("Error downloading <GET https://mcps.com.pl/>: %s", caught, exc_info=True)
+    finally:
+        for logger in (robots, ours):
+            logger.removeHandler(handler)
+    refused, bug, own = stream.getvalue().split("Error downloading")[1:]
+    assert "111: Connection refused" in refused and "Traceback" not in refused, "Scrapy's record of an unreachable site"
+    assert "Traceback" in bug and "ValueError: a bug in a middleware" in bug, "any other exception keeps its traceback"
+    assert "Traceback" in own, "only Scrapy's records lose it"
