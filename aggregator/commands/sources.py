@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -40,14 +41,23 @@ def sources(
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table(title="ropsfeed sources")
-    for column in ("id", "institution", "voivodeship", "platform", "verified", "last run"):
-        table.add_column(column)
+    # ids, voivodeships and platforms whole (in 80 columns "rops-rzeszo…" was either of two sources);
+    # the institution's name and the last run wrap between words. Piped or mailed (no terminal to
+    # ask), the table takes 120 columns, not Rich's default of 80, which cannot hold it.
+    table = Table(title="ropsfeed sources", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=max((len(row["id"]) for row in rows), default=2))
+    table.add_column("institution", min_width=12)
+    for column in ("voivodeship", "platform", "verified"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("last run (UTC)")
     for row in rows:
-        last = f"{row['last_run'][:16].replace('T', ' ')} UTC ({row['last_status']})" if row["last_run"] else "never"
+        last = f"{row['last_run'][:16].replace('T', ' ')} {row['last_status']}" if row["last_run"] else "never"
         table.add_row(row["id"], row["institution"], row["voivodeship"], row["platform"],
                       "yes" if row["verified"] else "no", last)  # fmt: skip
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 120
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -41,9 +41,9 @@ def test_run_then_status_through_success_and_repeated_failure(sqlite_url: str, m
     assert all("connection refused" in line for line in lines)
     assert "Traceback" not in dead.stderr, "a site that cannot be reached is a line, not 30 lines of Twisted frames"
 
-    result = run_cli("status", "--db", sqlite_url)
+    result = run_cli("status", "--db", sqlite_url, env={"COLUMNS": ""})  # no width given: Rich's default, 80
     assert f"{len(enabled)} source(s) failed 3+ runs in a row" in result.stderr
-    table, _, notes = result.stdout.partition("runs in a row · 30 days")  # the table (80 columns: not a terminal)
+    table, _, notes = result.stdout.partition("runs in a row · 30 days")  # the table, then the notes
     assert "…" not in table and all(f" {source_id} " in table for source_id in enabled), "ids whole"
     assert all(f"\n{source_id} last error: GET http" in notes for source_id in enabled), "each error below it"
     assert "has failed 3 runs in a row" in result.stderr, "logged at ERROR for the operator's mail"

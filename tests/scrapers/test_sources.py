@@ -130,3 +130,13 @@ def test_second_crawl_fetches_no_article_twice(mirror_crawl: MirrorCrawl, source
     assert second.items_new == 0 and second.items_updated == 0
     assert second.pages_fetched < first.pages_fetched
     assert mirror_crawl.second_total == sum(len(rows) for rows in mirror_crawl.rows.values())
+
+
+def test_the_sources_command_lists_every_source_whole_when_piped(mirror_crawl: MirrorCrawl) -> None:
+    listed = run_cli("sources", "--db", mirror_crawl.database, env={"COLUMNS": ""})  # no width given: Rich's 80
+    assert listed.returncode == 0 and "…" not in listed.stdout, listed.stdout
+    lines = listed.stdout.splitlines()
+    for source in load_sources():
+        [line] = [line for line in lines if line.startswith(f" {source.id} ")]
+        assert source.voivodeship in line and source.platform in line
+        assert line.rstrip().endswith(" ok" if source.enabled else "never"), line
