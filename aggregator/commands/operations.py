@@ -113,11 +113,18 @@ def status(
         table.add_column(column)
     for s in statuses:
         when = s.last_success.strftime("%Y-%m-%d %H:%M UTC") if s.last_success else "never"
-        note = s.last_error if s.consecutive_failures else ("; ".join(s.alarms) or "")
+        note = s.last_error if s.health in ("failed", "failing") else ("; ".join(s.alarms) or "")
         style = HEALTH_STYLE[s.health]
         table.add_row(s.source_id, f"[{style}]{s.health}[/]", when, str(s.consecutive_failures),
                       str(s.consecutive_alarms), str(s.items_30_days), note or "")  # fmt: skip
-    Console().print(table)
+    out = Console()
+    out.print(table)
+    for s in statuses:  # what the next crawl does about what earlier ones lost (docs/operations.md)
+        if s.failed_pages:
+            out.print(f"{s.source_id}: the next crawl asks again for {s.failed_pages} article(s) that failed",
+                      highlight=False)  # fmt: skip
+        if s.walk_listings:
+            out.print(f"{s.source_id}: the next crawl walks every listing page: {s.walk_listings}", highlight=False)
     err = Console(stderr=True)
     if failing:
         tell(err, Notice(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: "
