@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from db.failed_pages import ARTICLE, CRAWL, LISTING
 from db.interrupted import INTERRUPTED
-from db.models import Announcement, CrawlRun, FailedPage, RunLock
+from db.locks import held_keys
+from db.models import Announcement, CrawlRun, FailedPage
 from scrapers.registry import load_sources
 
 FAILING_AFTER = 3  # consecutive failed runs before a source is reported loudly
@@ -86,7 +87,7 @@ def source_statuses(
     ):
         why = reason if kind == CRAWL else f"listing page {url} failed ({reason})"
         walks[source_id] = f"{walks[source_id]}; {why}" if source_id in walks else why
-    locked = set(session.scalars(select(RunLock.key).where(RunLock.expires_at > now)))
+    locked = held_keys(session)
     statuses = []
     for source in load_sources():
         runs = session.scalars(
