@@ -27,6 +27,7 @@ from aggregator.logs import set_level
 from aggregator.stories import StoryDraft, assign_stories, release_draft
 from db.checkpoint import background_checkpoints
 from db.engine import session_scope
+from db.interrupted import close_interrupted as close_interrupted_runs
 from db.locks import STORIES_KEY, LockHolder, RunLocks
 from db.migrate import ensure_schema
 from db.models import CrawlRun
@@ -218,17 +219,12 @@ def record_skipped(database_url: str, run_id: str, held: dict[str, LockHolder], 
 
 def close_interrupted(database_url: str, source_ids: Sequence[str]) -> None:
     """Runs still "running" for sources we now hold the lock of were cut short (process killed,
-    database gone before the outcome was written): record them as failed, so status counts them."""
+    database gone before the outcome was written): record them as failed, so status counts them,
+    and have the sources' crawls walk every listing page for what they fetched (db/interrupted.py)."""
     if not source_ids:
         return
-    message = "interrupted: the run ended before recording its outcome (killed, or the database went away)"
     with session_scope(database_url, write=True) as session:
-        stale = session.scalars(
-            select(CrawlRun).where(CrawlRun.source_id.in_(source_ids), CrawlRun.status == "running")
-        ).all()
-        for run in stale:
-            log.warning("%s: crawl run %s (run %s) was %s", run.source_id, run.id, run.run_id, message)
-            finish_run(session, run.id, status="failed", errors=[*(run.errors or []), message])
+        close_interrupted_runs(session, source_ids)
 
 
 def assign_stories_locked(

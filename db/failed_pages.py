@@ -7,6 +7,12 @@ first listing page. Each such page is remembered here with the last reason and h
 failed, and the source's next crawls ask for it again (scrapers/spiders/retries.py) until one
 stores it, the site deletes it (404/410), or it has failed `GIVE_UP_ATTEMPTS` times over at least
 `GIVE_UP_AFTER`: then it is dropped, and the run that drops it says so in its alarms.
+
+A crawl that did not store what it fetched — killed (its `crawl_runs` row left `running`), or its
+database writes failed — cannot say which pages it lost, only that it lost some, anywhere in the
+listings: it leaves one row of kind `crawl` (`crawl_marker`), and the source's next crawls walk
+every listing page, as after a failed listing page past the first, until one walks them all and
+stores what it fetched.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ GIVE_UP_ATTEMPTS = 10
 GIVE_UP_AFTER = timedelta(days=14)
 REASON_LENGTH = 500
 
+ARTICLE, LISTING, CRAWL = "article", "listing", "crawl"
+# The key of a source's `crawl` row: no URL's identity key (a host and a path) nor CMS id (`wp:1`)
+# looks like it, and a source has one such row however many crawls lost pages.
+CRAWL_KEY = "(crawl)"
+
 
 @dataclass(frozen=True)
 class PageFailure:
@@ -35,10 +46,16 @@ class PageFailure:
 
     url: str
     key: str
-    kind: str  # article | listing
+    kind: str  # article | listing | crawl
     reason: str
     feed_published: datetime | None = None
     feed_categories: tuple[str, ...] = field(default_factory=tuple)
+
+
+def crawl_marker(site: str, reason: str) -> PageFailure:
+    """A crawl of the source `site` (its base URL) lost pages it fetched (`reason`: how): its next
+    crawls walk every listing page until one has walked them all and stored what it fetched."""
+    return PageFailure(site, CRAWL_KEY, CRAWL, reason)
 
 
 def failed_pages(session: Session, source_id: str) -> list[FailedPage]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from db.engine import database_reason, session_scope
 from db.models import RunLock
@@ -192,3 +193,11 @@ def current_locks(database_url: str) -> list[LockHolder]:
             select(RunLock).where(RunLock.expires_at > datetime.now(UTC)).order_by(RunLock.key)
         ).all()
         return [LockHolder(r.key, r.owner, r.host, r.pid, r.expires_at) for r in rows]
+
+
+def held_keys(session: Session) -> set[str]:
+    """The keys a live run holds: not expired, and not held by a process of this machine that is
+    gone (a crawl killed a minute ago still has minutes of lock, but nobody crawls)."""
+    host = socket.gethostname()
+    rows = session.execute(select(RunLock.key, RunLock.host, RunLock.pid).where(RunLock.expires_at > datetime.now(UTC)))
+    return {key for key, holder, pid in rows if holder != host or _process_alive(pid)}

@@ -125,7 +125,9 @@ class FailedPage(Base):
     Incremental crawls fetch listings, not known articles, and stop paging at a page with nothing
     new: without this row, an article that failed once and sits past the first listing page would
     wait for `--full`. Its source's next crawl asks for it again (`kind` article) or walks every
-    listing page (`kind` listing); a page stored, or deleted by the site, leaves the table.
+    listing page (`kind` listing); a page stored, or deleted by the site, leaves the table. A crawl
+    that fetched pages and did not store them (killed, or its database writes failed) leaves one
+    row of `kind` crawl (`url` the site, `url_key` "(crawl)"): the next crawls walk every listing page.
     """
 
     __tablename__ = "failed_pages"
@@ -135,7 +137,7 @@ class FailedPage(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     url: Mapped[str] = mapped_column(String(2000))  # as the crawl asked for it (before any redirect)
     url_key: Mapped[str] = mapped_column(String(2000))  # its CMS id (`wp:123`) or its URL's identity key
-    kind: Mapped[str] = mapped_column(String(20))  # article | listing
+    kind: Mapped[str] = mapped_column(String(20))  # article | listing | crawl
     reason: Mapped[str] = mapped_column(Text)  # the last failure: "HTTP 500", "timed out after 30 s", …
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)

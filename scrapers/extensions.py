@@ -2,6 +2,12 @@
 
 It also brings the database to the newest schema and the `sources` table in line with the
 registry before the spider starts, so `scrapy crawl SOURCE` works on an empty database.
+
+The outcome is written in one transaction with the spider's failed pages (scrapers/spiders/
+retries.py): a run whose outcome could not be written stays `running`, and whoever next holds the
+source's lock records it as interrupted and has the next crawl walk every listing page
+(db/interrupted.py) — `ropsfeed run`/`crawl` before their spiders start, this recorder when it
+takes the lock itself (a bare `scrapy crawl`, a Scrapyd job scheduled by hand).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.entities import gazetteer
 from db.engine import DatabaseUnavailable, database_reason, session_scope
+from db.interrupted import close_interrupted
 from db.locks import RunLocks
 from db.migrate import ensure_schema
 from db.store import finish_run, start_run, sync_entities, sync_sources
@@ -44,7 +51,11 @@ class CrawlRunRecorder:
 
     def database_lost(self, spider: Spider, what: str, exc: Exception) -> None:
         """No traceback for a database that went away: one line (the CLI then exits with status 2)."""
-        log.error("%s: crawl %s not recorded: database unavailable: %s", spider.name, what, database_reason(exc))
+        consequence = ""
+        if what == "outcome":
+            consequence = "; it stays 'running': the next crawl records it as interrupted and walks every listing page"
+        log.error("%s: crawl %s not recorded: database unavailable: %s%s", spider.name, what, database_reason(exc),
+                  consequence)  # fmt: skip
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
@@ -65,6 +76,10 @@ class CrawlRunRecorder:
                     log.warning("%s %s", spider.name, self.skipped)
                     raise CloseSpider("skipped")
                 self.held.enter_context(locks.keep_alive())
+                # ours now: a `running` run of another process was cut short (`ropsfeed run`/`crawl`,
+                # which hold the lock for their spiders, did this before they started)
+                with session_scope(self.database_url, write=True) as session:
+                    close_interrupted(session, [spider.name], keep={self.crawl_run_id})
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self.database_lost(spider, "start", exc)
 
@@ -95,6 +110,8 @@ class CrawlRunRecorder:
         status = "failed" if errors else "ok"
         try:
             with session_scope(self.database_url, write=True) as session:
+                if hasattr(spider, "remember_failures"):  # the pages the next crawl asks for again
+                    spider.remember_failures(session, reason, self.crawl_run_id)
                 finish_run(
                     session,
                     self.crawl_run_id,

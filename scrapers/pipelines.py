@@ -1,4 +1,13 @@
-"""The storage pipeline: batches items and writes each batch in one transaction."""
+"""The storage pipeline: batches items and writes each batch in one transaction.
+
+A write that fails because the database is away (a server gone, a connection cut, a file that
+cannot be written) keeps its batch: the next write (a batch later, or the end of the crawl) tries it
+again with what came since, so a database back within the crawl loses nothing. After
+`WRITE_ATTEMPTS` such failures in a row the crawl stops: pages that cannot be stored are not asked
+of the site. A batch the database refuses (a constraint, a value it cannot take) would fail again:
+it is given up at once. What is not stored in the end is reported to the spider (`not_stored`),
+whose next crawl walks every listing page for it (scrapers/spiders/retries.py).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +19,13 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import is_asyncio_available
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from aggregator.annotate import Annotations, dating_sight
 from aggregator.dedup.ahead import FeaturesAhead, for_run
 from aggregator.stories import DraftRun, draft_for
-from db.engine import database_reason, session_scope
+from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.failed_pages import forget
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator
@@ -23,6 +34,7 @@ from scrapers.worker_pool import default_workers
 
 log = logging.getLogger(__name__)
 BACKLOG = 10  # batches of items that may wait for their annotations before the crawl waits for them
+WRITE_ATTEMPTS = 3  # writes in a row that find the database away before the crawl stops
 
 
 def story_features(settings: BaseSettings) -> FeaturesAhead | None:
@@ -58,6 +70,14 @@ def recovered(items: list[AnnouncementItem]) -> dict[str, set[str]]:
     return found
 
 
+def database_away(exc: BaseException) -> bool:
+    """Whether a failed write says the database is away — it may be back for the next write, so the
+    batch is kept — rather than that it refused the batch, which would fail again."""
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError | OSError):
+        return True
+    return bool(getattr(exc, "connection_invalidated", False))
+
+
 class StoragePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -68,6 +88,11 @@ class StoragePipeline:
         self.raws: list[RawResponse] = []
         self.tombstones: list[TombstoneItem] = []
         self.totals = BatchResult()
+        self.write_at = self.batch_size  # collected items, raw pages and deletions that make a write due
+        self.away: list[str] = []  # writes that found the database away; their batches were kept
+        self.away_reason = ""  # the driver's last word on it
+        self.away_in_a_row = 0
+        self.stopping = False
         workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
         self.annotator = Annotator(workers, story_features(crawler.settings))
         self.draft = story_draft(crawler.settings)
@@ -89,7 +114,7 @@ class StoragePipeline:
             self.raws.append(item.raw)
         elif isinstance(item, TombstoneItem):
             self.tombstones.append(item)
-        if len(self.items) + len(self.raws) + len(self.tombstones) >= self.batch_size:
+        if len(self.items) + len(self.raws) + len(self.tombstones) >= self.write_at:
             if len(self.items) >= BACKLOG * self.batch_size:
                 if self.draft is not None:
                     # the crawl is about to wait for the workers: the story index of what is
@@ -136,15 +161,12 @@ class StoragePipeline:
                 for source_id, keys in recovered(items).items():
                     forget(session, source_id, keys)
         except Exception as exc:
-            self.annotator.forget([_key(i) for i in items])
-            spider = self.crawler.spider
-            message = (
-                f"database write of {len(items)} announcements failed: {type(exc).__name__}: {database_reason(exc)}"
-            )
-            log.error("%s: %s", getattr(spider, "name", "?"), message)
-            if spider is not None and hasattr(spider, "errors"):
-                spider.errors.append(message)
+            self.write_failed(exc, items, raws, tombstones)
             return False
+        if self.away_in_a_row:
+            log.warning("%s: the database is back: a write succeeded after %d failed, with the batch they kept",
+                        self.source_name, self.away_in_a_row)  # fmt: skip
+        self.away_in_a_row, self.write_at = 0, self.batch_size
         self.totals += result
         self.publish_totals()
         spider = self.crawler.spider
@@ -155,6 +177,72 @@ class StoragePipeline:
             else:
                 log.warning("%s", message)
         return True
+
+    @property
+    def source_name(self) -> str:
+        return getattr(self.crawler.spider, "name", "?")
+
+    def write_failed(
+        self, exc: Exception, items: list[AnnouncementItem], raws: list[RawResponse], tombstones: list[TombstoneItem]
+    ) -> None:
+        """A write that failed: its batch kept for the next write when the database is away, else
+        given up (an error of the run, and the spider's next crawl looks for it)."""
+        reason = f"{type(exc).__name__}: {database_reason(exc)}"
+        message = f"database write of {len(items)} announcements failed: {reason}"
+        if database_away(exc):
+            # in front of what came since, in the order the pages came; tried again a batch later
+            self.items[:0], self.raws[:0], self.tombstones[:0] = items, raws, tombstones
+            self.write_at = len(self.items) + len(self.raws) + len(self.tombstones) + self.batch_size
+            self.away.append(message)
+            self.away_reason = reason
+            self.away_in_a_row += 1
+            log.error("%s: %s; kept for the next write", self.source_name, message)
+            if self.away_in_a_row >= WRITE_ATTEMPTS:
+                self.stop_crawl(f"{self.away_in_a_row} database writes in a row failed")
+            return
+        self.annotator.forget([_key(i) for i in items])
+        log.error("%s: %s", self.source_name, message)
+        spider = self.crawler.spider
+        if spider is not None and hasattr(spider, "errors"):
+            spider.errors.append(message)
+        self.not_stored(len(items) + len(tombstones), message)
+
+    def stop_crawl(self, why: str) -> None:
+        """Close the spider: what it would fetch now could not be stored (nor would be asked for
+        again: the next crawl walks the listings for it anyway)."""
+        engine = self.crawler.engine
+        if self.stopping or engine is None:
+            return
+        self.stopping = True
+        log.error("%s: %s: the crawl stops; the next crawl walks every listing page for what it fetched",
+                  self.source_name, why)  # fmt: skip
+        deferred_from_coro(engine.close_spider_async(reason="database unavailable"))
+
+    def not_stored(self, count: int, reason: str) -> None:
+        """Tell the spider what it fetched and will not be stored (announcements, deletions)."""
+        spider = self.crawler.spider
+        if count and spider is not None and hasattr(spider, "not_stored"):
+            spider.not_stored(count, reason)
+
+    def account_for_failures(self) -> None:
+        """At the end: the writes that found the database away are errors of the run if their
+        batches were never stored (the spider then has its next crawl look for them), alarms if a
+        later write stored them (nothing lost, but the operator should know)."""
+        spider = self.crawler.spider
+        lost = len(self.items) + len(self.tombstones)
+        if lost:
+            self.annotator.forget([_key(i) for i in self.items])
+            self.items, self.raws, self.tombstones = [], [], []
+            reason = f"the database unavailable ({self.away_reason or 'no write tried'})"
+            summary = (f"{lost} fetched announcements not stored, {reason}: the next crawl walks every listing "
+                       "page for them")  # fmt: skip
+            log.error("%s: %s", self.source_name, summary)
+            if spider is not None and hasattr(spider, "errors"):
+                spider.errors.extend([*self.away, summary])
+            self.not_stored(lost, reason)
+        elif self.away and spider is not None and hasattr(spider, "alarms"):
+            spider.alarms.extend(f"{message}; a later write stored them" for message in self.away)
+        self.away = []
 
     def publish_totals(self) -> None:
         stats = self.crawler.stats
@@ -196,8 +284,10 @@ class StoragePipeline:
         return self.annotator.search(_key(item), item.title, item.lead, item.body_text)
 
     async def close_spider(self, spider: Spider | None = None) -> None:
+        self.stopping = True  # closing already: the last writes below are tried whatever happens
         await self.write_as_annotated()
         self.flush()
+        self.account_for_failures()  # before the purge: none follows a crawl that lost pages
         self.tombstone_missing()
 
     async def write_as_annotated(self) -> None:

@@ -125,10 +125,15 @@ def status(
         style = HEALTH_STYLE[s.health]
         table.add_row(s.source_id, f"[{style}]{s.health}[/]", when, str(s.consecutive_failures),
                       str(s.consecutive_alarms), str(s.items_30_days))  # fmt: skip
-        if s.consecutive_failures and s.last_error:
+        if s.health in ("failed", "failing") and s.last_error:
             notes.append(Text.assemble((s.source_id, "bold"), " last error: ", s.last_error))
         elif s.alarms:
             notes.append(Text.assemble((s.source_id, "bold"), " alarms: ", "; ".join(s.alarms)))
+        # what the next crawl does about what earlier ones lost (docs/operations.md)
+        if s.failed_pages:
+            notes.append(Text(f"{s.source_id}: the next crawl asks again for {s.failed_pages} article(s) that failed"))
+        if s.walk_listings:
+            notes.append(Text(f"{s.source_id}: the next crawl walks every listing page: {s.walk_listings}"))
     out = Console()
     out.print(table)
     for note in notes:  # Text, not markup: an error may hold brackets

@@ -306,8 +306,9 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
     # -- listings and articles -----------------------------------------------------------------
 
     def parse_listing(self, response: Response, first: bool = False) -> Iterator[Any]:
-        if not hasattr(response, "css"):
-            self.record_error(f"GET {response.url}: listing is not HTML ({response.headers.get('Content-Type')!r})")
+        if not hasattr(response, "css"):  # a failed listing page: remembered like one that answered 500
+            reason = f"listing is not HTML ({response.headers.get('Content-Type')!r})"
+            self.page_failed(response.request, f"GET {response.url}: {reason}", reason)
             return
         links = response.css(self.source.selectors.listing_links or DEFAULT_LISTING_LINKS).getall()
         urls = list(dict.fromkeys(canonical_url(response.urljoin(link)) for link in links))

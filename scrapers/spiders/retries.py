@@ -11,8 +11,18 @@ connection, a parse alarm that kept only the raw page — would otherwise be fet
   hid everything after it: the next crawl walks every listing page, as `--full` does but without
   fetching the known articles again, and the rows go once a crawl has walked them all without a
   failure;
+- a crawl that fetched pages and did not store them — killed before it recorded its outcome (its
+  `crawl_runs` row left `running`: db/interrupted.py), or its database writes failed
+  (scrapers/pipelines.py) — leaves a `crawl` row: the next crawl walks every listing page too, and
+  says why in the log;
 - a page the site deleted since (404/410) leaves the list; one that failed `GIVE_UP_ATTEMPTS`
   times over `GIVE_UP_AFTER` is dropped, with an alarm in the crawl run that drops it.
+
+A walk is complete when the crawl finished, no listing, API or feed page failed (a first page
+included: what it hid was not walked) and everything it fetched was stored; only then do the
+`listing` and `crawl` rows go. The crawl's failures are written with its crawl run's outcome, in
+one transaction (`remember_failures`, called by scrapers/extensions.py): if that fails the run stays
+`running`, and the next crawl treats it as interrupted.
 
 The first failure is an error of its run; a retry that fails again is an alarm (the spider's
 `page_failed`), which escalates like any alarm that repeats.
@@ -27,10 +37,21 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy.http import Response
+from sqlalchemy.orm import Session
 
 from aggregator.urls import canonical_url
-from db.engine import database_reason, session_scope
-from db.failed_pages import PageFailure, exhausted, failed_pages, forget, record_failures
+from db.engine import session_scope
+from db.failed_pages import (
+    CRAWL,
+    CRAWL_KEY,
+    LISTING,
+    PageFailure,
+    crawl_marker,
+    exhausted,
+    failed_pages,
+    forget,
+    record_failures,
+)
 from scrapers.spiders.feeds import FeedEntry, feed_meta
 
 if TYPE_CHECKING:
@@ -58,6 +79,9 @@ class RetriesFailedPages(_Base):
         self.failures: dict[str, PageFailure] = {}  # failed in this crawl, by key
         self.settled: set[str] = set()  # pending ones the site deleted since (404/410)
         self.walk_listings = False  # a listing page failed before: page past the pages with nothing new
+        self.listing_failed = False  # a listing, API or feed page of this crawl failed (a first one too)
+        self.unstored = 0  # announcements (and deletions) this crawl fetched and did not store
+        self.unstored_reasons: list[str] = []
 
     def failed_key(self, url: str) -> str:
         """What a failed article is remembered by: its CMS id when the URL names one (`?p=123`,
@@ -81,13 +105,18 @@ class RetriesFailedPages(_Base):
         if dropped:
             with session_scope(self.database_url, write=True) as session:
                 forget(session, self.source.id, [key for key, *_ in dropped])
-            for _, url, attempts, first, reason in dropped:
-                message = (f"gave up on {url}: it failed {attempts} crawls in a row since {first:%Y-%m-%d} "
+            for key, url, attempts, first, reason in dropped:
+                what = "walking every listing page for what crawls did not store" if key == CRAWL_KEY else url
+                message = (f"gave up on {what}: it failed {attempts} crawls in a row since {first:%Y-%m-%d} "
                            f"(last: {reason}); `ropsfeed crawl --full` tries it once more")  # fmt: skip
                 self.logger.warning("%s: %s", self.name, message)
                 self.alarms.append(message)
         self.pending_failures = {page.key: page for page in pending}
-        self.walk_listings = any(page.kind == "listing" for page in pending)
+        self.walk_listings = any(page.kind in (LISTING, CRAWL) for page in pending)
+        for page in pending:
+            if page.kind == CRAWL:  # more requests than usual tonight: the log says why
+                self.logger.warning("%s: walking every listing page for what an earlier crawl fetched and did not "
+                                    "store: %s", self.name, page.reason)  # fmt: skip
         if pending:
             self.logger.info("%s: %d pages failed before: asking for them again%s", self.name, len(pending),
                              " and walking every listing page" if self.walk_listings else "")  # fmt: skip
@@ -128,10 +157,13 @@ class RetriesFailedPages(_Base):
         elif request.cb_kwargs.get("first") or request.cb_kwargs.get("page") == 1:
             # a first listing, API or feed page: every crawl asks for it, and what it hid is new
             # to the next one, whose paging goes on while pages bring new items; remembered, a
-            # page that keeps failing would set off a walk of every listing page every night
+            # page that keeps failing would set off a walk of every listing page every night.
+            # But a walk owed by an earlier crawl did not happen beyond it: it stays owed.
+            self.listing_failed = True
             return
         else:
             kind, key = "listing", self.identity.key(url)
+            self.listing_failed = True
         published = request.meta.get("feed_published")
         categories = tuple(request.meta.get("feed_categories") or ())
         self.failures[key] = PageFailure(url, key, kind, reason, published, categories)
@@ -141,27 +173,36 @@ class RetriesFailedPages(_Base):
         if key := response.meta.get("failed_key"):
             self.settled.add(key)
 
+    def not_stored(self, count: int, reason: str) -> None:
+        """What the storage pipeline could not store in the end (scrapers/pipelines.py): the next
+        crawl walks every listing page for it (`remember_failures`)."""
+        self.unstored += count
+        if reason not in self.unstored_reasons:
+            self.unstored_reasons.append(reason)
+
     # -- end -------------------------------------------------------------------------------------
 
-    def closed(self, reason: str) -> None:
-        """Write this crawl's failures. Scrapy calls this after the pipeline stored the last items
-        and before the crawl run is recorded (the spider's handler of `spider_closed` is connected
-        before the recorder's), so a failed write is an error of this run."""
-        listings_walked = reason == "finished" and not any(f.kind == "listing" for f in self.failures.values())
+    def walked_everything(self, reason: str) -> bool:
+        """Whether this crawl walked every listing page it was asked to and stored what it found:
+        what an earlier failed listing page or lost crawl hid is then stored."""
+        return reason == "finished" and not self.listing_failed and not self.unstored
+
+    def remember_failures(self, session: Session, reason: str, crawl_run_id: int | None = None) -> None:
+        """Write this crawl's failures, in the transaction that records its crawl run's outcome
+        (scrapers/extensions.py, after the pipeline stored the last items): both are written or
+        neither, and a run left `running` is one the next crawl walks the listings for."""
+        if self.unstored:
+            run = f"crawl run {crawl_run_id}" if crawl_run_id is not None else "a crawl"
+            lost = f"{run} fetched {self.unstored} announcements it did not store: {'; '.join(self.unstored_reasons)}"
+            self.failures[CRAWL_KEY] = crawl_marker(self.source.base_url, lost)
         cleared = set(self.settled)
-        if listings_walked:
-            cleared |= {key for key, page in self.pending_failures.items() if page.kind == "listing"}
+        if self.walked_everything(reason):
+            cleared |= {key for key, page in self.pending_failures.items() if page.kind in (LISTING, CRAWL)}
         cleared -= self.failures.keys()
-        if not self.failures and not cleared:
-            return
-        try:
-            with session_scope(self.database_url, write=True) as session:
-                forget(session, self.source.id, cleared)
-                record_failures(session, self.source.id, list(self.failures.values()), datetime.now(UTC))
-        except Exception as exc:
-            self.record_error(
-                f"remembering {len(self.failures)} failed pages for the next crawl failed: {database_reason(exc)}"
-            )
-            return
-        if self.failures:
-            self.logger.info("%s: %d pages failed: the next crawl asks for them again", self.name, len(self.failures))
+        forget(session, self.source.id, cleared)
+        record_failures(session, self.source.id, list(self.failures.values()), datetime.now(UTC))
+        if CRAWL_KEY in cleared:
+            self.logger.info("%s: walked every listing page and stored what it found: the walk owed for an earlier "
+                             "crawl's lost pages is done", self.name)  # fmt: skip
+        if pages := [page for page in self.failures.values() if page.kind != CRAWL]:
+            self.logger.info("%s: %d pages failed: the next crawl asks for them again", self.name, len(pages))

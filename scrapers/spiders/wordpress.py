@@ -271,8 +271,8 @@ class WordPressSpider(SourceSpider):
                 self.api_broken(response.url, content_type, reason)
                 for request in self.fall_back_from("api", reason):
                     yield request
-            else:
-                self.record_error(f"GET {response.url}: {reason}")
+            else:  # a failed listing page: remembered like one that answered 500
+                self.page_failed(response.request, f"GET {response.url}: {reason}", reason)
             return
         items = listing.items
         for item in items:

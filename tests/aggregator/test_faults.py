@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from aggregator.cli import main
 from db.engine import session_scope
 from db.migrate import ensure_schema
-from db.models import Announcement, CrawlRun
+from db.models import Announcement, CrawlRun, FailedPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import REPO, run_cli
@@ -175,5 +175,10 @@ def test_database_gone_mid_crawl_then_next_run_completes(
     with session_scope(postgres_url) as session:
         runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
         stored = session.scalar(select(func.count()).select_from(Announcement))
+        owed = session.scalars(select(FailedPage.kind)).all()
     assert [r.status for r in runs] == ["failed", "ok"] and stored == 7
     assert "interrupted" in runs[0].errors[-1], "the cut-short run is recorded as failed"
+    walk = "mcps: walking every listing page for what an earlier crawl fetched and did not store: "
+    walk += f"crawl run {runs[0].id} "
+    assert walk in again.stderr, "what the cut-short run fetched is looked for on every listing page"
+    assert owed == [], "and once walked, nothing is owed"

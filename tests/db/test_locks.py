@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from db.engine import session_scope
-from db.locks import RunLocks, current_locks
+from db.locks import RunLocks, current_locks, held_keys
 from db.migrate import ensure_schema
 from db.models import RunLock
 
@@ -69,3 +69,18 @@ def test_reparse_leaves_a_source_being_crawled_alone(db_url: str) -> None:
     assert reports["mcps"].problems == [f"skipped: being crawled by {current_locks(db_url)[0].describe()}"]
     assert reports["mazovia"].problems == []
     assert [lock.owner for lock in current_locks(db_url)] == ["nightly-run"], "reparse released its own locks"
+
+
+def test_held_keys_leave_out_expired_locks_and_holders_gone_from_this_host(sqlite_url: str) -> None:
+    """What `status` counts as a source being crawled: a killed crawl's lock lives on for minutes,
+    but nobody crawls under it."""
+    ensure_schema(sqlite_url)
+    RunLocks(sqlite_url, "live-run", ttl=60).acquire(["mcps", "mazovia", "rops-poznan"])
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with session_scope(sqlite_url, write=True) as session:
+        session.execute(update(RunLock).where(RunLock.key == "mazovia").values(pid=int(gone.stdout)))
+        session.execute(
+            update(RunLock).where(RunLock.key == "rops-poznan").values(expires_at=datetime.now(UTC) - timedelta(1))
+        )
+    with session_scope(sqlite_url) as session:
+        assert held_keys(session) == {"mcps"}

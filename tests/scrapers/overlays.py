@@ -333,3 +333,23 @@ def rzeszow_article_without_body(root: Path) -> None:
         return head + '<div class="article">\n  <div class="back">' + tail
 
     rzeszow_article_changed(root, "a-610-empty", emptied, RZESZOW_SECOND_PAGE_ARTICLE)
+
+
+def rzeszow_listing_delayed(query: str, delay: float) -> Callable[[Path], None]:
+    """An overlay in which the rops.rzeszow.pl listing page `query` ("strona=2") comes as itself,
+    after `delay` seconds: time to stop a crawl between the first listing page's articles and the
+    rest."""
+    routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
+    found = re.search(rf'path = "/aktualnosci"\nquery = "{re.escape(query)}"\nfile = "([^"]+)"', routes)
+    assert found is not None, f"the bundled rops.rzeszow.pl copy has the listing page {query}"
+    page = (SNAPSHOT_DIR / RZESZOW_HOST / found.group(1)).read_bytes()
+
+    def overlay(root: Path) -> None:
+        target = root / RZESZOW_HOST / "fixtures" / "listing-delayed.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(page)
+        _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "/aktualnosci"\nquery = "{query}"\n'
+                      f'file = "fixtures/listing-delayed.html"\ncontent_type = "text/html; charset=utf-8"\n'
+                      f"delay = {delay}\n")  # fmt: skip
+
+    return overlay

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from db.engine import session_scope
 from db.migrate import upgrade
@@ -146,11 +147,44 @@ def test_closing_writes_batch_by_batch_as_the_annotations_arrive_and_indexes_mea
         assert list(session.scalars(select(Announcement.url).order_by(Announcement.id))) == [i.url for i in items]
 
 
-def test_a_failed_write_while_the_backlog_is_full_keeps_the_rest_of_it(
+class Spider:
+    """What the pipeline tells a spider about writes: its errors, alarms and what it did not store."""
+
+    name = "mcps"
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.alarms: list[str] = []
+        self.unstored: list[tuple[int, str]] = []
+
+    def not_stored(self, count: int, reason: str) -> None:
+        self.unstored.append((count, reason))
+
+
+class Engine:
+    """The crawl's engine, as far as the pipeline stops a crawl."""
+
+    def __init__(self) -> None:
+        self.closed: list[str] = []
+
+    async def close_spider_async(self, *, reason: str) -> None:
+        self.closed.append(reason)
+
+
+def connection_lost(*_: Any, **__: Any) -> Any:
+    raise OperationalError("INSERT INTO announcements …", {}, Exception("server closed the connection unexpectedly"))
+
+
+def stored_urls(url: str) -> list[str]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(Announcement.url).order_by(Announcement.id)))
+
+
+def test_a_failed_write_while_the_backlog_is_full_keeps_the_whole_backlog(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The database goes away while ten batches wait: the batch being written is reported lost,
-    the others stay for the next write (not one error per batch, not the whole backlog lost)."""
+    """The database goes away while ten batches wait: one write fails (not one per batch), its batch
+    stays in front of the others, and the next writes store all of them, in order."""
     items = numbered_items(21)
     waiting = {(items[0].source_id, items[0].url)}
     url, pipeline = pipeline_on(tmp_path, waiting)
@@ -164,11 +198,86 @@ def test_a_failed_write_while_the_backlog_is_full_keeps_the_rest_of_it(
 
     monkeypatch.setattr(pipelines, "save_announcements", gone)
     pipeline.process_item(items[19])  # the backlog is full: write, waiting
-    assert attempts == [2] and len(pipeline.items) == 18, "one batch lost, the rest kept"
+    assert attempts == [2] and pipeline.items == items[:20], "one write failed, its batch kept in front"
     monkeypatch.undo()
     waiting.clear()
     pipeline.process_item(items[20])
     asyncio.run(pipeline.close_spider())
-    with session_scope(url) as session:
-        stored = list(session.scalars(select(Announcement.url).order_by(Announcement.id)))
-    assert stored == [i.url for i in items[2:]], "the next writes stored the rest, in order"
+    assert stored_urls(url) == [i.url for i in items], "the next writes stored everything, in order"
+
+
+def test_a_database_back_within_the_crawl_loses_nothing(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection is cut during one write: its batch waits for the next one (a batch later, not
+    at every item), which stores it; the run gets an alarm, not an error: nothing was lost."""
+    items = numbered_items(5)
+    url, pipeline = pipeline_on(tmp_path, set())
+    spider = pipeline.crawler.spider = Spider()  # type: ignore[assignment]
+    monkeypatch.setattr(pipelines, "save_announcements", connection_lost)
+    for item in items[:3]:
+        pipeline.process_item(item)
+    assert stored_urls(url) == [] and pipeline.items == items[:3], "the failed batch kept; no write at item 3"
+    monkeypatch.undo()  # the database is back
+    pipeline.process_item(items[3])
+    assert stored_urls(url) == [i.url for i in items[:4]], "the next write stored the kept batch with the rest"
+    pipeline.process_item(items[4])
+    asyncio.run(pipeline.close_spider())
+    assert stored_urls(url) == [i.url for i in items]
+    assert spider.errors == [] and spider.unstored == []
+    assert spider.alarms == [
+        "database write of 2 announcements failed: OperationalError: server closed the connection unexpectedly; "
+        "a later write stored them"
+    ]
+
+
+def test_a_database_away_to_the_end_stops_the_crawl_and_reports_what_it_did_not_store(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three writes in a row find the database away: the crawl stops (what it would fetch could not
+    be stored); what it fetched is an error of the run and is handed to the spider, whose next
+    crawl looks for it."""
+    items = numbered_items(7)
+    url, pipeline = pipeline_on(tmp_path, set())
+    spider = pipeline.crawler.spider = Spider()  # type: ignore[assignment]
+    engine = pipeline.crawler.engine = Engine()  # type: ignore[assignment]
+    monkeypatch.setattr(pipelines, "save_announcements", connection_lost)
+
+    async def crawl() -> None:  # in the reactor's loop, as a crawl runs
+        for item in items:
+            pipeline.process_item(item)
+        await asyncio.sleep(0)  # the closing of the spider, scheduled
+        assert engine.closed == ["database unavailable"], "stopped at the third failed write (items 2, 4 and 6)"
+        await pipeline.close_spider()
+
+    asyncio.run(crawl())
+    assert stored_urls(url) == []
+    reason = "the database unavailable (OperationalError: server closed the connection unexpectedly)"
+    assert spider.unstored == [(7, reason)]
+    assert spider.errors[0] == (
+        "database write of 2 announcements failed: OperationalError: server closed the connection unexpectedly"
+    )
+    assert spider.errors[-1] == (
+        f"7 fetched announcements not stored, {reason}: the next crawl walks every listing page for them"
+    )
+    assert spider.alarms == []
+
+
+def test_a_batch_the_database_refuses_is_given_up_at_once(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A constraint or a value the database cannot take fails again however often it is written:
+    the batch is an error of the run (the spider's next crawl looks for it) and the crawl goes on."""
+    items = numbered_items(4)
+    url, pipeline = pipeline_on(tmp_path, set())
+    spider = pipeline.crawler.spider = Spider()  # type: ignore[assignment]
+    save = pipelines.save_announcements
+
+    def refuses_the_first(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        if batch[0].url == items[0].url:
+            raise IntegrityError("INSERT INTO announcements …", {}, Exception("CHECK constraint failed"))
+        return save(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pipelines, "save_announcements", refuses_the_first)
+    for item in items:
+        pipeline.process_item(item)
+    asyncio.run(pipeline.close_spider())
+    message = "database write of 2 announcements failed: IntegrityError: CHECK constraint failed"
+    assert stored_urls(url) == [i.url for i in items[2:]]
+    assert spider.errors == [message] and spider.unstored == [(2, message)]

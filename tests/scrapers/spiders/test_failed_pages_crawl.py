@@ -117,6 +117,11 @@ def test_a_failed_listing_page_makes_the_next_crawl_walk_every_listing_page(sqli
         code == 0 and run.errors == [] and run.alarms == [f"GET {listing}: HTTP 500 (failing since an earlier crawl)"]
     )
 
+    code, run = crawl(layered(rzeszow_page_answers("/aktualnosci", 500, query=None)), sqlite_url)
+    assert code == 1 and failed(sqlite_url) == [(listing, "listing", "HTTP 500", 2)], (
+        "a crawl whose first listing page failed walked nothing: the walk is still owed"
+    )
+
     code, run = crawl(layered(), sqlite_url)
     assert code == 0 and run.items_new == 3 and URL in stored_urls(sqlite_url) and len(stored_urls(sqlite_url)) == 5
     assert failed(sqlite_url) == [], "a crawl that walked every listing page clears them"
