@@ -21,6 +21,7 @@ from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.images import each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
+from scrapers.extraction.soft_errors import soft_error
 from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
 from scrapers.extraction.text import clean_line, lead_of, paragraphs, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
@@ -81,22 +82,9 @@ class ParsedArticle:
             missing.append("no title")
         if not self.body_text.strip():
             missing.append("no body")
-        if self.title and len(self.body_text) < SOFT_ERROR_MAX_BODY and SOFT_ERROR_TITLE.match(self.title.strip()):
-            missing.append(f"an error page served as HTTP 200 (soft 404): {self.title.strip()[:80]!r}")
+        if notice := soft_error(self.title, self.body_text):  # scrapers/extraction/soft_errors.py
+            missing.append(f"an error page served as HTTP 200 (soft 404): {notice!r}")
         return missing
-
-
-# Titles of the error pages CMSs serve with HTTP 200 ("Błąd 404", "Strona nie została znaleziona",
-# "Nie znaleziono strony", "Przerwa techniczna"): anchored at the start, so a real announcement
-# about something "not found" (a contractor, a candidate) is not taken for one; and only with a
-# short text, as an error page has.
-SOFT_ERROR_TITLE = re.compile(
-    r"(?i)(błąd\s*404|error\s*404|404\s*([-–:|]|$)|page not found|not found|"
-    r"(ta |podana |żądana |wybrana )?(strona|podstrona|artykuł|pozycja)( o podanym adresie)? nie (została |zostało )?"
-    r"(znaleziona|znaleziony|odnaleziona|odnaleziony|istnieje)|nie (znaleziono|odnaleziono) (strony|artykułu|pozycji|"
-    r"podanej strony|żądanej strony)|przerwa techniczna)"
-)
-SOFT_ERROR_MAX_BODY = 400
 
 
 @dataclass(frozen=True)
