@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -44,7 +45,8 @@ from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, Tombstone
 from scrapers.registry import SourceConfig
 from scrapers.spiders.alarms import Alarms
 from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
-from scrapers.spiders.retries import RetriesFailedPages
+from scrapers.spiders.redirects import redirect_loop, redirect_problem
+from scrapers.spiders.retries import RetriesFailedPages, asked_url
 from scrapers.worker_pool import default_workers, offload
 
 log = logging.getLogger(__name__)
@@ -168,6 +170,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         spider.full = crawler.settings.getbool("ROPSFEED_FULL")
         spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
         spider.workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         return spider
 
     @property
@@ -303,6 +306,19 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.errors.append(message)
         self.logger.error("%s: %s", self.name, message)
 
+    def request_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        """An article request whose redirect Scrapy's duplicate filter dropped: a loop, or one more
+        article sent to the home page (redirects.py). Without this, the page would be neither
+        stored nor reported, and nothing would ask for it again."""
+        redirected_from = request.meta.get("redirect_urls")
+        if spider is not self or not redirected_from or request.callback != self.parse_article:
+            return
+        asked = asked_url(request)
+        if problem := redirect_problem(self.source, asked, request.url):
+            self.page_failed(request, f"GET {asked}: {problem}; not stored", problem, alarm=True)
+        elif problem := redirect_loop(redirected_from, request.url):
+            self.page_failed(request, f"GET {asked}: {problem}", problem)
+
     # -- listings and articles -----------------------------------------------------------------
 
     def parse_listing(self, response: Response, first: bool = False) -> Iterator[Any]:
@@ -331,6 +347,11 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         )  # fmt: skip
 
     async def parse_article(self, response: Response, **_: Any) -> AsyncIterator[Any]:
+        if response.meta.get("redirect_urls"):
+            asked = asked_url(response.request) if response.request is not None else response.url
+            if problem := redirect_problem(self.source, asked, response.url):  # not the page asked for, nor
+                self.page_failed(response.request, f"GET {asked}: {problem}; not stored", problem, alarm=True)
+                return  # its answer (a parked domain's 404 is no deletion)
         if response.status in GONE:
             self.settle(response)
             for tombstone in self.gone(response):
@@ -370,7 +391,13 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             self.logger.info("%s: %s, which failed before, answers HTTP %d: not asked for again", self.name,
                              response.url, response.status)  # fmt: skip
         else:
-            self.record_error(f"GET {response.url}: HTTP {response.status}")
+            redirected_from = response.meta.get("redirect_urls")
+            via = (
+                f"{redirected_from[0]}: HTTP {response.status} (redirected to {response.url})"
+                if redirected_from
+                else ""
+            )
+            self.record_error(f"GET {via or f'{response.url}: HTTP {response.status}'}")
 
     def complete(self, parsed: ParsedArticle, response: Response) -> None:
         """Fill what the page lacks from what led to it (e.g. the feed's pubDate)."""
