@@ -43,6 +43,10 @@ DEFAULT_IMAGE_SELECTORS = "img.wp-post-image, figure.post-thumbnail img"
 #: <header class="entry-header"> (Twenty Twenty-One), and some CMSs wrap the whole page in a <form>.
 _NOT_THE_ARTICLES = frozenset({"nav", "aside", "footer"})
 _NOT_THE_ARTICLES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation"})
+#: Classes of what lists other pages (a sidebar's "latest news", a widget, related posts): a date
+#: printed there is another page's. Also class words starting "sidebar"/"widget-"/"widget_" or
+#: holding "-sidebar" ("widget-area", "widget_recent_entries", Drupal's "region-sidebar-second").
+_OTHER_PAGES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation", "recent-posts"})
 #: A timestamp, where it came from (json-ld, meta, time, label) and its precision (day, minute, second).
 Stamp = tuple[datetime | None, str | None, str | None]
 TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
@@ -425,6 +429,8 @@ class ArticleParser:
         selector = (f"time.{time_class}[datetime], time.entry-date[datetime], dd.{joomla_dd} time[datetime], "
                     f"time[itemprop={itemprop}][datetime]")  # fmt: skip
         for time_tag in select(soup, selector, scope):
+            if _about_other_pages(time_tag):
+                continue
             if (
                 time_class == "updated"
                 and "updated" not in (time_tag.get("class") or [])
@@ -438,10 +444,26 @@ class ArticleParser:
                 return value, "time", iso_granularity(raw)
         label = self.selectors.date if published else self.selectors.modified
         if label:
-            element = select_one(soup, label)
+            element = next((e for e in select(soup, label) if not _about_other_pages(e)), None)
             if element is not None:
                 return visible_date(element.get_text(" "))
         return None, None, None
+
+
+def _about_other_pages(element: Tag) -> bool:
+    """Whether `element` is in a menu, a sidebar, a widget, a list of related posts or the site's
+    footer: a date there is another page's (a sidebar's "latest news" prints theirs, often with
+    the classes of the article's own date line), never this page's publication date. A <footer>
+    inside the <article> is the post's own (Twenty Fifteen prints the date there)."""
+    for parent in element.parents:
+        if parent.name in ("nav", "aside"):
+            return True
+        if parent.name == "footer" and not any(p.name == "article" for p in parent.parents):
+            return True
+        for word in _words(parent.get("class")):
+            if word in _OTHER_PAGES_CLASSES or word.startswith(("sidebar", "widget-", "widget_")) or "-sidebar" in word:
+                return True
+    return False
 
 
 _REL_CATEGORY = frozenset({"category", "tag"})

@@ -228,3 +228,44 @@ def test_a_linked_title_of_the_page_itself_leaves_the_body() -> None:
     )
     article = ArticleParser(_ERROR_SELECTORS).parse(page, "https://x.pl/aktualnosci/123-nabor")
     assert "123-nabor" not in article.body_html and article.body_text == "Zapraszamy do udziału."
+
+
+# rops.rzeszow.pl after a template change: the article's date line is gone, and the sidebar's
+# "Ostatnio dodane" prints its teasers' dates with the class the registry selects.
+_DATE_IN_SIDEBAR = """<html><body><div id="content"><div class="article"><h1>Wystartował projekt</h1>
+<div class="article-content"><p>Regionalny Ośrodek Polityki Społecznej rozpoczął projekt.</p></div></div>
+<div class="sidebar"><h3>Ostatnio dodane</h3><ul><li><div class="article-date">Data dodania: 2011-01-01 10:00</div>
+<a href="/a-1-x">Inny artykuł</a></li></ul></div></div></body></html>"""
+
+
+def test_a_date_line_in_the_sidebar_is_another_pages_date() -> None:
+    selectors = Selectors(title="div.article h1", body="div.article-content", date="div.article-date")
+    article = ArticleParser(selectors).parse(_DATE_IN_SIDEBAR, "https://www.rops.rzeszow.pl/a-1579-x")
+    assert (article.published_at, article.published_from) == (None, None)
+    own_line = _DATE_IN_SIDEBAR.replace('<div class="article-content">',
+                                        '<div class="article-date">Data dodania: 2024-03-21 11:02</div>'
+                                        '<div class="article-content">')  # fmt: skip
+    assert (
+        ArticleParser(selectors).parse(own_line, "https://x.pl/a").published_at.isoformat()
+        == "2024-03-21T10:02:00+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    "widget",
+    ['<aside id="secondary" class="widget-area"><ul><li>{}</li></ul></aside>',
+     '<div class="widget widget_recent_entries"><ul><li>{}</li></ul></div>',
+     '<div class="region region-sidebar-second">{}</div>', "<footer>{}</footer>"],
+)  # fmt: skip
+def test_a_wordpress_widgets_time_is_not_the_posts(widget: str) -> None:
+    """A theme without <article>: the <time> search covers the page, where a "recent posts"
+    widget prints the other posts' dates in the theme's own classes."""
+    stamp = '<time class="entry-date published" datetime="2011-01-01T10:00:00+01:00">1 stycznia 2011</time>'
+    page = (f'<html><body><h1 class="entry-title">Nabór</h1><div class="entry-content"><p>Treść.</p></div>'
+            f"{widget.format(stamp)}</body></html>")  # fmt: skip
+    assert ArticleParser().parse(page, "https://x.pl/nabor/").published_at is None
+    footer_of_the_post = (
+        f'<html><body><article><h1 class="entry-title">Nabór</h1><div class="entry-content"><p>Treść.</p></div>'
+        f'<footer class="entry-footer">{stamp}</footer></article></body></html>'
+    )
+    assert ArticleParser().parse(footer_of_the_post, "https://x.pl/nabor/").published_at is not None
