@@ -44,7 +44,7 @@ from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.spiders.alarms import Alarms
-from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
+from scrapers.spiders.feeds import FeedEntry, cut_off_feed, feed_meta, read_rss
 from scrapers.spiders.redirects import redirect_loop, redirect_problem
 from scrapers.spiders.retries import RetriesFailedPages, asked_url
 from scrapers.worker_pool import default_workers, offload
@@ -216,6 +216,8 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if entries is None:
             self.feed_unavailable(f"no RSS feed at {response.url} (HTTP {response.status})")
         else:
+            if cut := cut_off_feed(response.body):  # what came before the cut dates its pages
+                self.feed_unavailable(f"feed {response.url}: {cut} (items read before the cut: {len(entries)})")
             self.feed_entries = {self.identity.key(entry.url): entry for entry in entries}
         yield from self.listing_requests()
 

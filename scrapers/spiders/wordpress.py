@@ -28,7 +28,7 @@ from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso
 from scrapers.items import AnnouncementItem, ImageItem, RawResponse, archive_form
 from scrapers.spiders.base import SourceSpider, describe_failure
-from scrapers.spiders.feeds import feed_meta, read_rss
+from scrapers.spiders.feeds import cut_off_feed, feed_meta, read_rss
 from scrapers.worker_pool import offload
 from scrapers.wp_rest import api_query
 
@@ -390,6 +390,9 @@ class WordPressSpider(SourceSpider):
             if page == 1:
                 yield from self.fall_back_from("feed", "not an RSS document")
             return
+        if cut := cut_off_feed(response.body):  # the items before the cut are crawled all the same
+            message = f"GET {response.url}: {cut} (items read before the cut: {len(entries)})"
+            self.page_failed(response.request, message, cut, alarm=True)
         fresh = unseen = 0
         for entry in entries:
             if not self.first_sight([entry.url]):
