@@ -308,8 +308,8 @@ class WordPressSpider(SourceSpider):
                 self.api_broken(response.url, content_type, reason)
                 for request in self.fall_back_from("api", reason):
                     yield request
-            else:
-                self.record_error(f"GET {response.url}: {reason}")
+            else:  # it hid the pages after it: remembered, so that the next crawl walks them
+                self.page_failed(response.request, f"GET {response.url}: {reason}", reason)
             return
         items = listing.items
         for item in items:

@@ -86,3 +86,20 @@ def test_pages_that_hold_fewer_posts_than_the_count_are_not_the_whole_listing() 
 def test_api_extent(headers: dict[str, bytes], extent: tuple[int, int | None, bool]) -> None:
     found = api_extent(headers, 5)
     assert (found.pages, found.posts, found.contradiction is not None) == extent
+
+
+def test_a_later_page_that_is_not_json_is_an_error_the_next_crawl_walks_past() -> None:
+    spider = full_crawl()
+    url = f"{API}?{api_query(5, 2)}"
+    half = (BUNDLED / "wp-json/wp/v2/posts-page-2.json").read_bytes()[:500]
+    response = TextResponse(url, body=half, headers={"Content-Type": "application/json"},
+                            request=Request(url, cb_kwargs={"page": 2}))  # fmt: skip
+
+    async def drain() -> list[Any]:
+        return [out async for out in spider.parse_api(response, 2)]
+
+    assert asyncio.run(drain()) == []
+    [error] = spider.errors
+    assert error.startswith(f"GET {url}: not JSON (application/json): ")
+    [failure] = spider.failures.values()
+    assert (failure.url, failure.kind) == (url, "listing")
