@@ -16,23 +16,9 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    ResponseDataLossError,
-)
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.log import SpiderLoggerAdapter
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
@@ -44,6 +30,7 @@ from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.spiders.alarms import Alarms
+from scrapers.spiders.failures import describe_failure
 from scrapers.spiders.feeds import FeedEntry, cut_off_feed, feed_meta, read_rss
 from scrapers.spiders.redirects import redirect_loop, redirect_problem
 from scrapers.spiders.retries import RetriesFailedPages, asked_url
@@ -66,24 +53,6 @@ def read_article(
     for a wrong label — all there, not in the crawl process, which also runs the crawl."""
     decoded = decode_page(body, content_type, url)
     return parser.parse(decoded.text, url), archive_form(body), decoded.note(url)
-
-
-def describe_failure(failure: Failure, timeout: float) -> str:
-    """A precise, human reason for a failed request."""
-    if failure.check(HttpError):
-        response = failure.value.response
-        return f"HTTP {response.status}"
-    if failure.check(DNSLookupError, CannotResolveHostError):
-        return "DNS lookup failed (no network or unknown host)"
-    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
-        return f"timed out after {timeout:g} s"
-    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
-        return "connection refused"
-    if failure.check(DownloadFailedError):
-        return f"download failed: {failure.getErrorMessage()}"
-    if failure.check(ResponseDataLossError):  # Scrapy's own has no message; scrapers.downloader adds the sizes
-        return failure.getErrorMessage() or "the connection closed before the whole page arrived"
-    return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
 GONE = (404, 410)  # a known article answering these was deleted by the site: a tombstone

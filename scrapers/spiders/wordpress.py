@@ -27,7 +27,8 @@ from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso
 from scrapers.items import AnnouncementItem, ImageItem, RawResponse, archive_form
-from scrapers.spiders.base import SourceSpider, describe_failure
+from scrapers.spiders.base import SourceSpider
+from scrapers.spiders.failures import describe_failure
 from scrapers.spiders.feeds import cut_off_feed, feed_meta, read_rss
 from scrapers.worker_pool import offload
 from scrapers.wp_rest import api_query
