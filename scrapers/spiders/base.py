@@ -8,6 +8,7 @@ is `--full`; pagination stops after a listing page that brought nothing new.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any, ClassVar
@@ -128,6 +129,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         # the site's feed items by URL key: the dates (and categories) of pages that print none
         self.feed_entries: dict[str, FeedEntry] = {}
+        self.unexpected_urls_alarmed = False  # `check_article_urls` raised its alarm
         self.full = False
         self.database_url = ""
         self.workers = 0  # worker processes for page extraction (scrapers.worker_pool); 0: inline
@@ -301,6 +303,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if not urls:
             self.alarms.append(f"listing {response.url} yielded no items (layout change?)")
             return
+        self.check_article_urls(response.url, urls)
         unseen = self.first_sight(urls)
         fresh = [u for u in unseen if self.full or self.is_new(u)]
         for url in fresh:
@@ -309,6 +312,20 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
         if next_page and (fresh or ((self.full or self.walk_listings) and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)
+
+    def check_article_urls(self, listing: str, urls: list[str]) -> None:
+        """An alarm (once a crawl) when none of a listing's links has the registry's article URL
+        shape (`article_pattern`, matched against the path): the site changed its URLs, and each
+        known announcement is about to be stored a second time under its new URL. The links are
+        followed all the same: new announcements keep coming while the operator looks."""
+        pattern = self.source.article_pattern
+        if not pattern or self.unexpected_urls_alarmed or any(re.search(pattern, urlsplit(u).path) for u in urls):
+            return
+        self.unexpected_urls_alarmed = True
+        self.alarms.append(
+            f"listing {listing}: none of its {len(urls)} links matches the article URL pattern {pattern!r} "
+            f"(e.g. {urls[0]}): the site changed its URLs? known announcements may be stored again under new ones"
+        )
 
     def raw_of(self, response: Response, kind: str) -> RawResponse:
         headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
