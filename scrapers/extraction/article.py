@@ -277,10 +277,16 @@ class ArticleParser:
         return None
 
     def _title_elements(self, soup: BeautifulSoup) -> Iterator[Tag | None]:
-        """The site's title selector, then "h1.entry-title", "article h1" and "h1", each looked
-        for only when the one before gave no text."""
+        """The site's title selector; for a site without one, "h1.entry-title", "article h1" and
+        "h1", each looked for only when the one before gave no text.
+
+        A site's selector that finds no text is a changed or broken page, and the guesses would
+        find another heading: the site's name in its logo's <h1>, stored as the title in place of
+        the announcement's. The page's own statements of its title (JSON-LD, og:title, <title>)
+        are read then (`title`)."""
         if self.selectors.title:
             yield select_one(soup, self.selectors.title)
+            return
         headings = _tags(soup, "h1")
         yield next((h for h in headings if "entry-title" in _words(h.get("class"))), None)
         yield next((h for h in headings if any(p.name == "article" for p in h.parents)), None)

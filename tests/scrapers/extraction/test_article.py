@@ -269,3 +269,18 @@ def test_a_wordpress_widgets_time_is_not_the_posts(widget: str) -> None:
         f'<footer class="entry-footer">{stamp}</footer></article></body></html>'
     )
     assert ArticleParser().parse(footer_of_the_post, "https://x.pl/nabor/").published_at is not None
+
+
+def test_an_empty_headline_does_not_take_the_logos_heading_for_the_title() -> None:
+    """rops.rzeszow.pl with the article's <h1> printed empty: the first <h1> left on the page is
+    the site's name in its logo, which would replace the stored title."""
+    page = (
+        '<html><head><title>{}</title></head><body><div id="top"><h1 class="logo">Regionalny Ośrodek Polityki '
+        'Społecznej w Rzeszowie</h1></div><div class="article"><h1></h1><div class="article-content"><p>W bieżącym '
+        "roku Województwo Podkarpackie przyznało 1 861 504,00 zł organizacjom.</p></div></div></body></html>"
+    )
+    selectors = Selectors(title="div.article h1", body="div.article-content")
+    untitled = ArticleParser(selectors).parse(page.format(""), "https://www.rops.rzeszow.pl/a-1633-x")
+    assert untitled.title is None and "no title" in untitled.problems
+    titled = page.format("Ponad 1 800 000,00 zł dla organizacji - Regionalny Ośrodek Polityki Społecznej w Rzeszowie")
+    assert ArticleParser(selectors).parse(titled, "https://x.pl/a").title == "Ponad 1 800 000,00 zł dla organizacji"
