@@ -21,6 +21,7 @@ from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.images import each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
+from scrapers.extraction.soft_errors import soft_error
 from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
 from scrapers.extraction.text import clean_line, lead_of, paragraphs, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
@@ -42,6 +43,10 @@ DEFAULT_IMAGE_SELECTORS = "img.wp-post-image, figure.post-thumbnail img"
 #: <header class="entry-header"> (Twenty Twenty-One), and some CMSs wrap the whole page in a <form>.
 _NOT_THE_ARTICLES = frozenset({"nav", "aside", "footer"})
 _NOT_THE_ARTICLES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation"})
+#: Classes of what lists other pages (a sidebar's "latest news", a widget, related posts): a date
+#: printed there is another page's. Also class words starting "sidebar"/"widget-"/"widget_" or
+#: holding "-sidebar" ("widget-area", "widget_recent_entries", Drupal's "region-sidebar-second").
+_OTHER_PAGES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation", "recent-posts"})
 #: A timestamp, where it came from (json-ld, meta, time, label) and its precision (day, minute, second).
 Stamp = tuple[datetime | None, str | None, str | None]
 TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
@@ -82,22 +87,9 @@ class ParsedArticle:
         if not (self.body_text.strip() or self.attachments or "<img" in self.body_html):
             # a poster or a file alone is content, as in a REST post (scrapers/spiders/wordpress.py)
             missing.append("no body")
-        if self.title and len(self.body_text) < SOFT_ERROR_MAX_BODY and SOFT_ERROR_TITLE.match(self.title.strip()):
-            missing.append(f"an error page served as HTTP 200 (soft 404): {self.title.strip()[:80]!r}")
+        if notice := soft_error(self.title, self.body_text):  # scrapers/extraction/soft_errors.py
+            missing.append(f"an error page served as HTTP 200 (soft 404): {notice!r}")
         return missing
-
-
-# Titles of the error pages CMSs serve with HTTP 200 ("Błąd 404", "Strona nie została znaleziona",
-# "Nie znaleziono strony", "Przerwa techniczna"): anchored at the start, so a real announcement
-# about something "not found" (a contractor, a candidate) is not taken for one; and only with a
-# short text, as an error page has.
-SOFT_ERROR_TITLE = re.compile(
-    r"(?i)(błąd\s*404|error\s*404|404\s*([-–:|]|$)|page not found|not found|"
-    r"(ta |podana |żądana |wybrana )?(strona|podstrona|artykuł|pozycja)( o podanym adresie)? nie (została |zostało )?"
-    r"(znaleziona|znaleziony|odnaleziona|odnaleziony|istnieje)|nie (znaleziono|odnaleziono) (strony|artykułu|pozycji|"
-    r"podanej strony|żądanej strony)|przerwa techniczna)"
-)
-SOFT_ERROR_MAX_BODY = 400
 
 
 @dataclass(frozen=True)
@@ -286,10 +278,16 @@ class ArticleParser:
         return None
 
     def _title_elements(self, soup: BeautifulSoup) -> Iterator[Tag | None]:
-        """The site's title selector, then "h1.entry-title", "article h1" and "h1", each looked
-        for only when the one before gave no text."""
+        """The site's title selector; for a site without one, "h1.entry-title", "article h1" and
+        "h1", each looked for only when the one before gave no text.
+
+        A site's selector that finds no text is a changed or broken page, and the guesses would
+        find another heading: the site's name in its logo's <h1>, stored as the title in place of
+        the announcement's. The page's own statements of its title (JSON-LD, og:title, <title>)
+        are read then (`title`)."""
         if self.selectors.title:
             yield select_one(soup, self.selectors.title)
+            return
         headings = _tags(soup, "h1")
         yield next((h for h in headings if "entry-title" in _words(h.get("class"))), None)
         yield next((h for h in headings if any(p.name == "article" for p in h.parents)), None)
@@ -438,6 +436,8 @@ class ArticleParser:
         selector = (f"time.{time_class}[datetime], time.entry-date[datetime], dd.{joomla_dd} time[datetime], "
                     f"time[itemprop={itemprop}][datetime]")  # fmt: skip
         for time_tag in select(soup, selector, scope):
+            if _about_other_pages(time_tag):
+                continue
             if (
                 time_class == "updated"
                 and "updated" not in (time_tag.get("class") or [])
@@ -451,10 +451,26 @@ class ArticleParser:
                 return value, "time", iso_granularity(raw)
         label = self.selectors.date if published else self.selectors.modified
         if label:
-            element = select_one(soup, label)
+            element = next((e for e in select(soup, label) if not _about_other_pages(e)), None)
             if element is not None:
                 return visible_date(element.get_text(" "))
         return None, None, None
+
+
+def _about_other_pages(element: Tag) -> bool:
+    """Whether `element` is in a menu, a sidebar, a widget, a list of related posts or the site's
+    footer: a date there is another page's (a sidebar's "latest news" prints theirs, often with
+    the classes of the article's own date line), never this page's publication date. A <footer>
+    inside the <article> is the post's own (Twenty Fifteen prints the date there)."""
+    for parent in element.parents:
+        if parent.name in ("nav", "aside"):
+            return True
+        if parent.name == "footer" and not any(p.name == "article" for p in parent.parents):
+            return True
+        for word in _words(parent.get("class")):
+            if word in _OTHER_PAGES_CLASSES or word.startswith(("sidebar", "widget-", "widget_")) or "-sidebar" in word:
+                return True
+    return False
 
 
 _REL_CATEGORY = frozenset({"category", "tag"})

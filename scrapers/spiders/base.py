@@ -8,30 +8,18 @@ is `--full`; pagination stops after a listing page that brought nothing new.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    ResponseDataLossError,
-)
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.log import SpiderLoggerAdapter
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
@@ -43,8 +31,10 @@ from scrapers.extraction.encoding import decode_page
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.spiders.alarms import Alarms
-from scrapers.spiders.feeds import FeedEntry, feed_meta, read_rss
-from scrapers.spiders.retries import RetriesFailedPages
+from scrapers.spiders.failures import describe_failure
+from scrapers.spiders.feeds import FeedEntry, cut_off_feed, feed_meta, read_rss
+from scrapers.spiders.redirects import redirect_loop, redirect_problem
+from scrapers.spiders.retries import RetriesFailedPages, asked_url
 from scrapers.worker_pool import default_workers, offload
 
 log = logging.getLogger(__name__)
@@ -64,24 +54,6 @@ def read_article(
     for a wrong label — all there, not in the crawl process, which also runs the crawl."""
     decoded = decode_page(body, content_type, url)
     return parser.parse(decoded.text, url), archive_form(body), decoded.note(url)
-
-
-def describe_failure(failure: Failure, timeout: float) -> str:
-    """A precise, human reason for a failed request."""
-    if failure.check(HttpError):
-        response = failure.value.response
-        return f"HTTP {response.status}"
-    if failure.check(DNSLookupError, CannotResolveHostError):
-        return "DNS lookup failed (no network or unknown host)"
-    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
-        return f"timed out after {timeout:g} s"
-    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
-        return "connection refused"
-    if failure.check(DownloadFailedError):
-        return f"download failed: {failure.getErrorMessage()}"
-    if failure.check(ResponseDataLossError):  # Scrapy's own has no message; scrapers.downloader adds the sizes
-        return failure.getErrorMessage() or "the connection closed before the whole page arrived"
-    return f"{failure.type.__name__}: {failure.getErrorMessage()}"
 
 
 GONE = (404, 410)  # a known article answering these was deleted by the site: a tombstone
@@ -157,6 +129,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.seen: set[str] = set()  # keys of article URLs met in this crawl: a page repeating them is not "new"
         # the site's feed items by URL key: the dates (and categories) of pages that print none
         self.feed_entries: dict[str, FeedEntry] = {}
+        self.unexpected_urls_alarmed = False  # `check_article_urls` raised its alarm
         self.full = False
         self.database_url = ""
         self.workers = 0  # worker processes for page extraction (scrapers.worker_pool); 0: inline
@@ -168,6 +141,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         spider.full = crawler.settings.getbool("ROPSFEED_FULL")
         spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
         spider.workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         return spider
 
     @property
@@ -213,6 +187,8 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if entries is None:
             self.feed_unavailable(f"no RSS feed at {response.url} (HTTP {response.status})")
         else:
+            if cut := cut_off_feed(response.body):  # what came before the cut dates its pages
+                self.feed_unavailable(f"feed {response.url}: {cut} (items read before the cut: {len(entries)})")
             self.feed_entries = {self.identity.key(entry.url): entry for entry in entries}
         yield from self.listing_requests()
 
@@ -303,6 +279,19 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.errors.append(message)
         self.logger.error("%s: %s", self.name, message)
 
+    def request_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        """An article request whose redirect Scrapy's duplicate filter dropped: a loop, or one more
+        article sent to the home page (redirects.py). Without this, the page would be neither
+        stored nor reported, and nothing would ask for it again."""
+        redirected_from = request.meta.get("redirect_urls")
+        if spider is not self or not redirected_from or request.callback != self.parse_article:
+            return
+        asked = asked_url(request)
+        if problem := redirect_problem(self.source, asked, request.url):
+            self.page_failed(request, f"GET {asked}: {problem}; not stored", problem, alarm=True)
+        elif problem := redirect_loop(redirected_from, request.url):
+            self.page_failed(request, f"GET {asked}: {problem}", problem)
+
     # -- listings and articles -----------------------------------------------------------------
 
     def parse_listing(self, response: Response, first: bool = False) -> Iterator[Any]:
@@ -315,6 +304,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if not urls:
             self.alarms.append(f"listing {response.url} yielded no items (layout change?)")
             return
+        self.check_article_urls(response.url, urls)
         unseen = self.first_sight(urls)
         fresh = [u for u in unseen if self.full or self.is_new(u)]
         for url in fresh:
@@ -324,6 +314,20 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if next_page and (fresh or ((self.full or self.walk_listings) and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)
 
+    def check_article_urls(self, listing: str, urls: list[str]) -> None:
+        """An alarm (once a crawl) when none of a listing's links has the registry's article URL
+        shape (`article_pattern`, matched against the path): the site changed its URLs, and each
+        known announcement is about to be stored a second time under its new URL. The links are
+        followed all the same: new announcements keep coming while the operator looks."""
+        pattern = self.source.article_pattern
+        if not pattern or self.unexpected_urls_alarmed or any(re.search(pattern, urlsplit(u).path) for u in urls):
+            return
+        self.unexpected_urls_alarmed = True
+        self.alarms.append(
+            f"listing {listing}: none of its {len(urls)} links matches the article URL pattern {pattern!r} "
+            f"(e.g. {urls[0]}): the site changed its URLs? known announcements may be stored again under new ones"
+        )
+
     def raw_of(self, response: Response, kind: str) -> RawResponse:
         headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
         return RawResponse(
@@ -332,6 +336,11 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         )  # fmt: skip
 
     async def parse_article(self, response: Response, **_: Any) -> AsyncIterator[Any]:
+        if response.meta.get("redirect_urls"):
+            asked = asked_url(response.request) if response.request is not None else response.url
+            if problem := redirect_problem(self.source, asked, response.url):  # not the page asked for, nor
+                self.page_failed(response.request, f"GET {asked}: {problem}; not stored", problem, alarm=True)
+                return  # its answer (a parked domain's 404 is no deletion)
         if response.status in GONE:
             self.settle(response)
             for tombstone in self.gone(response):
@@ -371,7 +380,13 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             self.logger.info("%s: %s, which failed before, answers HTTP %d: not asked for again", self.name,
                              response.url, response.status)  # fmt: skip
         else:
-            self.record_error(f"GET {response.url}: HTTP {response.status}")
+            redirected_from = response.meta.get("redirect_urls")
+            via = (
+                f"{redirected_from[0]}: HTTP {response.status} (redirected to {response.url})"
+                if redirected_from
+                else ""
+            )
+            self.record_error(f"GET {via or f'{response.url}: HTTP {response.status}'}")
 
     def complete(self, parsed: ParsedArticle, response: Response) -> None:
         """Fill what the page lacks from what led to it (e.g. the feed's pubDate)."""

@@ -8,6 +8,7 @@ whose pages often print no date at all, have a feed of each category that does
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,6 +52,20 @@ def read_rss(response: Response) -> list[FeedEntry] | None:
                 )
             )
     return found
+
+
+#: How a feed document ends (RSS 2.0, Atom, RSS 1.0), trailing whitespace and comments aside.
+_FEED_END = re.compile(rb"</(?:rss|feed|rdf:RDF)>\s*(?:<!--.*?-->\s*)*\Z", re.DOTALL | re.IGNORECASE)
+
+
+def cut_off_feed(body: bytes) -> str | None:
+    """Why an RSS document that parsed is not whole: one that stops before its closing tag (a
+    server that gave up mid-feed, as PHP does). The XML parser recovers what came before without
+    a word, and the items after the cut — their pages, or the dates of those pages — would go
+    missing unnoticed."""
+    if _FEED_END.search(body[-4096:]):
+        return None
+    return "the feed stops in the middle, without its closing </rss> (cut off by the server?)"
 
 
 def feed_meta(entry: FeedEntry) -> dict[str, object]:

@@ -27,8 +27,9 @@ from scrapers.extraction.soup import parse_html
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso
 from scrapers.items import AnnouncementItem, ImageItem, RawResponse, archive_form
-from scrapers.spiders.base import SourceSpider, describe_failure
-from scrapers.spiders.feeds import feed_meta, read_rss
+from scrapers.spiders.base import SourceSpider
+from scrapers.spiders.failures import describe_failure
+from scrapers.spiders.feeds import cut_off_feed, feed_meta, read_rss
 from scrapers.worker_pool import offload
 from scrapers.wp_rest import api_query
 
@@ -197,6 +198,34 @@ def incomplete_posts(posts: list[dict[str, Any]]) -> list[str]:
     return [str(post.get("link") or post.get("id") or "?") for post in posts]
 
 
+@dataclass(frozen=True)
+class ApiExtent:
+    """How big a REST listing says it is: `X-WP-TotalPages` (0 when absent) and `X-WP-Total`."""
+
+    pages: int
+    posts: int | None
+    contradiction: str | None = None  # the two headers disagree: neither is trusted for deletions
+
+
+def api_extent(headers: Any, per_page: int) -> ApiExtent:
+    """The listing's extent from a REST API page's headers. WordPress computes both headers from
+    one query, so a count of posts that does not fit in the pages said (a cache or a plugin that
+    rewrites one of them) shows a lying header: the pages the count needs are read, and the
+    listing is never taken as complete, since a post missing from it may be on no page read."""
+
+    def number(name: str) -> int | None:
+        value = (headers.get(name) or b"").decode("latin-1").strip()
+        return int(value) if value.isdigit() else None
+
+    pages, posts = number("X-WP-TotalPages") or 0, number("X-WP-Total")
+    if posts is not None and pages and posts > pages * per_page:
+        needed = -(-posts // per_page)
+        said = (f"X-WP-TotalPages says {pages} page(s) of {per_page} posts but X-WP-Total says {posts} posts; "
+                f"reading {needed} pages, and marking no post deleted")  # fmt: skip
+        return ApiExtent(needed, posts, said)
+    return ApiExtent(pages, posts)
+
+
 class WordPressSpider(SourceSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -206,13 +235,22 @@ class WordPressSpider(SourceSpider):
         self.api_pages_read: set[int] = set()
         self.api_pages_requested: set[int] = {1}
         self.api_total_pages: int | None = None
+        self.api_total_posts: int | None = None  # X-WP-Total of page 1
+        self.api_posts_read = 0
+        self.api_headers_doubtful = False  # the headers contradict each other (`api_extent`)
+        self.api_last_page_full = False  # the page said to be the last holds `per_page` posts
 
     def complete_listing(self) -> set[str] | None:
         """The keys of every post the site has, when this crawl read its whole REST listing
-        without an error; None otherwise (an incremental crawl, a fallback, a failed page)."""
-        if self.strategy != "wp-api" or self.errors or self.api_total_pages is None:
+        without an error; None otherwise (an incremental crawl, a fallback, a failed page, a
+        listing whose pages hold fewer posts than it says it has, headers that contradict)."""
+        if self.strategy != "wp-api" or self.errors or self.api_total_pages is None or self.api_headers_doubtful:
             return None
         if self.api_pages_read != set(range(1, self.api_total_pages + 1)):
+            return None
+        if self.api_total_posts is not None and self.api_posts_read < self.api_total_posts:
+            return None
+        if self.api_total_posts is None and self.api_last_page_full:  # more pages may follow it
             return None
         return self.api_listed
 
@@ -271,7 +309,7 @@ class WordPressSpider(SourceSpider):
                 self.api_broken(response.url, content_type, reason)
                 for request in self.fall_back_from("api", reason):
                     yield request
-            else:  # a failed listing page: remembered like one that answered 500
+            else:  # it hid the pages after it: remembered like one that answered 500 (the next crawl walks)
                 self.page_failed(response.request, f"GET {response.url}: {reason}", reason)
             return
         items = listing.items
@@ -283,11 +321,20 @@ class WordPressSpider(SourceSpider):
             self.alarms.append(f"REST API post {link} has no title, no text or no link (layout change?); skipped")
         unseen = set(self.first_sight([item.url for item in items]))
         fresh = [item for item in items if item.url in unseen and not self.item_identities(item) & self.known]
-        total_pages = int(response.headers.get("X-WP-TotalPages", b"0") or 0)
+        extent = api_extent(response.headers, self.source.per_page)
+        total_pages = extent.pages
         self.api_listed |= listing.listed
+        if page not in self.api_pages_read:
+            self.api_posts_read += listing.posts
         self.api_pages_read.add(page)
+        if page == (total_pages or 1):
+            self.api_last_page_full = listing.posts >= self.source.per_page
         if page == 1:  # no header: one page is the whole listing only if it is not full
             self.api_total_pages = total_pages or (1 if listing.posts < self.source.per_page else None)
+            self.api_total_posts = extent.posts
+            if extent.contradiction:
+                self.api_headers_doubtful = True
+                self.alarms.append(f"REST API {response.url}: {extent.contradiction}")
         if page < total_pages and (fresh or ((self.full or self.walk_listings) and unseen)):
             # before this page's items: Scrapy takes a callback's output a few at a time
             # (CONCURRENT_ITEMS), so the next page would wait for the hundred items to be stored
@@ -344,6 +391,9 @@ class WordPressSpider(SourceSpider):
             if page == 1:
                 yield from self.fall_back_from("feed", "not an RSS document")
             return
+        if cut := cut_off_feed(response.body):  # the items before the cut are crawled all the same
+            message = f"GET {response.url}: {cut} (items read before the cut: {len(entries)})"
+            self.page_failed(response.request, message, cut, alarm=True)
         fresh = unseen = 0
         for entry in entries:
             if not self.first_sight([entry.url]):

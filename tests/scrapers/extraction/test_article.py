@@ -242,3 +242,59 @@ def test_a_poster_or_a_file_alone_is_content_as_in_a_rest_post(body: str, conten
     article = ArticleParser(_ERROR_SELECTORS).parse(_page("Dni Seniora 2024", body), "https://x.pl/a")
     assert (article.problems == []) is content, article.problems
     assert ("no body" in article.problems) is not content
+
+
+# rops.rzeszow.pl after a template change: the article's date line is gone, and the sidebar's
+# "Ostatnio dodane" prints its teasers' dates with the class the registry selects.
+_DATE_IN_SIDEBAR = """<html><body><div id="content"><div class="article"><h1>Wystartował projekt</h1>
+<div class="article-content"><p>Regionalny Ośrodek Polityki Społecznej rozpoczął projekt.</p></div></div>
+<div class="sidebar"><h3>Ostatnio dodane</h3><ul><li><div class="article-date">Data dodania: 2011-01-01 10:00</div>
+<a href="/a-1-x">Inny artykuł</a></li></ul></div></div></body></html>"""
+
+
+def test_a_date_line_in_the_sidebar_is_another_pages_date() -> None:
+    selectors = Selectors(title="div.article h1", body="div.article-content", date="div.article-date")
+    article = ArticleParser(selectors).parse(_DATE_IN_SIDEBAR, "https://www.rops.rzeszow.pl/a-1579-x")
+    assert (article.published_at, article.published_from) == (None, None)
+    own_line = _DATE_IN_SIDEBAR.replace('<div class="article-content">',
+                                        '<div class="article-date">Data dodania: 2024-03-21 11:02</div>'
+                                        '<div class="article-content">')  # fmt: skip
+    assert (
+        ArticleParser(selectors).parse(own_line, "https://x.pl/a").published_at.isoformat()
+        == "2024-03-21T10:02:00+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    "widget",
+    ['<aside id="secondary" class="widget-area"><ul><li>{}</li></ul></aside>',
+     '<div class="widget widget_recent_entries"><ul><li>{}</li></ul></div>',
+     '<div class="region region-sidebar-second">{}</div>', "<footer>{}</footer>"],
+)  # fmt: skip
+def test_a_wordpress_widgets_time_is_not_the_posts(widget: str) -> None:
+    """A theme without <article>: the <time> search covers the page, where a "recent posts"
+    widget prints the other posts' dates in the theme's own classes."""
+    stamp = '<time class="entry-date published" datetime="2011-01-01T10:00:00+01:00">1 stycznia 2011</time>'
+    page = (f'<html><body><h1 class="entry-title">Nabór</h1><div class="entry-content"><p>Treść.</p></div>'
+            f"{widget.format(stamp)}</body></html>")  # fmt: skip
+    assert ArticleParser().parse(page, "https://x.pl/nabor/").published_at is None
+    footer_of_the_post = (
+        f'<html><body><article><h1 class="entry-title">Nabór</h1><div class="entry-content"><p>Treść.</p></div>'
+        f'<footer class="entry-footer">{stamp}</footer></article></body></html>'
+    )
+    assert ArticleParser().parse(footer_of_the_post, "https://x.pl/nabor/").published_at is not None
+
+
+def test_an_empty_headline_does_not_take_the_logos_heading_for_the_title() -> None:
+    """rops.rzeszow.pl with the article's <h1> printed empty: the first <h1> left on the page is
+    the site's name in its logo, which would replace the stored title."""
+    page = (
+        '<html><head><title>{}</title></head><body><div id="top"><h1 class="logo">Regionalny Ośrodek Polityki '
+        'Społecznej w Rzeszowie</h1></div><div class="article"><h1></h1><div class="article-content"><p>W bieżącym '
+        "roku Województwo Podkarpackie przyznało 1 861 504,00 zł organizacjom.</p></div></div></body></html>"
+    )
+    selectors = Selectors(title="div.article h1", body="div.article-content")
+    untitled = ArticleParser(selectors).parse(page.format(""), "https://www.rops.rzeszow.pl/a-1633-x")
+    assert untitled.title is None and "no title" in untitled.problems
+    titled = page.format("Ponad 1 800 000,00 zł dla organizacji - Regionalny Ośrodek Polityki Społecznej w Rzeszowie")
+    assert ArticleParser(selectors).parse(titled, "https://x.pl/a").title == "Ponad 1 800 000,00 zł dla organizacji"
