@@ -89,13 +89,23 @@ def mirror() -> Iterator[BackgroundMirror]:
         yield server
 
 
+# What `ropsfeed crawl` does on one core: extraction and annotation inline, no worker processes.
+INLINE = {"ROPSFEED_ANNOTATION_WORKERS": "0"}
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    """`ropsfeed ARGS` in a fresh process, as cron would run it."""
+            timeout: float = 120, workers: bool = False) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`ropsfeed ARGS` in a fresh process, as cron would run it.
+
+    A crawl runs `INLINE` unless `workers`: on two cores each crawl would fork its worker pool and
+    warm it up (morfeusz2, dateparser, in every worker), seconds of CPU per crawl for tests that are
+    not about the pool. `workers=True` leaves the production default (scrapers.worker_pool), which
+    the demo crawl, the every-source crawl and the story step's test keep covering; `env` wins."""
+    inherited = {k: v for k, v in os.environ.items() if not (workers and k in INLINE)}
     return subprocess.run(
         [sys.executable, "-m", "aggregator.cli", *args],
         cwd=cwd or REPO,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        env={**inherited, "COLUMNS": "200", **({} if workers else INLINE), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -107,6 +117,6 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 def demo_database(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
     """The bundled mirror crawled once per session (what `ropsfeed demo` builds); tests only read it."""
     database = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'ropsfeed.db'}"
-    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+    result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300, workers=True)
     assert result.returncode == 0, result.stdout + result.stderr
     return database

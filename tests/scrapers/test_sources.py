@@ -51,10 +51,10 @@ def _runs(database: str) -> list[CrawlRun]:
 def mirror_crawl(tmp_path_factory: pytest.TempPathFactory) -> MirrorCrawl:
     database = f"sqlite:///{tmp_path_factory.mktemp('sources') / 'ropsfeed.db'}"
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
-        first = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+        first = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300, workers=True)
         runs_after_first = _runs(database)
         rows = rows_by_source(database)
-        run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+        run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300, workers=True)
     runs = _runs(database)
     with session_scope(database) as session:
         total = session.scalar(select(func.count()).select_from(Announcement)) or 0
