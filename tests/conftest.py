@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from db.migrate import upgrade
 from db.store import sync_sources
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.registry import load_sources
+from tests.databases import PostgresSchemas, Templates
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("ROPSFEED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -41,27 +41,28 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ropsfeed.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards; skipped when PostgreSQL is absent."""
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    """The session's schemas on the PostgreSQL server; skipped when it is absent."""
     if POSTGRES_SKIP_REASON:
         if os.environ.get("ROPSFEED_REQUIRE_POSTGRES"):
             pytest.fail(POSTGRES_SKIP_REASON)
         pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    schemas = PostgresSchemas(POSTGRES_ADMIN_URL)
+    try:
+        yield schemas
+    finally:
+        schemas.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_schemas: PostgresSchemas) -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards; skipped when PostgreSQL is absent."""
+    url = postgres_schemas.create()
     try:
         yield url
     finally:
-        from db.engine import get_engine
-
-        get_engine(url).dispose()  # pooled connections would keep using the schema
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        postgres_schemas.drop(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -72,13 +73,25 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-@pytest.fixture
-def database(db_url: str) -> str:
-    """A migrated database on both backends with the registry's sources and nothing else (a file
-    may define its own `database` with more in it)."""
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
+def _migrated_with_sources(url: str) -> None:
+    upgrade(url)
+    with session_scope(url, write=True) as session:
         sync_sources(session, load_sources())
+
+
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Templates:
+    """What `database` copies: built once per session and backend (tests/databases.py)."""
+    postgres = None if POSTGRES_SKIP_REASON else request.getfixturevalue("postgres_schemas")
+    return Templates(tmp_path_factory.mktemp("template"), _migrated_with_sources, postgres)
+
+
+@pytest.fixture
+def database(db_url: str, database_templates: Templates) -> str:
+    """A migrated database on both backends with the registry's sources and nothing else (a file
+    may define its own `database` with more in it): a copy of one that `upgrade` and
+    `sync_sources` built once."""
+    database_templates.copy_into(db_url)
     return db_url
 
 
