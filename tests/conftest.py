@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from db.migrate import upgrade
 from db.store import sync_sources
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.registry import load_sources
-from tests.databases import PostgresSchemas, Templates
+from tests.databases import PostgresSchemas, Templates, copy_sqlite, sqlite_path
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("ROPSFEED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -102,6 +103,17 @@ def mirror() -> Iterator[BackgroundMirror]:
         yield server
 
 
+@dataclass(frozen=True)
+class Crawled:
+    """A crawl's database (a template: copy it, do not write to it) and the command's result."""
+
+    database: str
+    result: subprocess.CompletedProcess[str]
+
+
+# `first_crawl`: a source's crawl of the bundled mirror into the test's empty database, its result
+FirstCrawl = Callable[[str], subprocess.CompletedProcess[str]]
+
 # What `ropsfeed crawl` does on one core: extraction and annotation inline, no worker processes.
 INLINE = {"ROPSFEED_ANNOTATION_WORKERS": "0"}
 
@@ -127,9 +139,41 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 
 
 @pytest.fixture(scope="session")
-def demo_database(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> str:
-    """The bundled mirror crawled once per session (what `ropsfeed demo` builds); tests only read it."""
+def demo_crawl(tmp_path_factory: pytest.TempPathFactory, mirror: BackgroundMirror) -> Crawled:
+    """The bundled mirror crawled once per session (what `ropsfeed demo` builds), with the worker
+    pool; tests only read its database, or copy it."""
     database = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'ropsfeed.db'}"
     result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300, workers=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    return database
+    return Crawled(database, result)
+
+
+@pytest.fixture(scope="session")
+def demo_database(demo_crawl: Crawled) -> str:
+    return demo_crawl.database
+
+
+@pytest.fixture(scope="session")
+def _first_crawls() -> dict[str, Crawled]:
+    return {}
+
+
+@pytest.fixture
+def first_crawl(
+    sqlite_url: str, mirror: BackgroundMirror, tmp_path_factory: pytest.TempPathFactory,
+    _first_crawls: dict[str, Crawled],
+) -> FirstCrawl:  # fmt: skip
+    """`ropsfeed crawl SOURCE` of the bundled mirror into the test's empty `sqlite_url`: its result.
+
+    Many tests start so before they crawl a changed copy of the site. The crawl runs once per
+    session and source, and each test gets a copy of its database and its result to check."""
+
+    def crawl(source: str) -> subprocess.CompletedProcess[str]:
+        if source not in _first_crawls:
+            database = f"sqlite:///{tmp_path_factory.mktemp('first-crawl') / 'ropsfeed.db'}"
+            result = run_cli("crawl", source, "--mirror", mirror.url, "--db", database)
+            _first_crawls[source] = Crawled(database, result)
+        copy_sqlite(_first_crawls[source].database, sqlite_path(sqlite_url))
+        return _first_crawls[source].result
+
+    return crawl

@@ -19,7 +19,7 @@ from db.models import Announcement, CrawlRun, EventDate, RawPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.wp_rest import api_query
 from tests.aggregator.cli_inprocess import invoke
-from tests.conftest import run_cli
+from tests.conftest import FirstCrawl, run_cli
 from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, rzeszow_article_changed, soft_404
 
 pytestmark = pytest.mark.network
@@ -117,11 +117,11 @@ def test_layout_alarms_recorded_and_shown_by_status(sqlite_url: str, tmp_path: P
 
 
 def test_an_error_page_served_as_200_never_replaces_a_stored_announcement(
-    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+    sqlite_url: str, first_crawl: FirstCrawl, tmp_path: Path
 ) -> None:
     """A "soft 404" (the site's not-found page with HTTP 200) met by a full re-crawl: an alarm that
     names it, and the stored announcement keeps its text (it may be a passing fault)."""
-    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url)
+    first = first_crawl("rops-rzeszow")
     assert first.returncode == 0, first.stdout + first.stderr
     url = f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}"
     with session_scope(sqlite_url) as session:
@@ -161,12 +161,12 @@ def _cut_mid_text(page: str) -> str:
     ids=["restyled", "cut-off"],
 )
 def test_a_changed_layout_or_a_cut_off_page_is_an_alarm_and_never_blanks_the_stored_text(
-    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path, change: Callable[[str], str], alarm: str
+    sqlite_url: str, first_crawl: FirstCrawl, tmp_path: Path, change: Callable[[str], str], alarm: str
 ) -> None:
     """The site renames its content block (the generic fallbacks would find the whole page's
     #content, or only the date line, and store that as the text), or serves a page cut off in the
     middle of the text: an alarm naming the page, and the stored announcement stays as it was."""
-    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url)
+    first = first_crawl("rops-rzeszow")
     assert first.returncode == 0, first.stdout + first.stderr
     before = _stored_rzeszow_article(sqlite_url)
 
@@ -182,11 +182,11 @@ def test_a_changed_layout_or_a_cut_off_page_is_an_alarm_and_never_blanks_the_sto
 
 
 def test_an_edited_page_that_lost_its_date_line_keeps_its_publication_date(
-    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+    sqlite_url: str, first_crawl: FirstCrawl, tmp_path: Path
 ) -> None:
     """A genuine edit of the text, in a page whose "Data dodania" line went missing at the same
     time (a template change): the new text is stored, the date it had is kept."""
-    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url)
+    first = first_crawl("rops-rzeszow")
     assert first.returncode == 0, first.stdout + first.stderr
     before = _stored_rzeszow_article(sqlite_url)
     assert before.published_at is not None and before.published_from == "label"
