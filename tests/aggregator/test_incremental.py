@@ -19,13 +19,12 @@ from db.models import Announcement, CrawlRun, EventDate, RawPage
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.wp_rest import api_query
 from tests.aggregator.cli_inprocess import invoke
-from tests.conftest import run_cli
+from tests.conftest import FirstCrawl, run_cli
 from tests.scrapers.overlays import RZESZOW_ARTICLE, RZESZOW_HOST, rzeszow_article_changed, soft_404
 
 pytestmark = pytest.mark.network
 
 SOURCES = ("mcps", "rops-rzeszow", "rops-katowice")  # REST API, HTML listings, RSS feed
-INLINE = {"ROPSFEED_ANNOTATION_WORKERS": "0"}  # no worker process to start: quicker on a busy machine
 REQUEST_LINE = re.compile(r'"GET (\S+) HTTP')
 
 
@@ -44,7 +43,7 @@ def test_second_run_fetches_listings_only_and_stores_nothing(
     sqlite_url: str, mirror: BackgroundMirror, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="scrapers.mirror.server")
-    first = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    first = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url)
     assert first.returncode == 0, first.stdout + first.stderr
     with session_scope(sqlite_url) as session:
         article_paths = {unquote(f"/{urlsplit(u).netloc}{urlsplit(u).path}") for u in session.scalars(
@@ -57,7 +56,7 @@ def test_second_run_fetches_listings_only_and_stores_nothing(
     }, "run 1 fetched the article pages"
 
     caplog.clear()
-    second = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    second = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url)
     assert second.returncode == 0, second.stdout + second.stderr
     second_paths = mirror_paths(caplog)
     assert not {p.split("?")[0] for p in second_paths} & article_paths, "run 2 fetched no article page"
@@ -118,11 +117,11 @@ def test_layout_alarms_recorded_and_shown_by_status(sqlite_url: str, tmp_path: P
 
 
 def test_an_error_page_served_as_200_never_replaces_a_stored_announcement(
-    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+    sqlite_url: str, first_crawl: FirstCrawl, tmp_path: Path
 ) -> None:
     """A "soft 404" (the site's not-found page with HTTP 200) met by a full re-crawl: an alarm that
     names it, and the stored announcement keeps its text (it may be a passing fault)."""
-    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    first = first_crawl("rops-rzeszow")
     assert first.returncode == 0, first.stdout + first.stderr
     url = f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}"
     with session_scope(sqlite_url) as session:
@@ -132,7 +131,7 @@ def test_an_error_page_served_as_200_never_replaces_a_stored_announcement(
 
     soft_404(tmp_path)
     with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as faulty:
-        again = run_cli("crawl", "rops-rzeszow", "--full", "--mirror", faulty.url, "--db", sqlite_url, env=INLINE)
+        again = run_cli("crawl", "rops-rzeszow", "--full", "--mirror", faulty.url, "--db", sqlite_url)
     run = runs_of(sqlite_url)[-1]
     assert any("soft 404" in alarm and RZESZOW_ARTICLE[:20] in alarm for alarm in run.alarms), run.alarms
     assert "soft 404" in again.stderr
@@ -162,18 +161,18 @@ def _cut_mid_text(page: str) -> str:
     ids=["restyled", "cut-off"],
 )
 def test_a_changed_layout_or_a_cut_off_page_is_an_alarm_and_never_blanks_the_stored_text(
-    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path, change: Callable[[str], str], alarm: str
+    sqlite_url: str, first_crawl: FirstCrawl, tmp_path: Path, change: Callable[[str], str], alarm: str
 ) -> None:
     """The site renames its content block (the generic fallbacks would find the whole page's
     #content, or only the date line, and store that as the text), or serves a page cut off in the
     middle of the text: an alarm naming the page, and the stored announcement stays as it was."""
-    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    first = first_crawl("rops-rzeszow")
     assert first.returncode == 0, first.stdout + first.stderr
     before = _stored_rzeszow_article(sqlite_url)
 
     rzeszow_article_changed(tmp_path, "changed", change)
     with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as changed:
-        run_cli("crawl", "rops-rzeszow", "--full", "--mirror", changed.url, "--db", sqlite_url, env=INLINE)
+        run_cli("crawl", "rops-rzeszow", "--full", "--mirror", changed.url, "--db", sqlite_url)
     run = runs_of(sqlite_url)[-1]
     assert any(alarm in a and RZESZOW_ARTICLE[:20] in a for a in run.alarms), run.alarms
     after = _stored_rzeszow_article(sqlite_url)
@@ -183,11 +182,11 @@ def test_a_changed_layout_or_a_cut_off_page_is_an_alarm_and_never_blanks_the_sto
 
 
 def test_an_edited_page_that_lost_its_date_line_keeps_its_publication_date(
-    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+    sqlite_url: str, first_crawl: FirstCrawl, tmp_path: Path
 ) -> None:
     """A genuine edit of the text, in a page whose "Data dodania" line went missing at the same
     time (a template change): the new text is stored, the date it had is kept."""
-    first = run_cli("crawl", "rops-rzeszow", "--mirror", mirror.url, "--db", sqlite_url, env=INLINE)
+    first = first_crawl("rops-rzeszow")
     assert first.returncode == 0, first.stdout + first.stderr
     before = _stored_rzeszow_article(sqlite_url)
     assert before.published_at is not None and before.published_from == "label"

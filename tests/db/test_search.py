@@ -37,12 +37,11 @@ def item(key: str, title: str, body: str) -> AnnouncementItem:
 
 
 @pytest.fixture
-def database(db_url: str) -> str:
-    upgrade(db_url)
-    with session_scope(db_url, write=True) as session:
-        sync_sources(session, load_sources())
+def database(database: str) -> str:
+    """The shared migrated database with the sources (tests/conftest.py), plus `TEXTS`."""
+    with session_scope(database, write=True) as session:
         save_announcements(session, [item(k, *t) for k, t in TEXTS.items()])
-    return db_url
+    return database
 
 
 def found(database: str, query: str) -> set[str]:

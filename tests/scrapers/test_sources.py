@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
 from scrapers.mirror.build import SITES_DIR, TEXTS_DIR, load_spec, same_site, site_url
-from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.mirror.server import BackgroundMirror
 from scrapers.registry import get_source, load_sources
-from tests.conftest import run_cli
+from tests.conftest import Crawled, run_cli
+from tests.databases import copy_sqlite
 from tests.scrapers.expected import joins_lines_of, normalise
 from tests.scrapers.snapshot_rows import rows_by_source
 
@@ -48,13 +49,15 @@ def _runs(database: str) -> list[CrawlRun]:
 
 
 @pytest.fixture(scope="module")
-def mirror_crawl(tmp_path_factory: pytest.TempPathFactory) -> MirrorCrawl:
-    database = f"sqlite:///{tmp_path_factory.mktemp('sources') / 'ropsfeed.db'}"
-    with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
-        first = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
-        runs_after_first = _runs(database)
-        rows = rows_by_source(database)
-        run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
+def mirror_crawl(
+    tmp_path_factory: pytest.TempPathFactory, demo_crawl: Crawled, mirror: BackgroundMirror
+) -> MirrorCrawl:
+    """The session's demo crawl (every source, with the worker pool), then a second crawl of a copy."""
+    first = demo_crawl.result
+    database = copy_sqlite(demo_crawl.database, tmp_path_factory.mktemp("sources") / "ropsfeed.db")
+    runs_after_first = _runs(database)
+    rows = rows_by_source(database)
+    run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300, workers=True)
     runs = _runs(database)
     with session_scope(database) as session:
         total = session.scalar(select(func.count()).select_from(Announcement)) or 0

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror, MirrorRequestHandler
-from tests.conftest import run_cli
+from tests.conftest import FirstCrawl, run_cli
 from tests.scrapers import overlays
 
 pytestmark = pytest.mark.network
@@ -62,9 +62,9 @@ def test_an_empty_listing_is_a_logged_alarm_and_exit_3_in_a_clean_json_log(
 
 
 def test_a_rest_api_listing_one_post_of_seven_deletes_nothing_and_says_so(
-    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+    sqlite_url: str, first_crawl: FirstCrawl, layered: Callable[..., BackgroundMirror]
 ) -> None:
-    assert run_cli("crawl", "mcps", "--mirror", mirror.url, "--db", sqlite_url).returncode == 0
+    assert first_crawl("mcps").returncode == 0
     with layered(overlays.api_lists_one_post) as site:
         result = run_cli("crawl", "mcps", "--full", "--mirror", site.url, "--db", sqlite_url)
     run = last_run(sqlite_url)

@@ -24,7 +24,6 @@ from tests.scrapers.overlays import (
 
 pytestmark = pytest.mark.network
 
-INLINE = {"ROPSFEED_ANNOTATION_WORKERS": "0"}  # no worker process to start: quicker on a busy machine
 URL = f"https://{RZESZOW_HOST}{RZESZOW_SECOND_PAGE_ARTICLE}"
 Layered = Callable[..., BackgroundMirror]
 
@@ -32,7 +31,7 @@ Layered = Callable[..., BackgroundMirror]
 def crawl(server: BackgroundMirror, database: str, *flags: str) -> tuple[int, CrawlRun]:
     """`ropsfeed crawl rops-rzeszow` from `server`: its exit status and its crawl run."""
     with server:
-        result = run_cli("crawl", "rops-rzeszow", *flags, "--mirror", server.url, "--db", database, env=INLINE)
+        result = run_cli("crawl", "rops-rzeszow", *flags, "--mirror", server.url, "--db", database)
     with session_scope(database) as session:
         run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1)).one()
         session.expunge(run)

@@ -8,6 +8,7 @@ feed and comes back when the page does; a server error is not a deletion.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from aggregator.feeds import FeedFilters, select_entries
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
 from scrapers.mirror.server import BackgroundMirror
-from tests.conftest import run_cli
+from tests.conftest import FirstCrawl, run_cli
 from tests.scrapers import overlays
 
 pytestmark = pytest.mark.network
@@ -28,7 +29,11 @@ ES = "http://es.mcps-efs.pl"
 
 
 def crawl(db: str, mirror_url: str, source: str, *extra: str) -> CrawlRun:
-    result = run_cli("crawl", source, "--mirror", mirror_url, "--db", db, *extra)
+    return outcome(db, source, run_cli("crawl", source, "--mirror", mirror_url, "--db", db, *extra))
+
+
+def outcome(db: str, source: str, result: subprocess.CompletedProcess[str]) -> CrawlRun:
+    """The crawl run `result`'s command recorded last, with the command's output."""
     with session_scope(db) as session:
         run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1)).one()
     assert run.source_id == source, result.stdout + result.stderr
@@ -70,9 +75,9 @@ def test_pages_reached_through_other_urls_update_their_rows(
 
 
 def test_wordpress_post_id_links_a_moved_permalink_and_a_shortlink_to_one_row(
-    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror], first_crawl: FirstCrawl
 ) -> None:
-    assert crawl(sqlite_url, mirror.url, "mcps").items_new == 7
+    assert outcome(sqlite_url, "mcps", first_crawl("mcps")).items_new == 7
     holder: dict[str, dict] = {}
     new_link = f"{MCPS}/ngo-moga-juz-ubiegac-sie-o-dotacje-2024/aktualnosci/"
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from db.engine import session_scope
 from db.models import Announcement, AnnouncementVersion, CrawlRun, RawPage
 from scrapers.mirror.server import BackgroundMirror
-from tests.conftest import run_cli
+from tests.conftest import FirstCrawl, run_cli
 from tests.scrapers import overlays
 from tests.scrapers.expected import expected_articles
 
@@ -97,9 +97,9 @@ def test_rest_api_crawl_stores_every_announcement_then_recrawl_fetches_only_the_
 
 
 def test_edited_post_updates_in_place_and_keeps_the_previous_version(
-    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+    sqlite_url: str, first_crawl: FirstCrawl, layered: Callable[..., BackgroundMirror]
 ) -> None:
-    assert crawl(sqlite_url, mirror.url)[0] == 0
+    assert first_crawl("mcps").returncode == 0
     holder: dict[str, str] = {}
     with layered(lambda root: holder.update(url=overlays.edited_post(root, "Zmieniony tytu&#322;"))) as edited:
         code, output = crawl(sqlite_url, edited.url)
@@ -114,9 +114,9 @@ def test_edited_post_updates_in_place_and_keeps_the_previous_version(
 
 
 def test_an_api_post_emptied_to_a_spacer_is_an_alarm_and_keeps_its_stored_text(
-    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+    sqlite_url: str, first_crawl: FirstCrawl, layered: Callable[..., BackgroundMirror]
 ) -> None:
-    assert crawl(sqlite_url, mirror.url)[0] == 0
+    assert first_crawl("mcps").returncode == 0
     holder: dict[str, str] = {}
     with layered(lambda root: holder.update(url=overlays.emptied_post(root))) as emptied:
         code, output = crawl(sqlite_url, emptied.url, "--full")
@@ -215,10 +215,10 @@ def test_rest_api_pages_ahead_only_after_a_page_of_new_posts() -> None:
 
 
 def test_a_posts_featured_image_comes_with_the_rest_api_page(
-    sqlite_url: str, mirror: BackgroundMirror, layered: Callable[..., BackgroundMirror]
+    sqlite_url: str, first_crawl: FirstCrawl, layered: Callable[..., BackgroundMirror]
 ) -> None:
     """Also for a post stored before (without it): the unchanged post's row takes the picture."""
-    assert crawl(sqlite_url, mirror.url)[0] == 0
+    assert first_crawl("mcps").returncode == 0
     holder: dict[str, tuple[str, dict]] = {}
     with layered(lambda root: holder.update(post=overlays.featured_media(root))) as site:
         code, output = crawl(sqlite_url, site.url, "--full")
