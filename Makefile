@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/ropsfeed demo
 
+# one pytest worker per core, a test file per worker at a time: most tests wait for a `ropsfeed` process
+# that keeps one core busy, and a file's module-scoped fixtures are built once
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 crawl: install
 	$(BIN)/ropsfeed crawl

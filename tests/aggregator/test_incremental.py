@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -39,9 +39,19 @@ def runs_of(database: str) -> list[CrawlRun]:
         return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
 
 
+@pytest.fixture
+def own_mirror() -> Iterator[BackgroundMirror]:
+    """The bundled mirror served to this test alone: its request log is compared with the runs'
+    request counts, which another test's crawl of the shared mirror (a parallel worker's, or one
+    still winding down) would throw off."""
+    with BackgroundMirror([SNAPSHOT_DIR]) as server:
+        yield server
+
+
 def test_second_run_fetches_listings_only_and_stores_nothing(
-    sqlite_url: str, mirror: BackgroundMirror, caplog: pytest.LogCaptureFixture
+    sqlite_url: str, own_mirror: BackgroundMirror, caplog: pytest.LogCaptureFixture
 ) -> None:
+    mirror = own_mirror
     caplog.set_level(logging.DEBUG, logger="scrapers.mirror.server")
     first = run_cli("crawl", *SOURCES, "--mirror", mirror.url, "--db", sqlite_url)
     assert first.returncode == 0, first.stdout + first.stderr
