@@ -1,12 +1,16 @@
 """The unified feed: Atom and RSS 2.0 (feedgen) and JSON Feed 1.1, newest first, with filters.
 
 One entry per story: the representative page as the link, the other sites that carry the same
-news as related links. Titles and summaries are plain text (scraped HTML never reaches a
-feed reader); links are always the real sites' URLs.
+news as related links. Titles and summaries are plain text; links are always the real sites' URLs.
+Entries given their content (aggregator.feed_content.load_content) also carry the full body — the
+HTML nh3 sanitised at ingest (Atom `content`, RSS `content:encoded`, JSON Feed `content_html`) and
+its clean text (`content_text`) — and the story's files: Atom enclosure links, JSON Feed
+`attachments`, and in RSS (one enclosure per item, the picture's) a „Załączniki” list in the HTML.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import mimetypes
 import os
@@ -23,6 +27,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, or
 from sqlalchemy.orm import Session, defer
 
 from aggregator.choices import FEED_FORMATS as FORMATS
+from aggregator.feed_content import FeedAttachment, attachments_html, load_content
 from db.models import Announcement, AnnouncementVersion, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
 from db.types import UTCDateTime
@@ -120,6 +125,10 @@ class FeedEntry:
     sources_count: int = 1  # announcements carrying the story (several sites, reposts)
     sources: list[str] = field(default_factory=list)  # every page's source id, the representative's first
     image: str | None = None  # the representative's first picture (announcements.images)
+    # filled by load_content (feeds only; None: not loaded, and the feed shows the lead alone)
+    content_html: str | None = None
+    content_text: str | None = None
+    attachments: list[FeedAttachment] = field(default_factory=list)
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -427,10 +436,14 @@ def select_entries(
     where: Sequence[ColumnElement[bool]] = (),
     *,
     offset: int | None = None,
+    content: bool = False,
 ) -> list[FeedEntry]:
     """The feed's entries, newest first; `offset` (else the filters' own) skips that many; `where`
-    narrows the stories further."""
-    return _entries(session, _newest(session, filters, filters.offset if offset is None else offset, where=where))
+    narrows the stories further; `content`: with their bodies and files (load_content), for a feed."""
+    entries = _entries(session, _newest(session, filters, filters.offset if offset is None else offset, where=where))
+    if content:
+        load_content(session, entries)
+    return entries
 
 
 def count_entries(
@@ -556,14 +569,18 @@ class _AtomLinksEntry(FeedgenEntry):
         if len(written) == len(given):  # one element per link, in order (else feedgen changed: leave it)
             for element, link in zip(written, given, strict=True):
                 for name in ("rel", "type", "hreflang", "title", "length"):
-                    if link.get(name):
+                    # length "0" is RSS's "unknown" (it requires one); Atom's is optional: left out
+                    if link.get(name) and not (name == "length" and str(link[name]) == "0"):
                         element.set(name, str(link[name]))
         return entry
 
 
-def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_path: str) -> FeedGenerator:
+def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str) -> FeedGenerator:
+    """The Atom or RSS document: built per format, because feedgen gives an RSS item's single
+    enclosure to the last enclosure link, and Atom's links to the files must not take the picture's."""
     home = base_url()
     query = filters.query_string()
+    self_path = f"feed.{feed_format}"
     generator = FeedGenerator()
     generator.id(home + self_path + (f"?{query}" if query else ""))
     generator.title(FEED_TITLE)
@@ -587,6 +604,23 @@ def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_pat
             item.published(entry.published)
         item.updated(entry.updated)
         item.summary(entry.summary or entry.title)
+        if feed_format == "atom":
+            for attachment in entry.attachments:
+                length = {"length": str(attachment.size_in_bytes)} if attachment.size_in_bytes else {}
+                item.link(href=attachment.url, rel="enclosure", type=attachment.mime_type, title=attachment.title,
+                          **length)  # fmt: skip
+            if entry.content_html:
+                item.content(entry.content_html, type="html")
+        elif entry.attachments or entry.content_html:
+            # RSS: the lead with the files in the description; the body, with the files it does
+            # not link itself, as content:encoded (which readers show instead, when it is there)
+            if entry.attachments:
+                lead = html.escape(entry.summary or entry.title)
+                item.description(f"<p>{lead}</p>{attachments_html(entry.attachments)}")
+            if entry.content_html:
+                unlinked = [a for a in entry.attachments if not _links_to(entry.content_html, a.url)]
+                item.content(entry.content_html + attachments_html(unlinked), type="html")
+        # the picture (after the files: feedgen's RSS enclosure is the last enclosure link)
         if entry.image and (kind := mimetypes.guess_type(urlsplit(entry.image).path)[0] or "").startswith("image/"):
             item.enclosure(entry.image, "0", kind)  # RSS requires a length: 0, unknown (the file is the site's)
         item.author({"name": entry.institution})
@@ -595,11 +629,17 @@ def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, self_pat
     return generator
 
 
+def _links_to(body: str, url: str) -> bool:
+    """Whether HTML serialised by nh3 (html5ever: `&` and `"` escaped in attributes) links to `url`."""
+    escaped = url.replace("&", "&amp;").replace('"', "&quot;")
+    return f'href="{escaped}"' in body
+
+
 def render(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str) -> str:
     if feed_format == "atom":
-        return _feed_generator(entries, filters, "feed.atom").atom_str(pretty=True).decode("utf-8")
+        return _feed_generator(entries, filters, "atom").atom_str(pretty=True).decode("utf-8")
     if feed_format == "rss":
-        return _feed_generator(entries, filters, "feed.rss").rss_str(pretty=True).decode("utf-8")
+        return _feed_generator(entries, filters, "rss").rss_str(pretty=True).decode("utf-8")
     if feed_format == "json":
         return render_json(entries, filters)
     raise ValueError(f"unknown feed format {feed_format!r}; use one of: {', '.join(FORMATS)}")
@@ -622,12 +662,14 @@ def render_json(entries: Sequence[FeedEntry], filters: FeedFilters) -> str:
                 "url": e.url,
                 "title": e.title,
                 "summary": e.summary,
-                "content_text": e.summary or e.title,
+                **({"content_html": e.content_html} if e.content_html else {}),
+                "content_text": e.content_text or e.summary or e.title,
                 **({"date_published": e.published.isoformat()} if e.published else {}),
                 "date_modified": e.updated.isoformat(),
                 **({"image": e.image} if e.image else {}),
                 "authors": [{"name": e.institution}],
                 "tags": [e.voivodeship, e.source_id, *e.institutions, *e.categories],
+                **({"attachments": [_json_attachment(a) for a in e.attachments]} if e.attachments else {}),
                 "_ropsfeed": {
                     "source": e.source_id,
                     "voivodeship": e.voivodeship,
@@ -639,3 +681,16 @@ def render_json(entries: Sequence[FeedEntry], filters: FeedFilters) -> str:
         ],
     }
     return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def _json_attachment(attachment: FeedAttachment) -> dict[str, Any]:
+    """A JSON Feed attachment; `size_in_bytes` only when exact (aggregator.feed_content), the
+    site's own words for the size and the link's file type under `_ropsfeed`."""
+    ours = {"file_type": attachment.file_type, "size": attachment.size}
+    return {
+        "url": attachment.url,
+        "mime_type": attachment.mime_type,
+        "title": attachment.title,
+        **({"size_in_bytes": attachment.size_in_bytes} if attachment.size_in_bytes is not None else {}),
+        **({"_ropsfeed": {k: v for k, v in ours.items() if v}} if any(ours.values()) else {}),
+    }

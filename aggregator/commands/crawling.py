@@ -114,7 +114,7 @@ def write_feeds(url: str, out: Path) -> list[Path]:
 
     filters = FeedFilters(limit=200)
     with session_scope(url) as session:
-        entries = select_entries(session, filters)
+        entries = select_entries(session, filters, content=True)
     paths = []
     for feed_format, name in (("atom", "feed.atom"), ("rss", "feed.rss"), ("json", "feed.json")):
         path = out / name

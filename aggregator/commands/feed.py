@@ -38,7 +38,7 @@ def feed(
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:
-        entries = select_entries(session, filters)
+        entries = select_entries(session, filters, content=True)
     typer.echo(render(entries, filters, feed_format))
 
 

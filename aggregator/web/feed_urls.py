@@ -3,7 +3,8 @@ query parameters (`voivodeship`, `source`, `entity`, `q`, `limit`).
 
 Feed readers poll: each response carries an ETag made from what the feed lists (the entries'
 ids and update times, the filters, the format), so an unchanged feed is a bodiless 304. The body
-itself cannot be the tag – RSS's lastBuildDate changes at every rendering.
+itself cannot be the tag – RSS's lastBuildDate changes at every rendering. Bodies and files are
+loaded only for a feed that is sent (an edit of a page's text or files updates its entry's time).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from aggregator.feed_content import load_content
 from aggregator.feeds import FeedEntry, FeedFilters, base_url, render, select_entries
 from aggregator.web.filters import feed_limit, filters_from
 from db.engine import session_scope
@@ -41,10 +43,11 @@ def _feed(feed_format: str) -> Callable[[Request], Response]:
         filters = filters_from(request.query_params, limit=feed_limit(request.query_params))
         with session_scope(request.app.state.database_url) as session:
             entries = select_entries(session, filters)
-        headers = {"etag": entity_tag(entries, filters, feed_format), "cache-control": CACHE_CONTROL}
-        wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
-        if headers["etag"] in wanted or "*" in wanted:
-            return Response(status_code=304, headers=headers)
+            headers = {"etag": entity_tag(entries, filters, feed_format), "cache-control": CACHE_CONTROL}
+            wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+            if headers["etag"] in wanted or "*" in wanted:
+                return Response(status_code=304, headers=headers)
+            load_content(session, entries)  # bodies and files: not for a 304
         return Response(render(entries, filters, feed_format), media_type=MEDIA_TYPES[feed_format], headers=headers)
 
     endpoint.__name__ = f"feed_{feed_format}"

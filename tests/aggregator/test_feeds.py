@@ -7,15 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from aggregator.feeds import FeedFilters, _updated
 from db.engine import session_scope
-from db.models import Announcement, Story
+from db.models import Announcement, Attachment, Story
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.network
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,49 @@ def test_an_edit_a_crawl_saw_updates_its_entry_a_rewrite_of_the_row_does_not() -
     edited = stored + timedelta(days=30)
     assert _updated(row, published, edited) == edited, "an edit a crawl saw a month after storing it"
     assert _updated(Announcement(first_seen_at=stored, updated_at=stored, modified_at=None), None, None) == stored
+
+
+def test_real_announcements_carry_their_full_text_and_files_in_every_format(crawled: str) -> None:
+    """The mirror's announcements with files ("Do pobrania"): each story lists them once, with the
+    real sites' URLs, in JSON Feed's attachments, Atom's enclosure links and RSS's „Załączniki”."""
+    with session_scope(crawled) as session:
+        stored = session.execute(
+            select(Announcement.story_key, Attachment.url).join(
+                Attachment, Attachment.announcement_id == Announcement.id
+            )
+        ).all()
+    document = json.loads(feed(crawled, "--format", "json", "--limit", "100"))
+    with_files = [i for i in document["items"] if i.get("attachments")]
+    assert len(with_files) == len({key for key, _ in stored}) == 11, "12 pages with files, one story cross-posted"
+    urls = {a["url"] for i in with_files for a in i["attachments"]}
+    assert urls <= {url for _, url in stored} and len(urls) == len(stored) - 1, "the cross-posted form once"
+    for item in document["items"]:
+        assert item["id"] and (item.get("content_html") or item.get("content_text")), "JSON Feed's required fields"
+        assert all(a["url"].startswith(("https://", "http://")) and a["mime_type"] for a in item.get("attachments", []))
+        assert "127.0.0.1" not in item.get("content_html", "") + json.dumps(item.get("attachments", []))
+    bialystok = next(i for i in with_files if i["url"] == "https://www.rops-bialystok.pl/andrzej3/?p=8235")
+    assert [a["title"] for a in bialystok["attachments"]] == [
+        "Projekt uchwały", "Uzasadnienie do projektu uchwały", "Krajowy Program Rozwoju Ekonomii Społecznej",
+        "OSR-KPRES", "Tabela"]  # fmt: skip
+    assert {a["mime_type"] for a in bialystok["attachments"]} == {"application/pdf"}
+    assert 'href="https://www.rops-bialystok.pl/wp-content/uploads/2021/10/tabela.pdf"' in bialystok["content_html"]
+    assert bialystok["summary"] in bialystok["content_text"] and len(bialystok["content_text"]) > len(
+        bialystok["summary"]), "the full text, the lead as the summary"  # fmt: skip
+    krakow = next(i for i in with_files if "rops.krakow.pl" in i["url"])
+    assert {a["mime_type"] for a in krakow["attachments"]} == {"application/msword"}
+
+    atom = etree.fromstring(feed(crawled, "--format", "atom", "--limit", "100").encode())
+    [entry] = [e for e in atom.iter(f"{ATOM}entry") if e.findtext(f"{ATOM}id") == bialystok["id"]]
+    files = [link for link in entry.findall(f"{ATOM}link") if link.get("rel") == "enclosure"]
+    assert [(f.get("href"), f.get("type"), f.get("title")) for f in files] == [
+        (a["url"], "application/pdf", a["title"]) for a in bialystok["attachments"]]  # fmt: skip
+    assert entry.find(f"{ATOM}content").get("type") == "html"
+
+    rss = etree.fromstring(feed(crawled, "--format", "rss", "--limit", "100").encode())
+    assert all(len(item.findall("enclosure")) <= 1 for item in rss.iter("item")), "RSS: one enclosure an item"
+    [item] = [i for i in rss.iter("item") if i.findtext("guid") == bialystok["id"]]
+    description = item.findtext("description")
+    assert "<h3>Załączniki</h3>" in description and description.count("<li>") == 5
+    assert (
+        '<a href="https://www.rops-bialystok.pl/wp-content/uploads/2021/10/tabela.pdf">Tabela</a> (PDF)' in description
+    )

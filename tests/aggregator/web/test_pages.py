@@ -132,6 +132,20 @@ def test_feeds_as_urls_with_filters_and_autodiscovery(client: TestClient) -> Non
     assert len(client.get("/feed.json?limit=3").json()["items"]) == 3
 
 
+def test_feed_urls_carry_the_sanitised_body_and_the_files(client: TestClient) -> None:
+    """What the database holds is not trusted: the hostile page's body reaches feed readers as the
+    story page shows it (no scripts, links resolved against the real page)."""
+    items = {item["id"].rsplit("/", 1)[1]: item for item in client.get("/feed.json?source=mcps").json()["items"]}
+    hostile = items["story-xss"]["content_html"]
+    assert "<script" not in hostile and "onclick" not in hostile and "javascript:" not in hostile
+    assert 'href="https://mcps.com.pl/regulamin.pdf"' in hostile and "<iframe" not in hostile
+    assert items["story-nabor"]["attachments"] == [
+        {"url": "https://mcps.com.pl/files/regulamin.pdf", "mime_type": "application/pdf", "title": "Regulamin naboru",
+         "_ropsfeed": {"file_type": "pdf", "size": "245 KB"}}]  # fmt: skip
+    rss = client.get("/feed.rss?source=mcps").text
+    assert "&lt;h3&gt;Załączniki&lt;/h3&gt;" in rss and "(PDF, 245 KB)" in rss
+
+
 def test_layout_link_slot_shows_routes_that_exist(web_database: str) -> None:
     from aggregator.web import app as web_app
 
