@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from aggregator.urls import canonical_url
 from db.engine import session_scope
 from db.failed_pages import (
+    ARTICLE,
     CRAWL,
     CRAWL_KEY,
     LISTING,
@@ -179,7 +180,7 @@ class RetriesFailedPages(_Base):
         when it failed before (`page_failed`); `published` is the feed's date for it, if it had one."""
         again = key in self.pending_failures
         if retry:
-            self.failures[key] = PageFailure(url, key, "article", reason, published)
+            self.failures[key] = PageFailure(url, key, ARTICLE, reason, published)
         if again:
             self.alarms.append(f"{message} (failing since an earlier crawl)")
         else:

@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.failed_pages import GIVE_UP_AFTER, GIVE_UP_ATTEMPTS
-from db.migrate import upgrade
 from db.models import Announcement, CrawlRun, FailedPage
 from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
@@ -22,7 +21,6 @@ from tests.scrapers.overlays import (
     rzeszow_article_without_body,
     rzeszow_page_answers,
 )
-from tests.scrapers.test_pipelines import TRIGGER_REASON, allow_all, refuse_marked
 
 pytestmark = pytest.mark.network
 
@@ -151,24 +149,3 @@ def test_a_first_listing_page_that_fails_is_an_error_not_a_walk(sqlite_url: str,
     assert failed(sqlite_url) == []
     code, run = crawl(layered(), sqlite_url)
     assert code == 0 and run.items_new == 5, "the paging goes on while pages bring new items"
-
-
-def test_an_announcement_the_database_refuses_is_stored_by_the_next_crawl_once_the_cause_is_gone(
-    sqlite_url: str, layered: Layered
-) -> None:
-    """One row the database refuses (a test-only trigger) cost the whole batch before — here all
-    five announcements of the source — and the next crawl met it again with them. Now the four
-    others are stored, the refused one is the run's error and a failed page the next crawl asks
-    for directly (it is past the first listing page, which has nothing new then)."""
-    upgrade(sqlite_url)
-    refuse_marked(sqlite_url, RZESZOW_SECOND_PAGE_ARTICLE, column="url")
-    code, run = crawl(layered(), sqlite_url)
-    reason = f"the database refused it: IntegrityError: {TRIGGER_REASON}"
-    assert code == 1 and run.items_new == 4 and run.errors == [f"{URL}: not stored, {reason}"]
-    assert URL not in stored_urls(sqlite_url) and len(stored_urls(sqlite_url)) == 4
-    assert failed(sqlite_url) == [(URL, "article", reason, 1)]
-
-    allow_all(sqlite_url)
-    code, run = crawl(layered(), sqlite_url)
-    assert code == 0 and (run.status, run.errors, run.items_new) == ("ok", [], 1)
-    assert URL in stored_urls(sqlite_url) and failed(sqlite_url) == []
