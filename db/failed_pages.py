@@ -17,6 +17,7 @@ stores what it fetched.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,15 +25,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from db.clean import NUL, column_length, shown
 from db.models import FailedPage
 from db.upsert import insert_for
 
 # A page is given up only when both are reached: ten failed crawls in a row, and two weeks since
 # the first. The count alone would give up within hours on a source crawled hourly; the age alone
 # would give up at once on a source not crawled for two weeks.
+log = logging.getLogger(__name__)
+
 GIVE_UP_ATTEMPTS = 10
 GIVE_UP_AFTER = timedelta(days=14)
 REASON_LENGTH = 500
+URL_LENGTH = column_length(FailedPage, "url")
+KEY_LENGTH = column_length(FailedPage, "url_key")
 
 ARTICLE, LISTING, CRAWL = "article", "listing", "crawl"
 # The key of a source's `crawl` row: no URL's identity key (a host and a path) nor CMS id (`wp:1`)
@@ -72,14 +78,15 @@ def exhausted(page: FailedPage, now: datetime) -> bool:
 def record_failures(session: Session, source_id: str, failures: Sequence[PageFailure], now: datetime) -> None:
     """Remember the failures of a crawl: a new page with one attempt, a known one with one more
     (its first failure stays; its URL, reason and feed data become this crawl's)."""
-    if not failures:
-        return
     rows = [
-        {"source_id": source_id, "url": f.url, "url_key": f.key, "kind": f.kind, "reason": f.reason[:REASON_LENGTH],
-         "first_failed_at": now, "last_failed_at": now, "attempts": 1, "feed_published": f.feed_published,
-         "feed_categories": list(f.feed_categories)}
+        {"source_id": source_id, "url": f.url, "url_key": f.key, "kind": f.kind,
+         "reason": f.reason.replace(NUL, "")[:REASON_LENGTH], "first_failed_at": now, "last_failed_at": now,
+         "attempts": 1, "feed_published": f.feed_published, "feed_categories": list(f.feed_categories)}
         for f in {f.key: f for f in failures}.values()  # one row per page: the last failure of it wins
+        if _storable(source_id, f)
     ]  # fmt: skip
+    if not rows:
+        return
     statement = insert_for(session, FailedPage.__table__)
     table = FailedPage.__table__
     session.execute(
@@ -97,6 +104,17 @@ def record_failures(session: Session, source_id: str, failures: Sequence[PageFai
         ),
         rows,
     )
+
+
+def _storable(source_id: str, failure: PageFailure) -> bool:
+    """Whether the row of `failure` fits its columns: a URL or key longer than they take would fail
+    the transaction that records the crawl's outcome (PostgreSQL), and a cut one would ask for
+    another page. Such a page is not remembered (logged)."""
+    if len(failure.url) <= URL_LENGTH and len(failure.key) <= KEY_LENGTH:
+        return True
+    log.warning("%s: %s (%s) is not remembered for the next crawl: its URL is longer than the %d characters the "
+                "database takes", source_id, shown(failure.url), failure.reason, URL_LENGTH)  # fmt: skip
+    return False
 
 
 def forget(session: Session, source_id: str, keys: Collection[str]) -> int:

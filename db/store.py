@@ -17,6 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
+from db.clean import clean_item, clean_raws, shown
 from db.models import (
     Announcement,
     AnnouncementVersion,
@@ -49,6 +50,11 @@ class EntityLike(Protocol):
 Annotator = Callable[["AnnouncementItem", datetime], "Annotations"]
 # (search_text, search_terms) of an item, e.g. computed ahead in the annotation worker
 SearchFields = Callable[["AnnouncementItem"], tuple[str, str]]
+
+
+class RefusedItem(ValueError):
+    """An announcement the database cannot take whatever is tried (db/clean.py: its URL is too
+    long); the crawl's pipeline gives it up alone and stores the rest of its batch."""
 
 
 @dataclass
@@ -439,10 +445,15 @@ def save_announcements(
     with `reannotate`. `reparse` passes record_versions=False: a parser fix is neither a site's edit
     (no version row) nor a sighting of the page (last_seen_at stays). `search` gives the search
     columns of an item when they were computed ahead (the crawl's annotation worker); else here.
+    Values the database would refuse are cleaned first (db/clean.py); an item it cannot take at all
+    raises `RefusedItem`.
     """
+    for item in items:  # the crawl's pipeline cleaned them already (before annotating): a no-op then
+        if refused := clean_item(item):
+            raise RefusedItem(f"{shown(item.url)}: {refused}")
     result = BatchResult()
     now = datetime.now(UTC)
-    raw_ids = archive_raw_pages(session, [i.raw for i in items if i.raw is not None] + list(extra_raws))
+    raw_ids = archive_raw_pages(session, [i.raw for i in items if i.raw is not None] + clean_raws(extra_raws))
     latest: dict[tuple[str, str], AnnouncementItem] = {}
     for item in items:  # the same page twice in one batch: the last one wins
         latest[(item.source_id, item.key)] = item

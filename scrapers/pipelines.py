@@ -4,15 +4,21 @@ A write that fails because the database is away (a server gone, a connection cut
 cannot be written) keeps its batch: the next write (a batch later, or the end of the crawl) tries it
 again with what came since, so a database back within the crawl loses nothing. After
 `WRITE_ATTEMPTS` such failures in a row the crawl stops: pages that cannot be stored are not asked
-of the site. A batch the database refuses (a constraint, a value it cannot take) would fail again:
-it is given up at once. What is not stored in the end is reported to the spider (`not_stored`),
-whose next crawl walks every listing page for it (scrapers/spiders/retries.py).
+of the site. A batch the database refuses (a constraint, a value it cannot take) would fail again,
+and so would its good announcements with it on every crawl: it is written again in parts until
+only the refused ones are left (`isolate`), each an error of the run, remembered by the spider like
+a page that failed to download, so its next crawls ask for it again (scrapers/spiders/retries.py).
+The known causes of a refused row (NUL characters, over-long values) are cleaned up first
+(db/clean.py). What is not stored in the end because the database was away is reported to the
+spider (`not_stored`), whose next crawl walks every listing page for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
 from datetime import UTC, datetime
 
 from scrapy import Spider
@@ -25,6 +31,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from aggregator.annotate import Annotations, dating_sight
 from aggregator.dedup.ahead import FeaturesAhead, for_run
 from aggregator.stories import DraftRun, draft_for
+from db.clean import KEY_LENGTH, URL_LENGTH, clean_item, clean_raws, shown
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.failed_pages import forget
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
@@ -70,6 +77,16 @@ def recovered(items: list[AnnouncementItem]) -> dict[str, set[str]]:
     return found
 
 
+Unit = AnnouncementItem | RawResponse | TombstoneItem  # what a refused batch is written again in parts of
+
+
+def _split(units: list[Unit]) -> tuple[list[AnnouncementItem], list[RawResponse], list[TombstoneItem]]:
+    """A part of a batch as `StoragePipeline.write` takes it."""
+    items = [u for u in units if isinstance(u, AnnouncementItem)]
+    raws = [u for u in units if isinstance(u, RawResponse)]
+    return items, raws, [u for u in units if isinstance(u, TombstoneItem)]
+
+
 def database_away(exc: BaseException) -> bool:
     """Whether a failed write says the database is away — it may be back for the next write, so the
     batch is kept — rather than that it refused the batch, which would fail again."""
@@ -87,6 +104,7 @@ class StoragePipeline:
         self.ready_prefix = 0  # how many of the first `items` are known to have their annotations
         self.raws: list[RawResponse] = []
         self.tombstones: list[TombstoneItem] = []
+        self.annotations: dict[tuple[str, str], Annotations] = {}  # `annotate`'s, until written
         self.totals = BatchResult()
         self.write_at = self.batch_size  # collected items, raw pages and deletions that make a write due
         self.away: list[str] = []  # writes that found the database away; their batches were kept
@@ -104,6 +122,10 @@ class StoragePipeline:
 
     def process_item(self, item: object) -> object:
         if isinstance(item, AnnouncementItem):
+            # values the database would refuse, fixed before the workers annotate and index the text
+            if refused := clean_item(item):
+                self.refuse_item(item, refused)
+                return item
             self.items.append(item)
             spider = self.crawler.spider
             if not (spider is not None and hasattr(spider, "is_known_item") and spider.is_known_item(item)):
@@ -111,7 +133,7 @@ class StoragePipeline:
                 self.annotator.start(_key(item), item.title, item.body_text, item.published_at,
                                      self.dating(self.started), lead=item.lead)  # fmt: skip
         elif isinstance(item, RawPageItem):
-            self.raws.append(item.raw)
+            self.raws.extend(clean_raws([item.raw]))
         elif isinstance(item, TombstoneItem):
             self.tombstones.append(item)
         if len(self.items) + len(self.raws) + len(self.tombstones) >= self.write_at:
@@ -154,19 +176,40 @@ class StoragePipeline:
         self.items, self.raws, self.tombstones = self.items[ready:], [], []
         self.ready_prefix = 0
         try:
-            with session_scope(self.database_url, write=True) as session:
-                result = save_announcements(session, items, raws, self.annotate, search=self.search)
-                for gone in tombstones:
-                    result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
-                for source_id, keys in recovered(items).items():
-                    forget(session, source_id, keys)
+            result = self.write(items, raws, tombstones)
         except Exception as exc:
-            self.write_failed(exc, items, raws, tombstones)
-            return False
-        if self.away_in_a_row:
+            if database_away(exc):
+                self.write_failed(exc, items, raws, tombstones)
+                return False
+            result, written = self.isolate(exc, items, raws, tombstones)
+            self.stored(result, back=written)
+            return written
+        self.stored(result)
+        return True
+
+    def write(
+        self, items: list[AnnouncementItem], raws: list[RawResponse], tombstones: list[TombstoneItem]
+    ) -> BatchResult:
+        """Items, raw pages and deletions in one transaction; raises what the database said."""
+        with session_scope(self.database_url, write=True) as session:
+            result = save_announcements(session, items, raws, self.annotate, search=self.search)
+            for gone in tombstones:
+                result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
+            for source_id, keys in recovered(items).items():
+                forget(session, source_id, keys)
+        for item in items:
+            self.annotations.pop(_key(item), None)
+        return result
+
+    def stored(self, result: BatchResult, *, back: bool = True) -> None:
+        """After a write: the totals of what it stored (the whole batch, or the parts of it the
+        database took), and the alarms of what it kept; unless the database went away meanwhile
+        (not `back`: `write_failed` counted that), the database is back."""
+        if back and self.away_in_a_row:
             log.warning("%s: the database is back: a write succeeded after %d failed, with the batch they kept",
                         self.source_name, self.away_in_a_row)  # fmt: skip
-        self.away_in_a_row, self.write_at = 0, self.batch_size
+        if back:
+            self.away_in_a_row, self.write_at = 0, self.batch_size
         self.totals += result
         self.publish_totals()
         spider = self.crawler.spider
@@ -176,7 +219,81 @@ class StoragePipeline:
                 spider.alarms.append(message)
             else:
                 log.warning("%s", message)
-        return True
+
+    def isolate(
+        self, exc: Exception, items: list[AnnouncementItem], raws: list[RawResponse], tombstones: list[TombstoneItem]
+    ) -> tuple[BatchResult, bool]:
+        """A batch the database refused: written again in halves, each in a fresh transaction, and
+        the halves that fail halved again, until every announcement (with its raw page, its
+        deletions, its annotations) the database takes is stored and only the ones it refuses are
+        left, each given up alone (`refuse`). Given up whole, as before, one bad row lost the ~100
+        good ones of its batch on every crawl that met it. One bad row of 100 costs about 14 small
+        writes. A database that goes away meanwhile keeps what is left for the next write, as a
+        failed write does. Returns what was stored, and False if the database went away."""
+        log.warning("%s: database write of %d announcements failed: %s: %s; writing it again in parts to store all "
+                    "but what the database refuses", self.source_name, len(items), type(exc).__name__,
+                    database_reason(exc))  # fmt: skip
+        result = BatchResult()
+        parts: deque[list[Unit]] = deque()
+
+        def refused(part: list[Unit], failure: Exception) -> None:
+            if len(part) == 1:
+                self.refuse(part[0], failure)
+            else:  # the first half first: rows keep the order the pages came in
+                half = len(part) // 2
+                parts.extendleft([part[half:], part[:half]])
+
+        refused([*items, *raws, *tombstones], exc)
+        while parts:
+            part = parts.popleft()
+            try:
+                result += self.write(*_split(part))
+            except Exception as failure:
+                if database_away(failure):
+                    self.write_failed(failure, *_split([unit for rest in (part, *parts) for unit in rest]))
+                    return result, False
+                refused(part, failure)
+        return result, True
+
+    def refuse(self, unit: Unit, exc: Exception) -> None:
+        """One announcement (raw page, deletion) the database refused: logged, an error of the run
+        naming it and the database's reason (the first line of the driver's message), and, for an
+        announcement, remembered for the next crawls (`RetriesFailedPages.store_refused`)."""
+        reason = f"{type(exc).__name__}: {database_reason(exc)}"
+        if isinstance(unit, AnnouncementItem):
+            self.refuse_item(unit, f"the database refused it: {reason}")
+            if unit.raw is not None:  # the fetched page is archived all the same, if it can be
+                with contextlib.suppress(Exception):
+                    self.write([], [unit.raw], [])
+            return
+        if isinstance(unit, RawResponse):
+            message = f"{shown(unit.url)}: archiving the raw page failed, the database refused it: {reason}"
+        else:
+            message = f"{shown(unit.url)}: marking it deleted failed, the database refused it: {reason}"
+            self.not_stored(1, message)  # the next crawl walks the listings for it
+        log.error("%s: %s", self.source_name, message)
+        spider = self.crawler.spider
+        if spider is not None and hasattr(spider, "errors"):
+            spider.errors.append(message)
+
+    def refuse_item(self, item: AnnouncementItem, why: str) -> None:
+        """An announcement that cannot be stored (`why`): given up alone, the rest of its batch
+        goes on. The spider remembers it for its next crawls, which ask for it again (a URL too
+        long for the `failed_pages` row is not remembered: asking again would change nothing)."""
+        self.annotator.forget([_key(item)])
+        self.annotations.pop(_key(item), None)
+        message = f"{shown(item.url)}: not stored, {why}"
+        spider = self.crawler.spider
+        if spider is not None and hasattr(spider, "store_refused"):
+            key = item.failed_key or spider.failed_key(item.url)
+            published = item.published_at if item.published_from == "rss" else None
+            fits = len(item.url) <= URL_LENGTH and len(key) <= KEY_LENGTH
+            spider.store_refused(item.url, key, message, why, published=published, retry=fits)
+            return
+        log.error("%s: %s", self.source_name, message)
+        if spider is not None and hasattr(spider, "errors"):
+            spider.errors.append(message)
+        self.not_stored(1, message)
 
     @property
     def source_name(self) -> str:
@@ -185,27 +302,18 @@ class StoragePipeline:
     def write_failed(
         self, exc: Exception, items: list[AnnouncementItem], raws: list[RawResponse], tombstones: list[TombstoneItem]
     ) -> None:
-        """A write that failed: its batch kept for the next write when the database is away, else
-        given up (an error of the run, and the spider's next crawl looks for it)."""
+        """A write that found the database away: its batch kept for the next write, in front of
+        what came since, in the order the pages came; tried again a batch later."""
         reason = f"{type(exc).__name__}: {database_reason(exc)}"
         message = f"database write of {len(items)} announcements failed: {reason}"
-        if database_away(exc):
-            # in front of what came since, in the order the pages came; tried again a batch later
-            self.items[:0], self.raws[:0], self.tombstones[:0] = items, raws, tombstones
-            self.write_at = len(self.items) + len(self.raws) + len(self.tombstones) + self.batch_size
-            self.away.append(message)
-            self.away_reason = reason
-            self.away_in_a_row += 1
-            log.error("%s: %s; kept for the next write", self.source_name, message)
-            if self.away_in_a_row >= WRITE_ATTEMPTS:
-                self.stop_crawl(f"{self.away_in_a_row} database writes in a row failed")
-            return
-        self.annotator.forget([_key(i) for i in items])
-        log.error("%s: %s", self.source_name, message)
-        spider = self.crawler.spider
-        if spider is not None and hasattr(spider, "errors"):
-            spider.errors.append(message)
-        self.not_stored(len(items) + len(tombstones), message)
+        self.items[:0], self.raws[:0], self.tombstones[:0] = items, raws, tombstones
+        self.write_at = len(self.items) + len(self.raws) + len(self.tombstones) + self.batch_size
+        self.away.append(message)
+        self.away_reason = reason
+        self.away_in_a_row += 1
+        log.error("%s: %s; kept for the next write", self.source_name, message)
+        if self.away_in_a_row >= WRITE_ATTEMPTS:
+            self.stop_crawl(f"{self.away_in_a_row} database writes in a row failed")
 
     def stop_crawl(self, why: str) -> None:
         """Close the spider: what it would fetch now could not be stored (nor would be asked for
@@ -232,6 +340,7 @@ class StoragePipeline:
         lost = len(self.items) + len(self.tombstones)
         if lost:
             self.annotator.forget([_key(i) for i in self.items])
+            self.annotations.clear()
             self.items, self.raws, self.tombstones = [], [], []
             reason = f"the database unavailable ({self.away_reason or 'no write tried'})"
             summary = (f"{lost} fetched announcements not stored, {reason}: the next crawl walks every listing "
@@ -274,7 +383,14 @@ class StoragePipeline:
             self.publish_totals()
 
     def annotate(self, item: AnnouncementItem, seen: datetime) -> Annotations:
-        return self.annotator.result(_key(item), item.title, item.body_text, item.published_at, self.dating(seen))
+        """The item's annotations; kept until it is stored or given up, since the worker hands
+        them over once, and a failed write is tried again (a database away, a refused row's batch)."""
+        key = _key(item)
+        found = self.annotations.get(key)
+        if found is None:
+            found = self.annotator.result(key, item.title, item.body_text, item.published_at, self.dating(seen))
+            self.annotations[key] = found
+        return found
 
     def dating(self, seen: datetime) -> datetime | None:
         """`seen` if it dates a page of this crawl's source (`dating_sight`)."""

@@ -15,6 +15,8 @@ connection, a parse alarm that kept only the raw page — would otherwise be fet
   `crawl_runs` row left `running`: db/interrupted.py), or its database writes failed
   (scrapers/pipelines.py) — leaves a `crawl` row: the next crawl walks every listing page too, and
   says why in the log;
+- an announcement the database refused (one bad row of a batch, scrapers/pipelines.py) is an
+  article that failed: asked for again, and stored once the cause is gone;
 - a page the site deleted since (404/410) leaves the list; one that failed `GIVE_UP_ATTEMPTS`
   times over `GIVE_UP_AFTER` is dropped, with an alarm in the crawl run that drops it.
 
@@ -42,6 +44,7 @@ from sqlalchemy.orm import Session
 from aggregator.urls import canonical_url
 from db.engine import session_scope
 from db.failed_pages import (
+    ARTICLE,
     CRAWL,
     CRAWL_KEY,
     LISTING,
@@ -167,6 +170,21 @@ class RetriesFailedPages(_Base):
         published = request.meta.get("feed_published")
         categories = tuple(request.meta.get("feed_categories") or ())
         self.failures[key] = PageFailure(url, key, kind, reason, published, categories)
+
+    def store_refused(self, url: str, key: str, message: str, reason: str, *, published: datetime | None = None,
+                      retry: bool = True) -> None:  # fmt: skip
+        """An announcement the database refused (scrapers/pipelines.py: one row of a batch whose
+        others were stored), remembered like an article that failed to download (with `retry`:
+        its row must fit in `failed_pages`): the next crawls ask for it again — a fix of the cause
+        then stores it — and give it up in the end. An error of the run the first time, an alarm
+        when it failed before (`page_failed`); `published` is the feed's date for it, if it had one."""
+        again = key in self.pending_failures
+        if retry:
+            self.failures[key] = PageFailure(url, key, ARTICLE, reason, published)
+        if again:
+            self.alarms.append(f"{message} (failing since an earlier crawl)")
+        else:
+            self.record_error(message)
 
     def settle(self, response: Response) -> None:
         """A page that failed before and is now gone from the site (404/410): nothing to retry."""

@@ -46,3 +46,15 @@ def test_failures_count_up_and_a_stored_page_leaves(database: str) -> None:
         assert forget(session, "rops-rzeszow", [KEY]) == 1
     with session_scope(database) as session:
         assert session.scalars(select(FailedPage)).all() == []
+
+
+def test_a_page_whose_url_the_table_cannot_hold_is_not_remembered(database: str) -> None:
+    """On PostgreSQL its row failed the transaction that records the crawl's outcome (the run then
+    stayed `running`, and was taken for an interrupted one); a cut URL would ask for another page."""
+    long_url = URL + "?" + "x" * 2000
+    with session_scope(database, write=True) as session:
+        record_failures(session, "rops-rzeszow", [PageFailure(long_url, KEY + "x" * 2000, "article", "HTTP 500"),
+                                                  PageFailure(URL, KEY, "article", "HTTP 500\x00")],
+                        datetime.now(UTC))  # fmt: skip
+    with session_scope(database) as session:
+        assert [(row.url, row.reason) for row in failed_pages(session, "rops-rzeszow")] == [(URL, "HTTP 500")]

@@ -8,17 +8,19 @@ from typing import Any
 
 import pytest
 from scrapy.utils.test import get_crawler
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from db.engine import session_scope
 from db.migrate import upgrade
-from db.models import Announcement
+from db.models import Announcement, FailedPage, RawPage
 from db.store import sync_sources
 from scrapers import pipelines
-from scrapers.items import AnnouncementItem
+from scrapers.items import AnnouncementItem, RawResponse
 from scrapers.pipelines import StoragePipeline
 from scrapers.registry import load_sources
+from scrapers.spiders.base import SourceSpider
+from scrapers.spiders.generated import SPIDERS
 from tests.db.test_store import make_item
 
 
@@ -261,23 +263,180 @@ def test_a_database_away_to_the_end_stops_the_crawl_and_reports_what_it_did_not_
     assert spider.alarms == []
 
 
-def test_a_batch_the_database_refuses_is_given_up_at_once(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_the_database_refuses_is_written_again_in_parts(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A constraint or a value the database cannot take fails again however often it is written:
-    the batch is an error of the run (the spider's next crawl looks for it) and the crawl goes on."""
+    the batch is written again in parts, and only the refused announcement is given up (an error of
+    the run; a spider that cannot remember it has its next crawl walk the listings for it)."""
     items = numbered_items(4)
     url, pipeline = pipeline_on(tmp_path, set())
     spider = pipeline.crawler.spider = Spider()  # type: ignore[assignment]
     save = pipelines.save_announcements
 
     def refuses_the_first(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
-        if batch[0].url == items[0].url:
-            raise IntegrityError("INSERT INTO announcements …", {}, Exception("CHECK constraint failed"))
+        if batch and batch[0].url == items[0].url:
+            raise IntegrityError("INSERT INTO announcements …", {}, Exception("CHECK constraint failed\nDETAIL: …"))
         return save(session, batch, *args, **kwargs)
 
     monkeypatch.setattr(pipelines, "save_announcements", refuses_the_first)
     for item in items:
         pipeline.process_item(item)
     asyncio.run(pipeline.close_spider())
-    message = "database write of 2 announcements failed: IntegrityError: CHECK constraint failed"
-    assert stored_urls(url) == [i.url for i in items[2:]]
-    assert spider.errors == [message] and spider.unstored == [(2, message)]
+    message = f"{items[0].url}: not stored, the database refused it: IntegrityError: CHECK constraint failed"
+    assert stored_urls(url) == [i.url for i in items[1:]]
+    assert spider.errors == [message] and spider.unstored == [(1, message)]
+    assert pipeline.totals.new == 3 and pipeline.crawler.stats.get_value("ropsfeed/items_new") == 3  # type: ignore[union-attr]
+
+
+def test_the_database_going_away_while_a_refused_batch_is_written_in_parts_keeps_the_rest(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts written before the database went away are stored and counted; the rest waits for
+    the next write, as any batch that found the database away."""
+    items = numbered_items(4)
+    url, pipeline = pipeline_on(tmp_path, set(), ROPSFEED_BATCH_SIZE=4)
+    spider = pipeline.crawler.spider = Spider()  # type: ignore[assignment]
+    save = pipelines.save_announcements
+    calls: list[list[str]] = []
+
+    def refused_then_away(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append([i.url[-3:-1] for i in batch])
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO announcements …", {}, Exception("CHECK constraint failed"))
+        if len(calls) == 3:
+            connection_lost()
+        return save(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pipelines, "save_announcements", refused_then_away)
+    for item in items:
+        pipeline.process_item(item)
+    assert calls == [["-0", "-1", "-2", "-3"], ["-0", "-1"], ["-2", "-3"]]
+    assert stored_urls(url) == [i.url for i in items[:2]] and pipeline.items == items[2:]
+    assert pipeline.totals.new == 2 and pipeline.away_in_a_row == 1, "counts toward stopping the crawl"
+    assert pipeline.write_at == 2 + 4, "the kept part waits for a batch more"
+    monkeypatch.undo()
+    asyncio.run(pipeline.close_spider())
+    assert stored_urls(url) == [i.url for i in items] and pipeline.totals.new == 4
+    assert spider.errors == [] and spider.unstored == []
+    assert spider.alarms == [
+        "database write of 2 announcements failed: OperationalError: server closed the connection unexpectedly; "
+        "a later write stored them"
+    ]
+
+
+MARKER = "[odrzuć]"
+TRIGGER_REASON = "announcement refused by the test trigger"
+
+
+def refuse_marked(url: str, marker: str = MARKER, column: str = "title") -> None:
+    """A test-only trigger: the database refuses to insert an announcement whose title (`column`)
+    holds `marker`, as it refuses a value it cannot take — an IntegrityError on both backends (a
+    constraint), not the database away."""
+    with session_scope(url, write=True) as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(text(
+                f"CREATE TRIGGER refuse_marked BEFORE INSERT ON announcements WHEN instr(NEW.{column}, '{marker}') > 0 "
+                f"BEGIN SELECT RAISE(ABORT, '{TRIGGER_REASON}'); END"
+            ))  # fmt: skip
+        else:
+            session.execute(text(
+                "CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF strpos(NEW.{column}, '{marker}') > 0 THEN "
+                f"RAISE EXCEPTION '{TRIGGER_REASON}' USING ERRCODE = 'check_violation'; END IF; "
+                "RETURN NEW; END $$"
+            ))  # fmt: skip
+            session.execute(text("CREATE TRIGGER refuse_marked BEFORE INSERT ON announcements "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_marked()"))  # fmt: skip
+
+
+def allow_all(url: str) -> None:
+    """The cause is gone (the trigger dropped)."""
+    with session_scope(url, write=True) as session:
+        session.execute(text(
+            "DROP TRIGGER refuse_marked" + ("" if session.get_bind().dialect.name == "sqlite" else " ON announcements")
+        ))  # fmt: skip
+
+
+def crawl_of_mcps(url: str, batch_size: int = 10) -> tuple[StoragePipeline, SourceSpider]:
+    """The storage pipeline of a crawl of mcps, with its real spider (what it remembers of failed
+    pages, db/failed_pages.py), no worker processes."""
+    settings = {"ROPSFEED_DATABASE_URL": url, "ROPSFEED_BATCH_SIZE": batch_size, "ROPSFEED_ANNOTATION_WORKERS": 0}
+    crawler = get_crawler(settings_dict=settings)
+    spider = crawler.spider = SPIDERS["mcps"].from_crawler(crawler)
+    spider.load_failed_pages()
+    return StoragePipeline.from_crawler(crawler), spider
+
+
+def end_crawl(url: str, pipeline: StoragePipeline, spider: SourceSpider) -> None:
+    """As a crawl ends: the last writes, then the failures written with the run's outcome."""
+    asyncio.run(pipeline.close_spider())
+    with session_scope(url, write=True) as session:
+        spider.remember_failures(session, "finished")
+
+
+def failed_rows(url: str) -> list[tuple[str, str, str, int]]:
+    with session_scope(url) as session:
+        return [(r.url, r.kind, r.reason, r.attempts) for r in session.scalars(select(FailedPage))]
+
+
+def test_one_announcement_the_database_refuses_loses_nothing_else_and_is_stored_once_the_cause_is_gone(
+    database: str,
+) -> None:
+    """Before, the row cost its whole batch, and the next crawl met it again with the same batch:
+    the same ten announcements lost every night. Now the nine others are stored; the refused one is
+    an error naming its URL and the database's reason, asked for again by the next crawls (an alarm
+    if it fails again) and stored once the cause is gone."""
+    items = numbered_items(10)
+    bad = items[6] = replace(items[6], title=f"{MARKER} {items[6].title}",
+                             raw=RawResponse("mcps", items[6].url, "article", 200, {}, b"<html>6</html>"))  # fmt: skip
+    refuse_marked(database)
+    pipeline, spider = crawl_of_mcps(database)
+    for item in items:
+        pipeline.process_item(item)
+    end_crawl(database, pipeline, spider)
+    reason = f"the database refused it: IntegrityError: {TRIGGER_REASON}"
+    assert stored_urls(database) == [i.url for i in items if i is not bad]
+    assert spider.errors == [f"{bad.url}: not stored, {reason}"] and spider.alarms == []
+    assert pipeline.totals.new == 9 and pipeline.crawler.stats.get_value("ropsfeed/items_new") == 9  # type: ignore[union-attr]
+    assert failed_rows(database) == [(bad.url, "article", reason, 1)]
+    with session_scope(database) as session:
+        assert bad.url in session.scalars(select(RawPage.url)).all(), "its fetched page is archived all the same"
+
+    pipeline, spider = crawl_of_mcps(database)  # the cause is still there
+    [retry] = list(spider.retry_requests())
+    assert retry.url == bad.url
+    pipeline.process_item(replace(bad, failed_key=retry.meta["failed_key"]))
+    end_crawl(database, pipeline, spider)
+    assert spider.errors == [] and spider.alarms == [
+        f"{bad.url}: not stored, {reason} (failing since an earlier crawl)"
+    ]
+    assert failed_rows(database) == [(bad.url, "article", reason, 2)]
+
+    allow_all(database)
+    pipeline, spider = crawl_of_mcps(database)
+    [retry] = list(spider.retry_requests())
+    pipeline.process_item(replace(bad, failed_key=retry.meta["failed_key"]))
+    end_crawl(database, pipeline, spider)
+    assert (spider.errors, spider.alarms, pipeline.totals.new) == ([], [], 1)
+    assert bad.url in stored_urls(database) and failed_rows(database) == []
+
+
+def test_an_announcement_whose_url_is_too_long_is_refused_alone(tmp_path: object) -> None:
+    """It cannot be stored (a cut URL would name another page): an error of the run naming it, the
+    rest of its batch stored; not remembered (its `failed_pages` row could not hold the URL either,
+    and asking again would change nothing)."""
+    url, _ = pipeline_on(tmp_path, set())
+    items = numbered_items(3)
+    long_url = items[1].url + "x" * 2000
+    items[1] = replace(items[1], url=long_url)
+    pipeline, spider = crawl_of_mcps(url, batch_size=2)
+    for item in items:
+        pipeline.process_item(item)
+    end_crawl(url, pipeline, spider)
+    assert stored_urls(url) == [items[0].url, items[2].url]
+    assert spider.errors == [
+        f"{long_url[:300]}… ({len(long_url)} characters): not stored, its URL is {len(long_url)} characters long, "
+        "longer than the 2000 the database takes"
+    ]
+    assert failed_rows(url) == []

@@ -19,7 +19,6 @@ from sqlalchemy import func, select, text
 
 from aggregator.status import source_statuses
 from db.engine import session_scope
-from db.failed_pages import CRAWL_KEY
 from db.migrate import ensure_schema
 from db.models import Announcement, CrawlRun, FailedPage
 from scrapers.mirror.server import BackgroundMirror
@@ -60,7 +59,8 @@ def test_articles_whose_storing_failed_are_stored_by_the_next_incremental_crawl(
     sqlite_url: str, layered: Layered
 ) -> None:
     """Storing fails after the first listing page's articles (the database refuses every other
-    announcement). The run says so, and the next crawl walks every listing page for them."""
+    announcement). The run says so, naming each, and the next crawl asks for each again directly
+    (the listing page that led to them has nothing new then), without walking the listings."""
     ensure_schema(sqlite_url)
     with session_scope(sqlite_url, write=True) as session:
         session.execute(text(
@@ -73,22 +73,24 @@ def test_articles_whose_storing_failed_are_stored_by_the_next_incremental_crawl(
     assert first.returncode == 1, first.stderr
     [run] = runs(sqlite_url)
     assert (run.status, run.items_new) == ("failed", 2) and stored(sqlite_url) == set(FIRST_PAGE)
-    refused = "database write of 1 announcements failed: IntegrityError: test: the database refuses this row"
-    assert run.errors == [refused] * 3
-    lost = f"crawl run {run.id} fetched 3 announcements it did not store: {refused}"
-    assert failed(sqlite_url) == [(CRAWL_KEY, "crawl", lost, 1)]
+    reason = "the database refused it: IntegrityError: test: the database refuses this row"
+    assert len(run.errors) == 3 and all(error.endswith(f": not stored, {reason}") for error in run.errors)
+    rows = failed(sqlite_url)
+    assert [(kind, why, attempts) for _, kind, why, attempts in rows] == [("article", reason, 1)] * 3
     status = next(s for s in source_statuses_now(sqlite_url) if s.source_id == "rops-rzeszow")
-    assert (status.health, status.last_error, status.walk_listings) == ("failed", refused, lost)
+    assert (status.health, status.last_error, status.failed_pages, status.walk_listings) == (
+        "failed", run.errors[0], 3, None
+    )  # fmt: skip
 
     with session_scope(sqlite_url, write=True) as session:
         session.execute(text("DROP TRIGGER storing_fails"))  # the database takes them again
     with layered() as server:
         second = run_cli("crawl", "rops-rzeszow", "--mirror", server.url, "--db", sqlite_url, env=SETTINGS)
     assert second.returncode == 0, second.stderr
-    assert WALK + lost in second.stderr, "the log says why this crawl reads every listing page"
+    assert WALK not in second.stderr, "each asked for directly: no walk of every listing page"
     run = runs(sqlite_url)[-1]
     assert (run.status, run.errors, run.items_new) == ("ok", [], 3) and len(stored(sqlite_url)) == 5
-    assert failed(sqlite_url) == [], "walked and stored: nothing owed, the next crawl reads listing page 1 alone"
+    assert failed(sqlite_url) == [], "stored: nothing owed, the next crawl reads listing page 1 alone"
 
 
 def source_statuses_now(database: str) -> list:
