@@ -74,7 +74,7 @@ def _image(img: Tag, base_url: str) -> ImageItem | None:
             return None  # the icon of an attachment ("Ikona PDF" linking the PDF)
         if image_type_of(target) is not None:
             url = target  # a thumbnail of the full-size picture
-    alt = clean_line(str(img.get("alt") or "")) or None
+    alt = meaningful_alt(str(img.get("alt") or ""), url)
     figure = next((p for p in img.parents if p.name == "figure"), None)
     caption_element = figure.find("figcaption") if figure is not None else None
     caption = clean_line(caption_element.get_text(" ")) if isinstance(caption_element, Tag) else ""
@@ -88,7 +88,35 @@ def picture(
     unless the file is furniture by the rules `<img>`s are judged by."""
     if urlsplit(url).scheme not in ("http", "https") or _is_furniture_file(url, width, height):
         return None
-    return ImageItem(url=url, alt=clean_line(alt or "") or None, caption=clean_line(caption or "") or None)
+    return ImageItem(url=url, alt=meaningful_alt(alt or "", url), caption=clean_line(caption or "") or None)
+
+
+#: Alt texts that CMS templates put on every picture, saying nothing about this one ("a news
+#: picture"): folded to lower case without end punctuation.
+PLACEHOLDER_ALTS = frozenset({
+    "grafika", "grafika poglądowa", "zdjęcie", "zdjęcie poglądowe", "zdjecie", "obrazek", "obrazek aktualności",
+    "ilustracja", "ilustracja do artykułu", "miniatura", "foto", "fot", "image", "img", "photo", "picture",
+    "thumbnail", "placeholder", "brak zdjęcia",
+})  # fmt: skip
+_NO_WORDS = re.compile(r"[\W\d_]*")
+_FILE_NAME = re.compile(r"\S+\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?)", re.IGNORECASE)
+
+
+def meaningful_alt(alt: str, url: str) -> str | None:
+    """The picture's alt text, or None when it says nothing a reader could use: no letters ("1210",
+    a gallery's numbering), the file's name ("IMG_2034.jpg"), or a template's placeholder that every
+    picture of the site carries ("Grafika poglądowa", "Obrazek aktualności"). A screen reader is
+    better served by passing over the picture (the web page then gives it an empty alt) than by
+    reading those out, and an analyst searching the pictures' texts would find only noise."""
+    text = clean_line(alt)
+    name = urlsplit(url).path.rsplit("/", 1)[-1].lower()
+    folded = text.lower()
+    if folded in (name, name.rsplit(".", 1)[0]):
+        return None
+    words = _FILE_NAME.sub("", folded).strip().rstrip(".:;,!").strip()  # "Ilustracja do artykułu PRPP-11.jpg"
+    if _NO_WORDS.fullmatch(words) or words in PLACEHOLDER_ALTS:
+        return None
+    return text
 
 
 def _is_furniture(img: Tag, url: str) -> bool:

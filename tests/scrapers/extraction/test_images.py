@@ -104,3 +104,22 @@ def test_a_featured_image_in_the_posts_own_header_is_the_posts() -> None:
     </body></html>"""
     article = ArticleParser().parse(page, "http://rops.lubelskie.pl/2019/06/gala/")
     assert article.images == [ImageItem("http://rops.lubelskie.pl/wp-content/uploads/2019/06/gala.jpg", "Laureaci")]
+
+
+def test_an_alt_text_that_says_nothing_about_the_picture_is_left_out() -> None:
+    # the real sites' own: es.lubuskie.pl's gallery numbers, wrotapodlasia.pl's "Ilustracja do artykułu
+    # <file>", rops.pomorskie.eu's "Grafika poglądowa", analizyspoleczne.pl's "Obrazek aktualności"
+    page = """<div>
+    <img src="http://es.lubuskie.pl/upload/53928-1.jpg" alt="1210">
+    <img src="https://wrotapodlasia.pl/files/images/14796.jpg" alt="Ilustracja do artykułu PRPP-11.jpg">
+    <img src="https://rops.pomorskie.eu/wp-content/uploads/2021/10/grafika-26305.jpg" alt="Grafika poglądowa">
+    <img src="https://analizyspoleczne.pl/Content/Uploads/News/20.jpg" alt=" Obrazek  aktualności. ">
+    <img src="https://rcpslodz.pl/uploads/news/IMG_2034.JPG" alt="IMG_2034">
+    <img src="https://rcpslodz.pl/uploads/news/26580.jpg" alt="Społeczna Rada Seniorów Województwa Łódzkiego">
+    <img src="https://rops.pomorskie.eu/wp-content/uploads/2024/02/rpo.jpg" alt="Logo RPO 2014-2020">
+    </div>"""
+    images = find_images(parse_html(page).find_all("div"), "https://example.invalid/")
+    assert [image.alt for image in images] == [None] * 5 + [
+        "Społeczna Rada Seniorów Województwa Łódzkiego",
+        "Logo RPO 2014-2020",
+    ]
