@@ -143,3 +143,19 @@ def test_the_sources_command_lists_every_source_whole_when_piped(mirror_crawl: M
         [line] = [line for line in lines if line.startswith(f" {source.id} ")]
         assert source.voivodeship in line and source.platform in line
         assert line.rstrip().endswith(" ok" if source.enabled else "never"), line
+
+
+def test_the_readme_says_what_the_demo_crawl_stores(demo_crawl: Crawled) -> None:
+    """README's "What works today" counts, kept by hand, checked against the registry and the demo crawl."""
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+    sources = load_sources()
+    crawled = [s for s in sources if s.enabled]
+    with session_scope(demo_crawl.database) as session:
+        dated = set(session.scalars(select(Announcement.source_id).where(Announcement.published_at.is_not(None))))
+    dated_voivodeships = {s.voivodeship for s in crawled if s.id in dated}
+    claim = (
+        f"What works today: {len(sources)} registered sources ({len(crawled)} crawled; "
+        f"{len({s.voivodeship for s in crawled})} of 16 voivodeships; {len(dated)} of them with dated "
+        f"announcements, in {len(dated_voivodeships)} voivodeships"
+    )
+    assert claim in readme, f"README.md is stale; it should say: {claim}"
