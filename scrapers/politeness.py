@@ -115,13 +115,13 @@ class PoliteRetryMiddleware(RetryMiddleware):
         crawler.signals.connect(middleware.keep_holds, signal=signals.response_downloaded)
         return middleware
 
-    async def process_response(  # type: ignore[override]
-        self, request: Request, response: Response, spider: Any = None
-    ) -> Request | Response:
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         if response.status not in POLITE_STATUSES or request.meta.get("dont_retry", False):
             return super().process_response(request, response)
         if response.status not in self.retry_http_codes:
             return response
+        spider = self.crawler.spider
+        name = getattr(spider, "name", "?")
         attempt = request.meta.get("retry_times", 0) + 1
         header = response.headers.get(b"Retry-After")
         asked = parse_retry_after(header)
@@ -133,16 +133,17 @@ class PoliteRetryMiddleware(RetryMiddleware):
                     f"{describe_wait(self.max_wait)} a crawl waits (ROPSFEED_RETRY_AFTER_MAX): not retried in this "
                     f"run")  # fmt: skip
             request.meta[RETRY_AFTER_NOTE] = note
-            log.warning("GET %s: HTTP %d: %s", request.url, response.status, note, extra={"spider": spider})
+            log.warning("%s: GET %s: HTTP %d: %s; the site's other pages wait %s", name, request.url,
+                        response.status, note, describe_wait(self.max_wait), extra={"spider": spider})  # fmt: skip
             self.crawler.stats.inc_value("retry/retry_after_too_long")
             return response
+        wait = asked if asked is not None else self.backoff * 2 ** (attempt - 1)
+        self.hold(slot, wait)  # retried or not, the site asked for the pause
         retry = self._retry(request, response_status_message(response.status))
         if retry is None:  # out of retries (RETRY_TIMES): the spider's errback reports the page
             return response
-        wait = asked if asked is not None else self.backoff * 2 ** (attempt - 1)
-        self.hold(slot, wait)
-        log.warning("GET %s: HTTP %d (%s): waiting %s before retry %d of %d; the site's other pages wait too",
-                    request.url, response.status, said, describe_wait(wait), attempt,
+        log.warning("%s: GET %s: HTTP %d (%s): waiting %s before retry %d of %d; the site's other pages wait too",
+                    name, request.url, response.status, said, describe_wait(wait), attempt,
                     request.meta.get("max_retry_times", self.max_retry_times), extra={"spider": spider})  # fmt: skip
         if wait > 0:
             await sleep(wait)
@@ -164,7 +165,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         slot.delay, slot.jitter, slot.lastseen = max(slot.delay, held.until - now), 0.0, now
         call_later(held.until - now, self._release, key)
 
-    def keep_holds(self, response: Response, request: Request, spider: Any = None) -> None:
+    def keep_holds(self, response: Response, request: Request) -> None:
         """An answer from a held site: AutoThrottle may just have lowered its slot's delay."""
         key = request.meta.get("download_slot")
         held = self.holds.get(key) if key is not None else None
@@ -180,8 +181,8 @@ class PoliteRetryMiddleware(RetryMiddleware):
         slot = self._slot(key)
         if slot is not None:
             slot.delay, slot.jitter = held.delay_before * 2, held.jitter_before
-            log.info("%s: the wait the site asked for is over; its pages come again, %g s apart",
-                     key, slot.delay)  # fmt: skip
+            log.info("%s: the wait the site asked for is over: its pages come again, %g s apart", key, slot.delay,
+                     extra={"spider": self.crawler.spider})  # fmt: skip
 
     def _slot(self, key: str | None) -> Slot | None:
         engine = getattr(self.crawler, "engine", None)
