@@ -15,6 +15,7 @@ import mimetypes
 import threading
 import time
 import tomllib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -77,8 +78,9 @@ class Snapshot:
         self._routes: dict[tuple[Path, str], list[Route]] = {}
         self._lock = threading.Lock()
         self._answered: dict[int, int] = {}  # id of a route with `times` → requests it answered
-        # (time.monotonic(), "/host/path?query") of every request: what tests check pacing with
-        self.requests: list[tuple[float, str]] = []
+        # (time.monotonic(), "/host/path?query") of the requests, the latest 100,000 (a mirror
+        # serving for days keeps no more): what tests check a crawl's pacing with
+        self.requests: deque[tuple[float, str]] = deque(maxlen=100_000)
 
     def routes(self, root: Path, host: str) -> list[Route]:
         key = (root, host)
