@@ -89,6 +89,29 @@ def download_timeout() -> float:
     return seconds
 
 
+def retry_after_max() -> float:
+    """The longest `Retry-After` a crawl waits for before a 429/503 retry (scrapers/politeness.py):
+    `ROPSFEED_RETRY_AFTER_MAX`, else 120 seconds; a site asking for more is asked again next crawl."""
+    return _seconds("ROPSFEED_RETRY_AFTER_MAX", "120")
+
+
+def retry_backoff() -> float:
+    """The first wait before retrying a 429/503 that names none, doubled at each retry:
+    `ROPSFEED_RETRY_BACKOFF`, else 1 second (0: at once, as Scrapy does)."""
+    return _seconds("ROPSFEED_RETRY_BACKOFF", "1", zero=True)
+
+
+def _seconds(name: str, default: str, *, zero: bool = False) -> float:
+    value = os.environ.get(name) or default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not (seconds >= 0 if zero else seconds > 0) or seconds >= 86400:
+        raise ValueError(f"{name} must be a number of seconds {'of 0 or more' if zero else 'above 0'}, not {value!r}")
+    return seconds
+
+
 def batch_size() -> int:
     """Announcements per database write: `ROPSFEED_BATCH_SIZE`, else 100."""
     value = os.environ.get("ROPSFEED_BATCH_SIZE") or "100"
@@ -103,6 +126,8 @@ def check_settings() -> None:
     a bad one stops the run at once (`run_crawl`, `run_on_scrapyd`)."""
     download_timeout()
     batch_size()
+    retry_after_max()
+    retry_backoff()
 
 
 def crawl_overrides(
@@ -118,6 +143,8 @@ def crawl_overrides(
         "LOG_LEVEL": log_level,
         "DOWNLOAD_TIMEOUT": download_timeout(),
         "ROPSFEED_BATCH_SIZE": batch_size(),
+        "ROPSFEED_RETRY_AFTER_MAX": retry_after_max(),
+        "ROPSFEED_RETRY_BACKOFF": retry_backoff(),
         "ROPSFEED_LOCKED_BY_RUNNER": True,  # the run holds the sources' locks (db/locks.py)
     }
     if mirror:  # the mirror is our own server on loopback: no need to be gentle with it

@@ -64,7 +64,7 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
     else:
         content_type = next((v for k, v in (raw.headers or {}).items() if k.lower() == "content-type"), None)
         text = decode_page(body, content_type, raw.url).text
-        parsed = spider.parser_class(spider.source.selectors).parse(text, raw.url)
+        parsed = spider.parser_class(spider.source.selectors, spider.source.site_names).parse(text, raw.url)
         if parsed.problems:
             return [], [f"{raw.url}: {', '.join(parsed.problems)}"]
         items = [announcement_from_article(source_id, parsed, None, spider.source.identity)]

@@ -114,6 +114,13 @@ class SourceConfig:
             return self.absolute(self.api_url.split("wp-json/", 1)[0] or "/")
         return self.base_url
 
+    @property
+    def site_names(self) -> tuple[str, ...]:
+        """What names the site rather than a page of it, known before the crawl: the institution
+        and the host (`<title>Nabór – rops.rzeszow.pl</title>`). The spider adds its listing's title."""
+        host = urlsplit(self.base_url).hostname or ""
+        return (self.institution, host.removeprefix("www."))
+
     def absolute(self, path_or_url: str) -> str:
         return urljoin(self.base_url, path_or_url)
 

@@ -33,6 +33,11 @@ DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# 429 and 503 retries wait what the site's Retry-After asks, up to this many seconds (a longer wait:
+# the page fails now and the next crawl asks again), else a backoff of this many seconds doubled at
+# each retry; the site's other pages wait too (scrapers/politeness.py)
+ROPSFEED_RETRY_AFTER_MAX = float(os.environ.get("ROPSFEED_RETRY_AFTER_MAX") or 120)
+ROPSFEED_RETRY_BACKOFF = float(os.environ.get("ROPSFEED_RETRY_BACKOFF") or 1)
 DNS_TIMEOUT = 10
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -49,7 +54,12 @@ CONCURRENT_ITEMS = 4
 # call (and, for spider middlewares, an async generator layer) per request or item. No site needs
 # HTTP auth; the crawl sets no DEPTH_LIMIT and reads no depth stats; the meta-copy check only warns
 # about spiders that forward response.meta, which ours do not.
-DOWNLOADER_MIDDLEWARES = {"scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None}
+# Scrapy's RetryMiddleware retries at once; ours, in its place, waits as the site asks.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapers.politeness.PoliteRetryMiddleware": 550,
+}
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,

@@ -49,7 +49,50 @@ _NOT_THE_ARTICLES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "po
 _OTHER_PAGES_CLASSES = frozenset({"sidebar", "widget", "related-posts", "post-navigation", "recent-posts"})
 #: A timestamp, where it came from (json-ld, meta, time, label) and its precision (day, minute, second).
 Stamp = tuple[datetime | None, str | None, str | None]
-TITLE_SEPARATORS = (" – ", " | ", " « ", " - ", " :: ")
+TITLE_SEPARATORS = (" – ", " | ", " « ", " » ", " - ", " :: ")
+#: What a CMS titles its home page or a listing with: never an announcement's title.
+GENERIC_PAGE_NAMES = frozenset({"strona główna", "strona startowa", "start", "home", "aktualności", "wiadomości",
+                                "ogłoszenia", "news"})  # fmt: skip
+
+
+def _folded(text: str) -> str:
+    """`text` compared as a name: case, spacing and the separators' punctuation around it aside."""
+    return " ".join(text.casefold().split()).strip(" -–—|»«:·")
+
+
+def is_site_name(text: str, site_names: tuple[str, ...] = ()) -> bool:
+    """Whether `text` only names the site, not a page: one of the CMS's generic page names
+    ("Strona główna"), or equal to or part of one of `site_names` (the institution, the site's
+    name, its home page's title: "ROPS w Rzeszowie" is part of "ROPS w Rzeszowie – Regionalny …")."""
+    folded = _folded(text)
+    if not folded or folded in GENERIC_PAGE_NAMES:
+        return True
+    return any(folded in name for name in (_folded(n) for n in site_names) if name)
+
+
+def strip_site_name(title: str, site_names: tuple[str, ...] = (), *, blind: bool = True) -> str | None:
+    """`title` without the site's name around it ("Nabór wniosków – ROPS Rzeszów", "ROPS » Nabór
+    wniosków"), or None when nothing else is left ("Strona główna", the institution's name alone).
+
+    A part is the site's name when `is_site_name` says so; when no part is, `blind` drops the last
+    part all the same (how most CMSs print `<title>`: the page, then the site), for a page read
+    without knowing its site's names."""
+    for separator in TITLE_SEPARATORS:
+        if separator not in title:
+            continue
+        head, tail = title.rsplit(separator, 1)
+        if is_site_name(tail, site_names):
+            return strip_site_name(head.strip(), site_names, blind=False)
+        first, rest = title.split(separator, 1)
+        if is_site_name(first, site_names):
+            return strip_site_name(rest.strip(), site_names, blind=False)
+    if is_site_name(title, site_names):
+        return None
+    if blind:
+        for separator in TITLE_SEPARATORS:
+            if separator in title:
+                return title.rsplit(separator, 1)[0].strip() or None
+    return title
 
 
 @dataclass
@@ -197,8 +240,12 @@ def _holds_a_file(element: Tag) -> bool:
 class ArticleParser:
     """Generic article page parser; subclasses override single steps for odd sites."""
 
-    def __init__(self, selectors: Selectors | None = None) -> None:
+    def __init__(self, selectors: Selectors | None = None, site_names: tuple[str, ...] = ()) -> None:
         self.selectors = selectors or Selectors()
+        # what names the site, never a page of it (the institution, the site's name, its home
+        # page's title): a title that is only this is no title (`title`); the spider adds the
+        # names it reads on the site as it crawls
+        self.site_names = site_names
 
     def parse(self, html: str, url: str) -> ParsedArticle:
         soup = parse_html(html)
@@ -265,16 +312,26 @@ class ArticleParser:
         return {}
 
     def title(self, soup: BeautifulSoup, structured: dict[str, Any]) -> str | None:
+        """The page's heading; without one, what the page says its title is: the JSON-LD headline,
+        og:title, then `<title>` — each without the site's name around it, and none that is only
+        the site's name ("Strona główna", "Regionalny Ośrodek Polityki Społecznej w …": a CMS's
+        `<title>` on many pages). None then: the spider falls back to the text of the listing's link
+        to the page (SourceSpider.complete), and without one the page is a lost title's alarm."""
         for element in self._title_elements(soup):
-            if element is not None and clean_line(element.get_text(" ")):
-                return clean_line(element.get_text(" "))
-        if structured.get("headline"):
-            return clean_line(str(structured["headline"]))
+            text = clean_line(element.get_text(" ")) if element is not None else ""
+            if text and not is_site_name(text, self.site_names):  # a logo's <h1> names the site
+                return text
+        stated = []
+        if structured.get("headline"):  # a headline is the article's own: only a known site name goes
+            stated.append((clean_line(str(structured["headline"])), False))
         meta = _first(soup, "meta", property="og:title")
         if meta is not None and meta.get("content"):
-            return self._strip_site_name(clean_line(str(meta["content"])))
+            stated.append((clean_line(str(meta["content"])), True))
         if soup.title and soup.title.string:
-            return self._strip_site_name(clean_line(soup.title.string))
+            stated.append((clean_line(soup.title.string), True))
+        for text, blind in stated:
+            if text and (title := strip_site_name(text, self.site_names, blind=blind)):
+                return title
         return None
 
     def _title_elements(self, soup: BeautifulSoup) -> Iterator[Tag | None]:
@@ -292,13 +349,6 @@ class ArticleParser:
         yield next((h for h in headings if "entry-title" in _words(h.get("class"))), None)
         yield next((h for h in headings if any(p.name == "article" for p in h.parents)), None)
         yield headings[0] if headings else None
-
-    @staticmethod
-    def _strip_site_name(title: str) -> str:
-        for separator in TITLE_SEPARATORS:
-            if separator in title:
-                return title.rsplit(separator, 1)[0].strip()
-        return title
 
     def with_lead(self, soup: BeautifulSoup, body_element: Tag, body: Body, url: str) -> Body:
         """``body`` opened by the page's separate lead element, when the site has one.

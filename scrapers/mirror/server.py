@@ -15,6 +15,7 @@ import mimetypes
 import threading
 import time
 import tomllib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -51,6 +52,9 @@ class Route:
     location: str | None = None
     delay: float = 0.0
     body: str | None = None
+    # answers so only its first `times` requests, then the next route or file does (a page that
+    # answers 429 once, then itself); None: always
+    times: int | None = None
 
     def matches(self, path: str, query: str) -> bool:
         if unquote(self.path) != unquote(path):
@@ -73,6 +77,10 @@ class Snapshot:
         self.roots = [Path(r) for r in roots]
         self._routes: dict[tuple[Path, str], list[Route]] = {}
         self._lock = threading.Lock()
+        self._answered: dict[int, int] = {}  # id of a route with `times` → requests it answered
+        # (time.monotonic(), "/host/path?query") of the requests, the latest 100,000 (a mirror
+        # serving for days keeps no more): what tests check a crawl's pacing with
+        self.requests: deque[tuple[float, str]] = deque(maxlen=100_000)
 
     def routes(self, root: Path, host: str) -> list[Route]:
         key = (root, host)
@@ -93,15 +101,28 @@ class Snapshot:
         path = "/" + rest
         if not host:
             return self._index()
+        with self._lock:
+            self.requests.append((time.monotonic(), raw_path))
         for root in self.roots:
             for route in self.routes(root, host):
-                if route.matches(path, parts.query):
+                if route.matches(path, parts.query) and self._still_answers(route):
                     return self._answer_route(root, host, route)
             found = self._file(root, host, path)
             if found is not None:
                 return self._answer_file(found)
         return Answer(404, b"<html><body><h1>404 Not Found</h1></body></html>",
                       {"Content-Type": "text/html; charset=UTF-8"})  # fmt: skip
+
+    def _still_answers(self, route: Route) -> bool:
+        """Whether `route` answers this request (counted): always, or for its first `times`."""
+        if route.times is None:
+            return True
+        with self._lock:
+            answered = self._answered.get(id(route), 0)
+            if answered >= route.times:
+                return False
+            self._answered[id(route)] = answered + 1
+            return True
 
     def hosts(self) -> list[str]:
         return sorted({p.name for root in self.roots if root.is_dir() for p in root.iterdir() if p.is_dir()})
@@ -209,6 +230,11 @@ class BackgroundMirror:
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What the server answers from, and the requests it was asked."""
+        return self.server.RequestHandlerClass.snapshot  # type: ignore[attr-defined]
 
     def __enter__(self) -> BackgroundMirror:
         self.thread.start()

@@ -26,8 +26,9 @@ from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import first_crawl_end, known_keys
-from scrapers.extraction.article import ArticleParser, ParsedArticle
+from scrapers.extraction.article import TITLE_SEPARATORS, ArticleParser, ParsedArticle, is_site_name
 from scrapers.extraction.encoding import decode_page
+from scrapers.extraction.text import clean_line
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
 from scrapers.registry import SourceConfig
 from scrapers.spiders.alarms import Alarms
@@ -44,6 +45,22 @@ DEFAULT_LISTING_LINKS = (
     "div.blog h2[itemprop=name] a::attr(href), div.blog p.readmore a::attr(href)"
 )
 DEFAULT_NEXT_PAGE = "a.next::attr(href), link[rel=next]::attr(href), li.pagination-next a::attr(href)"
+# The text of a listing's "read more" link: it names no page.
+_READ_MORE = re.compile(r"^(czytaj|więcej|zobacz|szczegóły|read more|»|>)", re.IGNORECASE)
+
+
+def link_texts(response: Response, selector: str) -> dict[str, str]:
+    """The text of the listing links (`selector`, its `::attr(href)` parts) by the canonical URL
+    they lead to: the article's title as the listing prints it, for a page that states none of
+    its own (`SourceSpider.complete`). The first link to a page with text other than "read more"."""
+    anchors = [part.strip().removesuffix("::attr(href)") for part in selector.split(",")
+               if part.strip().endswith("::attr(href)")]  # fmt: skip
+    texts: dict[str, str] = {}
+    for anchor in response.css(", ".join(anchors)) if anchors else ():
+        href, text = anchor.attrib.get("href"), clean_line(" ".join(anchor.css("::text").getall()))
+        if href and text and not _READ_MORE.match(text):
+            texts.setdefault(canonical_url(response.urljoin(href)), text)
+    return texts
 
 
 def read_article(
@@ -133,7 +150,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.full = False
         self.database_url = ""
         self.workers = 0  # worker processes for page extraction (scrapers.worker_pool); 0: inline
-        self.parser = self.parser_class(self.source.selectors)
+        self.parser = self.parser_class(self.source.selectors, self.source.site_names)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -299,20 +316,33 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             reason = f"listing is not HTML ({response.headers.get('Content-Type')!r})"
             self.page_failed(response.request, f"GET {response.url}: {reason}", reason)
             return
-        links = response.css(self.source.selectors.listing_links or DEFAULT_LISTING_LINKS).getall()
+        selector = self.source.selectors.listing_links or DEFAULT_LISTING_LINKS
+        links = response.css(selector).getall()
         urls = list(dict.fromkeys(canonical_url(response.urljoin(link)) for link in links))
         if not urls:
             self.alarms.append(f"listing {response.url} yielded no items (layout change?)")
             return
+        if first:
+            self.learn_site_name(response)
         self.check_article_urls(response.url, urls)
         unseen = self.first_sight(urls)
         fresh = [u for u in unseen if self.full or self.is_new(u)]
+        texts = link_texts(response, selector) if fresh else {}
         for url in fresh:
             entry = self.feed_entries.get(self.identity.key(url))
-            yield self.article_request(url, **(feed_meta(entry) if entry else {}))
+            link_text = {"link_text": texts[url]} if url in texts else {}
+            yield self.article_request(url, **(feed_meta(entry) if entry else {}), **link_text)
         next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
         if next_page and (fresh or ((self.full or self.walk_listings) and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)
+
+    def learn_site_name(self, response: Response) -> None:
+        """The first listing page's `<title>` ("Aktualności – ROPS w Rzeszowie", the home page's on
+        sites listed from it): what names the site, so that no article is titled with a part of it
+        (ArticleParser.title); the parser takes it to the workers with the pages."""
+        title = clean_line(response.css("title::text").get() or "")
+        if title and any(separator in title for separator in TITLE_SEPARATORS) and title not in self.parser.site_names:
+            self.parser.site_names = (*self.parser.site_names, title)
 
     def check_article_urls(self, listing: str, urls: list[str]) -> None:
         """An alarm (once a crawl) when none of a listing's links has the registry's article URL
@@ -395,6 +425,11 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             parsed.published_at, parsed.published_from, parsed.published_granularity = feed_published, "rss", "second"
         if not parsed.categories and response.meta.get("feed_categories"):
             parsed.categories = list(response.meta["feed_categories"])
+        link_text = response.meta.get("link_text")
+        if not parsed.title and link_text and not is_site_name(link_text, self.parser.site_names):
+            parsed.title = link_text
+            self.logger.info("%s: %s states no title of its own (or only the site's name): titled as its listing "
+                             "link is, %r", self.name, response.url, link_text)  # fmt: skip
 
     def item_from_article(
         self, parsed: ParsedArticle, raw: RawResponse | None, request: scrapy.Request | None = None

@@ -32,6 +32,8 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+from scrapers.politeness import retry_after_note
+
 # Scrapy's get_maxsize_msg: "Expected to receive N bytes …" (announced) or "Received N bytes …"
 _TOO_BIG = re.compile(r"(Expected to receive|Received) (\d+) bytes which is larger than download max size \((\d+)\)")
 
@@ -66,6 +68,8 @@ def http_status(response: object) -> str:
     if status == 429:
         text += " (too many requests: the site limits the crawl's rate)"
     wait = headers.get(b"Retry-After") if hasattr(headers, "get") else None
+    if note := retry_after_note(response):  # not retried: the wait asked for is too long (it names it)
+        return f"{text}: {note}"
     if wait:
         text += f" (Retry-After: {wait.decode('latin-1').strip()})"
     return text

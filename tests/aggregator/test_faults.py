@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from aggregator.cli import main
+from aggregator.crawl import check_settings, crawl_overrides
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.models import Announcement, CrawlRun, FailedPage
@@ -182,3 +184,36 @@ def test_database_gone_mid_crawl_then_next_run_completes(
     walk += f"crawl run {runs[0].id} "
     assert walk in again.stderr, "what the cut-short run fetched is looked for on every listing page"
     assert owed == [], "and once walked, nothing is owed"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        (
+            "ROPSFEED_RETRY_AFTER_MAX",
+            "soon",
+            "ROPSFEED_RETRY_AFTER_MAX must be a number of seconds above 0, not 'soon'",
+        ),
+        ("ROPSFEED_RETRY_AFTER_MAX", "0", "ROPSFEED_RETRY_AFTER_MAX must be a number of seconds above 0, not '0'"),
+        ("ROPSFEED_RETRY_BACKOFF", "-1", "ROPSFEED_RETRY_BACKOFF must be a number of seconds of 0 or more, not '-1'"),
+    ],
+)
+def test_bad_retry_waits_are_refused_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, refusal: str
+) -> None:
+    """The run's check (`check_settings`), in process: the CLI turns its ValueError into exit 2."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=re.escape(refusal)):
+        check_settings()
+
+
+def test_retry_waits_reach_the_crawl_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the run's overrides, so that Scrapyd's crawls on other machines get them too."""
+    monkeypatch.setenv("ROPSFEED_RETRY_AFTER_MAX", "30")
+    monkeypatch.setenv("ROPSFEED_RETRY_BACKOFF", "0")
+    overrides = crawl_overrides("sqlite:///x.db", None, False, "run-1", "WARNING")
+    assert (overrides["ROPSFEED_RETRY_AFTER_MAX"], overrides["ROPSFEED_RETRY_BACKOFF"]) == (30.0, 0.0)
+    monkeypatch.delenv("ROPSFEED_RETRY_AFTER_MAX")
+    monkeypatch.delenv("ROPSFEED_RETRY_BACKOFF")
+    overrides = crawl_overrides("sqlite:///x.db", None, False, "run-1", "WARNING")
+    assert (overrides["ROPSFEED_RETRY_AFTER_MAX"], overrides["ROPSFEED_RETRY_BACKOFF"]) == (120.0, 1.0)

@@ -312,10 +312,18 @@ def rzeszow_article_changed(root: Path, name: str, change: Callable[[str], str],
 RZESZOW_SECOND_PAGE_ARTICLE = "/a-610-podpisanie-umowy-z-caritas-archidiecezji-przemyskiej"  # on listing page 2
 
 
-def rzeszow_page_answers(path: str, status: int, query: str | None = None) -> Callable[[Path], None]:
+def rzeszow_page_answers(
+    path: str, status: int, query: str | None = None, *, headers: dict[str, str] | None = None,
+    times: int | None = None,
+) -> Callable[[Path], None]:  # fmt: skip
     """An overlay in which one rops.rzeszow.pl page (`path`, and `query` when given) answers
-    `status` (e.g. 500) instead of itself."""
+    `status` (e.g. 500) instead of itself, with `headers` (e.g. Retry-After); only to its first
+    `times` requests when given (then it is itself again)."""
     matched = f'path = "{path}"\n' + (f'query = "{query}"\n' if query is not None else "")
+    if headers:
+        matched += "headers = { " + ", ".join(f'"{k}" = "{v}"' for k, v in headers.items()) + " }\n"
+    if times is not None:
+        matched += f"times = {times}\n"
 
     def overlay(root: Path) -> None:
         _write_routes(root, RZESZOW_HOST, f'[[route]]\n{matched}status = {status}\nbody = "Błąd serwera"\n')

@@ -95,3 +95,20 @@ def test_one_connection_serves_several_requests(mirror: BackgroundMirror) -> Non
         assert second.status == 404 and connection.sock is socket_used, "the second request reused the connection"
     finally:
         connection.close()
+
+
+def test_a_route_with_times_answers_only_its_first_requests(tmp_path: Path) -> None:
+    """A page that answers 429 once, then itself (the bundled copy under it); the server records
+    each request it was asked."""
+    site = tmp_path / "mcps.com.pl"
+    site.mkdir()
+    (site / "routes.toml").write_text(
+        '[[route]]\npath = "/aktualnosci/"\nstatus = 429\ntimes = 1\nheaders = { "Retry-After" = "1" }\nbody = "x"\n',
+        encoding="utf-8",
+    )
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as server:
+        first = fetch(f"{server.url}/mcps.com.pl/aktualnosci/")
+        second = fetch(f"{server.url}/mcps.com.pl/aktualnosci/")
+    assert (first[0], first[1]["Retry-After"]) == (429, "1")
+    assert second[0] == 200 and b"<html" in second[2].lower()
+    assert [path for _, path in server.snapshot.requests] == ["/mcps.com.pl/aktualnosci/"] * 2

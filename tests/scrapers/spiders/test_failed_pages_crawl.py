@@ -31,7 +31,9 @@ Layered = Callable[..., BackgroundMirror]
 def crawl(server: BackgroundMirror, database: str, *flags: str) -> tuple[int, CrawlRun]:
     """`ropsfeed crawl rops-rzeszow` from `server`: its exit status and its crawl run."""
     with server:
-        result = run_cli("crawl", "rops-rzeszow", *flags, "--mirror", server.url, "--db", database)
+        # 503s are retried after a backoff (scrapers/politeness.py): a short one keeps these tests quick
+        result = run_cli("crawl", "rops-rzeszow", *flags, "--mirror", server.url, "--db", database,
+                         env={"ROPSFEED_RETRY_BACKOFF": "0.05"})  # fmt: skip
     with session_scope(database) as session:
         run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1)).one()
         session.expunge(run)
