@@ -25,17 +25,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aggregator.alert_mail import AlertMailError, send_alert
+from aggregator.polish import plural
 from aggregator.status import ALARMING_AFTER, SourceStatus
 from db.engine import session_scope
 from db.models import CrawlRun
 
 log = logging.getLogger("ropsfeed.alerts")
 ALARMS_MAILED = 5  # alarms of a source's last run listed in the email; the rest are counted
-
-
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """Polish number agreement: 1 źródło, 2–4 and 22–24 źródła, 0, 5–21 and 25+ źródeł."""
-    return one if n == 1 else few if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14) else many
 
 
 def partition(

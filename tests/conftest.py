@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -40,6 +41,18 @@ POSTGRES_SKIP_REASON = _postgres_unavailable()
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ropsfeed.db'}"
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_log_handlers() -> Iterator[None]:
+    """Handlers a test leaves on the root logger (the CLI's, set up in-process) hold the stream
+    pytest captured for that test: a later test's thread logging through them (aiosmtpd's after
+    a refused TLS handshake) hit a closed file and printed a "Logging error" into the run."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")

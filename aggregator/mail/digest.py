@@ -21,8 +21,8 @@ import nh3
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from aggregator import polish
 from aggregator.feeds import WARSAW, FeedEntry, FeedFilters, count_entries, select_entries
-from aggregator.mail import polish
 from aggregator.mail.subscribers import DigestSettings
 from db.models import Announcement, Attachment, Delivery, EventDate, Source, Subscriber
 

@@ -12,7 +12,7 @@ from functools import cache
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from aggregator.mail import polish
+from aggregator import polish
 from aggregator.mail.digest import Digest
 from aggregator.mail.tokens import CONFIRM_MAX_AGE
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from aggregator.web.polish import polish_sort_key
+from aggregator.polish import sort_key as polish_sort_key
 from db.models import Announcement, Attachment, Entity, EventDate, Mention, Source, Story
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
-from aggregator.web.polish import count_noun, plural, polish_date, polish_period
+from aggregator.polish import count_noun, date_span, day, plural
 from aggregator.web.queries import site_of
 from aggregator.web.sanitize import linked_in, sanitize_html
 
@@ -33,12 +33,12 @@ def route_url(request: Request, name: str, **path_params: object) -> str | None:
 
 
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True))
-templates.env.filters["polish_date"] = polish_date
+templates.env.filters["polish_date"] = day
 templates.env.filters["sanitize"] = sanitize_html
 templates.env.filters["site"] = site_of
 templates.env.tests["linked_in"] = linked_in
 templates.env.globals["plural"] = plural
 templates.env.globals["count_noun"] = count_noun
-templates.env.globals["polish_period"] = polish_period
+templates.env.globals["polish_period"] = date_span
 templates.env.globals["route_url"] = route_url
 templates.env.globals["nav_links"] = NAV_LINKS

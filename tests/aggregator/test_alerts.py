@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from aggregator.alerts import plural
+from aggregator.polish import plural
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.store import finish_run, start_run, sync_sources

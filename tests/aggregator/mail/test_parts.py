@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from aggregator.mail import polish
+from aggregator import polish
 from aggregator.mail.settings import MailConfigError, SmtpSettings, mail_settings
 from aggregator.mail.subscribers import DigestSettings, SubscriberError, normalise_email, parse_weekday, subscribe
 from aggregator.mail.tokens import (

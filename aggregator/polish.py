@@ -1,4 +1,7 @@
-"""Polish for the page's readers: dates with genitive month names and plural forms of nouns."""
+"""Polish for readers — the web page, the digests, the operator's alert mail: plural forms,
+dates with genitive month names, dictionary order. One module, so the page and the mail that
+quote the same announcement say its dates the same way.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ MONTHS_GENITIVE = (
 
 
 def plural(count: int, one: str, few: str, many: str) -> str:
-    """The noun form for `count`: 1 źródło, 2–4 (but not 12–14) źródła, otherwise źródeł."""
+    """The form for `count`: 1 ogłoszenie; 2–4, 22–24, 102–104 … ogłoszenia (but 12–14
+    ogłoszeń); 0, 5–21, 25–31 … ogłoszeń."""
     if count == 1:
         return one
     if count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14):
@@ -28,7 +32,12 @@ def count_noun(count: int, one: str, few: str, many: str) -> str:
     return f"{count} {plural(count, one, few, many)}"
 
 
-def polish_date(value: date | datetime | None, *, with_time: bool = False) -> str:
+def stories_count(count: int) -> str:
+    """`5 nowych ogłoszeń` — a digest's count."""
+    return count_noun(count, "nowe ogłoszenie", "nowe ogłoszenia", "nowych ogłoszeń")
+
+
+def day(value: date | datetime | None, *, with_time: bool = False) -> str:
     """ "12 marca 2024" (and ", 14:05" with a time of day); datetimes are shown in Warsaw time."""
     if value is None:
         return ""
@@ -39,23 +48,34 @@ def polish_date(value: date | datetime | None, *, with_time: bool = False) -> st
     return f"{value.day} {MONTHS_GENITIVE[value.month - 1]} {value.year}"
 
 
-def polish_period(start: date, end: date | None, kind: str) -> str:
-    """A date mentioned in a text, read the way `kind` says (event_dates.kind)."""
+def period(start: date, end: date) -> str:
+    """`6 grudnia 2026`, `6–7 grudnia 2026`, `30 listopada – 6 grudnia 2026`, `28 grudnia 2025 –
+    3 stycznia 2026`: what the two days share is said once."""
+    if start >= end:
+        return day(end)
+    if start.year != end.year:
+        return f"{day(start)} – {day(end)}"
+    if start.month != end.month:
+        return f"{start.day} {MONTHS_GENITIVE[start.month - 1]} – {day(end)}"
+    return f"{start.day}–{day(end)}"
+
+
+def date_span(start: date, end: date | None, kind: str) -> str:
+    """A date mentioned in a text, read the way `kind` says (event_dates.kind): `do 15 marca 2024`
+    (a deadline), `od 1 marca 2024`, `19–20 maja 2022`, `12 października 2023`."""
     if kind == "until":
-        return f"do {polish_date(end or start)}"
+        return f"do {day(end or start)}"
     if kind == "from":
-        return f"od {polish_date(start)}"
+        return f"od {day(start)}"
     if end and end != start:
-        if start.year == end.year and start.month == end.month:
-            return f"{start.day}–{polish_date(end)}"
-        return f"{polish_date(start)} – {polish_date(end)}"
-    return polish_date(start)
+        return period(start, end)
+    return day(start)
 
 
 _ALPHABET = "aąbcćdeęfghijklłmnńoópqrsśtuvwxyzźż"
 _RANK = {letter: index for index, letter in enumerate(_ALPHABET)}
 
 
-def polish_sort_key(text: str) -> tuple[int, ...]:
+def sort_key(text: str) -> tuple[int, ...]:
     """Dictionary order for Polish (ł after l, ś after s, ż last), case ignored; not byte order."""
     return tuple(_RANK.get(ch, 100 + ord(ch)) for ch in text.lower())

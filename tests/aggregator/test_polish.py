@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from aggregator.web.polish import count_noun, polish_date, polish_period, polish_sort_key
+from aggregator.polish import count_noun, date_span, day, sort_key
 
 
 @pytest.mark.parametrize(
@@ -20,23 +20,23 @@ def test_plural_forms(count: int, expected: str) -> None:
 
 
 def test_dates_in_polish_and_warsaw_time() -> None:
-    assert polish_date(date(2024, 3, 12)) == "12 marca 2024"
-    assert polish_date(date(2023, 9, 1)) == "1 września 2023"
-    assert polish_date(datetime(2024, 12, 31, 23, 30, tzinfo=UTC), with_time=True) == "1 stycznia 2025, 00:30"
-    assert polish_date(datetime(2024, 7, 1, 10, 5, tzinfo=UTC), with_time=True) == "1 lipca 2024, 12:05"
-    assert polish_date(None) == ""
+    assert day(date(2024, 3, 12)) == "12 marca 2024"
+    assert day(date(2023, 9, 1)) == "1 września 2023"
+    assert day(datetime(2024, 12, 31, 23, 30, tzinfo=UTC), with_time=True) == "1 stycznia 2025, 00:30"
+    assert day(datetime(2024, 7, 1, 10, 5, tzinfo=UTC), with_time=True) == "1 lipca 2024, 12:05"
+    assert day(None) == ""
 
 
 def test_periods() -> None:
-    assert polish_period(date(2024, 4, 15), date(2024, 4, 15), "until") == "do 15 kwietnia 2024"
-    assert polish_period(date(2024, 4, 1), date(2024, 4, 30), "range") == "1–30 kwietnia 2024"
-    assert polish_period(date(2024, 3, 30), date(2024, 4, 2), "range") == "30 marca 2024 – 2 kwietnia 2024"
-    assert polish_period(date(2024, 5, 6), None, "from") == "od 6 maja 2024"
-    assert polish_period(date(2024, 5, 6), None, "point") == "6 maja 2024"
+    assert date_span(date(2024, 4, 15), date(2024, 4, 15), "until") == "do 15 kwietnia 2024"
+    assert date_span(date(2024, 4, 1), date(2024, 4, 30), "range") == "1–30 kwietnia 2024"
+    assert date_span(date(2024, 3, 30), date(2024, 4, 2), "range") == "30 marca – 2 kwietnia 2024"
+    assert date_span(date(2024, 5, 6), None, "from") == "od 6 maja 2024"
+    assert date_span(date(2024, 5, 6), None, "point") == "6 maja 2024"
 
 
 def test_dictionary_order() -> None:
     names = ["śląskie", "łódzkie", "lubuskie", "świętokrzyskie", "małopolskie", "Łomża", "zachodniopomorskie"]
-    assert sorted(names, key=polish_sort_key) == [
+    assert sorted(names, key=sort_key) == [
         "lubuskie", "Łomża", "łódzkie", "małopolskie", "śląskie", "świętokrzyskie", "zachodniopomorskie",
     ]  # fmt: skip
