@@ -2,7 +2,15 @@
 
 A parser fix or a new annotation rule reaches every stored announcement without one request to
 the sites. Pages are decoded exactly as during the crawl (`decode_page`, with the archived
-headers), so a reparse of unchanged parsers changes nothing.
+headers), so a reparse of unchanged parsers changes nothing, and with the text of the listing link
+or feed item that led to the page (`raw_pages.link_text`), which the crawl's parser read the
+page's title with (ArticleParser.parse).
+
+A page archived without link text (before migration 0016, or asked for directly: a retry of a
+failed page, a feed-less retry) is read as a page reached without a link: its `<title>` loses a
+last part that is not a number, a year or an edition, as the crawl's would have; a page that
+states no title of its own is then a problem of the report, and its stored row (titled by the
+link at crawl time) stays as it is.
 """
 
 from __future__ import annotations
@@ -64,7 +72,8 @@ def _items_from_raw(source_id: str, raw: RawPage) -> tuple[list[AnnouncementItem
     else:
         content_type = next((v for k, v in (raw.headers or {}).items() if k.lower() == "content-type"), None)
         text = decode_page(body, content_type, raw.url).text
-        parsed = spider.parser_class(spider.source.selectors, spider.source.site_names).parse(text, raw.url)
+        parser = spider.parser_class(spider.source.selectors, spider.source.site_names)
+        parsed = parser.parse(text, raw.url, raw.link_text)  # what led to it, as the crawl read it
         if parsed.problems:
             return [], [f"{raw.url}: {', '.join(parsed.problems)}"]
         items = [announcement_from_article(source_id, parsed, None, spider.source.identity)]

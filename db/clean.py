@@ -157,12 +157,14 @@ def clean_item(item: AnnouncementItem) -> str | None:
 
 
 def clean_raw(raw: RawResponse) -> bool:
-    """Make a raw page's headers storable (NUL); False when it cannot be archived at all (its URL
+    """Make a raw page's headers and link text storable (NUL); False when it cannot be archived at all (its URL
     is longer than the column: a cut one would file the body under another page)."""
     if len(raw.url) > RAW_URL_LENGTH:
         return False
     if any(NUL in name or NUL in value for name, value in raw.headers.items()):
         raw.headers = {name.replace(NUL, ""): value.replace(NUL, "") for name, value in raw.headers.items()}
+    if raw.link_text and NUL in raw.link_text:
+        raw.link_text = raw.link_text.replace(NUL, "")
     return True
 
 

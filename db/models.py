@@ -161,6 +161,9 @@ class RawPage(Base):
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     body_sha256: Mapped[str] = mapped_column(String(64))
     body_gzip: Mapped[bytes] = mapped_column(LargeBinary)
+    # an article page's: the listing link's text or the feed item's title that led to it, which
+    # its title was read with (ArticleParser.parse); `reparse` reads the page with it again
+    link_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Announcement(Base):

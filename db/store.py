@@ -330,7 +330,7 @@ def archive_raw_pages(session: Session, raws: Sequence[RawResponse]) -> dict[str
         rows = [
             {"source_id": raw.source_id, "url": raw.url, "kind": raw.kind, "status": raw.status,
              "headers": raw.headers, "fetched_at": raw.fetched_at, "body_sha256": raw.sha256,
-             "body_gzip": raw.body_gzip()}
+             "body_gzip": raw.body_gzip(), "link_text": raw.link_text}
             for raw in missing
         ]  # fmt: skip
         statement = insert_for(session, RawPage.__table__).on_conflict_do_nothing(index_elements=["url", "body_sha256"])

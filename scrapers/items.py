@@ -42,6 +42,9 @@ class RawResponse:
     body: bytes
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     archived: tuple[str, bytes] | None = None  # `archive_form(body)`, when a worker made it already
+    # an article's: the text of what led to it (listing link, feed item title), which the parser
+    # weighed its title against; kept so that `reparse` reads the page as the crawl did
+    link_text: str | None = None
 
     @cached_property
     def sha256(self) -> str:

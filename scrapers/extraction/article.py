@@ -70,28 +70,101 @@ def is_site_name(text: str, site_names: tuple[str, ...] = ()) -> bool:
     return any(folded in name for name in (_folded(n) for n in site_names) if name)
 
 
-def strip_site_name(title: str, site_names: tuple[str, ...] = (), *, blind: bool = True) -> str | None:
+def strip_site_name(
+    title: str, site_names: tuple[str, ...] = (), *, blind: bool = True, link_text: str | None = None
+) -> str | None:
     """`title` without the site's name around it ("Nabór wniosków – ROPS Rzeszów", "ROPS » Nabór
     wniosków"), or None when nothing else is left ("Strona główna", the institution's name alone).
 
-    A part is the site's name when `is_site_name` says so; when no part is, `blind` drops the last
-    part all the same (how most CMSs print `<title>`: the page, then the site), for a page read
-    without knowing its site's names."""
+    A part is the site's name when `is_site_name` says so. When no part is, `link_text` (the text
+    of the listing link or the feed item's title that led to the page) decides: a form of the title
+    that is the link text (`same_title`: case, spacing and quotes aside), or that the link text
+    gives in full (`full_form`: a cut "Nabór wniosków…"), is the title; else a trailing part goes
+    only when the link text does not hold it. Without link text, `blind` drops the last part all the
+    same (how most CMSs print `<title>`: the page, then the site), unless that part is a number, a
+    year or an edition ("Konkurs - edycja 2024", "Poradnik - cz. 2"): no site is named like that."""
     for separator in TITLE_SEPARATORS:
         if separator not in title:
             continue
         head, tail = title.rsplit(separator, 1)
         if is_site_name(tail, site_names):
-            return strip_site_name(head.strip(), site_names, blind=False)
+            return strip_site_name(head.strip(), site_names, blind=False, link_text=link_text)
         first, rest = title.split(separator, 1)
         if is_site_name(first, site_names):
-            return strip_site_name(rest.strip(), site_names, blind=False)
+            return strip_site_name(rest.strip(), site_names, blind=False, link_text=link_text)
     if is_site_name(title, site_names):
         return None
+    if link_text and not is_site_name(link_text, site_names):
+        return _as_link_says(title, link_text, blind=blind)
     if blind:
         for separator in TITLE_SEPARATORS:
             if separator in title:
-                return title.rsplit(separator, 1)[0].strip() or None
+                head, tail = title.rsplit(separator, 1)
+                return title if _NOT_A_SITE.match(tail.strip()) else head.strip() or None
+    return title
+
+
+#: A title's last part that names no site: a number, a year, an edition, a part, an issue
+#: ("2024", "2024/2025", "edycja 2024", "II edycja", "cz. 2", "część II", "nr 3", "etap I").
+_NOT_A_SITE = re.compile(
+    r"^(?:\d+(?:[./-]\d+)*\.?(?:\s*r\.?)?|[IVXLC]+\.?"
+    r"|(?:edycja|edycji|cz\.|część|części|nr|numer|etap|tura|odc\.|odcinek|vol\.|rok)\s*\S+"
+    r"|\S+\s+(?:edycja|edycji|część|etap|tura))$",
+    re.IGNORECASE,
+)
+#: Quotation marks a listing and a `<title>` may print differently („…”, "…", “…”).
+_QUOTES = str.maketrans("", "", "„”“‟\"‚‘’'")
+
+
+def same_title(a: str, b: str) -> bool:
+    """Whether `a` and `b` are one title: case, spacing, quotation marks and the kind of dash aside."""
+    return _title_form(a) == _title_form(b)
+
+
+def _title_form(text: str) -> str:
+    return " ".join(text.translate(_QUOTES).replace("–", "-").replace("—", "-").casefold().split())
+
+
+def full_form(short: str, link_text: str) -> bool:
+    """Whether `link_text` is `short` in full: `short` cut with an ellipsis ("Nabór wniosków o…"),
+    or its first words ("Nabór wniosków" of "Nabór wniosków o dofinansowanie")."""
+    kept, whole = _title_form(short), _title_form(link_text)
+    cut = kept.rstrip(".…").rstrip()
+    if kept != cut:  # an ellipsis: whatever the word it cut
+        return bool(cut) and whole.startswith(cut) and whole != cut
+    return bool(kept) and whole.startswith(kept + " ")
+
+
+def title_from_link(link_text: str | None, site_names: tuple[str, ...] = ()) -> str | None:
+    """The title of a page that states none of its own: the text of what led to it (the listing
+    link, the feed item), unless that only names the site."""
+    text = clean_line(link_text or "")
+    return text if text and not is_site_name(text, site_names) else None
+
+
+def _as_link_says(title: str, link_text: str, *, blind: bool) -> str:
+    """`title` (its site's names stripped) as the link text that led to the page decides: its
+    longest form that is the link text, or that the link text gives in full (then the link text);
+    else, for a `blind` title, without the trailing parts the link text does not hold."""
+    forms = [title]
+    for separator in TITLE_SEPARATORS:
+        rest = title
+        while separator in rest:
+            rest = rest.rsplit(separator, 1)[0].strip()
+            forms.append(rest)
+    for form in sorted(set(forms), key=len, reverse=True):
+        if same_title(form, link_text):
+            return form
+        if full_form(form, link_text):
+            return link_text
+    if not blind:
+        return title
+    held = _title_form(link_text)
+    for separator in TITLE_SEPARATORS:
+        if separator in title:
+            head, tail = title.rsplit(separator, 1)
+            if _title_form(tail) not in held and head.strip():
+                return _as_link_says(head.strip(), link_text, blind=blind)
     return title
 
 
@@ -115,6 +188,8 @@ class ParsedArticle:
     post_id: str | None = None
     attachments: list[AttachmentItem] = field(default_factory=list)
     images: list[ImageItem] = field(default_factory=list)
+    # the title is the text of what led to the page (`title_from_link`): the page states none
+    titled_by_link: bool = False
     # what makes the page unfit beyond a missing title or text: the site's own body selector
     # finding nothing (a layout change: the generic fallbacks would find some text, but not
     # necessarily the announcement's), a page cut off before its end
@@ -247,12 +322,18 @@ class ArticleParser:
         # names it reads on the site as it crawls
         self.site_names = site_names
 
-    def parse(self, html: str, url: str) -> ParsedArticle:
+    def parse(self, html: str, url: str, link_text: str | None = None) -> ParsedArticle:
+        """The article on page `url`; `link_text` is what led to it, if anything did (the listing
+        link's text, the feed item's title): it decides how much of a stated `<title>` is the title,
+        and titles a page that states none (`title`). The spider passes the text its request carried;
+        `reparse` the text archived with the raw page (aggregator/reparse.py)."""
         soup = parse_html(html)
         structured = self.json_ld(soup)
         published, published_from, published_granularity = self.published(soup, structured)
         modified, modified_from, _ = self.modified(soup, structured)
-        title = self.title(soup, structured)
+        title, titled_by_link = self.title(soup, structured, link_text), False
+        if title is None and (title := title_from_link(link_text, self.site_names)):
+            titled_by_link = True  # the page states no title of its own
         categories = self.categories(soup)
         canonical = self.canonical(soup)
         shortlink, post_id = self.shortlink(soup), self.post_id(soup)
@@ -285,6 +366,7 @@ class ArticleParser:
             post_id=post_id,
             attachments=body.attachments,
             images=each_once((*shown_with, *body.images)),
+            titled_by_link=titled_by_link,
             defects=[*self.layout_changes(soup), *cut_off(html)],
         )
 
@@ -311,12 +393,13 @@ class ArticleParser:
                     return candidate
         return {}
 
-    def title(self, soup: BeautifulSoup, structured: dict[str, Any]) -> str | None:
+    def title(self, soup: BeautifulSoup, structured: dict[str, Any], link_text: str | None = None) -> str | None:
         """The page's heading; without one, what the page says its title is: the JSON-LD headline,
         og:title, then `<title>` — each without the site's name around it, and none that is only
         the site's name ("Strona główna", "Regionalny Ośrodek Polityki Społecznej w …": a CMS's
-        `<title>` on many pages). None then: the spider falls back to the text of the listing's link
-        to the page (SourceSpider.complete), and without one the page is a lost title's alarm."""
+        `<title>` on many pages). How much of a `<title>` is the page's is for `link_text` to say,
+        when there is one (`strip_site_name`). None when the page states nothing: `parse` takes the
+        link text itself then (`title_from_link`), and without one the page is a lost title's alarm."""
         for element in self._title_elements(soup):
             text = clean_line(element.get_text(" ")) if element is not None else ""
             if text and not is_site_name(text, self.site_names):  # a logo's <h1> names the site
@@ -330,7 +413,7 @@ class ArticleParser:
         if soup.title and soup.title.string:
             stated.append((clean_line(soup.title.string), True))
         for text, blind in stated:
-            if text and (title := strip_site_name(text, self.site_names, blind=blind)):
+            if text and (title := strip_site_name(text, self.site_names, blind=blind, link_text=link_text)):
                 return title
         return None
 

@@ -26,7 +26,7 @@ from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import first_crawl_end, known_keys
-from scrapers.extraction.article import TITLE_SEPARATORS, ArticleParser, ParsedArticle, is_site_name
+from scrapers.extraction.article import TITLE_SEPARATORS, ArticleParser, ParsedArticle, title_from_link
 from scrapers.extraction.encoding import decode_page
 from scrapers.extraction.text import clean_line
 from scrapers.items import AnnouncementItem, RawPageItem, RawResponse, TombstoneItem, archive_form
@@ -64,13 +64,14 @@ def link_texts(response: Response, selector: str) -> dict[str, str]:
 
 
 def read_article(
-    parser: ArticleParser, body: bytes, content_type: str | None, url: str
+    parser: ArticleParser, body: bytes, content_type: str | None, url: str, link_text: str | None = None
 ) -> tuple[ParsedArticle, tuple[str, bytes], str | None]:
     """A worker's job for an article page: its text (`decode_page`: a wrong charset label does
-    not garble it), its extraction, its body as the raw page archive keeps it, and the log line
-    for a wrong label — all there, not in the crawl process, which also runs the crawl."""
+    not garble it), its extraction (`link_text`: what led to the page, ArticleParser.parse), its
+    body as the raw page archive keeps it, and the log line for a wrong label — all there, not in
+    the crawl process, which also runs the crawl."""
     decoded = decode_page(body, content_type, url)
-    return parser.parse(decoded.text, url), archive_form(body), decoded.note(url)
+    return parser.parse(decoded.text, url, link_text), archive_form(body), decoded.note(url)
 
 
 GONE = (404, 410)  # a known article answering these was deleted by the site: a tombstone
@@ -331,7 +332,8 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         for url in fresh:
             entry = self.feed_entries.get(self.identity.key(url))
             link_text = {"link_text": texts[url]} if url in texts else {}
-            yield self.article_request(url, **(feed_meta(entry) if entry else {}), **link_text)
+            # the feed item's title, when there is one, over the link's (a theme may cut that short)
+            yield self.article_request(url, **{**link_text, **(feed_meta(entry) if entry else {})})
         next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
         if next_page and (fresh or ((self.full or self.walk_listings) and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)
@@ -386,8 +388,9 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             return
         # the page's extraction, the costliest step of the crawl, runs in a worker process
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        raw.link_text = response.meta.get("link_text")  # archived with the page: `reparse` reads it
         parsed, raw.archived, wrong_label = await offload(self.workers, read_article, self.parser, response.body,
-                                                          content_type, response.url)  # fmt: skip
+                                                          content_type, response.url, raw.link_text)  # fmt: skip
         if wrong_label:
             self.logger.warning("%s: %s", self.name, wrong_label)  # read right, but the site should know
         self.complete(parsed, response)
@@ -426,10 +429,11 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         if not parsed.categories and response.meta.get("feed_categories"):
             parsed.categories = list(response.meta["feed_categories"])
         link_text = response.meta.get("link_text")
-        if not parsed.title and link_text and not is_site_name(link_text, self.parser.site_names):
-            parsed.title = link_text
-            self.logger.info("%s: %s states no title of its own (or only the site's name): titled as its listing "
-                             "link is, %r", self.name, response.url, link_text)  # fmt: skip
+        if not parsed.title and (title := title_from_link(link_text, self.parser.site_names)):
+            parsed.title, parsed.titled_by_link = title, True  # a page parsed without its link text
+        if parsed.titled_by_link:
+            self.logger.info("%s: %s states no title of its own (or only the site's name): titled as the link "
+                             "that led to it is, %r", self.name, response.url, parsed.title)  # fmt: skip
 
     def item_from_article(
         self, parsed: ParsedArticle, raw: RawResponse | None, request: scrapy.Request | None = None

@@ -27,6 +27,7 @@ class FeedEntry:
     url: str  # canonical_url of the item's link
     published: datetime | None  # its pubDate
     categories: list[str]
+    title: str | None = None  # its <title>: what titles a page that states none (`feed_meta`)
 
 
 def read_rss(response: Response) -> list[FeedEntry] | None:
@@ -49,6 +50,7 @@ def read_rss(response: Response) -> list[FeedEntry] | None:
                     url=canonical_url(response.urljoin(link)),
                     published=parse_rfc822(entry.xpath("pubDate/text()").get()),
                     categories=[clean_line(c) for c in entry.xpath("category/text()").getall()],
+                    title=clean_line(entry.xpath("title/text()").get() or "") or None,
                 )
             )
     return found
@@ -69,5 +71,8 @@ def cut_off_feed(body: bytes) -> str | None:
 
 
 def feed_meta(entry: FeedEntry) -> dict[str, object]:
-    """What an article request carries from its feed item (`SourceSpider.complete` reads it)."""
-    return {"feed_published": entry.published, "feed_categories": entry.categories}
+    """What an article request carries from its feed item (`SourceSpider.complete` reads it). Its
+    title goes as a listing link's text does (`link_text`): the parser weighs the page's `<title>`
+    against it, and a page that states no title takes it (ArticleParser.parse)."""
+    title = {"link_text": entry.title} if entry.title else {}
+    return {"feed_published": entry.published, "feed_categories": entry.categories, **title}

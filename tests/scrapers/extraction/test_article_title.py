@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scrapers.extraction.article import ArticleParser, is_site_name, strip_site_name
+from scrapers.extraction.article import ArticleParser, is_site_name, same_title, strip_site_name
 from scrapers.registry import Selectors, get_source
 
 RZESZOW = get_source("rops-rzeszow")
@@ -105,3 +105,72 @@ def test_site_names_compare_folded() -> None:
     assert is_site_name("  regionalny ośrodek  polityki społecznej w rzeszowie ", RZESZOW.site_names)
     assert is_site_name("ROPS.RZESZOW.PL", RZESZOW.site_names)
     assert not is_site_name("Ośrodek w Rzeszowie zaprasza", RZESZOW.site_names)
+
+
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [
+        ("Konkurs „Podkarpacki Lider Ekonomii Społecznej” - edycja 2024", True),
+        ("Sprawozdanie z działalności Regionalnego Ośrodka Polityki Społecznej – 2023", True),
+        ("Poradnik dla rodzinnej pieczy zastępczej - cz. 2", True),
+        ("Szkolenie dla asystentów rodziny – II edycja", True),
+        ("Program „Opieka wytchnieniowa” – 2024/2025", True),
+        ("Dzień Seniora | Portal Ekonomii Społecznej", False),  # a site the parser does not know: it goes
+    ],
+)
+def test_without_link_text_a_number_a_year_or_an_edition_is_no_sites_name(title: str, kept: bool) -> None:
+    """rops.rzeszow.pl without its <h1>: a `<title>`'s last part that no site is named like stays."""
+    expected = title if kept else title.rsplit(" | ", 1)[0]
+    assert parse(rzeszow_article(f"<title>{title}</title>")) == expected
+
+
+def link_parse(head: str, link_text: str | None) -> str | None:
+    parser = ArticleParser(RZESZOW.selectors, RZESZOW.site_names)
+    return parser.parse(rzeszow_article(head), "https://www.rops.rzeszow.pl/a-1700-x", link_text).title
+
+
+def test_the_listing_links_text_decides_which_parts_of_the_title_are_the_pages() -> None:
+    """The listing prints the title in capitals with „…” quotes (rops.rzeszow.pl's news list)."""
+    title = '<title>Nabór wniosków - Program "Asystent osobisty osoby z niepełnosprawnością"</title>'
+    assert link_parse(title, None) == "Nabór wniosków", "blind: the last part taken for the site's name"
+    link = "NABÓR WNIOSKÓW – PROGRAM „ASYSTENT OSOBISTY OSOBY Z NIEPEŁNOSPRAWNOŚCIĄ”"
+    assert link_parse(title, link) == 'Nabór wniosków - Program "Asystent osobisty osoby z niepełnosprawnością"'
+    with_site = title.replace("</title>", " | Podkarpacie</title>")
+    assert link_parse(with_site, link) == 'Nabór wniosków - Program "Asystent osobisty osoby z niepełnosprawnością"'
+    # a part the link does not hold goes (here the site's name the parser does not know), one the link holds stays
+    edition = "<title>Konkurs grantowy - edycja 2024 - Podkarpacie</title>"
+    assert link_parse(edition, "Konkurs grantowy – edycja 2024") == "Konkurs grantowy - edycja 2024"
+    assert link_parse(edition, "Konkurs grantowy dla NGO") == "Konkurs grantowy dla NGO", "the link gives it in full"
+    assert link_parse(edition, "Ogłoszenie") == "Konkurs grantowy", "neither part is in the link: both go"
+
+
+def test_a_cut_title_takes_the_link_texts_full_form_and_a_headless_page_the_link_text() -> None:
+    cut = "<title>Spotkania doradcze w ramach projektu „Społeczna równ…</title>"
+    full = "SPOTKANIA DORADCZE W RAMACH PROJEKTU „SPOŁECZNA RÓWNOWAGA”"
+    assert link_parse(cut, full) == full
+    assert link_parse(cut, None) == "Spotkania doradcze w ramach projektu „Społeczna równ…"
+    only_site = "<title>Regionalny Ośrodek Polityki Społecznej w Rzeszowie</title>"
+    parsed = ArticleParser(RZESZOW.selectors, RZESZOW.site_names).parse(
+        rzeszow_article(only_site), "https://www.rops.rzeszow.pl/a-1700-x", full
+    )
+    assert parsed.title == full and parsed.titled_by_link and not parsed.problems
+    assert link_parse(only_site, "Regionalny Ośrodek Polityki Społecznej w Rzeszowie") is None, "never the site"
+    heading = "<h1>Spotkania doradcze w ramach projektu „Społeczna równowaga”</h1>"
+    assert (
+        ArticleParser(RZESZOW.selectors, RZESZOW.site_names)
+        .parse(rzeszow_article(only_site, heading), "https://www.rops.rzeszow.pl/a-1700-x", "Inny tytuł")
+        .title
+        == "Spotkania doradcze w ramach projektu „Społeczna równowaga”"
+    ), "the page's heading comes first"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Program „Aktywni+” – nabór", 'PROGRAM "AKTYWNI+" - NABÓR', True),
+        ("Dzień  Seniora", "dzień seniora", True),
+        ("Dzień Seniora", "Dzień Seniora 2024", False),
+    ],
+)
+def test_titles_compare_folded(a: str, b: str, same: bool) -> None:
+    assert same_title(a, b) is same
