@@ -125,6 +125,10 @@ class FeedEntry:
     sources_count: int = 1  # announcements carrying the story (several sites, reposts)
     sources: list[str] = field(default_factory=list)  # every page's source id, the representative's first
     image: str | None = None  # the representative's first picture (announcements.images)
+    # the last time a crawl or a reparse wrote the representative or a live page of its story (its
+    # text, its files: `db.store` moves `updated_at` for a change of files alone): for the feeds'
+    # ETag (aggregator/web/feed_urls.py), never shown (see `_updated`)
+    changed_at: datetime | None = None
     # filled by load_content (feeds only; None: not loaded, and the feed shows the lead alone)
     content_html: str | None = None
     content_text: str | None = None
@@ -512,12 +516,17 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
         )
     }
     others: dict[str, list[tuple[int, str, str]]] = {}
-    for story_key, announcement_id, url, source_id in session.execute(
-        select(Announcement.story_key, Announcement.id, Announcement.url, Announcement.source_id)
+    story_changed: dict[str, datetime] = {}
+    for story_key, announcement_id, url, source_id, updated_at in session.execute(
+        select(Announcement.story_key, Announcement.id, Announcement.url, Announcement.source_id,
+               Announcement.updated_at)
         .where(Announcement.story_key.in_(keys), Announcement.deleted_at.is_(None))
         .order_by(Announcement.published_at, Announcement.id)
-    ):
+    ):  # fmt: skip
         others.setdefault(str(story_key), []).append((announcement_id, url, source_id))
+        if updated_at is not None:
+            stamp = as_utc(updated_at)
+            story_changed[str(story_key)] = max(stamp, story_changed.get(str(story_key), stamp))
     entries = []
     for announcement, source, appeared in rows:
         published = announcement.published_at or (as_utc(appeared) if appeared else None)
@@ -541,6 +550,10 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
                 sources_count=max(1, len(others.get(str(announcement.story_key), []))),
                 sources=_merged(source.id, (s for _, _, s in others.get(str(announcement.story_key), []))),
                 image=next((str(i["url"]) for i in announcement.images or [] if i.get("url")), None),
+                changed_at=max(
+                    (as_utc(a) for a in (announcement.updated_at, story_changed.get(str(announcement.story_key))) if a),
+                    default=None,
+                ),
             )
         )
     return entries

@@ -577,8 +577,9 @@ def save_announcements(
                 },
             )
             result.unchanged += 1
-            # the same text with no files has nothing to reconcile
-            files = bool(item.attachments) or not record_versions
+            # the same text may come with other files (added, removed: all of them, too); a page
+            # whose text was kept as a broken template's keeps its stored files as well
+            files = bool(item.attachments) or not kept_text
             follow_up.append((item, existing.id, existing.first_seen_at, annotate is not None and reannotate, files))
     writes.send(session)
     new_ids = _insert_new(session, new_values, now)
@@ -594,7 +595,11 @@ def save_announcements(
             files.append((announcement_id, item, new))
     if annotated:
         save_annotations_many(session, annotated)
-    _replace_attachments(session, files)
+    refiled = _replace_attachments(session, files)
+    table = Announcement.__table__
+    for start in range(0, len(refiled), 500):  # a change of files alone is a change the feeds' ETag shows
+        chunk = refiled[start : start + 500]
+        session.execute(update(table).where(table.c.id.in_(chunk)).values(updated_at=now))
     return result
 
 
@@ -684,8 +689,10 @@ def _differs(existing: Announcement, values: dict[str, Any]) -> bool:
     return any(getattr(existing, key) != value for key, value in values.items() if key != "raw_page_id")
 
 
-def _replace_attachments(session: Session, batch: Sequence[tuple[int, AnnouncementItem, bool]]) -> None:
+def _replace_attachments(session: Session, batch: Sequence[tuple[int, AnnouncementItem, bool]]) -> list[int]:
     """Make the stored files of each `(id, item, new)` those of the item: one upsert per batch.
+    Returns the ids of the stored announcements whose files changed (one added, dropped, renamed,
+    or of another size): their text may be the same, and nothing else would say they changed.
 
     The files an item no longer lists are found with one SELECT of the batch's stored files and
     dropped with one DELETE (a DELETE per announcement cost more than the rest of a re-crawl's
@@ -696,17 +703,28 @@ def _replace_attachments(session: Session, batch: Sequence[tuple[int, Announceme
     """
     table = Attachment.__table__  # Core statements: nothing here loads Attachment objects to keep in step
     listed: dict[int, set[str]] = {}
+    described: dict[tuple[int, str], tuple[str, str | None, str | None]] = {}
     for announcement_id, item, new in batch:
         if not new:  # a new announcement has no files to drop
             urls = {a.url for a in item.attachments}
             listed[announcement_id] = listed[announcement_id] & urls if announcement_id in listed else urls
+            described.update(((announcement_id, a.url), (a.name, a.file_type, a.size)) for a in item.attachments)
     stored = list(listed)
     dropped: list[int] = []
+    changed: set[int] = set()
+    kept: dict[int, set[str]] = {}
     for start in range(0, len(stored), 500):
-        query = select(table.c.id, table.c.announcement_id, table.c.url).where(
-            table.c.announcement_id.in_(stored[start : start + 500])
-        )
-        dropped += [id_ for id_, announcement_id, url in session.execute(query) if url not in listed[announcement_id]]
+        query = select(table.c.id, table.c.announcement_id, table.c.url, table.c.name, table.c.file_type,
+                       table.c.size).where(table.c.announcement_id.in_(stored[start : start + 500]))  # fmt: skip
+        for id_, announcement_id, url, name, file_type, size in session.execute(query):
+            if url not in listed[announcement_id]:
+                dropped.append(id_)
+                changed.add(announcement_id)
+            else:
+                kept.setdefault(announcement_id, set()).add(url)
+                if described.get((announcement_id, url)) != (name, file_type, size):
+                    changed.add(announcement_id)
+    changed.update(id_ for id_, urls in listed.items() if urls - kept.get(id_, set()))
     for start in range(0, len(dropped), 500):
         session.execute(delete(table).where(table.c.id.in_(dropped[start : start + 500])))
     upsert(
@@ -721,6 +739,7 @@ def _replace_attachments(session: Session, batch: Sequence[tuple[int, Announceme
         ["announcement_id", "url"],
         ["name", "file_type", "size"],
     )  # fmt: skip
+    return sorted(changed)
 
 
 def start_run(session: Session, run_id: str, source_id: str, mirror: str | None, full: bool) -> int:

@@ -2,9 +2,10 @@
 query parameters (`voivodeship`, `source`, `entity`, `q`, `limit`).
 
 Feed readers poll: each response carries an ETag made from what the feed lists (the entries'
-ids and update times, the filters, the format), so an unchanged feed is a bodiless 304. The body
-itself cannot be the tag – RSS's lastBuildDate changes at every rendering. Bodies and files are
-loaded only for a feed that is sent (an edit of a page's text or files updates its entry's time).
+ids and update times, when their pages were last written, the filters, the format), so an
+unchanged feed is a bodiless 304. The body itself cannot be the tag – RSS's lastBuildDate changes
+at every rendering. Bodies and files are loaded only for a feed that is sent: the tag comes from
+the entries' own query (an edit of a page's files alone moves its row's `updated_at`, db/store.py).
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ CACHE_CONTROL = "public, max-age=300"
 
 
 def entity_tag(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str) -> str:
+    """What the feed lists, as a tag: the entries' ids, shown update times and related pages, and
+    when their pages were last written (`FeedEntry.changed_at`). The shown time moves only for a
+    crawl's edit of the text (aggregator/feeds.py `_updated`); a page whose files alone changed, or
+    that a reparse rewrote, moves only the written time — and the feed, with its files, is sent."""
     digest = hashlib.sha256(f"{feed_format}|{filters!r}|{base_url()}".encode())
     for entry in entries:
-        digest.update(f"|{entry.id}|{entry.updated.isoformat()}|{len(entry.other_urls)}".encode())
+        written = entry.changed_at.isoformat() if entry.changed_at else ""
+        digest.update(f"|{entry.id}|{entry.updated.isoformat()}|{len(entry.other_urls)}|{written}".encode())
     return f'"{digest.hexdigest()[:32]}"'
 
 
