@@ -90,12 +90,16 @@ def demo(
 
     url = database_url(db)
     started = time.monotonic()
+    try:  # before the crawl: an --out that cannot be a folder was a traceback after it
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        tell(err_console, Notice(f"error: cannot create --out {out}: {exc.strerror or exc}", "error", logging.ERROR))
+        raise typer.Exit(2) from exc
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
         console.print(
             f"Offline mirror of {len(mirror.server.RequestHandlerClass.snapshot.hosts())} sites at {mirror.url}"
         )
         reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
-    out.mkdir(parents=True, exist_ok=True)
     from aggregator.mail.jobs import write_preview  # the mail templates: only the demo needs them here
 
     written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]

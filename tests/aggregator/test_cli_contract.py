@@ -124,6 +124,14 @@ def test_crawl_and_run_read_ropsfeed_mirror(sqlite_url: str) -> None:
         assert "--mirror must be an http:// or https:// URL, not './snapshot'" in one_error_line(result), command
 
 
+def test_demo_checks_its_out_folder_before_crawling(sqlite_url: str, tmp_path: Path) -> None:
+    """An --out that cannot be a folder was a traceback after the whole crawl."""
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "out"
+    line = one_error_line(invoke("demo", "--out", str(out), "--db", sqlite_url, env=NO_CRAWL))
+    assert line == f"error: cannot create --out {out}: Not a directory"
+
+
 def test_feed_and_export_refuse_an_unknown_source(database: str) -> None:
     """An unknown `--source` printed an empty feed or export with status 0, as a quiet source would."""
     for command in ("feed", "export"):
