@@ -30,7 +30,7 @@ from aggregator.commands import (
     web,
 )
 from aggregator.logs import configure_logging, redact
-from db.engine import DatabaseUnavailable, database_reason
+from db.engine import DatabaseUnavailable, DatabaseUrlError, database_reason
 
 app = typer.Typer(
     name="ropsfeed",
@@ -66,9 +66,13 @@ for module in (crawling, operations, distributed, mirror, sources, feed, export,
 
 
 def main() -> None:
-    """The entry point: a database that is away is one clear line and exit status 2, not a traceback."""
+    """The entry point: a database that is away, or a database URL that is none, is one clear line
+    and exit status 2 (docs/operations.md), not a traceback."""
     try:
         app()
+    except DatabaseUrlError as exc:
+        typer.echo(f"error: {redact(str(exc))}", err=True)
+        sys.exit(2)
     except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
         typer.echo(f"error: database unavailable: {redact(database_reason(exc))}", err=True)
         sys.exit(2)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -121,9 +122,21 @@ def batch_size() -> int:
     return size
 
 
-def check_settings() -> None:
-    """The run's settings from the environment, checked before anything is locked or written:
-    a bad one stops the run at once (`run_crawl`, `run_on_scrapyd`)."""
+def check_mirror(mirror: str | None) -> None:
+    """`--mirror` / `ROPSFEED_MIRROR` must be an http(s) URL with a host: anything else (a path, a
+    typo) made every request of the crawl fail inside Scrapy with a traceback per source and exit 1,
+    as if the sites were down, where it is a setting to fix (exit 2, docs/operations.md)."""
+    if mirror is None or mirror == "":
+        return
+    parts = urlsplit(mirror)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"--mirror must be an http:// or https:// URL, not {mirror!r}")
+
+
+def check_settings(mirror: str | None = None) -> None:
+    """The run's settings from the environment and the mirror, checked before anything is locked or
+    written: a bad one stops the run at once (`run_crawl`, `run_on_scrapyd`)."""
+    check_mirror(mirror)
     download_timeout()
     batch_size()
     retry_after_max()
@@ -183,7 +196,7 @@ def run_crawl(
     ids = resolve_sources(source_ids)
     if accept_deletions and not full:
         raise ValueError("--accept-deletions needs --full: only a complete listing shows what a site deleted")
-    check_settings()
+    check_settings(mirror)
     ensure_schema(database_url)
     run_id = str(uuid.uuid4())
     locks = RunLocks(database_url, run_id)

@@ -31,7 +31,7 @@ from aggregator.feed_content import FeedAttachment, attachments_html, load_conte
 from db.models import Announcement, AnnouncementVersion, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
 from db.types import UTCDateTime
-from scrapers.registry import VOIVODESHIPS
+from scrapers.registry import VOIVODESHIPS, load_sources
 
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
 FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich z 16 województw w jednym miejscu"
@@ -432,6 +432,18 @@ def feed_date() -> Any:
         Announcement.published_at,
         case((Announcement.first_seen_at > first_run_end, Announcement.first_seen_at), else_=None),
     )
+
+
+def check_source(session: Session, source: str | None) -> None:
+    """`--source` must name a source: the registry's, or one the database still holds (a source
+    taken out of the registry keeps its announcements). A typo otherwise printed an empty feed or
+    export with exit status 0, which a script cannot tell from a quiet source; `subscribers add`
+    refuses it the same way. Raises ValueError with the line to print."""
+    if not source:
+        return
+    known = {s.id for s in load_sources()} | set(session.scalars(select(Source.id)))
+    if source not in known:
+        raise ValueError(f"unknown source {source!r}; see `ropsfeed sources`")
 
 
 def select_entries(

@@ -16,6 +16,16 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+MirrorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mirror",
+        metavar="URL",
+        envvar="ROPSFEED_MIRROR",  # README's configuration table: "same as --mirror"
+        help="Fetch from this mirror (MIRROR/HOST/PATH) instead of the live sites.",
+        show_default=False,
+    ),
+]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Scrapy's INFO log.")]
 AlarmExitOption = Annotated[
     bool,
@@ -25,3 +35,10 @@ AlarmExitOption = Annotated[
         help="Exit 3 when no source failed but one raised a layout alarm (default: 0, as DESIGN.md §8 has it).",
     ),
 ]
+
+
+def usage_error(message: str) -> typer.Exit:
+    """`error: MESSAGE` on stderr and exit status 2, as every command says a bad argument: one line a
+    script can read (typer.BadParameter drew a box of several lines, wrapped at 80 columns)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)

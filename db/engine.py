@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///ropsfeed.db"
@@ -27,6 +28,13 @@ class DatabaseUnavailable(RuntimeError):
 
     The CLI turns it — and SQLAlchemy's OperationalError/InterfaceError — into one line and exit 2.
     """
+
+
+class DatabaseUrlError(RuntimeError):
+    """`--db` / `ROPSFEED_DATABASE_URL` is no URL SQLAlchemy can use: not a URL, an unknown dialect,
+    a driver that is not installed. A setting to fix, not an outage: the CLI says it in one line
+    (exit 2) instead of SQLAlchemy's traceback. Not a ValueError, so that the commands that print
+    their own `error: …` for bad arguments leave it to the CLI's one handler, which masks secrets."""
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -84,6 +92,13 @@ def json_text(value: Any) -> str:
 @cache
 def get_engine(url: str) -> Engine:
     """One engine per URL per process; SQLite files get their directory created."""
+    try:
+        return _create_engine(url)
+    except (ArgumentError, ImportError) as exc:  # NoSuchModuleError (unknown dialect) is an ArgumentError
+        raise DatabaseUrlError(f"invalid database URL: {database_reason(exc)}") from exc
+
+
+def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from aggregator.options import AlarmExitOption, DbOption, VerboseOption
+from aggregator.notices import Notice, tell
+from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
 from db.engine import database_url, session_scope
 from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
@@ -19,9 +21,7 @@ err_console = Console(stderr=True)
 
 def crawl(
     source_ids: Annotated[list[str] | None, typer.Argument(help="Source ids (default: every enabled source).")] = None,
-    mirror: Annotated[
-        str | None, typer.Option(help="Fetch from this mirror (MIRROR/HOST/PATH) instead of the live sites.")
-    ] = None,
+    mirror: MirrorOption = None,
     full: Annotated[
         bool, typer.Option("--full", help="Re-walk every listing page and re-fetch known articles.")
     ] = False,
@@ -58,7 +58,8 @@ def crawl(
             reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, accept_deletions=accept_deletions,
                                 log_level="INFO" if verbose else "WARNING")  # fmt: skip
     except ValueError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        # one line, as `run` says it (scripts read it; Rich would wrap it at 80 columns when piped)
+        tell(err_console, Notice(f"error: {exc}", "error", logging.ERROR))
         raise typer.Exit(2) from exc
     publish(reports, "Crawl summary", console, err_console)
     if code := exit_status(reports, alarm_exit):
@@ -89,12 +90,16 @@ def demo(
 
     url = database_url(db)
     started = time.monotonic()
+    try:  # before the crawl: an --out that cannot be a folder was a traceback after it
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        tell(err_console, Notice(f"error: cannot create --out {out}: {exc.strerror or exc}", "error", logging.ERROR))
+        raise typer.Exit(2) from exc
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
         console.print(
             f"Offline mirror of {len(mirror.server.RequestHandlerClass.snapshot.hosts())} sites at {mirror.url}"
         )
         reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
-    out.mkdir(parents=True, exist_ok=True)
     from aggregator.mail.jobs import write_preview  # the mail templates: only the demo needs them here
 
     written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from aggregator.options import usage_error
+
 
 def parse_reference(raw: object) -> date | None:
     """'2024-05-14' (or a full ISO timestamp, whose date is used) → date; None/'' → None."""
@@ -83,9 +85,9 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.flush()
             return
         if text is None:
-            raise typer.BadParameter("give a TEXT argument or --jsonl")
+            raise usage_error("give a TEXT argument or --jsonl")
         try:
             ref = parse_reference(reference)
         except ValueError as exc:
-            raise typer.BadParameter(f"--reference must be YYYY-MM-DD, got {reference!r}") from exc
+            raise usage_error(f"--reference must be YYYY-MM-DD, not {reference!r}") from exc
         typer.echo(json.dumps(dates_payload(text, ref), ensure_ascii=False))

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from aggregator.options import usage_error
+
 if TYPE_CHECKING:
     from aggregator.dedup import Doc
 
@@ -103,7 +105,7 @@ def register(app: typer.Typer) -> None:
         """Decide whether pairs of announcements are the same story (same, score, reason)."""
         del db  # the contract gives every command --db; judging a pair needs none
         if not jsonl:
-            raise typer.BadParameter("give --jsonl and pairs on stdin")
+            raise usage_error("give --jsonl and pairs on stdin")
         for line in sys.stdin:
             sys.stdout.write(json.dumps(judge_line(line), ensure_ascii=False) + "\n")
             sys.stdout.flush()

@@ -14,7 +14,8 @@ ScrapydOption = Annotated[
     typer.Option(
         "--scrapyd",
         metavar="URL",
-        help="A Scrapyd server (repeat the option for several); default: the url of scrapy.cfg's [deploy].",
+        # escaped: Rich would read [deploy] as a style and --help said "the url of scrapy.cfg's ."
+        help="A Scrapyd server (repeat the option for several); default: the url of scrapy.cfg's \\[deploy].",
     ),
 ]
 
@@ -29,8 +30,13 @@ def configured_targets() -> list[str]:
 def deploy(
     scrapyd: ScrapydOption = None,
     version: Annotated[str | None, typer.Option(help="Egg version (default: the UTC time, YYYYMMDDHHMMSS).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Accepted like on every command; the spiders get theirs from `crawl`/`run`."),
+    ] = None,
 ) -> None:
     """Build the project egg and upload it to every Scrapyd server (addversion.json)."""
+    del db  # DESIGN.md §8: every command accepts --db; deploying the code needs none
     from aggregator.scrapyd.client import Scrapyd, ScrapydError  # requests: only here, not at every CLI start
 
     servers = scrapyd or configured_targets()

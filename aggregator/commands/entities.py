@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from aggregator.options import usage_error
+
 
 def entities_payload(text: str) -> dict[str, Any]:
     """The contract's JSON object for one text."""
@@ -68,5 +70,5 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.flush()
             return
         if text is None:
-            raise typer.BadParameter("give a TEXT argument or --jsonl")
+            raise usage_error("give a TEXT argument or --jsonl")
         typer.echo(json.dumps(entities_payload(text), ensure_ascii=False))

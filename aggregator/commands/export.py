@@ -34,7 +34,7 @@ def export(
     """Export stories (or announcements) as CSV or JSON lines, newest first, filtered like the feed."""
     # Imported when the command runs (the feed's queries, feedgen), so that every other command starts without them.
     from aggregator.export import ANNOUNCEMENT_COLUMNS, STORY_COLUMNS, announcement_rows, story_rows, write
-    from aggregator.feeds import FeedFilters
+    from aggregator.feeds import FeedFilters, check_source
 
     problems = []
     if export_format not in FORMATS:
@@ -55,6 +55,11 @@ def export(
     ensure_schema(url)
     rows, columns = (story_rows, STORY_COLUMNS) if level == "stories" else (announcement_rows, ANNOUNCEMENT_COLUMNS)
     with session_scope(url) as session:
+        try:
+            check_source(session, source)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         if output is None:
             write(rows(session, filters, limit), columns, export_format, sys.stdout)
             return
@@ -65,6 +70,9 @@ def export(
             with partial.open("w", encoding="utf-8", newline="") as out:
                 count = write(rows(session, filters, limit), columns, export_format, out)
             os.replace(partial, output)
+        except OSError as exc:  # a folder that does not exist, a full disk: one line, not a traceback
+            typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from exc
         finally:
             partial.unlink(missing_ok=True)
     typer.echo(f"{count} {level} written to {output}", err=True)

@@ -25,7 +25,7 @@ def feed(
 ) -> None:
     """Print the feed of announcements, newest first, filtered."""
     # Imported when the command runs (feedgen, lxml), so that every other command starts without them.
-    from aggregator.feeds import FeedFilters, render, select_entries
+    from aggregator.feeds import FeedFilters, check_source, render, select_entries
 
     if feed_format not in FORMATS:
         typer.echo(f"error: unknown format {feed_format!r}; use one of: {', '.join(FORMATS)}", err=True)
@@ -38,6 +38,11 @@ def feed(
     url = database_url(db)
     ensure_schema(url)
     with session_scope(url) as session:
+        try:
+            check_source(session, source)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         entries = select_entries(session, filters, content=True)
     typer.echo(render(entries, filters, feed_format))
 

@@ -19,9 +19,23 @@ def serve(
     root: Annotated[
         list[Path] | None, typer.Option(help="Snapshot root(s), first match wins (default: bundled).")
     ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Accepted like on every command; the mirror needs no database.")
+    ] = None,
 ) -> None:
     """Serve copies of the sites at http://HOST:PORT/<site host>/<path>."""
-    server = make_server(host, port, root or [SNAPSHOT_DIR])
+    del db  # DESIGN.md §8: every command accepts --db; serving files needs none
+    # A root that is no folder served nothing but 404s, and a crawl of it failed every source as
+    # if the sites were down; a port in use was a traceback. Both are one line and exit 2.
+    missing = [str(path) for path in root or () if not path.is_dir()]
+    if missing:
+        typer.echo(f"error: --root is not a folder: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    try:
+        server = make_server(host, port, root or [SNAPSHOT_DIR])
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(f"Serving the ropsfeed mirror at {server.url}/ (Ctrl+C to stop)", err=True)
     typer.echo(server.url)
     try:

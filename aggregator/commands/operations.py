@@ -14,7 +14,7 @@ from rich.text import Text
 
 from aggregator.commands.crawling import on_scrapyd
 from aggregator.notices import Notice, tell
-from aggregator.options import AlarmExitOption, DbOption, VerboseOption
+from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
 from aggregator.status import ALARMING_AFTER, FAILING_AFTER, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -40,7 +40,7 @@ HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "b
 
 
 def run(
-    mirror: Annotated[str | None, typer.Option(help="Crawl this mirror instead of the live sites.")] = None,
+    mirror: MirrorOption = None,
     db: DbOption = None,
     verbose: VerboseOption = False,
     failing_after: FailingAfterOption = FAILING_AFTER,

@@ -81,7 +81,7 @@ def run_on_scrapyd(
 ) -> list[SourceReport]:
     """Crawl the sources (all enabled ones when empty) on the Scrapyd servers; blocks until done."""
     ids = resolve_sources(source_ids)
-    check_settings()
+    check_settings(mirror)
     clients = {url: Scrapyd(url) for url in dict.fromkeys(servers)}
     project = project_name()
     ensure_schema(database_url)

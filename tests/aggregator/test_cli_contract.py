@@ -1,0 +1,175 @@
+"""The command line as a script outside the repo uses it (DESIGN.md §8, README's command table):
+every command and documented flag exists, every command takes `--db`, and bad input — an unknown
+source id, a malformed date, a database URL that is none, a folder that is missing, a port in use —
+is one `error: …` line on stderr and exit status 2, never a traceback or a box wrapped at 80 columns.
+
+In process (tests/aggregator/cli_inprocess.py): none of these starts a crawl."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from aggregator.cli import app, main
+from db.engine import session_scope
+from db.models import Source
+from tests.aggregator.cli_inprocess import Result, invoke
+from tests.conftest import REPO
+
+
+def leaf_commands() -> Iterator[tuple[str, Any]]:
+    """("subscribers add", its click command), … for every command the CLI has (Typer brings its
+    own copy of click: the groups are told by their `commands`)."""
+    root = typer.main.get_command(app)
+
+    def walk(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk(sub, f"{path} {name}".strip())
+        else:
+            yield path, command
+
+    yield from walk(root, "")
+
+
+def options_of(command: Any) -> set[str]:
+    return {opt for param in command.params for opt in param.opts if opt.startswith("--")}
+
+
+def readme_commands() -> list[tuple[str, set[str]]]:
+    """(command, its documented --flags) for each `ropsfeed …` in README's command table."""
+    documented = []
+    for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `ropsfeed "):
+            continue
+        usage_cell = line.split(" | ")[0]
+        for usage in re.findall(r"`(ropsfeed [^`]+)`", usage_cell):
+            words = usage.split()[1:]
+            name = []
+            for word in words:  # the command's words end at the first argument or option
+                if not re.fullmatch(r"[a-z]+", word):
+                    break
+                name.append(word)
+            documented.append((" ".join(name), set(re.findall(r"--[a-z][a-z-]*", usage))))
+    return documented
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_every_command_accepts_db() -> None:
+    """DESIGN.md §8: "Commands (all accept --db URL)"; `mirror serve` and `deploy` refused it."""
+    lacking = [name for name, command in leaf_commands() if "--db" not in options_of(command)]
+    assert lacking == []
+
+
+def test_readme_command_table_matches_the_cli() -> None:
+    """Each command and flag the README documents exists, and each command is documented (`dedup`
+    was missing from the table)."""
+    commands = dict(leaf_commands())
+    documented = readme_commands()
+    assert {name for name, _ in documented} == set(commands)
+    for name, flags in documented:
+        assert flags <= options_of(commands[name]), (name, flags - options_of(commands[name]))
+
+
+def test_help_shows_brackets_literally() -> None:
+    """Rich read "[deploy]" in the help of `deploy --scrapyd` as a style and printed "scrapy.cfg's ."."""
+    result = invoke("deploy", "--help")
+    assert result.returncode == 0 and "scrapy.cfg's [deploy]" in result.stdout
+
+
+@pytest.mark.parametrize("url", ["not a url", "bogus://jan:s3cret@db.example.org/ropsfeed"])
+def test_a_database_url_that_is_none_is_one_line(url: str, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["ropsfeed", "status", "--db", url])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.count("\n") == 1 and err.startswith("error: invalid database URL: "), err
+    assert "s3cret" not in err
+
+
+# The mirror is checked before the other settings: were it not, this one stops the command before
+# any request, instead of a crawl of the live sites (from the test process) that a missing check allows.
+NO_CRAWL = {"ROPSFEED_DOWNLOAD_TIMEOUT": "0"}
+
+
+def test_crawl_refusals_are_one_line(sqlite_url: str) -> None:
+    """`crawl` printed its refusals through Rich, wrapped at 80 columns when piped (`run` did not)."""
+    unknown = one_error_line(invoke("crawl", "no-such-source", "--db", sqlite_url, env={"COLUMNS": "60"}))
+    assert "unknown source(s): no-such-source; known: mcps" in unknown and "rops-olsztyn" in unknown
+    bad_mirror = invoke("crawl", "mcps", "--mirror", "mirror.example.org", "--db", sqlite_url, env=NO_CRAWL)
+    assert one_error_line(bad_mirror) == "error: --mirror must be an http:// or https:// URL, not 'mirror.example.org'"
+
+
+def test_crawl_and_run_read_ropsfeed_mirror(sqlite_url: str) -> None:
+    """README: ROPSFEED_MIRROR is "the same as --mirror"; `crawl` and `run` ignored it and crawled
+    the live sites. A mirror that is no URL shows it is read, without crawling anything."""
+    for command in ("crawl", "run"):
+        result = invoke(command, "--db", sqlite_url, env={"ROPSFEED_MIRROR": "./snapshot", **NO_CRAWL})
+        assert "--mirror must be an http:// or https:// URL, not './snapshot'" in one_error_line(result), command
+
+
+def test_demo_checks_its_out_folder_before_crawling(sqlite_url: str, tmp_path: Path) -> None:
+    """An --out that cannot be a folder was a traceback after the whole crawl."""
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "out"
+    line = one_error_line(invoke("demo", "--out", str(out), "--db", sqlite_url, env=NO_CRAWL))
+    assert line == f"error: cannot create --out {out}: Not a directory"
+
+
+def test_feed_and_export_refuse_an_unknown_source(database: str) -> None:
+    """An unknown `--source` printed an empty feed or export with status 0, as a quiet source would."""
+    for command in ("feed", "export"):
+        result = invoke(command, "--source", "mcsp", "--db", database)
+        assert one_error_line(result) == "error: unknown source 'mcsp'; see `ropsfeed sources`"
+        assert result.stdout == ""
+        assert invoke(command, "--source", "rops-szczecin", "--db", database).returncode == 0, "known, empty"
+    with session_scope(database, write=True) as session:  # taken out of the registry, still in the database
+        session.add(Source(id="rops-old", institution="ROPS", voivodeship="opolskie", platform="html",
+                           base_url="https://rops-old.example.pl/"))  # fmt: skip
+    assert invoke("export", "--source", "rops-old", "--db", database).returncode == 0
+
+
+def test_export_to_a_missing_folder_is_one_line(database: str, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-folder" / "stories.csv"
+    line = one_error_line(invoke("export", "--output", str(target), "--db", database))
+    assert line == f"error: cannot write {target}: No such file or directory"
+    assert not target.parent.exists()
+
+
+def test_mirror_serve_refusals_are_one_line(tmp_path: Path) -> None:
+    """A port in use was a traceback; a root that is no folder served 404s to every request. The
+    port is taken in both cases, so a missing check fails the test instead of serving forever."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = one_error_line(invoke("mirror", "serve", "--port", port, "--db", "sqlite://"))
+        assert busy.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+        missing = one_error_line(invoke("mirror", "serve", "--port", port, "--root", str(tmp_path / "nothing")))
+        assert missing == f"error: --root is not a folder: {tmp_path / 'nothing'}"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("dates",), "error: give a TEXT argument or --jsonl"),
+    (("dates", "15 marca br.", "--reference", "15.03.2024"), "error: --reference must be YYYY-MM-DD, not '15.03.2024'"),
+    (("entities",), "error: give a TEXT argument or --jsonl"),
+    (("dedup",), "error: give --jsonl and pairs on stdin"),
+])  # fmt: skip
+def test_text_tools_say_a_bad_call_in_one_line(args: tuple[str, ...], message: str) -> None:
+    assert one_error_line(invoke(*args, env={"COLUMNS": "60"})) == message
