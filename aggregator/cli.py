@@ -30,6 +30,7 @@ from aggregator.commands import (
     web,
 )
 from aggregator.logs import configure_logging, redact
+from aggregator.notices import say_error
 from db.engine import DatabaseUnavailable, DatabaseUrlError, database_reason
 
 app = typer.Typer(
@@ -71,10 +72,10 @@ def main() -> None:
     try:
         app()
     except DatabaseUrlError as exc:
-        typer.echo(f"error: {redact(str(exc))}", err=True)
+        say_error(redact(str(exc)))
         sys.exit(2)
     except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
-        typer.echo(f"error: database unavailable: {redact(database_reason(exc))}", err=True)
+        say_error(f"database unavailable: {redact(database_reason(exc))}")
         sys.exit(2)
 
 

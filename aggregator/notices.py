@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import typer
 from rich.console import Console
 from rich.text import Text
 
@@ -40,3 +41,12 @@ def tell(console: Console, notice: Notice) -> None:
     style = STYLE.get(notice.event, "")
     # Text, not markup: an error message may hold brackets that Rich would read as styles
     console.print(Text.assemble((word, style), space + rest), highlight=False, soft_wrap=True)
+
+
+def say_error(message: str) -> None:
+    """A command's refusal, `error: MESSAGE`: one plain stderr line a script can read, or with
+    `--log-format json` one log record (event "error") like every other line of the run."""
+    if json_lines():
+        log.error("error: %s", message, extra={"event": "error"})
+        return
+    typer.echo(f"error: {message}", err=True)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from aggregator.notices import say_error
 from db.engine import DEFAULT_DATABASE_URL
 
 DbOption = Annotated[
@@ -40,5 +41,5 @@ AlarmExitOption = Annotated[
 def usage_error(message: str) -> typer.Exit:
     """`error: MESSAGE` on stderr and exit status 2, as every command says a bad argument: one line a
     script can read (typer.BadParameter drew a box of several lines, wrapped at 80 columns)."""
-    typer.echo(f"error: {message}", err=True)
+    say_error(message)
     return typer.Exit(2)

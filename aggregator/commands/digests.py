@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from aggregator.choices import FREQUENCIES, WEEKDAYS
+from aggregator.notices import say_error
 from aggregator.options import DbOption
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -20,7 +21,7 @@ digest_app = typer.Typer(help="Email digests.", no_args_is_help=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    say_error(message)
     return typer.Exit(code)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from aggregator.notices import say_error
 from aggregator.scrapyd.egg import ROOT, EggBuildError, build_egg, default_version, project_name
 
 ScrapydOption = Annotated[
@@ -41,14 +42,14 @@ def deploy(
 
     servers = scrapyd or configured_targets()
     if not servers:
-        typer.echo("error: no Scrapyd server: give --scrapyd URL or a [deploy] url in scrapy.cfg", err=True)
+        say_error("no Scrapyd server: give --scrapyd URL or a [deploy] url in scrapy.cfg")
         raise typer.Exit(2)
     version = version or default_version()
     project = project_name()
     try:
         egg = build_egg(version, project)
     except EggBuildError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        say_error(str(exc))
         raise typer.Exit(2) from exc
     failed = False
     for url in servers:

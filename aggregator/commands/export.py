@@ -11,6 +11,7 @@ import typer
 
 from aggregator.choices import EXPORT_FORMATS as FORMATS
 from aggregator.choices import EXPORT_LEVELS as LEVELS
+from aggregator.notices import say_error
 from aggregator.options import DbOption
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -49,7 +50,7 @@ def export(
         problems.append(str(exc))
     if problems:
         for problem in problems:
-            typer.echo(f"error: {problem}", err=True)
+            say_error(problem)
         raise typer.Exit(2)
     url = database_url(db)
     ensure_schema(url)
@@ -58,7 +59,7 @@ def export(
         try:
             check_source(session, source)
         except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            say_error(str(exc))
             raise typer.Exit(2) from exc
         if output is None:
             write(rows(session, filters, limit), columns, export_format, sys.stdout)
@@ -71,7 +72,7 @@ def export(
                 count = write(rows(session, filters, limit), columns, export_format, out)
             os.replace(partial, output)
         except OSError as exc:  # a folder that does not exist, a full disk: one line, not a traceback
-            typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+            say_error(f"cannot write {output}: {exc.strerror or exc}")
             raise typer.Exit(2) from exc
         finally:
             partial.unlink(missing_ok=True)

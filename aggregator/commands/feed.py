@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from aggregator.choices import FEED_FORMATS as FORMATS
+from aggregator.notices import say_error
 from aggregator.options import DbOption
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
@@ -28,12 +29,12 @@ def feed(
     from aggregator.feeds import FeedFilters, check_source, render, select_entries
 
     if feed_format not in FORMATS:
-        typer.echo(f"error: unknown format {feed_format!r}; use one of: {', '.join(FORMATS)}", err=True)
+        say_error(f"unknown format {feed_format!r}; use one of: {', '.join(FORMATS)}")
         raise typer.Exit(2)
     try:
         filters = FeedFilters(voivodeship=voivodeship, source=source, entity=entity, query=query, limit=limit)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        say_error(str(exc))
         raise typer.Exit(2) from exc
     url = database_url(db)
     ensure_schema(url)
@@ -41,7 +42,7 @@ def feed(
         try:
             check_source(session, source)
         except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            say_error(str(exc))
             raise typer.Exit(2) from exc
         entries = select_entries(session, filters, content=True)
     typer.echo(render(entries, filters, feed_format))

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aggregator.logs import json_lines
-from aggregator.notices import Notice, log, tell
+from aggregator.notices import Notice, log, say_error, tell
 from aggregator.options import DbOption
 from db.engine import database_url
 
@@ -25,7 +25,7 @@ def reparse(
     try:
         reports = run_reparse(database_url(db), source_ids or [])
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        say_error(str(exc))
         raise typer.Exit(2) from exc
     if json_lines():  # as `crawl`: one record per source, stdout left empty for the JSON-lines log
         for r in reports:

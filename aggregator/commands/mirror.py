@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from aggregator.notices import say_error
 from scrapers.mirror.server import SNAPSHOT_DIR, make_server
 
 mirror_app = typer.Typer(help="The offline mirror of the sites.", no_args_is_help=True)
@@ -29,12 +30,12 @@ def serve(
     # if the sites were down; a port in use was a traceback. Both are one line and exit 2.
     missing = [str(path) for path in root or () if not path.is_dir()]
     if missing:
-        typer.echo(f"error: --root is not a folder: {', '.join(missing)}", err=True)
+        say_error(f"--root is not a folder: {', '.join(missing)}")
         raise typer.Exit(2)
     try:
         server = make_server(host, port, root or [SNAPSHOT_DIR])
     except OSError as exc:
-        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        say_error(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
         raise typer.Exit(2) from exc
     typer.echo(f"Serving the ropsfeed mirror at {server.url}/ (Ctrl+C to stop)", err=True)
     typer.echo(server.url)

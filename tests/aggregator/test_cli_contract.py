@@ -7,6 +7,7 @@ In process (tests/aggregator/cli_inprocess.py): none of these starts a crawl."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import sys
@@ -143,6 +144,17 @@ def test_feed_and_export_refuse_an_unknown_source(database: str) -> None:
         session.add(Source(id="rops-old", institution="ROPS", voivodeship="opolskie", platform="html",
                            base_url="https://rops-old.example.pl/"))  # fmt: skip
     assert invoke("export", "--source", "rops-old", "--db", database).returncode == 0
+
+
+def test_a_refusal_in_json_log_mode_is_one_json_record(database: str) -> None:
+    """With --log-format json, cron's stderr is a JSON-lines log: a refusal printed as a plain line
+    was the one record a collector could not read."""
+    for args in (("feed", "--source", "mcsp"), ("export", "--source", "mcsp"), ("feed", "--format", "csv")):
+        result = invoke("--log-format", "json", *args, "--db", database)
+        assert result.returncode == 2 and result.stdout == ""
+        [record] = [json.loads(line) for line in result.stderr.splitlines()]
+        assert record["level"] == "ERROR" and record["event"] == "error"
+        assert record["message"].startswith("error: ") and "\n" not in record["message"]
 
 
 def test_export_to_a_missing_folder_is_one_line(database: str, tmp_path: Path) -> None:
