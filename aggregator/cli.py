@@ -13,6 +13,11 @@ from typing import Annotated, NoReturn
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+try:  # newer Typer carries its own copy of click's exceptions; older ones raise click's own
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+
 from aggregator.commands import (
     crawling,
     database,
@@ -70,13 +75,26 @@ def main() -> None:
     """The entry point: a database that is away, or a database URL that is none, is one clear line
     and exit status 2 (docs/operations.md), not a traceback."""
     try:
-        app()
+        # not standalone: click's own errors come back here, to be said like every other refusal
+        status = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `ropsfeed` alone: the help, as before
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        # "Invalid value for '--limit': 'abc' is not a valid integer." as one `error:` line (Typer
+        # drew a box of several lines around it, wrapped at 80 columns), exit status 2
+        hint = f" (see `{exc.ctx.command_path} --help`)" if isinstance(exc, UsageError) and exc.ctx else ""
+        say_error(exc.format_message() + hint)
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # Ctrl+C at a prompt
+        sys.exit(1)
     except DatabaseUrlError as exc:
         say_error(redact(str(exc)))
         sys.exit(2)
     except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
         say_error(f"database unavailable: {redact(database_reason(exc))}")
         sys.exit(2)
+    sys.exit(status if type(status) is int else 0)  # a command's typer.Exit(N) comes back as N
 
 
 def run() -> None:

@@ -104,6 +104,34 @@ def test_a_database_url_that_is_none_is_one_line(url: str, monkeypatch: pytest.M
     assert "s3cret" not in err
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (("feed", "--limit", "abc"), "error: Invalid value for '--limit': "),
+    (("fed",), "error: No such command 'fed'. Did you mean 'feed'?"),
+    (("feed", "--bogus"), "error: No such option: --bogus"),
+])  # fmt: skip
+def test_a_bad_call_that_click_catches_is_one_line_too(args: tuple[str, ...], message: str,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Typer drew click's usage errors in a box of several lines, wrapped at 80 columns."""
+    monkeypatch.setattr(sys, "argv", ["ropsfeed", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and err.startswith(message), err
+    assert err.rstrip().endswith("--help`)"), "it says where the usage is"
+
+
+def test_the_entry_point_keeps_the_commands_exit_statuses(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    for args, status, said in ((["dates", "12 marca 2024"], 0, "2024-03-12"),
+                               (["feed", "--source", "mcsp", "--db", sqlite_url], 2, "")):  # fmt: skip
+        monkeypatch.setattr(sys, "argv", ["ropsfeed", *args])
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        out = capsys.readouterr().out
+        assert exit_.value.code == status and said in out, out
+
+
 # The mirror is checked before the other settings: were it not, this one stops the command before
 # any request, instead of a crawl of the live sites (from the test process) that a missing check allows.
 NO_CRAWL = {"ROPSFEED_DOWNLOAD_TIMEOUT": "0"}
