@@ -9,12 +9,12 @@ because batch callers align output lines with input lines.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
 
+from aggregator.commands.jsonl import answer_lines
 from aggregator.options import usage_error
 
 
@@ -80,9 +80,7 @@ def register(app: typer.Typer) -> None:
         """Find Polish date expressions and print them as exact dates and ranges."""
         del db  # the contract gives every command --db; dates are parsed without one
         if jsonl:
-            for line in sys.stdin:
-                sys.stdout.write(json.dumps(_jsonl_line(line), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
+            answer_lines(_jsonl_line)
             return
         if text is None:
             raise usage_error("give a TEXT argument or --jsonl")

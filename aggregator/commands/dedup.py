@@ -10,12 +10,12 @@ align output lines with input lines.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from aggregator.commands.jsonl import answer_lines
 from aggregator.options import usage_error
 
 if TYPE_CHECKING:
@@ -106,6 +106,4 @@ def register(app: typer.Typer) -> None:
         del db  # the contract gives every command --db; judging a pair needs none
         if not jsonl:
             raise usage_error("give --jsonl and pairs on stdin")
-        for line in sys.stdin:
-            sys.stdout.write(json.dumps(judge_line(line), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+        answer_lines(judge_line)

@@ -8,11 +8,11 @@ instead of stopping the stream, because batch callers align output lines with in
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
 
+from aggregator.commands.jsonl import answer_lines
 from aggregator.options import usage_error
 
 
@@ -65,9 +65,7 @@ def register(app: typer.Typer) -> None:
         """Find institution names, their canonical nominative name, acronym and kind."""
         del db  # the contract gives every command --db; names are analysed without one
         if jsonl:
-            for line in sys.stdin:
-                sys.stdout.write(json.dumps(_jsonl_line(line), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
+            answer_lines(_jsonl_line)
             return
         if text is None:
             raise usage_error("give a TEXT argument or --jsonl")
