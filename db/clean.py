@@ -92,6 +92,15 @@ class _Changes:
             value = fit(value, limit)
         return value
 
+    def url(self, value: str, what: str) -> str | None:
+        """A file's URL without NULs, or None when it is too long to store (a cut URL would name
+        another file: `what`, "the attachment", is dropped instead)."""
+        url = self.text(value, f"{what}'s URL")
+        if len(url) > URL_LENGTH:
+            self.notes.append(f"dropped {what} {shown(url)}: its URL is longer than {URL_LENGTH}")
+            return None
+        return url
+
     def optional(self, value: str | None, what: str, limit: int | None = None) -> str | None:
         return None if value is None else self.text(value, what, limit)
 
@@ -126,9 +135,7 @@ def clean_item(item: AnnouncementItem) -> str | None:
         item.external_id = external_id
     attachments = []
     for attachment in item.attachments:
-        url = changes.text(attachment.url, "an attachment's URL")
-        if len(url) > URL_LENGTH:
-            changes.notes.append(f"dropped the attachment {shown(url)}: its URL is longer than {URL_LENGTH}")
+        if (url := changes.url(attachment.url, "the attachment")) is None:
             continue
         attachment.url, attachment.name = url, changes.text(attachment.name, "an attachment's name")
         for name, limit in ATTACHMENT_TEXTS.items():
@@ -137,9 +144,7 @@ def clean_item(item: AnnouncementItem) -> str | None:
     item.attachments = attachments
     images = []
     for image in item.images:
-        url = changes.text(image.url, "a picture's URL")
-        if len(url) > URL_LENGTH:
-            changes.notes.append(f"dropped the picture {shown(url)}: its URL is longer than {URL_LENGTH}")
+        if (url := changes.url(image.url, "the picture")) is None:
             continue
         image.url = url
         image.alt = changes.optional(image.alt, "a picture's alt text")
