@@ -28,12 +28,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, Attachment
+from scrapers.extraction.file_names import file_name_of, suffix_of
 
 if TYPE_CHECKING:
     from aggregator.feeds import FeedEntry
@@ -82,13 +83,13 @@ class FeedAttachment:
 
     def label(self) -> str:
         """What the RSS list shows after the name, "PDF, 1,2 MB" ("" when nothing is known)."""
-        kind = (self.file_type or _suffix(self.url)).upper()
+        kind = (self.file_type or suffix_of(self.url)).upper()
         return ", ".join(part for part in (kind, self.size) if part)
 
 
 def mime_type_of(file_type: str | None, url: str) -> str:
     """The MIME type of a file: by its type (extension), else by its URL, else a safe default."""
-    for suffix in (file_type, _suffix(url)):
+    for suffix in (file_type, suffix_of(url)):
         if suffix and suffix.lower() in MIME_TYPES:
             return MIME_TYPES[suffix.lower()]
     return mimetypes.guess_type(urlsplit(url).path, strict=True)[0] or DEFAULT_MIME_TYPE
@@ -195,7 +196,7 @@ def story_attachments(own: Sequence[Attachment], others: Sequence[Sequence[Attac
             here.add(same)
         seen |= here
     kept = kept[:ATTACHMENTS_MAX]
-    titles = _unique_titles([(a.name.strip() or _file_name(a.url), a.url) for a in kept])
+    titles = _unique_titles([(a.name.strip() or file_name_of(a.url), a.url) for a in kept])
     return [
         FeedAttachment(
             url=a.url,
@@ -219,7 +220,7 @@ def _unique_titles(named: Sequence[tuple[str, str]]) -> list[str]:
     titles: list[str] = []
     for name, url in named:
         title = name
-        if counts[name] > 1 and (file_name := _file_name(url)) and file_name != name:
+        if counts[name] > 1 and (file_name := file_name_of(url)) and file_name != name:
             title = f"{name} ({file_name})"
         number = 2
         unique = title
@@ -227,15 +228,6 @@ def _unique_titles(named: Sequence[tuple[str, str]]) -> list[str]:
             unique, number = f"{title} ({number})", number + 1
         titles.append(unique)
     return titles
-
-
-def _file_name(url: str) -> str:
-    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _suffix(url: str) -> str:
-    name = _file_name(url)
-    return name.rsplit(".", 1)[-1].lower() if "." in name.strip(".") else ""
 
 
 def _folded(name: str) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin
 
 from bs4 import Tag
 
+from scrapers.extraction.file_names import file_name_of, suffix_of
 from scrapers.extraction.text import clean_line
 from scrapers.items import AttachmentItem
 
@@ -40,22 +41,6 @@ def file_type_of(url: str) -> str | None:
     return suffix if suffix in FILE_TYPES else None
 
 
-def suffix_of(url: str) -> str:
-    """The lower-case extension of the file a URL names (`pdf`, `jpg`), "" when it has none."""
-    name = _file_name(url)
-    dot = name.rfind(".")
-    return name[dot + 1 :].lower().lstrip(".") if 0 < dot < len(name) - 1 else ""  # PurePosixPath.suffix
-
-
-def _file_name(url: str) -> str:
-    """PurePosixPath(unquote(path)).name: the last segment of the URL's path that is not empty or
-    "." (without building a path object, which cost more than the rest of reading a link)."""
-    for segment in reversed(unquote(urlsplit(url).path).split("/")):
-        if segment and segment != ".":
-            return segment
-    return ""
-
-
 def find_attachments(root: Tag, base_url: str) -> list[AttachmentItem]:
     found: dict[str, AttachmentItem] = {}
     # (root.find_all("a", href=True) without building a SoupStrainer: the walk alone is cheaper)
@@ -72,7 +57,7 @@ def find_attachments(root: Tag, base_url: str) -> list[AttachmentItem]:
         if size_match and size_match.group(0) in name:
             name = clean_line(name.replace(size_match.group(0), ""))
         if not name:
-            name = _file_name(url)
+            name = file_name_of(url)
         name = name.strip(" –-:")
         if url not in found:
             found[url] = AttachmentItem(name=name, url=url, file_type=file_type, size=size)

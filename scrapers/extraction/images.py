@@ -15,7 +15,8 @@ from urllib.parse import urljoin, urlsplit
 
 from bs4 import Tag
 
-from scrapers.extraction.attachments import file_type_of, suffix_of
+from scrapers.extraction.attachments import file_type_of
+from scrapers.extraction.file_names import suffix_of
 from scrapers.extraction.text import clean_line
 from scrapers.items import ImageItem
 
