@@ -6,11 +6,11 @@ headers), so a reparse of unchanged parsers changes nothing, and with the text o
 or feed item that led to the page (`raw_pages.link_text`), which the crawl's parser read the
 page's title with (ArticleParser.parse).
 
-A page archived without link text (before migration 0016, or asked for directly: a retry of a
-failed page, a feed-less retry) is read as a page reached without a link: its `<title>` loses a
-last part that is not a number, a year or an edition, as the crawl's would have; a page that
-states no title of its own is then a problem of the report, and its stored row (titled by the
-link at crawl time) stays as it is.
+A page archived without link text (before migration 0016; a retry of a page whose failure was
+remembered before migration 0017 kept its link text; a page nothing led to) is read as a page
+reached without a link: its `<title>` loses a last part that is not a number, a year or an
+edition, as the crawl's would have; a page that states no title of its own is then a problem of
+the report, and its stored row (titled by the link at crawl time) stays as it is.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from db.clean import NUL, column_length, shown
@@ -56,6 +56,9 @@ class PageFailure:
     reason: str
     feed_published: datetime | None = None
     feed_categories: tuple[str, ...] = field(default_factory=tuple)
+    # the listing link's text or feed item's title that led to the page: its retry, which asks for
+    # it directly, titles a page that states no title of its own with it, as the first attempt did
+    link_text: str | None = None
 
 
 def crawl_marker(site: str, reason: str) -> PageFailure:
@@ -77,11 +80,13 @@ def exhausted(page: FailedPage, now: datetime) -> bool:
 
 def record_failures(session: Session, source_id: str, failures: Sequence[PageFailure], now: datetime) -> None:
     """Remember the failures of a crawl: a new page with one attempt, a known one with one more
-    (its first failure stays; its URL, reason and feed data become this crawl's)."""
+    (its first failure stays; its URL, reason and feed data become this crawl's, and its link text
+    too when this failure knows one)."""
     rows = [
         {"source_id": source_id, "url": f.url, "url_key": f.key, "kind": f.kind,
          "reason": f.reason.replace(NUL, "")[:REASON_LENGTH], "first_failed_at": now, "last_failed_at": now,
-         "attempts": 1, "feed_published": f.feed_published, "feed_categories": list(f.feed_categories)}
+         "attempts": 1, "feed_published": f.feed_published, "feed_categories": list(f.feed_categories),
+         "link_text": f.link_text.replace(NUL, "") if f.link_text else None}
         for f in {f.key: f for f in failures}.values()  # one row per page: the last failure of it wins
         if _storable(source_id, f)
     ]  # fmt: skip
@@ -100,6 +105,9 @@ def record_failures(session: Session, source_id: str, failures: Sequence[PageFai
                 "attempts": table.c.attempts + 1,
                 "feed_published": statement.excluded.feed_published,
                 "feed_categories": statement.excluded.feed_categories,
+                # a failure that knows no link text (a database refusal of a page without one)
+                # does not forget the one an earlier failure of the page had
+                "link_text": func.coalesce(statement.excluded.link_text, table.c.link_text),
             },
         ),
         rows,

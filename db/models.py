@@ -144,6 +144,10 @@ class FailedPage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)  # failed fetches in a row, the first included
     feed_published: Mapped[datetime | None]  # what the feed that led to it said (scrapers/spiders/feeds.py)
     feed_categories: Mapped[list[Any]] = mapped_column(default=list)
+    # the listing link's text or feed item's title that led to it: a retry asks for the page
+    # directly, and a page that states no title of its own is titled with it as its first attempt
+    # would have been (migration 0017)
+    link_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RawPage(Base):

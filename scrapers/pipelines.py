@@ -288,7 +288,8 @@ class StoragePipeline:
             key = item.failed_key or spider.failed_key(item.url)
             published = item.published_at if item.published_from == "rss" else None
             fits = len(item.url) <= URL_LENGTH and len(key) <= KEY_LENGTH
-            spider.store_refused(item.url, key, message, why, published=published, retry=fits)
+            link_text = item.raw.link_text if item.raw is not None else None  # what led to the page
+            spider.store_refused(item.url, key, message, why, published=published, link_text=link_text, retry=fits)
             return
         log.error("%s: %s", self.source_name, message)
         if spider is not None and hasattr(spider, "errors"):

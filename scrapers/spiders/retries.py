@@ -5,8 +5,10 @@ nothing new. A page that failed — an HTTP error other than 404/410, a timeout,
 connection, a parse alarm that kept only the raw page — would otherwise be fetched again only by
 `--full`. So the spider remembers each failure of the crawl, and at the start of the next one:
 
-- an article that failed is requested directly, with what the feed said of it, whatever the
-  listings do; stored, it leaves the list (the pipeline drops its row with the page);
+- an article that failed is requested directly, with what the feed said of it and the text of the
+  listing link (or feed item's title) that led to it, whatever the listings do: a page that states
+  no title of its own is titled by it as its first attempt would have been; stored, it leaves the
+  list (the pipeline drops its row with the page);
 - a listing page past the first that failed (an HTML listing page, a REST API page, a feed page)
   hid everything after it: the next crawl walks every listing page, as `--full` does but without
   fetching the known articles again, and the rows go once a crawl has walked them all without a
@@ -101,7 +103,7 @@ class RetriesFailedPages(_Base):
             given_up = [row for row in rows if exhausted(row, now)]
             pending = [
                 PageFailure(row.url, row.url_key, row.kind, row.reason, row.feed_published,
-                            tuple(row.feed_categories or ()))
+                            tuple(row.feed_categories or ()), row.link_text)
                 for row in rows if not exhausted(row, now)
             ]  # fmt: skip
             dropped = [(row.url_key, row.url, row.attempts, row.first_failed_at, row.reason) for row in given_up]
@@ -125,12 +127,16 @@ class RetriesFailedPages(_Base):
                              " and walking every listing page" if self.walk_listings else "")  # fmt: skip
 
     def retry_requests(self) -> Iterator[scrapy.Request]:
-        """The articles that failed before, asked for directly (the listings may not lead to them)."""
+        """The articles that failed before, asked for directly (the listings may not lead to them),
+        with what led to them the first time: the feed's date and categories, and the link's text
+        (a listing that shows the page again is too late with its own: the duplicate filter drops
+        its request for the page, this one having come first)."""
         for page in self.pending_failures.values():
             if page.kind == "article":
                 entry = FeedEntry(page.url, page.feed_published, list(page.feed_categories))
                 has_feed = page.feed_published is not None or page.feed_categories
-                yield self.article_request(page.url, **(feed_meta(entry) if has_feed else {}))
+                link_text = {"link_text": page.link_text} if page.link_text else {}
+                yield self.article_request(page.url, **(feed_meta(entry) if has_feed else {}), **link_text)
 
     def failed_again(self, request: scrapy.Request | None) -> bool:
         """Whether `request` asks again for a page an earlier crawl could not store or read: an
@@ -169,18 +175,20 @@ class RetriesFailedPages(_Base):
             self.listing_failed = True
         published = request.meta.get("feed_published")
         categories = tuple(request.meta.get("feed_categories") or ())
-        self.failures[key] = PageFailure(url, key, kind, reason, published, categories)
+        link_text = request.meta.get("link_text") if kind == ARTICLE else None
+        self.failures[key] = PageFailure(url, key, kind, reason, published, categories, link_text)
 
     def store_refused(self, url: str, key: str, message: str, reason: str, *, published: datetime | None = None,
-                      retry: bool = True) -> None:  # fmt: skip
+                      link_text: str | None = None, retry: bool = True) -> None:  # fmt: skip
         """An announcement the database refused (scrapers/pipelines.py: one row of a batch whose
         others were stored), remembered like an article that failed to download (with `retry`:
         its row must fit in `failed_pages`): the next crawls ask for it again — a fix of the cause
         then stores it — and give it up in the end. An error of the run the first time, an alarm
-        when it failed before (`page_failed`); `published` is the feed's date for it, if it had one."""
+        when it failed before (`page_failed`); `published` is the feed's date for it, if it had one,
+        and `link_text` what led to it (the listing link's text or feed item's title), if anything did."""
         again = key in self.pending_failures
         if retry:
-            self.failures[key] = PageFailure(url, key, ARTICLE, reason, published)
+            self.failures[key] = PageFailure(url, key, ARTICLE, reason, published, link_text=link_text)
         if again:
             self.alarms.append(f"{message} (failing since an earlier crawl)")
         else:

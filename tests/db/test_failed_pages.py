@@ -58,3 +58,23 @@ def test_a_page_whose_url_the_table_cannot_hold_is_not_remembered(database: str)
                         datetime.now(UTC))  # fmt: skip
     with session_scope(database) as session:
         assert [(row.url, row.reason) for row in failed_pages(session, "rops-rzeszow")] == [(URL, "HTTP 500")]
+
+
+def test_a_failed_page_keeps_the_link_text_that_led_to_it(database: str) -> None:
+    """What titles a page that states no title of its own (scrapers/spiders/retries.py asks for it
+    again with it). A failure that knows none (a database refusal of a page nothing led to) does
+    not forget the one an earlier failure knew; one that knows another text takes it."""
+    title = "Podpisanie umowy z Caritas Archidiecezji Przemyskiej"
+    first = datetime(2026, 12, 1, 3, 15, tzinfo=UTC)
+
+    def record(link_text: str | None, day: int) -> str | None:
+        with session_scope(database, write=True) as session:
+            failure = PageFailure(URL, KEY, "article", "HTTP 500", link_text=link_text)
+            record_failures(session, "rops-rzeszow", [failure], first + timedelta(days=day))
+        with session_scope(database) as session:
+            [row] = failed_pages(session, "rops-rzeszow")
+            return row.link_text
+
+    assert record(f"{title}\x00", 0) == title, "no NUL: PostgreSQL's text cannot hold one"
+    assert record(None, 1) == title
+    assert record("Umowa z Caritas", 2) == "Umowa z Caritas"

@@ -343,6 +343,20 @@ def rzeszow_article_without_body(root: Path) -> None:
     rzeszow_article_changed(root, "a-610-empty", emptied, RZESZOW_SECOND_PAGE_ARTICLE)
 
 
+RZESZOW_SECOND_PAGE_TITLE = "Podpisanie umowy z Caritas Archidiecezji Przemyskiej"  # its heading, and its link's text
+
+
+def rzeszow_article_untitled(root: Path) -> None:
+    """The listing page 2 article served with no title of its own (a template change): its heading
+    gone and its `<title>` only the site's name. Only the listing link's text can title it."""
+
+    def untitled(page: str) -> str:
+        page = page.replace(f"<h1>{RZESZOW_SECOND_PAGE_TITLE}</h1>", "")
+        return page.replace(f"<title>{RZESZOW_SECOND_PAGE_TITLE} - ", "<title>")
+
+    rzeszow_article_changed(root, "a-610-untitled", untitled, RZESZOW_SECOND_PAGE_ARTICLE)
+
+
 def rzeszow_listing_delayed(query: str, delay: float) -> Callable[[Path], None]:
     """An overlay in which the rops.rzeszow.pl listing page `query` ("strona=2") comes as itself,
     after `delay` seconds: time to stop a crawl between the first listing page's articles and the

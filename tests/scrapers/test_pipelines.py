@@ -386,10 +386,11 @@ def test_one_announcement_the_database_refuses_loses_nothing_else_and_is_stored_
     """Before, the row cost its whole batch, and the next crawl met it again with the same batch:
     the same ten announcements lost every night. Now the nine others are stored; the refused one is
     an error naming its URL and the database's reason, asked for again by the next crawls (an alarm
-    if it fails again) and stored once the cause is gone."""
+    if it fails again) and stored once the cause is gone, read with the listing link's text that
+    led to it the first time (it titles a page that states no title of its own)."""
     items = numbered_items(10)
-    bad = items[6] = replace(items[6], title=f"{MARKER} {items[6].title}",
-                             raw=RawResponse("mcps", items[6].url, "article", 200, {}, b"<html>6</html>"))  # fmt: skip
+    raw = RawResponse("mcps", items[6].url, "article", 200, {}, b"<html>6</html>", link_text=items[6].title)
+    bad = items[6] = replace(items[6], title=f"{MARKER} {items[6].title}", raw=raw)
     refuse_marked(database)
     pipeline, spider = crawl_of_mcps(database)
     for item in items:
@@ -405,7 +406,7 @@ def test_one_announcement_the_database_refuses_loses_nothing_else_and_is_stored_
 
     pipeline, spider = crawl_of_mcps(database)  # the cause is still there
     [retry] = list(spider.retry_requests())
-    assert retry.url == bad.url
+    assert retry.url == bad.url and retry.meta["link_text"] == raw.link_text
     pipeline.process_item(replace(bad, failed_key=retry.meta["failed_key"]))
     end_crawl(database, pipeline, spider)
     assert spider.errors == [] and spider.alarms == [

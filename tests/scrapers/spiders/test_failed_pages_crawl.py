@@ -12,12 +12,14 @@ from sqlalchemy import select, update
 
 from db.engine import session_scope
 from db.failed_pages import GIVE_UP_AFTER, GIVE_UP_ATTEMPTS
-from db.models import Announcement, CrawlRun, FailedPage
+from db.models import Announcement, CrawlRun, FailedPage, RawPage
 from scrapers.mirror.server import BackgroundMirror
 from tests.conftest import run_cli
 from tests.scrapers.overlays import (
     RZESZOW_HOST,
     RZESZOW_SECOND_PAGE_ARTICLE,
+    RZESZOW_SECOND_PAGE_TITLE,
+    rzeszow_article_untitled,
     rzeszow_article_without_body,
     rzeszow_page_answers,
 )
@@ -64,6 +66,31 @@ def test_an_article_that_failed_is_stored_by_the_next_incremental_crawl(sqlite_u
 
     code, run = crawl(layered(), sqlite_url)
     assert code == 0 and run.requests == 2 and run.items_new == 0, "nothing left to retry: listings only"
+
+
+def test_a_retried_article_is_titled_by_the_listing_link_that_led_to_it_the_first_time(
+    db_url: str, layered: Layered
+) -> None:
+    """The page states no title of its own (no heading, its `<title>` the site's name): its first
+    attempt would have been titled by the listing link's text. The retry asks for it directly — an
+    incremental crawl stops at listing page 1, with nothing new — so the text comes from its
+    `failed_pages` row; without it, the retry was the lost title's alarm and the page stayed unstored."""
+    code, run = crawl(layered(rzeszow_page_answers(RZESZOW_SECOND_PAGE_ARTICLE, 500)), db_url)
+    assert code == 1 and run.errors == [f"GET {URL}: HTTP 500"]
+    with session_scope(db_url) as session:
+        assert session.scalars(select(FailedPage.link_text)).all() == [RZESZOW_SECOND_PAGE_TITLE]
+
+    code, run = crawl(layered(rzeszow_article_untitled), db_url)
+    assert code == 0 and (run.status, run.errors, run.alarms) == ("ok", [], [])
+    assert run.requests == 3, "robots.txt, listing page 1 and the retry: no listing led to the page"
+    with session_scope(db_url) as session:
+        assert session.execute(select(Announcement.title).where(Announcement.url == URL)).scalar_one() == (
+            RZESZOW_SECOND_PAGE_TITLE
+        )
+        assert session.scalars(select(RawPage.link_text).where(RawPage.url == URL)).all() == [
+            RZESZOW_SECOND_PAGE_TITLE
+        ], "archived with it: `reparse` titles it as the crawl did"
+    assert failed(db_url) == []
 
 
 def test_an_article_failing_twice_is_reported_each_time_then_recovers(sqlite_url: str, layered: Layered) -> None:
