@@ -4,6 +4,8 @@ pages (scrapers/politeness.py): one crawl of rops-rzeszow from the mirror, whose
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -12,12 +14,13 @@ from sqlalchemy import select
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun, FailedPage
 from scrapers.mirror.server import BackgroundMirror
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.scrapers.overlays import (
     RZESZOW_ARTICLE,
     RZESZOW_HOST,
     RZESZOW_SECOND_PAGE_ARTICLE,
     rzeszow_listing_delayed,
+    rzeszow_listing_of_many,
     rzeszow_page_answers,
 )
 
@@ -67,3 +70,31 @@ def test_retry_after_is_waited_for_and_holds_the_sites_other_pages(sqlite_url: s
         ]
         stored = set(session.scalars(select(Announcement.url)))
     assert f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}" in stored and len(stored) == 4
+
+
+def test_a_retry_comes_when_the_site_asked_not_after_the_queued_pages(sqlite_url: str, layered: Layered) -> None:
+    """A 429 asking for 1 s while 40 of the site's pages are queued, crawled as in production — a
+    bare `scrapy crawl`, so AutoThrottle on, 2 requests per site and 16 in the downloader (`ropsfeed
+    crawl --mirror` turns politeness off) — with its delays cut to 0.1–0.3 s to keep the test short.
+    Before, the retry went to the back of the queue (Scrapy's RETRY_PRIORITY_ADJUST) and behind the
+    pages already in the site's download slot: it came 10 s after the 429, the queue's last page."""
+    server = layered(
+        rzeszow_listing_of_many(40), rzeszow_page_answers(RZESZOW_ARTICLE, 429, headers={"Retry-After": "1"}, times=1)
+    )
+    settings = {"ROPSFEED_DATABASE_URL": sqlite_url, "ROPSFEED_ANNOTATION_WORKERS": "0", "LOG_LEVEL": "INFO",
+                "DOWNLOAD_DELAY": "0.1", "AUTOTHROTTLE_START_DELAY": "0.1",
+                "AUTOTHROTTLE_MAX_DELAY": "0.3"}  # fmt: skip
+    with server:
+        flags = [flag for name, value in {**settings, "ROPSFEED_MIRROR": server.url}.items()
+                 for flag in ("-s", f"{name}={value}")]  # fmt: skip
+        result = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "rops-rzeszow", *flags], cwd=REPO,
+                                capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "HTTP 429 (Retry-After: 1): waiting 1 s before retry 1 of 2" in result.stderr
+
+    first_429, retried = asked(server, RZESZOW_ARTICLE)
+    later = [raw for when, raw in server.snapshot.requests if when > retried]
+    assert 1.0 <= retried - first_429 < 2.0, "the second the site asked for, then the retry"
+    assert len(later) >= 20, "ahead of the pages queued before it (they were 40)"
+    with session_scope(sqlite_url) as session:
+        assert f"https://{RZESZOW_HOST}{RZESZOW_ARTICLE}" in set(session.scalars(select(Announcement.url)))
