@@ -37,6 +37,7 @@ from aggregator.commands import (
 from aggregator.logs import configure_logging, redact
 from aggregator.notices import say_error
 from db.engine import DatabaseUnavailable, DatabaseUrlError, database_reason
+from scrapers.registry import RegistryError
 
 app = typer.Typer(
     name="ropsfeed",
@@ -90,6 +91,9 @@ def main() -> None:
         sys.exit(1)
     except DatabaseUrlError as exc:
         say_error(redact(str(exc)))
+        sys.exit(2)
+    except RegistryError as exc:  # ROPSFEED_SOURCES names no file, or a broken one
+        say_error(str(exc))
         sys.exit(2)
     except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
         say_error(f"database unavailable: {redact(database_reason(exc))}")
