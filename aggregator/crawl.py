@@ -248,10 +248,11 @@ def quiet_crawler_process(settings: Settings) -> CrawlerProcess:
 
 
 def record_skipped(database_url: str, run_id: str, held: dict[str, LockHolder], mirror: str | None, full: bool) -> None:
-    """A crawl_runs row for every source another run is crawling: visible, and not a failure."""
+    """A crawl_runs row for every source another run is crawling: visible, and not a failure. Not
+    logged here: the report says it once (`skipped <source>: being crawled by …`, report.problems);
+    a log line as well said every skip twice."""
     for source_id, holder in held.items():
         message = f"skipped: being crawled by {holder.describe()}"
-        log.warning("%s %s", source_id, message)
         with session_scope(database_url, write=True) as session:
             crawl_run_id = start_run(session, run_id, source_id, mirror, full)
             finish_run(session, crawl_run_id, status="skipped", alarms=[message])
