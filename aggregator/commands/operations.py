@@ -37,6 +37,11 @@ AlarmingAfterOption = Annotated[
     ),
 ]
 HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "bold red", "never": "dim"}
+# What the "30 days" column counts (aggregator/status.py: items_30_days). It said "announcements
+# stored", which reads as the source's total or as what its crawls stored lately: after a first
+# crawl an operator saw 0 for a source with 7 announcements, none of them published lately.
+CAPTION = ("failed, alarmed: runs in a row · 30 days: announcements published\n"
+           "in the last 30 days (undated ones: first seen then)")  # fmt: skip
 
 
 def run(
@@ -97,7 +102,7 @@ def status(
     failing_after: FailingAfterOption = FAILING_AFTER,
     alarming_after: AlarmingAfterOption = ALARMING_AFTER,
 ) -> None:
-    """Per source: last success, last failure and why, items in the last 30 days, alarms."""
+    """Per source: last success, last failure and why, announcements published in the last 30 days, alarms."""
     from aggregator.alerts import report_problems  # the alert mail (feedgen): not at every CLI start
 
     url = database_url(db)
@@ -112,8 +117,7 @@ def status(
     # One row per source that fits 80 columns, ids, states and times whole (in 80 columns the old
     # table cut "rops-szczecin" and "rops-szczecin-es" both to "rops-szc…"); the last error or
     # alarm, a long line with a URL, goes below the table, one line per source that has one.
-    table = Table(title="ropsfeed status", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="failed, alarmed: runs in a row · 30 days: announcements stored")  # fmt: skip
+    table = Table(title="ropsfeed status", box=box.SIMPLE_HEAD, pad_edge=False, caption=CAPTION)
     table.add_column("source", no_wrap=True, min_width=max((len(s.source_id) for s in statuses), default=6))
     table.add_column("health", no_wrap=True)
     table.add_column("last success (UTC)", no_wrap=True)
