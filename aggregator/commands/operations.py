@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -15,7 +16,7 @@ from rich.text import Text
 from aggregator.commands.crawling import on_scrapyd
 from aggregator.notices import Notice, tell
 from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
-from aggregator.status import ALARMING_AFTER, FAILING_AFTER, source_statuses
+from aggregator.status import ALARMING_AFTER, FAILING_AFTER, SourceStatus, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
 
@@ -78,7 +79,8 @@ def run(
     publish(reports, "ropsfeed run", Console(), err, failed=True)
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
-    report_problems(url, statuses, failing_after, alarming_after)
+    failing, alarming = report_problems(url, statuses, failing_after, alarming_after)
+    name_them(err, failing, failing_after, alarming, alarming_after)
     from aggregator.mail.jobs import log_to_stderr, send_after_crawl  # jinja2: not at every CLI start
 
     log_to_stderr()
@@ -142,7 +144,18 @@ def status(
     out.print(table)
     for note in notes:  # Text, not markup: an error may hold brackets
         out.print(note, soft_wrap=True, highlight=False)
-    err = Console(stderr=True)
+    name_them(Console(stderr=True), failing, failing_after, alarming, alarming_after)
+
+
+def name_them(
+    err: Console,
+    failing: Sequence[SourceStatus],
+    failing_after: int,
+    alarming: Sequence[SourceStatus],
+    alarming_after: int,
+) -> None:
+    """One line naming every failing source, one naming every alarming one (docs/operations.md):
+    after `status`'s table, and after `run`'s."""
     if failing:
         tell(err, Notice(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: "
                          f"{', '.join(s.source_id for s in failing)}", "failing", logging.ERROR))  # fmt: skip
