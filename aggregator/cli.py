@@ -89,7 +89,11 @@ def global_options(
     ] = LogFormat.text,
 ) -> None:
     """Options that apply to every command (given before the command's name)."""
-    configure_logging(log_format.value)
+    try:
+        configure_logging(log_format.value)
+    except ValueError as exc:  # ROPSFEED_LOG_LEVEL
+        say_error(str(exc))
+        raise typer.Exit(2) from exc
     if problem := foreign_python():  # before any command runs; a JSON record with --log-format json
         say_error(problem)
         raise typer.Exit(2)

@@ -188,15 +188,26 @@ def configure_logging(log_format: str = "text", level: str | None = None) -> log
     for old in [h for h in root.handlers if h.get_name() == "ropsfeed"]:
         root.removeHandler(old)
     root.addHandler(handler)
-    set_level(level or os.environ.get("ROPSFEED_LOG_LEVEL", "WARNING"))
+    try:
+        set_level(level or os.environ.get("ROPSFEED_LOG_LEVEL") or "WARNING")
+    except ValueError:
+        set_level("WARNING")  # the handler stays usable: the CLI says the refusal through it
+        raise
     return handler
+
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def set_level(level: str) -> None:
     """The level of the root logger and of our handler (Scrapy gives its own loggers DEBUG, so the
-    handler, not the root logger, is what keeps `scrapy.*` chatter out)."""
+    handler, not the root logger, is what keeps `scrapy.*` chatter out). A name logging does not
+    know is refused naming the setting (`ROPSFEED_LOG_LEVEL=LOUD` was a traceback on every command)."""
+    name = level.strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"ROPSFEED_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
     root = logging.getLogger()
-    root.setLevel(level.upper())
+    root.setLevel(name)
     for handler in root.handlers:
         if handler.get_name() == "ropsfeed":
-            handler.setLevel(level.upper())
+            handler.setLevel(name)
