@@ -37,6 +37,7 @@ from aggregator.commands import (
 from aggregator.logs import configure_logging, redact
 from aggregator.notices import say_error
 from db.engine import DatabaseUnavailable, DatabaseUrlError, database_reason
+from scrapers.registry import RegistryError
 
 app = typer.Typer(
     name="ropsfeed",
@@ -51,6 +52,31 @@ class LogFormat(StrEnum):
     json = "json"
 
 
+def foreign_python(prefix: str | None = None) -> str | None:
+    """Why this virtualenv runs with a Python it was not made with, or None.
+
+    A venv names the Python it was made with (`home` in its pyvenv.cfg). When the user running it
+    cannot read that Python — a venv made by root with root's pyenv under /root/, run by cron or
+    systemd as the `ropsfeed` user — the interpreter does not stop: it takes the standard library
+    of whatever Python it finds at its compiled-in prefix (the system's /usr/lib/python3.x), and the
+    venv's packages run on another Python. On Debian 12 every CSS selector then failed to compile
+    (soupsieve needs Python 3.11.5's re module, the system has 3.11.2): every article page of every
+    source failed. Said before any command runs, it is one line about the installation."""
+    prefix = prefix or sys.prefix
+    try:
+        with open(os.path.join(prefix, "pyvenv.cfg"), encoding="utf-8") as handle:
+            settings = dict(line.partition("=")[::2] for line in handle if "=" in line)
+    except OSError:
+        return None  # not a venv
+    home = next((v.strip() for k, v in settings.items() if k.strip() == "home"), "")
+    if not home or os.access(home, os.X_OK):
+        return None
+    running = ".".join(map(str, sys.version_info[:3]))
+    return (f"this virtualenv ({prefix}) was made with the Python in {home}, which this user cannot read: "
+            f"it runs on another Python ({running}, {sys.base_prefix}) and fails; make it with a Python "
+            "every user that runs ropsfeed can read (docs/operations.md, Installing)")  # fmt: skip
+
+
 @app.callback()
 def global_options(
     log_format: Annotated[
@@ -63,7 +89,14 @@ def global_options(
     ] = LogFormat.text,
 ) -> None:
     """Options that apply to every command (given before the command's name)."""
-    configure_logging(log_format.value)
+    try:
+        configure_logging(log_format.value)
+    except ValueError as exc:  # ROPSFEED_LOG_LEVEL
+        say_error(str(exc))
+        raise typer.Exit(2) from exc
+    if problem := foreign_python():  # before any command runs; a JSON record with --log-format json
+        say_error(problem)
+        raise typer.Exit(2)
 
 
 for module in (crawling, operations, distributed, mirror, sources, feed, export, database, maintenance, dates,
@@ -90,6 +123,9 @@ def main() -> None:
         sys.exit(1)
     except DatabaseUrlError as exc:
         say_error(redact(str(exc)))
+        sys.exit(2)
+    except RegistryError as exc:  # ROPSFEED_SOURCES names no file, or a broken one
+        say_error(str(exc))
         sys.exit(2)
     except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
         say_error(f"database unavailable: {redact(database_reason(exc))}")

@@ -29,7 +29,7 @@ from aggregator.stories import StoryDraft, assign_stories, release_draft
 from db.checkpoint import background_checkpoints
 from db.engine import session_scope
 from db.interrupted import close_interrupted as close_interrupted_runs
-from db.locks import STORIES_KEY, LockHolder, RunLocks
+from db.locks import STORIES_KEY, LockHolder, RunLocks, lock_ttl
 from db.migrate import ensure_schema
 from db.models import CrawlRun
 from db.store import finish_run, start_run, sync_sources
@@ -136,11 +136,15 @@ def check_mirror(mirror: str | None) -> None:
 def check_settings(mirror: str | None = None) -> None:
     """The run's settings from the environment and the mirror, checked before anything is locked or
     written: a bad one stops the run at once (`run_crawl`, `run_on_scrapyd`)."""
+    from scrapers.worker_pool import configured_workers
+
     check_mirror(mirror)
     download_timeout()
     batch_size()
     retry_after_max()
     retry_backoff()
+    lock_ttl()
+    configured_workers()
 
 
 def crawl_overrides(
@@ -248,10 +252,11 @@ def quiet_crawler_process(settings: Settings) -> CrawlerProcess:
 
 
 def record_skipped(database_url: str, run_id: str, held: dict[str, LockHolder], mirror: str | None, full: bool) -> None:
-    """A crawl_runs row for every source another run is crawling: visible, and not a failure."""
+    """A crawl_runs row for every source another run is crawling: visible, and not a failure. Not
+    logged here: the report says it once (`skipped <source>: being crawled by …`, report.problems);
+    a log line as well said every skip twice."""
     for source_id, holder in held.items():
         message = f"skipped: being crawled by {holder.describe()}"
-        log.warning("%s %s", source_id, message)
         with session_scope(database_url, write=True) as session:
             crawl_run_id = start_run(session, run_id, source_id, mirror, full)
             finish_run(session, crawl_run_id, status="skipped", alarms=[message])

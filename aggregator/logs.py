@@ -96,14 +96,46 @@ def _unreachable(exc: BaseException | None) -> bool:
     return isinstance(exc, network)
 
 
+# A record's leading word: "mcps: database write …", "mcps skipped: …"
+_LEADING_WORD = re.compile(r"([a-z0-9][a-z0-9_-]*)[: ]")
+
+
 def record_source(record: logging.LogRecord) -> str | None:
     """The source a record is about: given as `extra={"source": …}`, or the spider Scrapy's and
-    our spiders' loggers attach (`extra={"spider": …}`; a spider's name is its source id)."""
+    our spiders' loggers attach (`extra={"spider": …}`; a spider's name is its source id), or the
+    registry's source id its message starts with, as every line about one source does ("mcps:
+    database write of 3 announcements failed …"): the pipeline's, the crawl recorder's, the lock
+    and politeness lines, none of which carried the field in JSON lines."""
     source = getattr(record, "source", None)
     if isinstance(source, str):
         return source
     name = getattr(getattr(record, "spider", None), "name", None)
-    return name if isinstance(name, str) else None
+    if isinstance(name, str):
+        return name
+    found = _LEADING_WORD.match(record.getMessage())
+    return found.group(1) if found and found.group(1) in _source_ids() else None
+
+
+def _source_ids() -> frozenset[str]:
+    """The registry's source ids (none when it cannot be read: a log line must never fail)."""
+    try:
+        from scrapers.registry import load_sources  # cached: read once per process
+
+        return frozenset(s.id for s in load_sources())
+    except Exception:
+        return frozenset()
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines, the source first: `… ERROR scrapy.downloadermiddlewares.retry: mcps: Gave up
+    retrying <GET https://mcps.com.pl/robots.txt> …`. Scrapy's records name the request, not the
+    source; an operator greps a night's log for a source id."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        source = record_source(record)
+        if source and not record.message.startswith((f"{source}:", f"{source} ")):
+            record.message = f"{source}: {record.message}"
+        return super().formatMessage(record)
 
 
 class JsonFormatter(logging.Formatter):
@@ -151,22 +183,31 @@ def configure_logging(log_format: str = "text", level: str | None = None) -> log
     handler.set_name("ropsfeed")
     handler.addFilter(NetworkTracebackFilter())  # before the redaction formats the traceback
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT, "%Y-%m-%d %H:%M:%S")
-    )
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT, "%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "ropsfeed"]:
         root.removeHandler(old)
     root.addHandler(handler)
-    set_level(level or os.environ.get("ROPSFEED_LOG_LEVEL", "WARNING"))
+    try:
+        set_level(level or os.environ.get("ROPSFEED_LOG_LEVEL") or "WARNING")
+    except ValueError:
+        set_level("WARNING")  # the handler stays usable: the CLI says the refusal through it
+        raise
     return handler
+
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def set_level(level: str) -> None:
     """The level of the root logger and of our handler (Scrapy gives its own loggers DEBUG, so the
-    handler, not the root logger, is what keeps `scrapy.*` chatter out)."""
+    handler, not the root logger, is what keeps `scrapy.*` chatter out). A name logging does not
+    know is refused naming the setting (`ROPSFEED_LOG_LEVEL=LOUD` was a traceback on every command)."""
+    name = level.strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"ROPSFEED_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
     root = logging.getLogger()
-    root.setLevel(level.upper())
+    root.setLevel(name)
     for handler in root.handlers:
         if handler.get_name() == "ropsfeed":
-            handler.setLevel(level.upper())
+            handler.setLevel(name)

@@ -36,8 +36,10 @@ class SourceStatus:
     last_error: str | None = None
     consecutive_failures: int = 0
     consecutive_alarms: int = 0  # runs in a row (the last one included) that raised an alarm
+    # live announcements published in the last 30 days, undated ones first seen in them: how much the
+    # site publishes as the crawls see it (0 for weeks from a site that publishes weekly: look at it)
     items_30_days: int = 0
-    announcements: int = 0
+    announcements: int = 0  # live announcements stored, of any date
     alarms: list[str] = field(default_factory=list)
     failed_pages: int = 0  # articles that failed, which the next crawl asks for again
     walk_listings: str | None = None  # why the next crawl walks every listing page, if it does

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.dedup import Doc, StoryIndex
 from aggregator.dedup.ahead import FeaturesAhead
-from db.engine import session_scope
+from db.engine import database_reason, session_scope
 from db.migrate import ensure_schema
 from db.models import Announcement, Entity, Mention, Source, Story
 
@@ -204,7 +204,8 @@ class DraftRun:
                 self.draft = StoryDraft(indexed)
             self.draft.add(pending, ahead=self.ahead)
         except Exception as exc:  # the step after the crawl does it all, as without a draft
-            log.warning("stories: no index built during the crawl (%s: %s)", type(exc).__name__, exc)
+            # the driver's first line: SQLAlchemy's text adds the SQL and a link, lines of their own
+            log.warning("stories: no index built during the crawl (%s: %s)", type(exc).__name__, database_reason(exc))
             self.failed, self.draft = True, None
             return
         if rows:

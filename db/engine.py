@@ -110,7 +110,32 @@ def _create_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, json_serializer=json_text)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=json_text)
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_text, connect_args=postgres_connect_args(url))
+
+
+# libpq's connection parameters ropsfeed sets unless the URL (`?connect_timeout=30`) or libpq's own
+# environment (`PGCONNECT_TIMEOUT`) says otherwise. Without them a server that accepts the connection
+# and never answers (a hung server, a proxy in front of a dead one) left every command waiting for
+# ever — the nightly job too, one more stuck process each night under cron — and a server that
+# vanished mid-query (a network cut, a host gone) went unnoticed for hours: TCP keepalives are on
+# by default, but their first probe waits two hours.
+POSTGRES_DEFAULTS = {
+    "connect_timeout": ("10", "PGCONNECT_TIMEOUT"),  # seconds for the whole connection set-up
+    "keepalives": ("1", None),
+    "keepalives_idle": ("30", None),  # a silent connection is probed after 30 s, every 10 s, dead after 3
+    "keepalives_interval": ("10", None),
+    "keepalives_count": ("3", None),
+}
+
+
+def postgres_connect_args(url: str) -> dict[str, str]:
+    """The libpq parameters of `POSTGRES_DEFAULTS` that neither the URL nor the environment sets
+    (psycopg and psycopg2 only: other drivers take other arguments)."""
+    parsed = make_url(url)
+    if parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+        return {}
+    return {name: value for name, (value, env) in POSTGRES_DEFAULTS.items()
+            if name not in parsed.query and not (env and os.environ.get(env))}  # fmt: skip
 
 
 @contextmanager

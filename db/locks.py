@@ -37,9 +37,20 @@ STORIES_KEY = "stories"  # story assignment reads and rewrites across sources: o
 
 
 def lock_ttl() -> float:
-    """Seconds a lock lives without renewal: `ROPSFEED_LOCK_TTL`, else five minutes."""
-    value = os.environ.get("ROPSFEED_LOCK_TTL")
-    return float(value) if value else DEFAULT_TTL_SECONDS
+    """Seconds a lock lives without renewal: `ROPSFEED_LOCK_TTL`, else five minutes. Anything but a
+    positive number of seconds is refused: `-5` made every lock expire as it was taken, so a second
+    run crawled the sources the first was crawling; `abc` said only "could not convert string to
+    float" (aggregator/crawl.py checks it before a run)."""
+    value = (os.environ.get("ROPSFEED_LOCK_TTL") or "").strip()
+    if not value:
+        return DEFAULT_TTL_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 7 * 86400:
+        raise ValueError(f"ROPSFEED_LOCK_TTL must be a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 @dataclass(frozen=True)

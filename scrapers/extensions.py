@@ -30,6 +30,11 @@ from db.store import finish_run, start_run, sync_entities, sync_sources
 from scrapers.registry import load_sources
 
 log = logging.getLogger(__name__)
+# What Scrapy's close reason means to an operator reading `crawl_runs.errors` or `ropsfeed status`
+EARLY_ENDS = {
+    "shutdown": " (stopped by a signal: SIGTERM from `systemctl stop` or a reboot, or Ctrl+C; the next crawl walks "
+    "every listing page for what this one did not reach)",
+}
 
 
 class CrawlRunRecorder:
@@ -102,7 +107,7 @@ class CrawlRunRecorder:
         errors = list(getattr(spider, "errors", []))
         alarms = list(getattr(spider, "alarms", []))
         if reason != "finished":
-            errors.append(f"crawl ended early: {reason}")
+            errors.append(f"crawl ended early: {reason}{EARLY_ENDS.get(reason, '')}")
         if not errors and not alarms and not getattr(spider, "seen", True):
             alarms.append("found no announcements at all: no listing, feed or API page named one (layout change?)")
             # logged like the spider's own alarms (scrapers/spiders/alarms.py)

@@ -125,13 +125,24 @@ class SourceConfig:
         return urljoin(self.base_url, path_or_url)
 
 
+class RegistryError(ValueError):
+    """The registry file cannot be read or has an entry that is no source: a setting to fix
+    (`ROPSFEED_SOURCES`, the operator's own selection), said as one `error: …` line, exit status 2
+    (aggregator/cli.py), not a traceback and exit 1 as if a source had failed."""
+
+
 def _parse_entry(entry: dict) -> SourceConfig:
     entry = dict(entry)
-    selectors = Selectors(**{k: tuple(v) if k == "remove" else v for k, v in entry.pop("selectors", {}).items()})
-    for key in ("listing_urls", "identity_ignore_params"):
-        entry[key] = tuple(entry.get(key, ()))
-    aliases = tuple(HostAlias(**alias) for alias in entry.pop("aliases", ()))
-    source = SourceConfig(selectors=selectors, aliases=aliases, **entry)
+    try:
+        selectors = Selectors(**{k: tuple(v) if k == "remove" else v for k, v in entry.pop("selectors", {}).items()})
+        for key in ("listing_urls", "identity_ignore_params"):
+            entry[key] = tuple(entry.get(key, ()))
+        aliases = tuple(HostAlias(**alias) for alias in entry.pop("aliases", ()))
+        source = SourceConfig(selectors=selectors, aliases=aliases, **entry)
+    except (TypeError, AttributeError) as exc:  # a missing or unknown key, a table where a list belongs
+        # "SourceConfig.__init__() missing 1 required positional argument: 'base_url'" → "missing … 'base_url'"
+        problem = re.sub(r"^\w+\.__init__\(\) ", "", str(exc))
+        raise ValueError(f"source {entry.get('id', '(no id)')}: {problem}") from None
     if source.identity_strip_suffix:
         try:
             re.compile(source.identity_strip_suffix)
@@ -146,12 +157,22 @@ def _parse_entry(entry: dict) -> SourceConfig:
 
 @cache
 def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    sources = tuple(_parse_entry(entry) for entry in data.get("source", []))
+    """The registry's sources; `RegistryError` naming the file when it cannot be read or is wrong."""
+    where = f"the source registry {path}" + (" (ROPSFEED_SOURCES)" if os.environ.get("ROPSFEED_SOURCES") else "")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise RegistryError(f"cannot read {where}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{where} is not valid TOML: {exc}") from None
+    try:
+        sources = tuple(_parse_entry(entry) for entry in data.get("source", []))
+    except ValueError as exc:
+        raise RegistryError(f"{where}: {exc}") from None
     ids = [s.id for s in sources]
     if len(ids) != len(set(ids)):
-        raise ValueError(f"duplicate source ids in {path}")
+        raise RegistryError(f"duplicate source ids in {where}")
     return sources
 
 

@@ -8,7 +8,7 @@ import os
 from scrapy.settings import default_settings
 
 from aggregator.logs import RedactingFilter
-from scrapers.worker_pool import default_workers
+from scrapers.worker_pool import configured_workers
 
 # Scrapy logs its "Overridden settings" (ROPSFEED_DATABASE_URL among them) before any extension
 # runs and, under Scrapyd or `scrapy crawl`, through its own handler: mask passwords at the logger.
@@ -92,4 +92,4 @@ ROPSFEED_STORIES_AFTER = False
 ROPSFEED_BATCH_SIZE = 100  # announcements per database write (`ropsfeed crawl`: ROPSFEED_BATCH_SIZE)
 # Processes that extract pages and annotate them (institutions, dates) in parallel with the crawl
 # (scrapers.worker_pool); 0 does it all inline.
-ROPSFEED_ANNOTATION_WORKERS = int(os.environ.get("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
+ROPSFEED_ANNOTATION_WORKERS = configured_workers()

@@ -38,6 +38,18 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def configured_workers() -> int:
+    """`ROPSFEED_ANNOTATION_WORKERS` (0: everything inline), else `default_workers()`; anything but a
+    whole number of 0 or more is refused, naming the setting (`abc` said only "invalid literal for
+    int() with base 10")."""
+    value = os.environ.get("ROPSFEED_ANNOTATION_WORKERS", "").strip()
+    if not value:
+        return default_workers()
+    if not value.isdigit():
+        raise ValueError(f"ROPSFEED_ANNOTATION_WORKERS must be a whole number of 0 or more, not {value!r}")
+    return int(value)
+
+
 def default_workers() -> int:
     """As many workers as cores (at most three), none on one core.
 

@@ -72,3 +72,40 @@ def test_crontab_line_parses_and_fires_every_night() -> None:
     arguments = ropsfeed_arguments(command)
     assert arguments[:3] == ["--log-format", "json", "run"]
     assert invoke(*arguments, "--help").returncode == 0
+
+
+# A value both systemd (EnvironmentFile=) and the cron line's shell (`. ropsfeed.env`) read alike:
+# bare, without whitespace or a character either treats specially, or whole in single quotes.
+PORTABLE_VALUE = re.compile(r"""[^\s$`\\"'<>|&;()#*]*|'[^']*'""")
+
+
+def environment_file() -> dict[str, str]:
+    """docs/scheduling/ropsfeed.env as systemd reads it (for the portable lines `PORTABLE_VALUE`
+    admits: the quotes go), every assignment line checked to be one."""
+    settings = {}
+    for number, line in enumerate((SCHEDULING / "ropsfeed.env").read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        assert equals and re.fullmatch(r"ROPSFEED_[A-Z_]+", name), f"line {number}: {line}"
+        assert PORTABLE_VALUE.fullmatch(value), f"line {number}: systemd and sh would read it apart: {line}"
+        settings[name] = value[1:-1] if value.startswith("'") else value
+    return settings
+
+
+def test_the_environment_file_reads_alike_in_systemd_and_in_the_cron_shell(tmp_path: Path) -> None:
+    """The cron line sources the environment file with `sh`: an unquoted `ropsfeed <biuletyn@…>`,
+    the sender README gives as the example, is a redirection there, and the job failed before
+    ropsfeed started, with nothing in its log."""
+    settings = environment_file()
+    assert settings["ROPSFEED_MAIL_FROM"] == "ropsfeed <biuletyn@example.org>"
+    script = f"set -a && . {SCHEDULING / 'ropsfeed.env'} && set +a && env"
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30, env={}, check=False)
+    assert result.returncode == 0, result.stderr
+    read = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("ROPSFEED_"))
+    assert read == settings
+    configuration = (REPO / "README.md").read_text(encoding="utf-8").partition("## Configuration")[2]
+    assert all(f"`{name}`" in configuration for name in settings), "every setting is one README documents"
+    install = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "install -m 600 -o ropsfeed docs/scheduling/ropsfeed.env /etc/ropsfeed/ropsfeed.env" in install
+    assert "install -d -m 755 /etc/ropsfeed" in install and "useradd --system" in install

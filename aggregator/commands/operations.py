@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -15,7 +16,7 @@ from rich.text import Text
 from aggregator.commands.crawling import on_scrapyd
 from aggregator.notices import Notice, tell
 from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
-from aggregator.status import ALARMING_AFTER, FAILING_AFTER, source_statuses
+from aggregator.status import ALARMING_AFTER, FAILING_AFTER, SourceStatus, source_statuses
 from db.engine import database_url, session_scope
 from db.migrate import ensure_schema
 
@@ -37,6 +38,11 @@ AlarmingAfterOption = Annotated[
     ),
 ]
 HEALTH_STYLE = {"ok": "green", "alarm": "yellow", "failed": "red", "failing": "bold red", "never": "dim"}
+# What the "30 days" column counts (aggregator/status.py: items_30_days). It said "announcements
+# stored", which reads as the source's total or as what its crawls stored lately: after a first
+# crawl an operator saw 0 for a source with 7 announcements, none of them published lately.
+CAPTION = ("failed, alarmed: runs in a row · 30 days: announcements published\n"
+           "in the last 30 days (undated ones: first seen then)")  # fmt: skip
 
 
 def run(
@@ -73,7 +79,8 @@ def run(
     publish(reports, "ropsfeed run", Console(), err, failed=True)
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
-    report_problems(url, statuses, failing_after, alarming_after)
+    failing, alarming = report_problems(url, statuses, failing_after, alarming_after)
+    name_them(err, failing, failing_after, alarming, alarming_after)
     from aggregator.mail.jobs import log_to_stderr, send_after_crawl  # jinja2: not at every CLI start
 
     log_to_stderr()
@@ -97,7 +104,7 @@ def status(
     failing_after: FailingAfterOption = FAILING_AFTER,
     alarming_after: AlarmingAfterOption = ALARMING_AFTER,
 ) -> None:
-    """Per source: last success, last failure and why, items in the last 30 days, alarms."""
+    """Per source: last success, last failure and why, announcements published in the last 30 days, alarms."""
     from aggregator.alerts import report_problems  # the alert mail (feedgen): not at every CLI start
 
     url = database_url(db)
@@ -112,8 +119,7 @@ def status(
     # One row per source that fits 80 columns, ids, states and times whole (in 80 columns the old
     # table cut "rops-szczecin" and "rops-szczecin-es" both to "rops-szc…"); the last error or
     # alarm, a long line with a URL, goes below the table, one line per source that has one.
-    table = Table(title="ropsfeed status", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="failed, alarmed: runs in a row · 30 days: announcements stored")  # fmt: skip
+    table = Table(title="ropsfeed status", box=box.SIMPLE_HEAD, pad_edge=False, caption=CAPTION)
     table.add_column("source", no_wrap=True, min_width=max((len(s.source_id) for s in statuses), default=6))
     table.add_column("health", no_wrap=True)
     table.add_column("last success (UTC)", no_wrap=True)
@@ -138,7 +144,18 @@ def status(
     out.print(table)
     for note in notes:  # Text, not markup: an error may hold brackets
         out.print(note, soft_wrap=True, highlight=False)
-    err = Console(stderr=True)
+    name_them(Console(stderr=True), failing, failing_after, alarming, alarming_after)
+
+
+def name_them(
+    err: Console,
+    failing: Sequence[SourceStatus],
+    failing_after: int,
+    alarming: Sequence[SourceStatus],
+    alarming_after: int,
+) -> None:
+    """One line naming every failing source, one naming every alarming one (docs/operations.md):
+    after `status`'s table, and after `run`'s."""
     if failing:
         tell(err, Notice(f"{len(failing)} source(s) failed {failing_after}+ runs in a row: "
                          f"{', '.join(s.source_id for s in failing)}", "failing", logging.ERROR))  # fmt: skip

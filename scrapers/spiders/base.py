@@ -160,6 +160,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
         spider.workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
         return spider
 
     @property
@@ -296,6 +297,21 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
     def record_error(self, message: str) -> None:
         self.errors.append(message)
         self.logger.error("%s: %s", self.name, message)
+
+    def callback_failed(self, failure: Failure, response: Response | Failure, spider: scrapy.Spider) -> None:
+        """A callback (or errback) of this spider raised: a bug, or a page ropsfeed cannot read (a
+        registry selector soupsieve rejects). Scrapy logs it with its traceback and goes on; without
+        this the run ended `ok`, the page neither stored nor reported nor asked for again — a source
+        whose every article failed so looked healthy, with nothing new. It is a failed page like one
+        that answered 500: an error of the run, remembered, asked for again by the next crawls."""
+        if spider is not self:
+            return
+        request = response.request if isinstance(response, Response) else getattr(response, "request", None)
+        url = asked_url(request) if request is not None else getattr(response, "url", "?")
+        error = failure.value
+        first_line = (str(error).strip().splitlines() or [""])[0]  # soupsieve's errors draw the selector below
+        reason = f"ropsfeed could not read it: {type(error).__name__}" + (f": {first_line}" if first_line else "")
+        self.page_failed(request, f"GET {url}: {reason}", reason)
 
     def request_dropped(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
         """An article request whose redirect Scrapy's duplicate filter dropped: a loop, or one more

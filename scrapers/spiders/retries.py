@@ -15,8 +15,9 @@ connection, a parse alarm that kept only the raw page — would otherwise be fet
   failure;
 - a crawl that fetched pages and did not store them — killed before it recorded its outcome (its
   `crawl_runs` row left `running`: db/interrupted.py), or its database writes failed
-  (scrapers/pipelines.py) — leaves a `crawl` row: the next crawl walks every listing page too, and
-  says why in the log;
+  (scrapers/pipelines.py) — or that was stopped before it had read every listing page (SIGTERM,
+  Ctrl+C) leaves a `crawl` row: the next crawl walks every listing page too, and says why in the
+  log;
 - an announcement the database refused (one bad row of a batch, scrapers/pipelines.py) is an
   article that failed: asked for again, and stored once the cause is gone;
 - a page the site deleted since (404/410) leaves the list; one that failed `GIVE_UP_ATTEMPTS`
@@ -217,10 +218,16 @@ class RetriesFailedPages(_Base):
         """Write this crawl's failures, in the transaction that records its crawl run's outcome
         (scrapers/extensions.py, after the pipeline stored the last items): both are written or
         neither, and a run left `running` is one the next crawl walks the listings for."""
+        run = f"crawl run {crawl_run_id}" if crawl_run_id is not None else "a crawl"
         if self.unstored:
-            run = f"crawl run {crawl_run_id}" if crawl_run_id is not None else "a crawl"
             lost = f"{run} fetched {self.unstored} announcements it did not store: {'; '.join(self.unstored_reasons)}"
             self.failures[CRAWL_KEY] = crawl_marker(self.source.base_url, lost)
+        elif reason != "finished":
+            # stopped (SIGTERM: `systemctl stop`, a reboot; Ctrl+C) before it reached every listing page
+            # it would have read: what those hid is old news to the next incremental crawl, whose first
+            # listing page now has nothing new, so it would never look for it
+            stopped = f"{run} ended early ({reason}) before it had read every listing page"
+            self.failures[CRAWL_KEY] = crawl_marker(self.source.base_url, stopped)
         cleared = set(self.settled)
         if self.walked_everything(reason):
             cleared |= {key for key, page in self.pending_failures.items() if page.kind in (LISTING, CRAWL)}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.cli import foreign_python, main
 from tests.conftest import REPO, run_cli
 
 SCRIPT = textwrap.dedent("""
@@ -48,3 +49,22 @@ def test_the_command_line_keeps_its_exit_statuses(tmp_path: Path) -> None:
     unknown = run_cli("crawl", "no-such-source", "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert unknown.returncode == 2 and "unknown source" in unknown.stderr
     assert run_cli("no-such-command").returncode == 2
+
+
+def test_a_venv_whose_python_this_user_cannot_read_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A venv made by root with root's own Python (/root/.pyenv/…), run by cron or systemd as the
+    `ropsfeed` user: the interpreter silently took the system's standard library instead, and on
+    Debian 12 every page of every crawl failed inside soupsieve. Now every command refuses at once."""
+    (tmp_path / "pyvenv.cfg").write_text(
+        "home = /nonexistent/.pyenv/versions/3.11.7/bin\ninclude-system-site-packages = false\nversion = 3.11.7\n"
+    )
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["ropsfeed", "status", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    stderr = capsys.readouterr().err
+    assert exited.value.code == 2 and len(stderr.splitlines()) == 1, stderr
+    assert stderr.startswith(f"error: this virtualenv ({tmp_path}) was made with the Python in /nonexistent/")
+    assert foreign_python(sys.base_prefix) is None and foreign_python(str(tmp_path / "no-venv")) is None

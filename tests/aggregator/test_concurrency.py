@@ -74,3 +74,5 @@ def test_two_runs_at_once_share_the_sources_without_duplicates(db_url: str, slow
     assert leftover_locks == 0, "both runs released their locks"
     skipped_lines = [line for _, stderr in outputs for line in stderr.splitlines() if line.startswith("skipped ")]
     assert len(skipped_lines) == len(SOURCES) and all("being crawled by run" in line for line in skipped_lines)
+    said = [line for _, stderr in outputs for line in stderr.splitlines() if "being crawled by" in line]
+    assert said == skipped_lines, "each skip said once (a log line said it too)"

@@ -128,6 +128,29 @@ def test_bad_batch_size_is_refused_before_anything_runs(sqlite_url: str, value: 
     assert f"ROPSFEED_BATCH_SIZE must be a whole number above 0, not {value!r}" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        # -5 made every lock expire as it was taken: a second run crawled what the first was crawling
+        ("ROPSFEED_LOCK_TTL", "-5", "ROPSFEED_LOCK_TTL must be a number of seconds above 0, not '-5'"),
+        ("ROPSFEED_LOCK_TTL", "abc", "ROPSFEED_LOCK_TTL must be a number of seconds above 0, not 'abc'"),
+        ("ROPSFEED_ANNOTATION_WORKERS", "abc",
+         "ROPSFEED_ANNOTATION_WORKERS must be a whole number of 0 or more, not 'abc'"),
+        # a traceback and exit 1 on every command
+        ("ROPSFEED_LOG_LEVEL", "LOUD",
+         "ROPSFEED_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'"),
+    ],
+)  # fmt: skip
+def test_bad_operation_settings_are_refused_naming_them_before_anything_runs(
+    tmp_path: Path, name: str, value: str, refusal: str
+) -> None:
+    database = tmp_path / "ropsfeed.db"
+    result = invoke("run", "--db", f"sqlite:///{database}", env={name: value})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == f"error: {refusal}\n"
+    assert not database.exists(), "refused before the database was touched"
+
+
 def test_unreachable_database_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from aggregator.logs import NetworkTracebackFilter, RedactingFilter, configure_l
 from db.engine import session_scope
 from db.migrate import ensure_schema
 from db.store import finish_run, start_run, sync_sources
+from scrapers.mirror.server import BackgroundMirror
 from scrapers.registry import load_sources
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
@@ -133,3 +135,29 @@ def test_a_site_that_cannot_be_reached_is_one_line_without_a_traceback() -> None
     assert "111: Connection refused" in refused and "Traceback" not in refused, "Scrapy's record of an unreachable site"
     assert "Traceback" in bug and "ValueError: a bug in a middleware" in bug, "any other exception keeps its traceback"
     assert "Traceback" in own, "only Scrapy's records lose it"
+
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<level>[A-Z]+) (?P<logger>\S+): (?P<message>.*)$")
+
+
+def test_a_line_about_a_source_starts_with_it_in_text_and_names_it_in_json(
+    sqlite_url: str, mirror: BackgroundMirror
+) -> None:
+    """What an operator greps a night's log for. A site that cannot be reached: Scrapy's records
+    (the retries given up, robots.txt) named the request only, not the source; in JSON lines the
+    pipeline's and the crawl recorder's records ("mcps: crawl run 1 recorded (ok)") had no
+    `source` field, though their message starts with it."""
+    unreachable = run_cli("crawl", "mcps", "--mirror", "http://127.0.0.1:9", "--db", sqlite_url)
+    assert unreachable.returncode == 1, unreachable.stderr
+    lines = [found for line in unreachable.stderr.splitlines() if (found := LOG_LINE.match(line))]
+    assert any(line["logger"].startswith("scrapy.") for line in lines), unreachable.stderr
+    assert all(line["message"].startswith("mcps: ") for line in lines), unreachable.stderr
+
+    crawled = run_cli("--log-format", "json", "crawl", "mcps", "--mirror", mirror.url, "--db", sqlite_url,
+                      env={"ROPSFEED_LOG_LEVEL": "INFO"})  # fmt: skip
+    assert crawled.returncode == 0, crawled.stderr
+    records = [json.loads(line) for line in crawled.stderr.splitlines()]
+    about = [r for r in records if r["message"].startswith(("mcps:", "mcps "))]
+    assert any(r["logger"] == "scrapers.extensions" for r in about), records
+    assert all(r.get("source") == "mcps" for r in about), [r for r in about if r.get("source") != "mcps"]
+    assert not any("source" in r for r in records if r["logger"] in ("aggregator.crawl", "aggregator.mail"))

@@ -40,6 +40,7 @@ def test_run_then_status_through_success_and_repeated_failure(sqlite_url: str, m
     assert {line.split()[1].rstrip(":") for line in lines} == enabled, "one line per failed source"
     assert all("connection refused" in line for line in lines)
     assert "Traceback" not in dead.stderr, "a site that cannot be reached is a line, not 30 lines of Twisted frames"
+    assert f"{len(enabled)} source(s) failed 3+ runs in a row: " in dead.stderr, "run names them after its table"
 
     result = run_cli("status", "--db", sqlite_url, env={"COLUMNS": ""})  # no width given: Rich's default, 80
     assert f"{len(enabled)} source(s) failed 3+ runs in a row" in result.stderr

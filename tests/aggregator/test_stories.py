@@ -238,6 +238,17 @@ def test_a_draft_run_whose_database_fails_leaves_the_work_to_the_step(
     assert caplog.text.count("no index built during the crawl") == 1
 
 
+def test_a_draft_run_whose_server_is_away_says_so_in_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """The warning carried SQLAlchemy's whole text: the driver's lines and "(Background on this
+    error at: https://sqlalche.me/…)", three lines in a night's log for one event."""
+    from aggregator.stories import DraftRun
+
+    DraftRun("postgresql+psycopg://ropsfeed@127.0.0.1:9/x", ahead=None).catch_up()
+    [warning] = [r.getMessage() for r in caplog.records if "no index built" in r.getMessage()]
+    assert warning.startswith("stories: no index built during the crawl (OperationalError: connection failed: ")
+    assert "\n" not in warning and "sqlalche.me" not in warning, warning
+
+
 def test_a_draft_whose_announcements_another_step_assigned_writes_nothing(database: str) -> None:
     from aggregator.stories import DraftRun
 

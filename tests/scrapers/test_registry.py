@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from scrapers.registry import PLATFORMS, VOIVODESHIPS, get_source, load_sources
 from scrapers.spiders.generated import SPIDERS
+from tests.conftest import run_cli
 
 
 def test_registry_entries_are_complete() -> None:
@@ -30,3 +34,31 @@ def test_every_source_names_its_publishing_institution_in_the_gazetteer() -> Non
     keys = {entity.key for entity in gazetteer()}
     for source in load_sources():
         assert source.entity in keys, f"{source.id}: entity {source.entity!r} is not a gazetteer key"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, r"cannot read the source registry \S+ \(ROPSFEED_SOURCES\): No such file or directory$"),
+        ("[[source]\nid = 'x'\n", r"the source registry \S+ \(ROPSFEED_SOURCES\) is not valid TOML: .+"),
+        ("[[source]]\nid = 'x'\n", r"\(ROPSFEED_SOURCES\): source x: missing 4 required positional arguments: "
+                                   r"'institution', 'voivodeship', 'platform', and 'base_url'$"),
+        ("[[source]]\nid = 'x'\ninstitution = 'I'\nvoivodeship = 'mazowieckie'\nplatform = 'html'\n"
+         "base_url = 'https://x.pl/'\nlisting = ['/news']\n",
+         r"source x: got an unexpected keyword argument 'listing'$"),
+    ],
+)  # fmt: skip
+def test_a_registry_that_cannot_be_read_is_one_error_line_and_exit_2(
+    tmp_path: Path, content: str | None, problem: str
+) -> None:
+    """`ROPSFEED_SOURCES` (an operator's own selection) naming no file or a broken one: every command
+    says so in one line and exits 2, a setting to fix; `run` used to print a traceback and exit 1,
+    as if a source had failed."""
+    registry = tmp_path / "sources.toml"
+    if content is not None:
+        registry.write_text(content, encoding="utf-8")
+    for command in (["run"], ["status"]):
+        result = run_cli(*command, "--db", f"sqlite:///{tmp_path / 'x.db'}", env={"ROPSFEED_SOURCES": str(registry)})
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr
+        assert re.search(problem, result.stderr.strip()), result.stderr

@@ -9,6 +9,7 @@ articles past it would wait for `--full`.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -142,3 +143,41 @@ def test_a_crawl_killed_before_storing_everything_is_recovered_by_the_next_one(
 def count(database: str) -> int:
     with session_scope(database) as session:
         return int(session.scalar(select(func.count()).select_from(Announcement)) or 0)
+
+
+def test_a_crawl_stopped_by_sigterm_is_recovered_by_the_next_one(sqlite_url: str, layered: Layered) -> None:
+    """SIGTERM (`systemctl stop`, a reboot, Ctrl+C) once the first listing page's articles are
+    stored, while the second listing page is on its way: Scrapy stops gracefully and the run is
+    recorded as failed. The listing pages it did not reach hide announcements that an incremental
+    crawl never looks for again (listing page 1 has nothing new for it): the run leaves a `crawl`
+    row, and the next crawl walks every listing page and stores them."""
+    ensure_schema(sqlite_url)
+    command = [sys.executable, "-m", "aggregator.cli", "crawl", "rops-rzeszow", "--db", sqlite_url, "--mirror"]
+    with layered(rzeszow_listing_delayed("strona=2", 60.0)) as server:
+        # a graceful stop waits for the requests on their way: the delayed page, until the timeout
+        env = {**os.environ, **SETTINGS, "ROPSFEED_DOWNLOAD_TIMEOUT": "10"}
+        crawl = subprocess.Popen([*command, server.url], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and count(sqlite_url) < 2:
+                time.sleep(0.1)
+            crawl.send_signal(signal.SIGTERM)
+            _, stderr = crawl.communicate(timeout=60)
+        finally:
+            crawl.kill()
+    assert crawl.returncode == 1, stderr
+    assert stored(sqlite_url) == set(FIRST_PAGE)
+    [stopped] = runs(sqlite_url)
+    assert stopped.status == "failed" and stopped.errors[-1].startswith("crawl ended early: shutdown"), stopped.errors
+    assert [(key, kind) for key, kind, *_ in failed(sqlite_url)] == [("(crawl)", "crawl")]
+    status = next(s for s in source_statuses_now(sqlite_url) if s.source_id == "rops-rzeszow")
+    assert status.walk_listings is not None and f"crawl run {stopped.id} " in status.walk_listings
+
+    with layered() as server:
+        again = run_cli("crawl", "rops-rzeszow", "--mirror", server.url, "--db", sqlite_url, env=SETTINGS)
+    assert again.returncode == 0, again.stderr
+    assert f"{WALK}crawl run {stopped.id} " in again.stderr
+    walked = runs(sqlite_url)[-1]
+    assert (walked.status, walked.errors, walked.items_new) == ("ok", [], 3) and len(stored(sqlite_url)) == 5
+    assert failed(sqlite_url) == []
