@@ -11,11 +11,9 @@ subscribers get the same few stories.
 from __future__ import annotations
 
 import html
-import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
 
 import nh3
 from sqlalchemy import ColumnElement, func, select
@@ -44,11 +42,6 @@ class DigestStory:
     attachments: int
     dates: tuple[str, ...]  # `do 15 marca 2024`, `19–20 maja 2022`
     announcement_id: int | None = None
-
-    @cached_property
-    def lead_lines(self) -> list[str]:
-        """The lead wrapped for the plain-text part, once per story rather than once per email."""
-        return textwrap.wrap(self.lead, 72)
 
 
 @dataclass

@@ -1,13 +1,15 @@
 """Digest and confirmation emails rendered from Jinja2 templates: plain text and HTML.
 
 HTML templates are autoescaped (a scraped title is text, never markup) and their `<style>` block is
-inlined into `style` attributes by css-inline, because many mail clients drop `<style>`.
+inlined into `style` attributes by css-inline, because many mail clients drop `<style>`. Plain-text
+parts are wrapped at TEXT_WIDTH after rendering (`wrap_text`), whatever a template's line holds.
 """
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -16,6 +18,8 @@ from aggregator import polish
 from aggregator.mail.digest import Digest
 from aggregator.mail.tokens import CONFIRM_MAX_AGE
 
+# RFC 5322 advises lines of at most 78 characters; mail clients show a text part's lines as they are.
+TEXT_WIDTH = 76
 WEEKDAYS_PLURAL = ("poniedziałki", "wtorki", "środy", "czwartki", "piątki", "soboty", "niedziele")
 
 
@@ -49,6 +53,26 @@ def inline_css(html: str) -> str:
     return _inliner().inline(html)
 
 
+@lru_cache(maxsize=20_000)
+def _wrapped(line: str, width: int) -> str:
+    """One long line as several: its indentation kept, a bullet's (`* `) continuation lines
+    indented under its text; a word longer than the width (a link) stays whole on a line of its own,
+    and hyphenated words ("Warmińsko-Mazurskiego", "2021-2024") are not cut at the hyphen."""
+    body = line.lstrip(" ")
+    indent = line[: len(line) - len(body)]
+    hanging = indent + ("  " if body.startswith("* ") else "")
+    lines = textwrap.wrap(body, width, initial_indent=indent, subsequent_indent=hanging, break_long_words=False,
+                          break_on_hyphens=False)  # fmt: skip
+    return "\n".join(lines)
+
+
+def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:
+    """A rendered plain-text part with every line longer than `width` wrapped (`_wrapped`): titles,
+    institutions' names and dates come from the sites and may be any length. Cached per line, since
+    thousands of digests of a run repeat the same stories' lines."""
+    return "\n".join(line if len(line) <= width else _wrapped(line, width) for line in text.split("\n"))
+
+
 def frequency_label(frequency: str, weekday: int | None) -> str:
     """`codzienny`, `cotygodniowy (w piątki)` — as in „zapisano na codzienny przegląd”."""
     if frequency == "weekly":
@@ -66,7 +90,7 @@ def render_digest(digest: Digest, *, unsubscribe_url: str, home_url: str, freque
         "frequency_label": frequency_label(frequency, weekday),
     }
     env = environment()
-    text = env.get_template("digest.txt.j2").render(context)
+    text = wrap_text(env.get_template("digest.txt.j2").render(context))
     html = inline_css(env.get_template("digest.html.j2").render(context))
     return Rendered(subject=digest.subject, text=text, html=html)
 
@@ -81,6 +105,6 @@ def render_confirmation(email: str, confirm_url: str, frequency: str, weekday: i
     env = environment()
     return Rendered(
         subject="Potwierdź zapis na przegląd ogłoszeń ropsfeed",
-        text=env.get_template("confirm.txt.j2").render(context),
+        text=wrap_text(env.get_template("confirm.txt.j2").render(context)),
         html=inline_css(env.get_template("confirm.html.j2").render(context)),
     )

@@ -75,10 +75,11 @@ def test_digest_content_headers_and_structure(database: str, smtp_server: SmtpSe
     # grouped by voivodeship in the order of their newest story, newest first inside a group
     assert text.index("Województwo mazowieckie") < text.index("Województwo podlaskie")
     assert text.index("Nabór ofert") < text.index("Targi ekonomii") < text.index("Szkolenie dla")
-    assert "Mazowieckie Centrum Polityki Społecznej, Urząd Marszałkowski Województwa Mazowieckiego" in text
-    assert "7 grudnia 2026 · 2 załączniki" in text
-    assert "Terminy: do 20 grudnia 2026; 12–13 stycznia 2027" in text
-    assert "ogłasza otwarty konkurs ofert & zaprasza." in " ".join(text.split()), "markup stripped from the lead"
+    flat = " ".join(text.split())  # as read: the text part is wrapped
+    assert "Mazowieckie Centrum Polityki Społecznej, Urząd Marszałkowski Województwa Mazowieckiego" in flat
+    assert "7 grudnia 2026 · 2 załączniki" in flat
+    assert "Terminy: do 20 grudnia 2026; 12–13 stycznia 2027" in flat
+    assert "ogłasza otwarty konkurs ofert & zaprasza." in flat, "markup stripped from the lead"
     assert "https://mcps.example.pl/" in text and web in text
     assert "ogłasza otwarty konkurs ofert &amp; zaprasza." in html and "<b>" not in html
     assert "„Mazowsze dla seniorów”" in html and "<style" not in html and 'style="' in html, "CSS inlined"
@@ -301,7 +302,7 @@ def test_a_flood_lists_the_newest_and_counts_the_rest(database: str, smtp_server
     assert message["Subject"] == "ropsfeed: 5 nowych ogłoszeń (6–7 grudnia 2026)"
     text = message.get_body(("plain",)).get_content()
     assert "Ogłoszenie 4" in text and "Ogłoszenie 3" in text and "Ogłoszenie 2" not in text
-    assert "Powyżej 2 najnowsze. Kolejne 3 ogłoszenia z tego okresu znajdziesz na stronie" in text
+    assert "Powyżej 2 najnowsze. Kolejne 3 ogłoszenia z tego okresu znajdziesz na stronie" in " ".join(text.split())
     assert "Kolejne 3 ogłoszenia" in message.get_body(("html",)).get_content()
     assert deliveries(database) == 2, "only what was listed counts as delivered"
 
@@ -325,3 +326,33 @@ def test_a_live_lease_is_respected_and_a_crashed_runs_lease_expires(database: st
     assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
     with session_scope(database) as session:
         assert session.scalar(select(Subscriber.lease_owner)) is None
+
+
+def test_the_plain_text_part_is_wrapped_for_mail_clients(database: str, smtp_server: SmtpServer,
+                                                         mail_settings) -> None:  # fmt: skip
+    """Titles, the sources' line, the dates and the footer are wrapped like the lead (a reader of
+    the text part gets lines of up to 76 characters, RFC 5322's advice), a title's continuation lines
+    indented under it; only a link that is longer by itself stays one line, unbroken."""
+    title = (
+        "Dwudniowe spotkanie wyjazdowe Sieci Tematycznej ROPS i OWES pn.: „Współpraca na poziomie regionalnym "
+        "pomiędzy ROPS i OWES w obszarze sektora ekonomii społecznej” w dniach 19-20 maja 2022 r."
+    )
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="rops-olsztyn", title=title, also=("rops-kielce", "rops-gdansk"), attachments=3,
+                  dates=tuple((date(2026, 12, d), date(2027, 1, d), "range") for d in range(10, 14)))  # fmt: skip
+    subscribers(database, **{"bardzo.dlugi.adres.pracownika.socjalnego": DigestSettings(frequency="weekly", weekday=0)})
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    [message] = smtp_server.handler.parsed()
+    text = message.get_body(("plain",)).get_content()
+    too_long = [line for line in text.splitlines() if len(line) > 76 and not line.strip().startswith("https://")]
+    assert too_long == []
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("* Dwudniowe"))
+    assert lines[start + 1].startswith("  ") and not lines[start + 1].startswith("   "), "hanging indent"
+    flat = " ".join(text.split())
+    assert title in flat, "wrapping moves no word"
+    assert ("Regionalny Ośrodek Polityki Społecznej Urzędu Marszałkowskiego Województwa Warmińsko-Mazurskiego "
+            "w Olsztynie, Regionalny Ośrodek Polityki Społecznej Urzędu Marszałkowskiego Województwa "
+            "Świętokrzyskiego") in flat  # fmt: skip
+    assert "Terminy: 10 grudnia 2026 – 10 stycznia 2027; 11 grudnia 2026 – 11 stycznia 2027;" in flat
+    assert "-- " in lines, "the signature separator keeps its trailing space"

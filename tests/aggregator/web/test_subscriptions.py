@@ -68,7 +68,8 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
     assert confirmation["Subject"] == "Potwierdź zapis na przegląd ogłoszeń ropsfeed"
     assert confirmation["List-Unsubscribe"] is None, "not a list message yet"
     text = confirmation.get_body(("plain",)).get_content()
-    assert "cotygodniowy (w piątki) przegląd" in text
+    assert "cotygodniowy (w piątki) przegląd" in " ".join(text.split())
+    assert [line for line in text.splitlines() if len(line) > 76 and not line.startswith("https://")] == []
     link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
     assert f'href="{link}"' in confirmation.get_body(("html",)).get_content()
     row = subscriber(database)
