@@ -356,3 +356,34 @@ def test_the_plain_text_part_is_wrapped_for_mail_clients(database: str, smtp_ser
             "Świętokrzyskiego") in flat  # fmt: skip
     assert "Terminy: 10 grudnia 2026 – 10 stycznia 2027; 11 grudnia 2026 – 11 stycznia 2027;" in flat
     assert "-- " in lines, "the signature separator keeps its trailing space"
+
+
+def test_a_weekly_subscribers_first_digest_waits_for_their_day(database: str, smtp_server: SmtpServer,
+                                                               mail_settings) -> None:  # fmt: skip
+    """Subscribed on a Monday (NOW) for Fridays: no digest that Monday, then one on Friday with the
+    week's news, and the next a week later; one who subscribed for Fridays before a Friday that no
+    run saw (the machine was off) gets the first digest at the next run, not a week late."""
+    from sqlalchemy import update
+
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Poniedziałkowe", seen=NOW - timedelta(hours=6))
+    subscribers(database, piatek=DigestSettings(frequency="weekly", weekday=4))
+    with session_scope(database, write=True) as session:  # confirmed that Monday (whatever the test's clock)
+        session.execute(update(Subscriber).values(confirmed_at=NOW - timedelta(hours=1)))
+    for days in range(4):  # Monday … Thursday
+        assert send_digests(database, mail_settings, now=NOW + timedelta(days=days), echo=quiet).sent == 0
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=4), echo=quiet).sent == 1
+    [message] = smtp_server.handler.parsed()
+    assert "Poniedziałkowe" in message.get_body(("plain",)).get_content()
+    assert "cotygodniowy (w piątki)" in message.get_body(("plain",)).get_content()
+    for days in range(5, 11):  # Saturday … Thursday
+        assert send_digests(database, mail_settings, now=NOW + timedelta(days=days), echo=quiet).sent == 0
+
+    subscribers(database, spoznialski=DigestSettings(frequency="weekly", weekday=4))
+    with session_scope(database, write=True) as session:
+        session.execute(update(Subscriber).where(Subscriber.email == "spoznialski@example.org")
+                        .values(confirmed_at=NOW - timedelta(hours=1)))  # fmt: skip
+        add_story(session, source_id="mcps", title="Sobotnie", seen=NOW + timedelta(days=5),
+                  published=NOW + timedelta(days=5))  # fmt: skip
+    saturday = send_digests(database, mail_settings, now=NOW + timedelta(days=5, hours=2), echo=quiet)
+    assert saturday.sent == 1 and smtp_server.handler.recipients()[-1] == "spoznialski@example.org"

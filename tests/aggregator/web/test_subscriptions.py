@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from aggregator.feeds import WARSAW
 from aggregator.mail.send import send_digests
 from aggregator.mail.settings import mail_settings
 from aggregator.web.app import create_app
@@ -94,7 +95,10 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
     with session_scope(database, write=True) as session:
         add_story(session, source_id="rops-bialystok", title="Seniorzy w klubie", seen=now - timedelta(hours=1),
                   published=now - timedelta(hours=2))  # fmt: skip
-    report = send_digests(database, mail_settings(), now=now, echo=lambda _: None)
+    weekday = now.astimezone(WARSAW).weekday()
+    assert send_digests(database, mail_settings(), now=now, echo=lambda _: None).sent == (weekday == 4)
+    friday = now + timedelta(days=(4 - weekday) % 7)  # the day Ola chose for her first digest
+    report = send_digests(database, mail_settings(), now=friday, echo=lambda _: None)
     assert report.sent == 1
     digest = smtp_server.handler.parsed()[-1]
     unsubscribe = path_of(digest["List-Unsubscribe"].split(",")[0].strip("<> "))
