@@ -387,3 +387,27 @@ def test_a_weekly_subscribers_first_digest_waits_for_their_day(database: str, sm
                   published=NOW + timedelta(days=5))  # fmt: skip
     saturday = send_digests(database, mail_settings, now=NOW + timedelta(days=5, hours=2), echo=quiet)
     assert saturday.sent == 1 and smtp_server.handler.recipients()[-1] == "spoznialski@example.org"
+
+
+def test_a_source_taken_out_of_the_registry_stops_nobodys_digest(database: str, smtp_server: SmtpServer,
+                                                                 mail_settings, monkeypatch) -> None:  # fmt: skip
+    """The registry is the operator's to edit; a subscriber who chose a source since taken out of it
+    keeps their settings (its stored announcements still match), and the run goes on for everyone.
+    The check against the registry is for what a form or an operator asks for now."""
+    import pytest
+
+    from aggregator.mail import subscribers as subscribers_module
+    from aggregator.mail.subscribers import SubscriberError
+
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Mazowieckie")
+        add_story(session, source_id="rops-bialystok", title="Podlaskie")
+    subscribers(database, ala=DigestSettings(sources=("rops-bialystok", "mcps")), ola=DigestSettings())
+    known = subscribers_module._known_sources() - {"rops-bialystok"}
+    monkeypatch.setattr(subscribers_module, "_known_sources", lambda: known)
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (report.sent, report.stories) == (2, 4)
+    ala = next(m for m in smtp_server.handler.parsed() if m["To"] == "ala@example.org")
+    assert "Podlaskie" in ala.get_body(("plain",)).get_content()
+    with pytest.raises(SubscriberError, match="unknown source 'rops-bialystok'"):
+        DigestSettings(sources=("rops-bialystok",))
