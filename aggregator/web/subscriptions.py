@@ -17,6 +17,8 @@ import logging
 import re
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,10 +38,10 @@ from aggregator.mail.subscribers import (
     unsubscribe,
 )
 from aggregator.mail.tokens import InvalidToken, confirm_token, read_confirm_token, read_unsubscribe_token
-from aggregator.web.queries import filter_choices
+from aggregator.web.queries import filter_choices, site_of
 from aggregator.web.templating import templates
 from db.engine import session_scope
-from db.models import Subscriber
+from db.models import Entity, Source, Subscriber
 from scrapers.registry import VOIVODESHIPS
 
 log = logging.getLogger(__name__)
@@ -148,12 +150,34 @@ def _confirm_data(request: Request) -> tuple[str, DigestSettings]:
         raise HTTPException(400, "Link potwierdzający jest nieprawidłowy albo wygasł. Zapisz się ponownie.") from exc
 
 
+def _named(session: Session, settings: DigestSettings) -> dict[str, list[str]]:
+    """The chosen sources and institutions named as the form showed them ("Regionalny Ośrodek
+    Polityki Społecznej w Białymstoku (rops-bialystok.pl)"), not by the ids it posted; an id the
+    database no longer knows is shown as it is."""
+    sources = {
+        s.id: f"{s.institution} ({site_of(s.base_url)})"
+        for s in session.scalars(select(Source).where(Source.id.in_(settings.sources)))
+    }
+    entities = {
+        e.key: f"{e.canonical} ({e.acronym})" if e.acronym else e.canonical
+        for e in session.scalars(select(Entity).where(Entity.key.in_(settings.entities)))
+    }
+    return {
+        "voivodeships": list(settings.voivodeships),
+        "sources": [sources.get(s, s) for s in settings.sources],
+        "entities": [entities.get(e, e) for e in settings.entities],
+        "keywords": list(settings.keywords),
+    }
+
+
 def confirm_page(request: Request) -> Response:
     email, settings = _confirm_data(request)
+    with session_scope(request.app.state.database_url) as session:
+        named = _named(session, settings)
     return templates.TemplateResponse(
         request, "subscription.html",
         {"state": "confirm", "email": email, "label": frequency_label(settings.frequency, settings.weekday),
-         "settings": settings},
+         "named": named},
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from aggregator.mail.settings import mail_settings
 from aggregator.web.app import create_app
 from db.engine import session_scope
 from db.models import Subscriber
-from tests.aggregator.mail.conftest import SmtpServer, add_story
+from tests.aggregator.mail.conftest import SmtpServer, add_story, mention
 from tests.aggregator.mail.conftest import smtp_server as smtp_server
 
 
@@ -126,3 +126,27 @@ def test_subscriptions_without_smtp_are_unavailable_not_broken(client: TestClien
     monkeypatch.delenv("ROPSFEED_SMTP_URL")
     response = client.post("/subscribe", data=FORM)
     assert response.status_code == 503 and "chwilowo niedostępna" in response.text and count(database) == 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_confirm_page_names_what_was_chosen(client: TestClient, database: str,
+                                                smtp_server: SmtpServer) -> None:  # fmt: skip
+    """The form offers institutions with their sites; the page that confirms the choice names them
+    the same way, not by the ids the form posts ("rops-bialystok", "fundacja-barka")."""
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Konkurs grantowy", also=("rops-bialystok",))
+        mention(session, key, "fundacja-barka", "Fundacja Pomocy Wzajemnej „Barka”", "FPW")
+    form = client.get("/subscribe").text
+    assert "Regionalny Ośrodek Polityki Społecznej w Białymstoku (rops-bialystok.pl)" in form
+    assert "Fundacja Pomocy Wzajemnej „Barka” (FPW)" in form
+    sent = client.post("/subscribe", data={"email": "ewa@example.org", "source": ["rops-bialystok", "mcps"],
+                                           "entity": "fundacja-barka", "voivodeship": "podlaskie"})  # fmt: skip
+    assert sent.status_code == 200
+    text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+    link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
+    page = client.get(path_of(link))
+    assert page.status_code == 200
+    said = " ".join(page.text.split())
+    assert ("(województwa: podlaskie; źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku "
+            "(rops-bialystok.pl), Mazowieckie Centrum Polityki Społecznej (mcps.com.pl); instytucje: "
+            "Fundacja Pomocy Wzajemnej „Barka” (FPW))") in said  # fmt: skip
