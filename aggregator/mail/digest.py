@@ -27,6 +27,7 @@ from db.models import Announcement, Attachment, Delivery, EventDate, Source, Sub
 MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
 LEAD_CHARS = 280
 MAX_DATES = 4
+MAX_ALSO = 5  # other sites' pages of a story linked besides the title's
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
@@ -42,6 +43,9 @@ class DigestStory:
     attachments: int
     dates: tuple[str, ...]  # `do 15 marca 2024`, `19–20 maja 2022`
     announcement_id: int | None = None
+    # the story's pages on other sites (or reposts), oldest first: one institution's two sites name it
+    # once in `sources`, and the reader still sees every page that carries the story
+    also: tuple[str, ...] = ()
 
 
 @dataclass
@@ -164,4 +168,5 @@ class DigestBuilder:
                 attachments=int(attachments.get(entry.announcement_id, 0)),
                 dates=tuple(dict.fromkeys(labels))[:MAX_DATES],
                 announcement_id=entry.announcement_id,
+                also=tuple(entry.other_urls[:MAX_ALSO]),
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from urllib.parse import urlsplit
 
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -41,7 +42,14 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(day=polish.day, plural=polish.plural)
+    env.filters["site"] = site
     return env
+
+
+def site(url: str) -> str:
+    """`es.mcps-efs.pl` for a link to one of its pages: what a link to another site's copy says."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
 
 
 @cache

@@ -3,6 +3,7 @@ periods, exactly-once delivery across failures and concurrent runs, header injec
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 
@@ -411,3 +412,27 @@ def test_a_source_taken_out_of_the_registry_stops_nobodys_digest(database: str, 
     assert "Podlaskie" in ala.get_body(("plain",)).get_content()
     with pytest.raises(SubscriberError, match="unknown source 'rops-bialystok'"):
         DigestSettings(sources=("rops-bialystok",))
+
+
+def test_a_story_on_several_sites_is_listed_once_with_every_site(database: str, smtp_server: SmtpServer,
+                                                                 mail_settings) -> None:  # fmt: skip
+    """MCPS posts the same call on mcps.com.pl and es.mcps-efs.pl: one entry, its institution named
+    once, and a link to each site's page in both parts (the title links the first)."""
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Konkurs „Mazowiecka Marka Ekonomii Społecznej”",
+                        also=("mcps-es", "mazovia"))  # fmt: skip
+    subscribers(database, ala=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).stories == 1
+    [message] = smtp_server.handler.parsed()
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    first, second, third = (f"https://{source}.example.pl/{key}/{n}" for n, source in
+                            enumerate(("mcps", "mcps-es", "mazovia")))  # fmt: skip
+    assert text.count("Konkurs „Mazowiecka Marka") == 1 and html.count("Konkurs „Mazowiecka Marka") == 1
+    assert "Mazowieckie Centrum Polityki Społecznej, Urząd Marszałkowski" in " ".join(text.split())
+    assert f"  {first}\r\n  Także: {second}\r\n  Także: {third}\r\n" in text
+    assert f'href="{first}"' in html
+    also = re.search(r'<p class="also"[^>]*>(.*?)</p>', html).group(1)
+    assert re.sub(r" style=\"[^\"]*\"", "", also) == (
+        f'Także: <a href="{second}">mcps-es.example.pl</a>, <a href="{third}">mazovia.example.pl</a>'
+    )
