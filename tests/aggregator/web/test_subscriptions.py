@@ -150,3 +150,27 @@ def test_the_confirm_page_names_what_was_chosen(client: TestClient, database: st
     assert ("(województwa: podlaskie; źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku "
             "(rops-bialystok.pl), Mazowieckie Centrum Polityki Społecznej (mcps.com.pl); instytucje: "
             "Fundacja Pomocy Wzajemnej „Barka” (FPW))") in said  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_form_size_limit_holds_without_a_content_length(client: TestClient, database: str,
+                                                            smtp_server: SmtpServer) -> None:  # fmt: skip
+    """MAX_FORM_BYTES is counted on what arrives: a chunked body (no Content-Length) is cut off as
+    soon as it passes it, and Starlette's own refusals come out in Polish."""
+    from aggregator.web.subscriptions import MAX_FORM_BYTES
+
+    def chunks(size: int) -> Iterator[bytes]:
+        yield b"email=ola%40example.org&frequency=daily&x="
+        for _ in range(size // 1000 + 1):
+            yield b"a" * 1000
+
+    urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+    for size in (MAX_FORM_BYTES, 1_100_000):  # over the limit; over Starlette's own (1 MB a field)
+        big = client.post("/subscribe", content=chunks(size), headers=urlencoded)
+        assert big.status_code == 400 and "Formularz jest za duży." in big.text and "exceeded" not in big.text
+    a_file = client.post("/subscribe", data={"email": "ola@example.org"}, files={"plik": ("a.txt", b"x")})
+    assert a_file.status_code == 400 and "Nieprawidłowy formularz." in a_file.text
+    assert "Maximum" not in a_file.text
+    assert smtp_server.handler.messages == [] and count(database) == 0
+    as_multipart = client.post("/subscribe", files={"email": (None, "ola@example.org"), "frequency": (None, "daily")})
+    assert as_multipart.status_code == 200 and count(database) == 1, "a form sent as multipart/form-data still works"
