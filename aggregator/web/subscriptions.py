@@ -2,7 +2,8 @@
 
 - `GET /subscribe` shows the form; `POST /subscribe` validates it and mails a confirmation link
   (signed, expiring, carrying the chosen settings). The answer is the same whether the address is
-  new or known, so the form tells nobody who subscribes.
+  new or known, so the form tells nobody who subscribes. At most ADDRESS_LIMIT confirmations go to
+  one address, and CLIENT_LIMIT are asked from one client, an hour (429 beyond).
 - `GET /confirm/<token>` shows what will be confirmed; its button (`POST`) confirms. A link
   scanner that fetches every URL in a mailbox therefore cannot subscribe anyone.
 - `GET /unsubscribe/<token>` asks for confirmation; `POST /unsubscribe/<token>` unsubscribes at
@@ -41,6 +42,7 @@ from aggregator.mail.subscribers import (
 )
 from aggregator.mail.tokens import InvalidToken, confirm_token, read_confirm_token, read_unsubscribe_token
 from aggregator.web.queries import filter_choices, site_of
+from aggregator.web.security import RateLimit
 from aggregator.web.templating import templates
 from db.engine import session_scope
 from db.models import Entity, Source, Subscriber
@@ -49,13 +51,21 @@ from scrapers.registry import VOIVODESHIPS
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 20_000
 _LIST_SPLIT = re.compile(r"[,;\n]+")
+# Confirmation mails (limit, seconds): anyone can post the form, which must not become a way to mail
+# someone over and over, nor many people from one machine. Three an address an hour let a person
+# correct their choice twice; sixty a client let a training room subscribe together.
+ADDRESS_LIMIT = (3, 3600.0)
+CLIENT_LIMIT = (60, 3600.0)
 
 ERRORS = {
     "email": "Podaj poprawny adres e-mail.",
     "frequency": "Wybierz, jak często wysyłać przegląd.",
     "weekday": "Wybierz dzień tygodnia.",
     "filters": "Wybrane filtry są nieprawidłowe.",
-}
+    "address_limit": "Na ten adres wysłaliśmy już kilka wiadomości z linkiem potwierdzającym. Sprawdź skrzynkę "
+                     "(także folder ze spamem) albo spróbuj ponownie za godzinę.",
+    "client_limit": "Wysłano stąd w ostatniej godzinie zbyt wiele zapisów. Spróbuj ponownie za godzinę.",
+}  # fmt: skip
 
 
 def _settings() -> MailSettings:
@@ -90,6 +100,20 @@ def _form_page(request: Request, values: dict[str, Any], error: str | None = Non
         {"choices": choices, "values": values, "error": error, "weekdays": WEEKDAYS_PL, "voivodeships": VOIVODESHIPS},
         status_code=status,
     )
+
+
+def _confirmation_limits(request: Request) -> tuple[RateLimit, RateLimit]:
+    """(per address, per client) for this app, made at its first subscription."""
+    state = request.app.state
+    if not hasattr(state, "confirmation_limits"):
+        state.confirmation_limits = (RateLimit(*ADDRESS_LIMIT), RateLimit(*CLIENT_LIMIT))
+    return state.confirmation_limits  # type: ignore[no-any-return]
+
+
+def _limited(request: Request, values: dict[str, Any], error: str) -> Response:
+    response = _form_page(request, values, ERRORS[error], 429)
+    response.headers["Retry-After"] = str(int(ADDRESS_LIMIT[1]))
+    return response
 
 
 def subscribe_form(request: Request) -> Response:
@@ -148,6 +172,12 @@ async def subscribe_submit(request: Request) -> Response:
         key = "frequency" if "frequency" in str(exc) else "filters"
         return _form_page(request, values, ERRORS[key], 400)
     mail = _settings()
+    by_address, by_client = _confirmation_limits(request)
+    if not by_client.allow(request.client.host if request.client else ""):
+        log.warning("subscribe form: too many confirmations asked from %s", request.client)
+        return _limited(request, values, "client_limit")
+    if not by_address.allow(email):
+        return _limited(request, values, "address_limit")
     with session_scope(request.app.state.database_url, write=True) as session:
         subscribe(session, email, settings, confirmed=False)
     token = confirm_token(mail.secret_key, email, settings.as_json())

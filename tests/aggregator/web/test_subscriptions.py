@@ -174,3 +174,29 @@ def test_the_form_size_limit_holds_without_a_content_length(client: TestClient, 
     assert smtp_server.handler.messages == [] and count(database) == 0
     as_multipart = client.post("/subscribe", files={"email": (None, "ola@example.org"), "frequency": (None, "daily")})
     assert as_multipart.status_code == 200 and count(database) == 1, "a form sent as multipart/form-data still works"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_form_cannot_be_used_to_mail_someone_over_and_over(client: TestClient, database: str,
+                                                               smtp_server: SmtpServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Anyone may post the form with anyone's address: three confirmation mails an address an hour,
+    then a 429 in Polish and no mail; another address is not held back by it. One client asking
+    for more confirmations than a training room would is stopped the same way."""
+    from aggregator.web import subscriptions
+
+    for _ in range(3):
+        assert client.post("/subscribe", data={**FORM, "email": "ofiara@example.org"}).status_code == 200
+    again = client.post("/subscribe", data={**FORM, "email": "OFIARA@example.org"})
+    assert again.status_code == 429 and again.headers["retry-after"] == "3600"
+    assert "Na ten adres wysłaliśmy już kilka wiadomości z linkiem potwierdzającym." in again.text
+    assert smtp_server.handler.recipients() == ["ofiara@example.org"] * 3
+    assert client.post("/subscribe", data={**FORM, "email": "ktos.inny@example.org"}).status_code == 200
+
+    monkeypatch.setattr(subscriptions, "CLIENT_LIMIT", (2, 3600.0))
+    del client.app.state.confirmation_limits  # as a freshly started server
+    for n in range(2):
+        assert client.post("/subscribe", data={**FORM, "email": f"adres{n}@example.org"}).status_code == 200
+    sprayed = client.post("/subscribe", data={**FORM, "email": "adres2@example.org"})
+    assert sprayed.status_code == 429 and "zbyt wiele zapisów" in sprayed.text
+    assert len(smtp_server.handler.messages) == 6
