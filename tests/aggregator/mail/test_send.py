@@ -436,3 +436,35 @@ def test_a_story_on_several_sites_is_listed_once_with_every_site(database: str, 
     assert re.sub(r" style=\"[^\"]*\"", "", also) == (
         f'Także: <a href="{second}">mcps-es.example.pl</a>, <a href="{third}">mazovia.example.pl</a>'
     )
+
+
+def test_keywords_typed_with_or_without_diacritics_find_every_form(database: str, smtp_server: SmtpServer,
+                                                                   mail_settings) -> None:  # fmt: skip
+    """A social worker types "ekonomia spoleczna" (no Polish letters, the nominative) and must get
+    the news about „ekonomii społecznej”, as one who types "Ekonomii Społecznej" does; a keyword
+    matches only what contains it."""
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Posiedzenie Komitetu Rozwoju Ekonomii Społecznej")
+        add_story(
+            session,
+            source_id="rops-bialystok",
+            title="Dzień otwarty",
+            lead="Zapraszamy do spółdzielni socjalnej.",
+        )
+        add_story(session, source_id="rops-krakow", title="Szkolenie dla asystentów rodziny")
+    subscribers(
+        database,
+        bez=DigestSettings(keywords=("ekonomia spoleczna",)),
+        z=DigestSettings(keywords=("Ekonomii Społecznej",)),
+        spoldzielnie=DigestSettings(keywords=("spoldzielnie socjalne",)),
+        lodzkie=DigestSettings(keywords=("seniorzy", "lodzkie")),
+    )
+    report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    got = {
+        str(m["To"]).split("@")[0]: sorted(
+            t for t in ("Ekonomii", "Dzień otwarty", "Szkolenie") if t in m.get_body(("plain",)).get_content()
+        )
+        for m in smtp_server.handler.parsed()
+    }
+    assert got == {"bez": ["Ekonomii"], "z": ["Ekonomii"], "spoldzielnie": ["Dzień otwarty"]}
+    assert report.empty == 1
