@@ -7,6 +7,7 @@ parts are wrapped at TEXT_WIDTH after rendering (`wrap_text`), whatever a templa
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -61,17 +62,32 @@ def inline_css(html: str) -> str:
     return _inliner().inline(html)
 
 
+_MONTHS = "|".join(polish.MONTHS_GENITIVE)
+# Spaces a line is not broken at, as Polish typesetting wants: inside a date ("9 października 2018",
+# "2021 r."), and after a one-letter word ("w Rzeszowie", "i", "z"), which must not end a line.
+_UNBREAKABLE = (
+    re.compile(rf"\b(\d{{1,2}}) (?=(?:{_MONTHS})\b)"),
+    re.compile(rf"\b({_MONTHS}) (?=\d{{4}}\b)"),
+    re.compile(r"\b(\d{4}) (?=r\.)"),
+    re.compile(r"(?<!\S)([aiouwzAIOUWZ]) (?=\S)"),
+)
+_GLUE = "\x00"  # stands for such a space while textwrap cuts the line (a letter to textwrap)
+
+
 @lru_cache(maxsize=20_000)
 def _wrapped(line: str, width: int) -> str:
     """One long line as several: its indentation kept, a bullet's (`* `) continuation lines
     indented under its text; a word longer than the width (a link) stays whole on a line of its own,
-    and hyphenated words ("Warmińsko-Mazurskiego", "2021-2024") are not cut at the hyphen."""
+    hyphenated words ("Warmińsko-Mazurskiego", "2021-2024") are not cut at the hyphen, and no line
+    is cut at an _UNBREAKABLE space."""
     body = line.lstrip(" ")
     indent = line[: len(line) - len(body)]
     hanging = indent + ("  " if body.startswith("* ") else "")
+    for pattern in _UNBREAKABLE:
+        body = pattern.sub(rf"\1{_GLUE}", body)
     lines = textwrap.wrap(body, width, initial_indent=indent, subsequent_indent=hanging, break_long_words=False,
                           break_on_hyphens=False)  # fmt: skip
-    return "\n".join(lines)
+    return "\n".join(lines).replace(_GLUE, " ")
 
 
 def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:

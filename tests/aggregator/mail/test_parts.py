@@ -156,3 +156,24 @@ def test_a_story_whose_site_gives_no_date_says_so_in_both_parts() -> None:
                              weekday=0)  # fmt: skip
     for part in (rendered.text, rendered.html):
         assert "w Kielcach · bez daty" in part and "w Kielcach · 4 grudnia 2026" in part
+
+
+def test_wrapping_keeps_dates_whole_and_no_one_letter_word_at_a_line_end() -> None:
+    """Polish typesetting, in the text part too: "9 października 2018" is not cut, and a one-letter
+    word ("w", "z", "i") goes to the next line with the word it belongs to; only spaces change."""
+    from aggregator.mail.render import wrap_text
+
+    text = (
+        "  Terminy: do 31 grudnia 2030; 1 stycznia – 31 grudnia 2018; 9 października 2018\n"
+        "  II Podkarpackie Forum Ekonomii Społecznej odbyło się 9 października br. w Hotelu Hilton Garden Inn, "
+        "w Rzeszowie i w Krośnie.\n"
+        "* Dnia 20 marca 2024 r. w siedzibie Regionalnego Ośrodka Polityki Społecznej odbyło się spotkanie"
+    )
+    assert wrap_text(text).split("\n") == [
+        "  Terminy: do 31 grudnia 2030; 1 stycznia – 31 grudnia 2018;",
+        "  9 października 2018",
+        "  II Podkarpackie Forum Ekonomii Społecznej odbyło się 9 października br.",
+        "  w Hotelu Hilton Garden Inn, w Rzeszowie i w Krośnie.",
+        "* Dnia 20 marca 2024 r. w siedzibie Regionalnego Ośrodka Polityki Społecznej",
+        "  odbyło się spotkanie",
+    ]
