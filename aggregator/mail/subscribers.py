@@ -151,8 +151,9 @@ def find(session: Session, email: str) -> Subscriber | None:
 
 def subscribe(session: Session, email: str, settings: DigestSettings, *, confirmed: bool) -> tuple[Subscriber, bool]:
     """Add or update; returns (subscriber, created). `confirmed=True` (an operator, or a followed
-    confirmation link) confirms and re-activates an unsubscribed address; an unconfirmed web
-    request for an existing address changes nothing (the link it gets carries the new settings)."""
+    confirmation link) confirms and re-activates an unsubscribed address, whose digests start
+    afresh; an unconfirmed web request for an existing address changes nothing (the link it gets
+    carries the new settings)."""
     address = normalise_email(email)
     now = datetime.now(UTC)
     existing = session.scalar(select(Subscriber).where(Subscriber.email == address))
@@ -167,6 +168,10 @@ def subscribe(session: Session, email: str, settings: DigestSettings, *, confirm
             setattr(existing, key, value)
         if existing.confirmed_at is None or existing.unsubscribed_at is not None:
             existing.confirmed_at = now
+        if existing.unsubscribed_at is not None:
+            # back after unsubscribing: the news from now on (a first digest's period), not all that
+            # appeared while they asked for no mail
+            existing.last_digest_at = None
         existing.unsubscribed_at = None
         existing.bounce_count = 0
         session.flush()

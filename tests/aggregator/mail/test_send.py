@@ -468,3 +468,26 @@ def test_keywords_typed_with_or_without_diacritics_find_every_form(database: str
     }
     assert got == {"bez": ["Ekonomii"], "z": ["Ekonomii"], "spoldzielnie": ["Dzień otwarty"]}
     assert report.empty == 1
+
+
+def test_subscribing_again_after_unsubscribing_starts_afresh(database: str, smtp_server: SmtpServer,
+                                                             mail_settings) -> None:  # fmt: skip
+    """Ewa unsubscribed in December and subscribes again in February: her first digest brings the
+    last day's news, not the two months she asked not to be mailed (up to 100 stories and a count)."""
+    from aggregator.mail.subscribers import unsubscribe
+
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Grudniowe")
+    subscribers(database, ewa=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    with session_scope(database, write=True) as session:
+        ewa = session.scalar(select(Subscriber))
+        unsubscribe(session, ewa.id, ewa.email)
+        add_story(session, source_id="mcps", title="Styczniowe", seen=NOW + timedelta(days=30),
+                  published=NOW + timedelta(days=30))  # fmt: skip
+        add_story(session, source_id="mcps", title="Lutowe", seen=NOW + timedelta(days=60, hours=-2),
+                  published=NOW + timedelta(days=60, hours=-3))  # fmt: skip
+    subscribers(database, ewa=DigestSettings())  # confirmed again
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=60), echo=quiet).sent == 1
+    text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+    assert "Lutowe" in text and "Styczniowe" not in text
