@@ -14,9 +14,11 @@ A tampered, foreign or expired token gets a 400 page and changes nothing.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,11 +70,27 @@ ERRORS = {
 }  # fmt: skip
 
 
-def _settings() -> MailSettings:
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _settings(request: Request) -> MailSettings:
     try:
         settings = mail_settings()
         if settings.smtp is None:
             raise MailConfigError("ROPSFEED_SMTP_URL is not set: confirmation emails cannot be sent")
+        if _loopback(urlsplit(settings.base_url).hostname) and not _loopback(request.url.hostname):
+            # `serve` names itself http://127.0.0.1:PORT/ when ROPSFEED_BASE_URL is not set: fine on
+            # the machine itself, a dead link in the mailbox of anyone who reached it otherwise
+            raise MailConfigError(
+                f"ROPSFEED_BASE_URL is not the server's public URL: the links mailed would point to"
+                f" {settings.base_url}, and this visitor came to {request.url.hostname}"
+            )
     except MailConfigError as exc:
         log.error("subscriptions are unavailable: %s", exc)
         raise HTTPException(503, "Zapisy są chwilowo niedostępne.") from exc
@@ -171,7 +189,7 @@ async def subscribe_submit(request: Request) -> Response:
     except SubscriberError as exc:
         key = "frequency" if "frequency" in str(exc) else "filters"
         return _form_page(request, values, ERRORS[key], 400)
-    mail = _settings()
+    mail = _settings(request)
     by_address, by_client = _confirmation_limits(request)
     if not by_client.allow(request.client.host if request.client else ""):
         log.warning("subscribe form: too many confirmations asked from %s", request.client)

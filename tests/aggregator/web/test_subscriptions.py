@@ -200,3 +200,19 @@ def test_the_form_cannot_be_used_to_mail_someone_over_and_over(client: TestClien
     sprayed = client.post("/subscribe", data={**FORM, "email": "adres2@example.org"})
     assert sprayed.status_code == 429 and "zbyt wiele zapisów" in sprayed.text
     assert len(smtp_server.handler.messages) == 6
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_no_confirmation_link_to_a_loopback_address(client: TestClient, database: str, smtp_server: SmtpServer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """`ropsfeed serve --host 0.0.0.0` without ROPSFEED_BASE_URL names itself http://127.0.0.1:PORT/:
+    a visitor who reached it by another name would be mailed a link to their own machine. Such a
+    form is refused (503, the operator told in the log); on the machine itself it works."""
+    monkeypatch.setenv("ROPSFEED_BASE_URL", "http://127.0.0.1:8000/")
+    refused = client.post("/subscribe", data={**FORM, "email": "ola@example.org"})
+    assert refused.status_code == 503 and "chwilowo niedostępna" in refused.text
+    assert smtp_server.handler.messages == []
+    local = TestClient(client.app, base_url="http://127.0.0.1:8000")
+    assert local.post("/subscribe", data={**FORM, "email": "ola@example.org"}).status_code == 200
+    text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+    assert "http://127.0.0.1:8000/confirm/" in text
