@@ -77,7 +77,8 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
     assert row.confirmed_at is None and row.email == "ola.nowak@example.org"
 
     page = client.get(path_of(link))
-    assert page.status_code == 200 and "Potwierdź zapis" in page.text and "województwa: podlaskie" in page.text
+    assert page.status_code == 200 and "Potwierdź zapis" in page.text
+    assert "(województwo: podlaskie; słowa kluczowe: seniorzy, spółdzielnia socjalna)" in page.text
     assert subscriber(database).confirmed_at is None, "a link scanner's GET confirms nothing"
     tampered = client.post(path_of(link)[:-3] + "xyz")
     assert tampered.status_code == 400 and "nieprawidłowy albo wygasł" in tampered.text
@@ -147,8 +148,8 @@ def test_the_confirm_page_names_what_was_chosen(client: TestClient, database: st
     page = client.get(path_of(link))
     assert page.status_code == 200
     said = " ".join(page.text.split())
-    assert ("(województwa: podlaskie; źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku "
-            "(rops-bialystok.pl), Mazowieckie Centrum Polityki Społecznej (mcps.com.pl); instytucje: "
+    assert ("(województwo: podlaskie; źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku "
+            "(rops-bialystok.pl), Mazowieckie Centrum Polityki Społecznej (mcps.com.pl); instytucja: "
             "Fundacja Pomocy Wzajemnej „Barka” (FPW))") in said  # fmt: skip
 
 
