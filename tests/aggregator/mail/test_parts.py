@@ -177,3 +177,25 @@ def test_wrapping_keeps_dates_whole_and_no_one_letter_word_at_a_line_end() -> No
         "* Dnia 20 marca 2024 r. w siedzibie Regionalnego Ośrodka Polityki Społecznej",
         "  odbyło się spotkanie",
     ]
+
+
+def test_one_date_is_a_termin_several_are_terminy() -> None:
+    import re
+    from datetime import UTC, datetime
+
+    from aggregator.mail.digest import Digest, DigestStory
+    from aggregator.mail.render import render_digest
+
+    def story(key: str, dates: tuple[str, ...]) -> DigestStory:
+        return DigestStory(key=key, title=f"Nabór {key}", url=f"https://mcps.com.pl/{key}/", voivodeship="mazowieckie",
+                           sources=("Mazowieckie Centrum Polityki Społecznej",), published=date(2026, 12, 4),
+                           lead="", attachments=0, dates=dates)  # fmt: skip
+
+    stories = [story("1", ("do 15 marca 2027",)), story("2", ("do 15 marca 2027", "od 1 kwietnia 2027"))]
+    digest = Digest(subscriber_id=1, email="ola@example.org", since=datetime(2026, 12, 6, tzinfo=UTC),
+                    until=datetime(2026, 12, 7, tzinfo=UTC), stories=stories)  # fmt: skip
+    rendered = render_digest(digest, unsubscribe_url="https://x/u", home_url="https://x/", frequency="daily",
+                             weekday=None)  # fmt: skip
+    for part in (rendered.text, rendered.html):
+        assert re.search(r"\bTermin: do 15 marca 2027\b(?!;)", part)
+        assert "Terminy: do 15 marca 2027; od 1 kwietnia 2027" in part
