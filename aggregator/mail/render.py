@@ -44,6 +44,7 @@ def environment() -> Environment:
     )
     env.globals.update(day=polish.day, plural=polish.plural)
     env.filters["site"] = site
+    env.filters["nbsp"] = nbsp
     return env
 
 
@@ -74,6 +75,19 @@ _UNBREAKABLE = (
 _GLUE = "\x00"  # stands for such a space while textwrap cuts the line (a letter to textwrap)
 
 
+def _glued(text: str, glue: str) -> str:
+    """`text` with its _UNBREAKABLE spaces replaced by `glue`."""
+    for pattern in _UNBREAKABLE:
+        text = pattern.sub(rf"\1{glue}", text)
+    return text
+
+
+def nbsp(text: str) -> str:
+    """For the HTML part: the spaces the text part's wrapping keeps (_UNBREAKABLE) as no-break
+    spaces, so a narrow mail window does not cut "4 grudnia 2026" or leave "w" at a line's end."""
+    return _glued(text, "\u00a0")
+
+
 @lru_cache(maxsize=20_000)
 def _wrapped(line: str, width: int) -> str:
     """One long line as several: its indentation kept, a bullet's (`* `) continuation lines
@@ -83,10 +97,8 @@ def _wrapped(line: str, width: int) -> str:
     body = line.lstrip(" ")
     indent = line[: len(line) - len(body)]
     hanging = indent + ("  " if body.startswith("* ") else "")
-    for pattern in _UNBREAKABLE:
-        body = pattern.sub(rf"\1{_GLUE}", body)
-    lines = textwrap.wrap(body, width, initial_indent=indent, subsequent_indent=hanging, break_long_words=False,
-                          break_on_hyphens=False)  # fmt: skip
+    lines = textwrap.wrap(_glued(body, _GLUE), width, initial_indent=indent, subsequent_indent=hanging,
+                          break_long_words=False, break_on_hyphens=False)  # fmt: skip
     return "\n".join(lines).replace(_GLUE, " ")
 
 
