@@ -82,9 +82,11 @@ def _glued(text: str, glue: str) -> str:
     return text
 
 
+@lru_cache(maxsize=50_000)
 def nbsp(text: str) -> str:
     """For the HTML part: the spaces the text part's wrapping keeps (_UNBREAKABLE) as no-break
-    spaces, so a narrow mail window does not cut "4 grudnia 2026" or leave "w" at a line's end."""
+    spaces, so a narrow mail window does not cut "4 grudnia 2026" or leave "w" at a line's end.
+    Memoised: every digest of a run repeats the same stories' titles, leads and dates."""
     return _glued(text, "\u00a0")
 
 
