@@ -6,6 +6,9 @@ Why we tokenise and lemmatise ourselves instead of leaving it to the engines:
 - Polish inflects: "spółdzielnia" must find "spółdzielni" and "spółdzielniach". morfeusz2 (already
   used for institution names) gives every word's lemmas, so the index holds the folded words *and*
   their folded lemmas, and a query word matches a prefix of an indexed word or one of its lemmas;
+  a query word typed without its diacritics, which morfeusz2 does not know ("spoleczna"), takes the
+  lemmas of the Polish words it can be the spelling of (społeczna → społeczny: "ekonomia spoleczna"
+  finds "ekonomii społecznej"), see `_restored_lemmas`;
 - the two engines split text differently (PostgreSQL's parser keeps "mcps.com.pl" or "2024-05-14"
   whole, FTS5 does not), so both are fed one string of plain folded words separated by spaces,
   `announcements.search_terms`, and split it the same way: the same query finds the same rows.
@@ -19,7 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, product
+from math import prod
 
 from sqlalchemy import ColumnElement, func, literal, literal_column, select, text
 from sqlalchemy.orm import InstrumentedAttribute
@@ -30,6 +34,17 @@ from aggregator.diacritics import strip_diacritics
 FTS_TABLE = "announcements_fts"
 TS_CONFIG = "'simple'::regconfig"
 _WORD = re.compile(r"[^\W_]+")
+
+
+# The letters that may stand for a letter with a diacritic, when a word is typed without them.
+_DIACRITICS = {"a": "aą", "c": "cć", "e": "eę", "l": "lł", "n": "nń", "o": "oó", "s": "sś", "z": "zźż"}
+_DIACRITICS |= {k.upper(): v.upper() for k, v in _DIACRITICS.items()}
+_VOWELS = frozenset("aąeęioóuyAĄEĘIOÓUY")
+# Spellings tried for a word, at most: 2,048 dictionary look-ups take about 20 ms, once per word
+# (memoised); beyond it (12 letters that may all take a diacritic) the word is left as typed. And
+# the words of one query restored, at most: a query made of made-up words costs at most ~80 ms.
+_MAX_SPELLINGS = 2048
+_MAX_RESTORED = 4
 
 
 def fold(text: str) -> str:
@@ -55,6 +70,31 @@ def _word_terms(word: str) -> tuple[str, ...]:
         for lemma_word in _WORD.findall(fold(reading.base_lemma)):
             terms.setdefault(lemma_word)
     return tuple(terms)
+
+
+@lru_cache(maxsize=4096)
+def _restored_lemmas(word: str) -> tuple[str, ...]:
+    """The folded lemmas of the Polish words that `word`, a word without diacritics morfeusz2 does
+    not know, may be typed for: "spoleczne" → społeczne → "spoleczny", "Lodzkie" → Łódzkie →
+    "lodzki". The index holds every word's folded lemmas, so these find every form of them. Every
+    spelling with diacritics is looked up, except those Polish never writes (ń before a vowel)."""
+    from aggregator.entities.morphology import morfeusz
+
+    pools = []
+    for index, letter in enumerate(word):
+        choices = _DIACRITICS.get(letter, letter)
+        if letter in "nN" and index + 1 < len(word) and word[index + 1] in _VOWELS:
+            choices = letter
+        pools.append(choices)
+    if prod(map(len, pools)) > _MAX_SPELLINGS:
+        return ()
+    analyser = morfeusz()  # not morphology.analyse: its cache would fill with spellings of no word
+    lemmas: dict[str, None] = {}
+    for spelling in product(*pools):
+        for _, _, (_, lemma, tag, *_) in analyser.analyse("".join(spelling)):
+            if tag != "ign":
+                lemmas.update(dict.fromkeys(_WORD.findall(fold(lemma.split(":", 1)[0]))))
+    return tuple(lemmas)
 
 
 def index_terms(*parts: str | None) -> str:
@@ -119,6 +159,7 @@ class QueryWord:
 def parse_query(query: str) -> list[QueryWord]:
     """The words of a user's query; every one must match (AND). Raises ValueError when none."""
     words = []
+    restored = 0
     for word in _WORD.findall(query):
         folded = _WORD.findall(fold(word))
         if not folded:
@@ -128,10 +169,21 @@ def parse_query(query: str) -> list[QueryWord]:
             words.append(QueryWord(extra, ()))
         last = folded[-1]
         lemmas = tuple(t for t in _word_terms(word) if t not in folded)
+        if (not lemmas and len(folded) == 1 and word.isascii() and word.isalpha() and restored < _MAX_RESTORED
+                and not _known(word)):  # fmt: skip
+            lemmas = tuple(t for t in _restored_lemmas(word) if t != last)
+            restored += 1
         words.append(QueryWord(last, lemmas if len(folded) == 1 else ()))
     if not words:
         raise ValueError(f"the search query {query!r} has no words to search for")
     return words
+
+
+def _known(word: str) -> bool:
+    """Whether morfeusz2 knows `word` as typed (a known word without diacritics is taken as meant)."""
+    from aggregator.entities.morphology import analyse
+
+    return any(reading.pos != "ign" for reading in analyse(word))
 
 
 def fts5_match(words: list[QueryWord]) -> str:

@@ -11,11 +11,9 @@ subscribers get the same few stories.
 from __future__ import annotations
 
 import html
-import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
 
 import nh3
 from sqlalchemy import ColumnElement, func, select
@@ -29,6 +27,7 @@ from db.models import Announcement, Attachment, Delivery, EventDate, Source, Sub
 MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
 LEAD_CHARS = 280
 MAX_DATES = 4
+MAX_ALSO = 5  # other sites' pages of a story linked besides the title's
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
@@ -44,11 +43,9 @@ class DigestStory:
     attachments: int
     dates: tuple[str, ...]  # `do 15 marca 2024`, `19–20 maja 2022`
     announcement_id: int | None = None
-
-    @cached_property
-    def lead_lines(self) -> list[str]:
-        """The lead wrapped for the plain-text part, once per story rather than once per email."""
-        return textwrap.wrap(self.lead, 72)
+    # the story's pages on other sites (or reposts), oldest first: one institution's two sites name it
+    # once in `sources`, and the reader still sees every page that carries the story
+    also: tuple[str, ...] = ()
 
 
 @dataclass
@@ -171,4 +168,5 @@ class DigestBuilder:
                 attachments=int(attachments.get(entry.announcement_id, 0)),
                 dates=tuple(dict.fromkeys(labels))[:MAX_DATES],
                 announcement_id=entry.announcement_id,
+                also=tuple(entry.other_urls[:MAX_ALSO]),
             )

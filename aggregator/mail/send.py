@@ -73,10 +73,20 @@ def period_start(frequency: str, weekday: int | None, now: datetime) -> datetime
 
 
 def is_due(subscriber: Subscriber, now: datetime) -> bool:
+    """A digest a period, the first one too: a weekly subscriber's first digest goes out on their
+    weekday (someone who subscribes on a Monday for Fridays gets nothing that Monday and a week's
+    news on Friday, not two digests in four days), or at the first run after that weekday passed
+    unseen since they confirmed."""
     if subscriber.unsubscribed_at or subscriber.confirmed_at is None or subscriber.bounce_count >= MAX_BOUNCES:
         return False
+    start = period_start(subscriber.frequency, subscriber.weekday, now)
     last = subscriber.last_digest_at
-    return last is None or last < period_start(subscriber.frequency, subscriber.weekday, now)
+    if last is not None:
+        return last < start
+    if subscriber.frequency != "weekly":
+        return True
+    on_their_day = now.astimezone(WARSAW).date() == start.astimezone(WARSAW).date()
+    return on_their_day or subscriber.confirmed_at < start
 
 
 def due_subscribers(url: str, now: datetime, frequency: str | None = None) -> list[int]:

@@ -8,7 +8,7 @@ subscriptions stay unconfirmed until the emailed link is followed.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import InitVar, asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -79,7 +79,12 @@ def _plain(text: str) -> str:
 
 @dataclass(frozen=True)
 class DigestSettings:
-    """What a subscriber asked for; validated on construction."""
+    """What a subscriber asked for; validated on construction.
+
+    `check_sources=False` for settings read back (a subscriber's row, a confirmation link we signed):
+    their sources were checked when asked for, and the operator may since have taken one out of the
+    registry. Its stored announcements still match; refusing the row stopped `digest send` for
+    everyone after that subscriber, and `subscribers list`."""
 
     frequency: str = "daily"
     weekday: int | None = None
@@ -87,8 +92,9 @@ class DigestSettings:
     sources: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
     keywords: tuple[str, ...] = field(default=())
+    check_sources: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, check_sources: bool) -> None:
         if self.frequency not in FREQUENCIES:
             raise SubscriberError(f"frequency must be one of {', '.join(FREQUENCIES)}, not {self.frequency!r}")
         if self.frequency == "weekly" and self.weekday is None:
@@ -106,7 +112,7 @@ class DigestSettings:
         unknown = [v for v in self.voivodeships if v not in VOIVODESHIPS]
         if unknown:
             raise SubscriberError(f"unknown voivodeship {unknown[0]!r}; use one of: {', '.join(VOIVODESHIPS)}")
-        unknown = [s for s in self.sources if s not in _known_sources()]
+        unknown = [s for s in self.sources if s not in _known_sources()] if check_sources else []
         if unknown:
             raise SubscriberError(f"unknown source {unknown[0]!r}; see `ropsfeed sources`")
 
@@ -119,6 +125,7 @@ class DigestSettings:
             frequency=data.get("frequency", "daily"),
             weekday=data.get("weekday"),
             **{k: tuple(data.get(k) or ()) for k in ("voivodeships", "sources", "entities", "keywords")},
+            check_sources=False,
         )
 
     @classmethod
@@ -130,6 +137,7 @@ class DigestSettings:
             sources=tuple(subscriber.sources or ()),
             entities=tuple(subscriber.entities or ()),
             keywords=tuple(subscriber.keywords or ()),
+            check_sources=False,
         )
 
 
@@ -143,8 +151,9 @@ def find(session: Session, email: str) -> Subscriber | None:
 
 def subscribe(session: Session, email: str, settings: DigestSettings, *, confirmed: bool) -> tuple[Subscriber, bool]:
     """Add or update; returns (subscriber, created). `confirmed=True` (an operator, or a followed
-    confirmation link) confirms and re-activates an unsubscribed address; an unconfirmed web
-    request for an existing address changes nothing (the link it gets carries the new settings)."""
+    confirmation link) confirms and re-activates an unsubscribed address, whose digests start
+    afresh; an unconfirmed web request for an existing address changes nothing (the link it gets
+    carries the new settings)."""
     address = normalise_email(email)
     now = datetime.now(UTC)
     existing = session.scalar(select(Subscriber).where(Subscriber.email == address))
@@ -159,6 +168,10 @@ def subscribe(session: Session, email: str, settings: DigestSettings, *, confirm
             setattr(existing, key, value)
         if existing.confirmed_at is None or existing.unsubscribed_at is not None:
             existing.confirmed_at = now
+        if existing.unsubscribed_at is not None:
+            # back after unsubscribing: the news from now on (a first digest's period), not all that
+            # appeared while they asked for no mail
+            existing.last_digest_at = None
         existing.unsubscribed_at = None
         existing.bounce_count = 0
         session.flush()

@@ -2,7 +2,8 @@
 
 - `GET /subscribe` shows the form; `POST /subscribe` validates it and mails a confirmation link
   (signed, expiring, carrying the chosen settings). The answer is the same whether the address is
-  new or known, so the form tells nobody who subscribes.
+  new or known, so the form tells nobody who subscribes. At most ADDRESS_LIMIT confirmations go to
+  one address, and CLIENT_LIMIT are asked from one client, an hour (429 beyond).
 - `GET /confirm/<token>` shows what will be confirmed; its button (`POST`) confirms. A link
   scanner that fetches every URL in a mailbox therefore cannot subscribe anyone.
 - `GET /unsubscribe/<token>` asks for confirmation; `POST /unsubscribe/<token>` unsubscribes at
@@ -13,14 +14,20 @@ A tampered, foreign or expired token gets a 400 page and changes nothing.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from aggregator.mail.message import compose, confirm_url
 from aggregator.mail.render import frequency_label, render_confirmation
@@ -36,29 +43,54 @@ from aggregator.mail.subscribers import (
     unsubscribe,
 )
 from aggregator.mail.tokens import InvalidToken, confirm_token, read_confirm_token, read_unsubscribe_token
-from aggregator.web.queries import filter_choices
+from aggregator.web.queries import filter_choices, site_of
+from aggregator.web.security import RateLimit
 from aggregator.web.templating import templates
 from db.engine import session_scope
-from db.models import Subscriber
+from db.models import Entity, Source, Subscriber
 from scrapers.registry import VOIVODESHIPS
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 20_000
 _LIST_SPLIT = re.compile(r"[,;\n]+")
+# Confirmation mails (limit, seconds): anyone can post the form, which must not become a way to mail
+# someone over and over, nor many people from one machine. Three an address an hour let a person
+# correct their choice twice; sixty a client let a training room subscribe together.
+ADDRESS_LIMIT = (3, 3600.0)
+CLIENT_LIMIT = (60, 3600.0)
 
 ERRORS = {
     "email": "Podaj poprawny adres e-mail.",
     "frequency": "Wybierz, jak często wysyłać przegląd.",
     "weekday": "Wybierz dzień tygodnia.",
     "filters": "Wybrane filtry są nieprawidłowe.",
-}
+    "address_limit": "Na ten adres wysłaliśmy już kilka wiadomości z linkiem potwierdzającym. Sprawdź skrzynkę "
+                     "(także folder ze spamem) albo spróbuj ponownie za godzinę.",
+    "client_limit": "Wysłano stąd w ostatniej godzinie zbyt wiele zapisów. Spróbuj ponownie za godzinę.",
+}  # fmt: skip
 
 
-def _settings() -> MailSettings:
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _settings(request: Request) -> MailSettings:
     try:
         settings = mail_settings()
         if settings.smtp is None:
             raise MailConfigError("ROPSFEED_SMTP_URL is not set: confirmation emails cannot be sent")
+        if _loopback(urlsplit(settings.base_url).hostname) and not _loopback(request.url.hostname):
+            # `serve` names itself http://127.0.0.1:PORT/ when ROPSFEED_BASE_URL is not set: fine on
+            # the machine itself, a dead link in the mailbox of anyone who reached it otherwise
+            raise MailConfigError(
+                f"ROPSFEED_BASE_URL is not the server's public URL: the links mailed would point to"
+                f" {settings.base_url}, and this visitor came to {request.url.hostname}"
+            )
     except MailConfigError as exc:
         log.error("subscriptions are unavailable: %s", exc)
         raise HTTPException(503, "Zapisy są chwilowo niedostępne.") from exc
@@ -88,15 +120,48 @@ def _form_page(request: Request, values: dict[str, Any], error: str | None = Non
     )
 
 
+def _confirmation_limits(request: Request) -> tuple[RateLimit, RateLimit]:
+    """(per address, per client) for this app, made at its first subscription."""
+    state = request.app.state
+    if not hasattr(state, "confirmation_limits"):
+        state.confirmation_limits = (RateLimit(*ADDRESS_LIMIT), RateLimit(*CLIENT_LIMIT))
+    return state.confirmation_limits  # type: ignore[no-any-return]
+
+
+def _limited(request: Request, values: dict[str, Any], error: str) -> Response:
+    response = _form_page(request, values, ERRORS[error], 429)
+    response.headers["Retry-After"] = str(int(ADDRESS_LIMIT[1]))
+    return response
+
+
 def subscribe_form(request: Request) -> Response:
     return _form_page(request, {"frequency": "daily", "weekday": 0, "voivodeships": [], "sources": [],
                                 "entities": [], "keywords": ""})  # fmt: skip
 
 
-async def subscribe_submit(request: Request) -> Response:
+async def _read_form(request: Request) -> FormData:
+    """The posted form, at most MAX_FORM_BYTES of it: counted on the bytes as they arrive, since a
+    chunked body has no Content-Length to check (Starlette alone would take up to 1,000 fields of
+    1 MB each). No files: the form has none. Refusals in Polish, not Starlette's English."""
     if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
         raise HTTPException(400, "Formularz jest za duży.")
-    form = await request.form()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(400, "Formularz jest za duży.")
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    try:
+        return await Request(request.scope, replay).form(max_files=0)
+    except HTTPException as exc:  # a file, a malformed multipart body
+        raise HTTPException(400, "Nieprawidłowy formularz.") from exc
+
+
+async def subscribe_submit(request: Request) -> Response:
+    form = await _read_form(request)
     values: dict[str, Any] = {
         "email": str(form.get("email") or "").strip(),
         "frequency": str(form.get("frequency") or "daily"),
@@ -124,7 +189,13 @@ async def subscribe_submit(request: Request) -> Response:
     except SubscriberError as exc:
         key = "frequency" if "frequency" in str(exc) else "filters"
         return _form_page(request, values, ERRORS[key], 400)
-    mail = _settings()
+    mail = _settings(request)
+    by_address, by_client = _confirmation_limits(request)
+    if not by_client.allow(request.client.host if request.client else ""):
+        log.warning("subscribe form: too many confirmations asked from %s", request.client)
+        return _limited(request, values, "client_limit")
+    if not by_address.allow(email):
+        return _limited(request, values, "address_limit")
     with session_scope(request.app.state.database_url, write=True) as session:
         subscribe(session, email, settings, confirmed=False)
     token = confirm_token(mail.secret_key, email, settings.as_json())
@@ -148,12 +219,34 @@ def _confirm_data(request: Request) -> tuple[str, DigestSettings]:
         raise HTTPException(400, "Link potwierdzający jest nieprawidłowy albo wygasł. Zapisz się ponownie.") from exc
 
 
+def _named(session: Session, settings: DigestSettings) -> dict[str, list[str]]:
+    """The chosen sources and institutions named as the form showed them ("Regionalny Ośrodek
+    Polityki Społecznej w Białymstoku (rops-bialystok.pl)"), not by the ids it posted; an id the
+    database no longer knows is shown as it is."""
+    sources = {
+        s.id: f"{s.institution} ({site_of(s.base_url)})"
+        for s in session.scalars(select(Source).where(Source.id.in_(settings.sources)))
+    }
+    entities = {
+        e.key: f"{e.canonical} ({e.acronym})" if e.acronym else e.canonical
+        for e in session.scalars(select(Entity).where(Entity.key.in_(settings.entities)))
+    }
+    return {
+        "voivodeships": list(settings.voivodeships),
+        "sources": [sources.get(s, s) for s in settings.sources],
+        "entities": [entities.get(e, e) for e in settings.entities],
+        "keywords": list(settings.keywords),
+    }
+
+
 def confirm_page(request: Request) -> Response:
     email, settings = _confirm_data(request)
+    with session_scope(request.app.state.database_url) as session:
+        named = _named(session, settings)
     return templates.TemplateResponse(
         request, "subscription.html",
         {"state": "confirm", "email": email, "label": frequency_label(settings.frequency, settings.weekday),
-         "settings": settings},
+         "named": named},
     )  # fmt: skip
 
 

@@ -69,6 +69,12 @@ QUERIES = {
     "2024": {"naborowy"},
     "Razem": {"spoldzielnia"},  # inside „…” quotes
     "xyzzy": set(),
+    # typed without diacritics and inflected otherwise than the text: the word's Polish spellings'
+    # lemmas ("spoleczna" → społeczna → społeczny, "lodzkie" → łódzkie → łódzki)
+    "ekonomia spoleczna": {"inne"},
+    "spoldzielniach socjalnych": {"spoldzielnia", "spoldzielnie"},
+    "lodzkie": {"naborowy"},
+    "Wlaczenie": {"inne"},
 }
 
 
@@ -137,6 +143,13 @@ def test_terms_and_query_syntax() -> None:
         parse_query(" „” !? ")
     with pytest.raises(ValueError, match="no words"):
         FeedFilters(query="--")
+    # a word typed without its diacritics gets the lemmas of its Polish spellings
+    assert [(w.prefix, w.lemmas) for w in parse_query("spoleczne Lodzkie")] == [
+        ("spoleczne", ("spoleczny",)),
+        ("lodzkie", ("lodzki",)),
+    ]
+    assert [(w.prefix, w.lemmas) for w in parse_query("nabor wnioski")] == [("nabor", ()), ("wnioski", ("wniosek",))]
+    assert parse_query("zazolcgeslajazn" * 3)[0].lemmas == (), "too many spellings to try: the word as typed"
 
 
 _SEARCH_PIECES = ("Nabór", "w", "Spółdzielni", "ŁÓDŹ", "x²", "MCPS-u", "2024", "r.", "„Razem”", " ", "  ", "\n", "\t",

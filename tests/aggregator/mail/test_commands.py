@@ -69,6 +69,18 @@ def test_subscribers_add_list_remove(sqlite_url: str) -> None:
     assert cli("subscribers", "remove", "ewa.nowak@example.org", "--db", sqlite_url).returncode == 1
 
 
+def test_subscribers_list_shows_a_source_out_of_the_registry(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator took the source out of sources.toml after Ewa chose it: listing still works."""
+    from aggregator.mail import subscribers
+
+    added = cli("subscribers", "add", "ewa@example.org", "--source", "rops-bialystok", "--db", sqlite_url)
+    assert added.returncode == 0
+    known = subscribers._known_sources() - {"rops-bialystok"}
+    monkeypatch.setattr(subscribers, "_known_sources", lambda: known)
+    listed = cli("subscribers", "list", "--db", sqlite_url)
+    assert listed.returncode == 0 and "ewa@example.org\tactive\tdaily\tsources: rops-bialystok" in listed.stdout
+
+
 def test_digest_send_dry_run_then_for_real(sqlite_url: str, smtp_server: SmtpServer) -> None:
     assert cli("subscribers", "add", "jan@example.org", "--db", sqlite_url).returncode == 0
     fresh_story(sqlite_url, "Konkurs dla podlaskich organizacji")

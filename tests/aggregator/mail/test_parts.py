@@ -154,5 +154,52 @@ def test_a_story_whose_site_gives_no_date_says_so_in_both_parts() -> None:
                     until=datetime(2026, 12, 7, tzinfo=UTC), stories=stories)  # fmt: skip
     rendered = render_digest(digest, unsubscribe_url="https://x/u", home_url="https://x/", frequency="weekly",
                              weekday=0)  # fmt: skip
-    for part in (rendered.text, rendered.html):
+    for part in (rendered.text, rendered.html.replace("&nbsp;", " ")):
         assert "w Kielcach · bez daty" in part and "w Kielcach · 4 grudnia 2026" in part
+    # the HTML part keeps a date and a one-letter word with the next word (no-break spaces), as the
+    # text part's wrapping does; the text part itself holds plain spaces only
+    assert "w&nbsp;Kielcach · 4&nbsp;grudnia&nbsp;2026" in rendered.html and "\xa0" not in rendered.text
+    assert "Regionalny Komitet Rozwoju" in rendered.html, "other spaces stay breakable"
+
+
+def test_wrapping_keeps_dates_whole_and_no_one_letter_word_at_a_line_end() -> None:
+    """Polish typesetting, in the text part too: "9 października 2018" is not cut, and a one-letter
+    word ("w", "z", "i") goes to the next line with the word it belongs to; only spaces change."""
+    from aggregator.mail.render import wrap_text
+
+    text = (
+        "  Terminy: do 31 grudnia 2030; 1 stycznia – 31 grudnia 2018; 9 października 2018\n"
+        "  II Podkarpackie Forum Ekonomii Społecznej odbyło się 9 października br. w Hotelu Hilton Garden Inn, "
+        "w Rzeszowie i w Krośnie.\n"
+        "* Dnia 20 marca 2024 r. w siedzibie Regionalnego Ośrodka Polityki Społecznej odbyło się spotkanie"
+    )
+    assert wrap_text(text).split("\n") == [
+        "  Terminy: do 31 grudnia 2030; 1 stycznia – 31 grudnia 2018;",
+        "  9 października 2018",
+        "  II Podkarpackie Forum Ekonomii Społecznej odbyło się 9 października br.",
+        "  w Hotelu Hilton Garden Inn, w Rzeszowie i w Krośnie.",
+        "* Dnia 20 marca 2024 r. w siedzibie Regionalnego Ośrodka Polityki Społecznej",
+        "  odbyło się spotkanie",
+    ]
+
+
+def test_one_date_is_a_termin_several_are_terminy() -> None:
+    import re
+    from datetime import UTC, datetime
+
+    from aggregator.mail.digest import Digest, DigestStory
+    from aggregator.mail.render import render_digest
+
+    def story(key: str, dates: tuple[str, ...]) -> DigestStory:
+        return DigestStory(key=key, title=f"Nabór {key}", url=f"https://mcps.com.pl/{key}/", voivodeship="mazowieckie",
+                           sources=("Mazowieckie Centrum Polityki Społecznej",), published=date(2026, 12, 4),
+                           lead="", attachments=0, dates=dates)  # fmt: skip
+
+    stories = [story("1", ("do 15 marca 2027",)), story("2", ("do 15 marca 2027", "od 1 kwietnia 2027"))]
+    digest = Digest(subscriber_id=1, email="ola@example.org", since=datetime(2026, 12, 6, tzinfo=UTC),
+                    until=datetime(2026, 12, 7, tzinfo=UTC), stories=stories)  # fmt: skip
+    rendered = render_digest(digest, unsubscribe_url="https://x/u", home_url="https://x/", frequency="daily",
+                             weekday=None)  # fmt: skip
+    for part in (rendered.text, rendered.html.replace("&nbsp;", " ")):
+        assert re.search(r"\bTermin: do 15 marca 2027\b(?!;)", part)
+        assert "Terminy: do 15 marca 2027; od 1 kwietnia 2027" in part

@@ -119,3 +119,48 @@ def test_wrong_password_and_untrusted_certificate(tls_server: tuple[str, Recorde
     with pytest.raises(ConnectionLost, match="cannot talk to"):  # the default context does not trust it
         SmtpSender(SmtpSettings.from_url(url)).send(message(), "d@x.org", "ola@example.org")
     assert handler.messages == []
+
+
+class _Envelopes:
+    """Keeps each message's MAIL FROM parameters and its bytes as they came."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append((list(envelope.mail_options), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.mark.parametrize("eight_bit_server", [True, False])
+def test_a_utf8_body_is_declared_8bitmime_or_sent_7bit(eight_bit_server: bool) -> None:
+    """RFC 6152: 8-bit text goes only to a server that offers 8BITMIME, declared with BODY=8BITMIME;
+    a server that does not offer it (aiosmtpd with decode_data) gets the parts quoted-printable."""
+    import email
+    import email.policy
+
+    from aggregator.mail.message import POLICY
+
+    handler = _Envelopes()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=not eight_bit_server)
+    controller.start()
+    try:
+        message = EmailMessage(policy=POLICY)
+        message["Subject"] = "Zażółć gęślą jaźń"
+        message.set_content("Nabór wniosków dla spółdzielni socjalnych.\n", charset="utf-8")
+        message.add_alternative("<p>Nabór wniosków dla spółdzielni socjalnych.</p>\n", subtype="html", charset="utf-8")
+        with SmtpSender(SmtpSettings.from_url(f"smtp://127.0.0.1:{port}")) as sender:
+            sender.send(message, "biuletyn@example.org", "ola@example.org")
+    finally:
+        controller.stop()
+    [(options, raw)] = handler.received
+    if eight_bit_server:
+        assert "BODY=8BITMIME" in options and "Content-Transfer-Encoding: 8bit" in raw.decode()
+    else:
+        assert "BODY=8BITMIME" not in options and raw.isascii()
+        assert "Content-Transfer-Encoding: quoted-printable" in raw.decode()
+    got = email.message_from_bytes(raw, policy=email.policy.default)
+    assert got.get_body(("plain",)).get_content().splitlines() == ["Nabór wniosków dla spółdzielni socjalnych."]
+    assert "spółdzielni" in got.get_body(("html",)).get_content()
+    assert [part["Content-Transfer-Encoding"] for part in message.iter_parts()] == ["8bit", "8bit"], "not changed"

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from aggregator.feeds import WARSAW
 from aggregator.mail.send import send_digests
 from aggregator.mail.settings import mail_settings
 from aggregator.web.app import create_app
 from db.engine import session_scope
 from db.models import Subscriber
-from tests.aggregator.mail.conftest import SmtpServer, add_story
+from tests.aggregator.mail.conftest import SmtpServer, add_story, mention
 from tests.aggregator.mail.conftest import smtp_server as smtp_server
 
 
@@ -68,14 +69,16 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
     assert confirmation["Subject"] == "Potwierdź zapis na przegląd ogłoszeń ropsfeed"
     assert confirmation["List-Unsubscribe"] is None, "not a list message yet"
     text = confirmation.get_body(("plain",)).get_content()
-    assert "cotygodniowy (w piątki) przegląd" in text
+    assert "cotygodniowy (w piątki) przegląd" in " ".join(text.split())
+    assert [line for line in text.splitlines() if len(line) > 76 and not line.startswith("https://")] == []
     link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
     assert f'href="{link}"' in confirmation.get_body(("html",)).get_content()
     row = subscriber(database)
     assert row.confirmed_at is None and row.email == "ola.nowak@example.org"
 
     page = client.get(path_of(link))
-    assert page.status_code == 200 and "Potwierdź zapis" in page.text and "województwa: podlaskie" in page.text
+    assert page.status_code == 200 and "Potwierdź zapis" in page.text
+    assert "(województwo: podlaskie; słowa kluczowe: seniorzy, spółdzielnia socjalna)" in page.text
     assert subscriber(database).confirmed_at is None, "a link scanner's GET confirms nothing"
     tampered = client.post(path_of(link)[:-3] + "xyz")
     assert tampered.status_code == 400 and "nieprawidłowy albo wygasł" in tampered.text
@@ -93,7 +96,10 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
     with session_scope(database, write=True) as session:
         add_story(session, source_id="rops-bialystok", title="Seniorzy w klubie", seen=now - timedelta(hours=1),
                   published=now - timedelta(hours=2))  # fmt: skip
-    report = send_digests(database, mail_settings(), now=now, echo=lambda _: None)
+    weekday = now.astimezone(WARSAW).weekday()
+    assert send_digests(database, mail_settings(), now=now, echo=lambda _: None).sent == (weekday == 4)
+    friday = now + timedelta(days=(4 - weekday) % 7)  # the day Ola chose for her first digest
+    report = send_digests(database, mail_settings(), now=friday, echo=lambda _: None)
     assert report.sent == 1
     digest = smtp_server.handler.parsed()[-1]
     unsubscribe = path_of(digest["List-Unsubscribe"].split(",")[0].strip("<> "))
@@ -121,3 +127,93 @@ def test_subscriptions_without_smtp_are_unavailable_not_broken(client: TestClien
     monkeypatch.delenv("ROPSFEED_SMTP_URL")
     response = client.post("/subscribe", data=FORM)
     assert response.status_code == 503 and "chwilowo niedostępna" in response.text and count(database) == 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_confirm_page_names_what_was_chosen(client: TestClient, database: str,
+                                                smtp_server: SmtpServer) -> None:  # fmt: skip
+    """The form offers institutions with their sites; the page that confirms the choice names them
+    the same way, not by the ids the form posts ("rops-bialystok", "fundacja-barka")."""
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Konkurs grantowy", also=("rops-bialystok",))
+        mention(session, key, "fundacja-barka", "Fundacja Pomocy Wzajemnej „Barka”", "FPW")
+    form = client.get("/subscribe").text
+    assert "Regionalny Ośrodek Polityki Społecznej w Białymstoku (rops-bialystok.pl)" in form
+    assert "Fundacja Pomocy Wzajemnej „Barka” (FPW)" in form
+    sent = client.post("/subscribe", data={"email": "ewa@example.org", "source": ["rops-bialystok", "mcps"],
+                                           "entity": "fundacja-barka", "voivodeship": "podlaskie"})  # fmt: skip
+    assert sent.status_code == 200
+    text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+    link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
+    page = client.get(path_of(link))
+    assert page.status_code == 200
+    said = " ".join(page.text.split())
+    assert ("(województwo: podlaskie; źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku "
+            "(rops-bialystok.pl), Mazowieckie Centrum Polityki Społecznej (mcps.com.pl); instytucja: "
+            "Fundacja Pomocy Wzajemnej „Barka” (FPW))") in said  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_form_size_limit_holds_without_a_content_length(client: TestClient, database: str,
+                                                            smtp_server: SmtpServer) -> None:  # fmt: skip
+    """MAX_FORM_BYTES is counted on what arrives: a chunked body (no Content-Length) is cut off as
+    soon as it passes it, and Starlette's own refusals come out in Polish."""
+    from aggregator.web.subscriptions import MAX_FORM_BYTES
+
+    def chunks(size: int) -> Iterator[bytes]:
+        yield b"email=ola%40example.org&frequency=daily&x="
+        for _ in range(size // 1000 + 1):
+            yield b"a" * 1000
+
+    urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+    for size in (MAX_FORM_BYTES, 1_100_000):  # over the limit; over Starlette's own (1 MB a field)
+        big = client.post("/subscribe", content=chunks(size), headers=urlencoded)
+        assert big.status_code == 400 and "Formularz jest za duży." in big.text and "exceeded" not in big.text
+    a_file = client.post("/subscribe", data={"email": "ola@example.org"}, files={"plik": ("a.txt", b"x")})
+    assert a_file.status_code == 400 and "Nieprawidłowy formularz." in a_file.text
+    assert "Maximum" not in a_file.text
+    assert smtp_server.handler.messages == [] and count(database) == 0
+    as_multipart = client.post("/subscribe", files={"email": (None, "ola@example.org"), "frequency": (None, "daily")})
+    assert as_multipart.status_code == 200 and count(database) == 1, "a form sent as multipart/form-data still works"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_form_cannot_be_used_to_mail_someone_over_and_over(client: TestClient, database: str,
+                                                               smtp_server: SmtpServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Anyone may post the form with anyone's address: three confirmation mails an address an hour,
+    then a 429 in Polish and no mail; another address is not held back by it. One client asking
+    for more confirmations than a training room would is stopped the same way."""
+    from aggregator.web import subscriptions
+
+    for _ in range(3):
+        assert client.post("/subscribe", data={**FORM, "email": "ofiara@example.org"}).status_code == 200
+    again = client.post("/subscribe", data={**FORM, "email": "OFIARA@example.org"})
+    assert again.status_code == 429 and again.headers["retry-after"] == "3600"
+    assert "Na ten adres wysłaliśmy już kilka wiadomości z linkiem potwierdzającym." in again.text
+    assert smtp_server.handler.recipients() == ["ofiara@example.org"] * 3
+    assert client.post("/subscribe", data={**FORM, "email": "ktos.inny@example.org"}).status_code == 200
+
+    monkeypatch.setattr(subscriptions, "CLIENT_LIMIT", (2, 3600.0))
+    del client.app.state.confirmation_limits  # as a freshly started server
+    for n in range(2):
+        assert client.post("/subscribe", data={**FORM, "email": f"adres{n}@example.org"}).status_code == 200
+    sprayed = client.post("/subscribe", data={**FORM, "email": "adres2@example.org"})
+    assert sprayed.status_code == 429 and "zbyt wiele zapisów" in sprayed.text
+    assert len(smtp_server.handler.messages) == 6
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_no_confirmation_link_to_a_loopback_address(client: TestClient, database: str, smtp_server: SmtpServer,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """`ropsfeed serve --host 0.0.0.0` without ROPSFEED_BASE_URL names itself http://127.0.0.1:PORT/:
+    a visitor who reached it by another name would be mailed a link to their own machine. Such a
+    form is refused (503, the operator told in the log); on the machine itself it works."""
+    monkeypatch.setenv("ROPSFEED_BASE_URL", "http://127.0.0.1:8000/")
+    refused = client.post("/subscribe", data={**FORM, "email": "ola@example.org"})
+    assert refused.status_code == 503 and "chwilowo niedostępna" in refused.text
+    assert smtp_server.handler.messages == []
+    local = TestClient(client.app, base_url="http://127.0.0.1:8000")
+    assert local.post("/subscribe", data={**FORM, "email": "ola@example.org"}).status_code == 200
+    text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+    assert "http://127.0.0.1:8000/confirm/" in text
