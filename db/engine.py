@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///ropsfeed.db"
@@ -42,6 +42,14 @@ SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a commit that grows the 
 # SQLite files whose write-ahead log a thread of this process checkpoints (db/checkpoint.py): the
 # process's own connections then leave checkpoints to it instead of running them in their commits.
 BACKGROUND_CHECKPOINTS: set[str] = set()
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether a failed statement says the database is away — it may be back for the next try, so
+    what was to be written is kept — rather than that it refused the statement, which would fail again."""
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError | OSError):
+        return True
+    return bool(getattr(exc, "connection_invalidated", False))
 
 
 def database_reason(exc: BaseException) -> str:

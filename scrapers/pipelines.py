@@ -26,13 +26,12 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import is_asyncio_available
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from aggregator.annotate import Annotations, dating_sight
 from aggregator.dedup.ahead import FeaturesAhead, for_run
 from aggregator.stories import DraftRun, draft_for
 from db.clean import KEY_LENGTH, URL_LENGTH, clean_item, clean_raws, shown
-from db.engine import DatabaseUnavailable, database_reason, session_scope
+from db.engine import database_away, database_reason, session_scope
 from db.failed_pages import forget
 from db.store import BatchResult, save_announcements, tombstone, tombstone_missing
 from scrapers.annotation_pool import Annotator
@@ -85,14 +84,6 @@ def _split(units: list[Unit]) -> tuple[list[AnnouncementItem], list[RawResponse]
     items = [u for u in units if isinstance(u, AnnouncementItem)]
     raws = [u for u in units if isinstance(u, RawResponse)]
     return items, raws, [u for u in units if isinstance(u, TombstoneItem)]
-
-
-def database_away(exc: BaseException) -> bool:
-    """Whether a failed write says the database is away — it may be back for the next write, so the
-    batch is kept — rather than that it refused the batch, which would fail again."""
-    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError | OSError):
-        return True
-    return bool(getattr(exc, "connection_invalidated", False))
 
 
 class StoragePipeline:

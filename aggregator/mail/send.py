@@ -15,6 +15,7 @@ commit of step 4, which no SMTP client can close.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from aggregator.mail.settings import MailConfigError, MailSettings
 from aggregator.mail.smtp import ConnectionLost, Deferred, Refused, SmtpSender
 from aggregator.mail.subscribers import transport_address
 from aggregator.mail.tokens import unsubscribe_token
-from db.engine import session_scope
+from db.engine import database_away, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.models import Delivery, Subscriber
 from db.upsert import insert_for
@@ -49,18 +50,21 @@ class SendReport:
     deferred: int = 0
     refused: int = 0
     locked: int = 0  # another run held the subscriber
+    crashed: int = 0  # subscribers whose digest failed for an unexpected reason (tried again next run)
     aborted: str | None = None  # why the run stopped early (the SMTP server went away)
     errors: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return bool(self.deferred or self.aborted)
+        return bool(self.deferred or self.crashed or self.aborted)
 
     def summary(self) -> str:
         text = (
             f"{self.sent} digest(s) sent with {self.stories} story(ies); {self.empty} with nothing new; "
             f"{self.deferred} deferred; {self.refused} refused; {self.locked} left to a concurrent run"
         )
+        if self.crashed:
+            text += f"; {self.crashed} failed"
         return text + (f"; stopped: {self.aborted}" if self.aborted else "")
 
 
@@ -156,7 +160,11 @@ def send_digests(url: str, settings: MailSettings, *, frequency: str | None = No
     try:
         for subscriber_id in due_subscribers(url, now, frequency):
             if dry_run:
-                _dry_run_one(url, builder, subscriber_id, now, report, echo)
+                try:
+                    _dry_run_one(url, builder, subscriber_id, now, report, echo)
+                except Exception as exc:
+                    if _stops_the_run(exc, subscriber_id, report):
+                        break
                 continue
             if not _take_lease(url, subscriber_id, owner):
                 report.locked += 1
@@ -168,6 +176,11 @@ def send_digests(url: str, settings: MailSettings, *, frequency: str | None = No
                 report.aborted = str(exc)
                 log.error("digest run stopped, the rest waits for the next run: %s", exc)
                 break
+            except Exception as exc:
+                with contextlib.suppress(Exception):  # else the lease runs out (LEASE)
+                    _release(url, subscriber_id, owner)
+                if _stops_the_run(exc, subscriber_id, report):
+                    break
             except BaseException:
                 _release(url, subscriber_id, owner)
                 raise
@@ -175,6 +188,25 @@ def send_digests(url: str, settings: MailSettings, *, frequency: str | None = No
         if sender is None:
             smtp.close()
     return report
+
+
+def _stops_the_run(exc: Exception, subscriber_id: int, report: SendReport) -> bool:
+    """An unexpected failure of one subscriber's digest (a value in their row no code expects, a
+    bug): said in one line, their digest left for the next run (nothing recorded as sent), and the
+    others' digests go on — one subscriber's digest no longer stops everyone's, night after night.
+    True when the failure is the database going away: every later subscriber would fail alike."""
+    if database_away(exc):
+        report.aborted = f"the database is away: {database_reason(exc)}"
+        log.error("digest run stopped, the rest waits for the next run: the database is away: %s",
+                  database_reason(exc))  # fmt: skip
+        return True
+    report.crashed += 1
+    reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else '(no message)'}"
+    report.errors.append(f"subscriber {subscriber_id}: {reason}")
+    log.error("digest for subscriber %d failed, the next run tries it again (the others go on): %s", subscriber_id,
+              reason)  # fmt: skip
+    log.debug("digest for subscriber %d failed", subscriber_id, exc_info=exc)
+    return False
 
 
 def _dry_run_one(url: str, builder: DigestBuilder, subscriber_id: int, now: datetime, report: SendReport,

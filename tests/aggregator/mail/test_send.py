@@ -491,3 +491,37 @@ def test_subscribing_again_after_unsubscribing_starts_afresh(database: str, smtp
     assert send_digests(database, mail_settings, now=NOW + timedelta(days=60), echo=quiet).sent == 1
     text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
     assert "Lutowe" in text and "Styczniowe" not in text
+
+
+def test_one_subscribers_failing_digest_stops_nobody_elses(database: str, smtp_server: SmtpServer,
+                                                           mail_settings, caplog) -> None:  # fmt: skip
+    """A row no code expects (a frequency edited by hand into one there is not) fails that subscriber's digest
+    alone: one line names them and why, the others are sent, the run is failed (exit 1), nothing is
+    recorded for them, and once the row is mended the next run sends theirs."""
+    import logging
+
+    from sqlalchemy import update
+
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Mazowieckie")
+    subscribers(database, ala=DigestSettings(), bad=DigestSettings(), ola=DigestSettings())
+    with session_scope(database, write=True) as session:
+        session.execute(update(Subscriber).where(Subscriber.email == "bad@example.org").values(frequency="monthly"))
+        bad = session.scalar(select(Subscriber.id).where(Subscriber.email == "bad@example.org"))
+    with caplog.at_level(logging.ERROR, logger="aggregator.mail.send"):
+        report = send_digests(database, mail_settings, now=NOW, echo=quiet)
+    assert (report.sent, report.crashed, report.failed) == (2, 1, True)
+    assert sorted(smtp_server.handler.recipients()) == ["ala@example.org", "ola@example.org"]
+    [error] = report.errors
+    assert error.startswith(f"subscriber {bad}: ") and "\n" not in error
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert line.startswith(f"digest for subscriber {bad} failed, the next run tries it again") and "\n" not in line
+    assert "failed" in report.summary()
+    with session_scope(database) as session:
+        row = session.get_one(Subscriber, bad)
+        assert row.last_digest_at is None and row.lease_owner is None  # left for the next run, not leased
+    with session_scope(database, write=True) as session:
+        session.execute(update(Subscriber).where(Subscriber.id == bad).values(frequency="daily"))
+    again = send_digests(database, mail_settings, now=NOW + timedelta(minutes=30), echo=quiet)
+    assert (again.sent, again.failed) == (1, False)
+    assert smtp_server.handler.recipients()[-1] == "bad@example.org"
