@@ -372,7 +372,8 @@ _RANGE_OPENER_BEFORE = re.compile(
     r"(?:\bod|\bw\s+dniach|\bw\s+okresie|\bw\s+terminie|\btermin\w*\s*:?)(?:\s+dnia|\s+dn\.)?\s*$", re.IGNORECASE
 )
 _DASH_GAP = re.compile(r"\s*[-–—−]\s*")
-_DO_GAP = re.compile(r"\s*,?\s*do(?:\s+dnia|\s+dn\.)?\s*", re.IGNORECASE)
+# "od 15.10.2018 r. (poniedziałek) do 29.10.2018 r.": the first day's weekday may stand in the gap
+_DO_GAP = re.compile(rf"\s*(?:\(\s*{_WD}\s*\)\s*)?,?\s*do(?:\s+dnia|\s+dn\.)?\s*", re.IGNORECASE)
 _A_GAP = re.compile(r"\s*a\s*", re.IGNORECASE)
 _LIST_GAP = re.compile(r"\s*(?:,|;|i|oraz)\s*", re.IGNORECASE)
 _REL_BRIDGE = re.compile(r"[\s,:;.\-–]*(?:jest|to|tj|czyli)?[\s,:;.\-–]*", re.IGNORECASE)

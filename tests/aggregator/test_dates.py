@@ -130,6 +130,13 @@ def test_od_day_do_day_month_is_a_range_with_its_deadline(text: str, expected: t
     assert (span.match, span.start, span.end, span.kind) == (*expected, "range")
 
 
+def test_a_weekday_in_brackets_between_the_ends_keeps_the_range() -> None:
+    """The demo's mcps-es consultation: a `from` and an `until` row instead of one period."""
+    text = "Konsultacje będą trwały od 15.10.2018 r. (poniedziałek) do 29.10.2018 r. (poniedziałek)."
+    (span,) = find_dates(text, date(2018, 10, 1))
+    assert (span.start, span.end, span.kind) == (date(2018, 10, 15), date(2018, 10, 29), "range")
+
+
 @pytest.mark.parametrize(
     ("text", "match", "deadline"),
     [
