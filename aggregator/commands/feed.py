@@ -19,7 +19,12 @@ def feed(
         str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
     ] = None,
     source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
-    entity: Annotated[str | None, typer.Option(help="Institution: entity key, canonical name or acronym.")] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option(
+            help="Institution: entity key, acronym or name (any case, with or without diacritics, inflected)."
+        ),
+    ] = None,
     query: Annotated[str | None, typer.Option(help="Words that must all occur (case and diacritics ignored).")] = None,
     limit: Annotated[int, typer.Option(help="Number of entries, newest first.")] = 50,
     db: DbOption = None,

@@ -10,9 +10,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from aggregator.feeds import FeedFilters, _updated
+from aggregator.annotate import annotate
+from aggregator.feeds import FeedFilters, _updated, select_entries
 from db.engine import session_scope
 from db.models import Announcement, Attachment, Story
+from db.store import save_announcements
+from scrapers.items import AnnouncementItem
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 
@@ -198,3 +201,35 @@ def test_real_announcements_carry_their_full_text_and_files_in_every_format(craw
     assert (
         '<a href="https://www.rops-bialystok.pl/wp-content/uploads/2021/10/tabela.pdf">Tabela</a> (PDF)' in description
     )
+
+
+LODZ_TYPED = [
+    "Regionalne Centrum Polityki Społecznej w Łodzi",  # the canonical name
+    "regionalne centrum polityki społecznej w łodzi",  # SQLite's lower() leaves "Ł": found nothing there
+    "REGIONALNE CENTRUM POLITYKI SPOŁECZNEJ W ŁODZI",
+    "regionalnego centrum polityki spolecznej w lodzi",  # inflected, no diacritics
+    "RCPS w Łodzi",
+    "rcps w lodzi",
+    "rcps-lodz",  # the key
+    "rcps",  # the acronym in lower case
+]
+
+
+@pytest.mark.parametrize("typed", LODZ_TYPED)
+def test_an_institution_filter_finds_it_however_it_is_typed(database: str, typed: str) -> None:
+    """`--entity` (and a subscriber's institutions): an analyst types the name as they would in a
+    search box; an empty feed with exit status 0 told them nothing about why."""
+    texts = {"lodz": "Regionalne Centrum Polityki Społecznej w Łodzi zaprasza na szkolenie.",
+             "other": "Mazowieckie Centrum Polityki Społecznej zaprasza na szkolenie."}  # fmt: skip
+    items = [
+        AnnouncementItem(source_id="mcps", url=f"https://mcps.com.pl/{key}/", title=f"Szkolenie {key}",
+                         body_html=f"<p>{body}</p>", body_text=body, published_at=datetime(2024, 5, 1, tzinfo=UTC))
+        for key, body in texts.items()
+    ]  # fmt: skip
+    with session_scope(database, write=True) as session:
+        save_announcements(
+            session, items, annotate=lambda i, seen: annotate(i.title, i.body_text, i.published_at, seen)
+        )
+    with session_scope(database) as session:
+        found = [entry.url for entry in select_entries(session, FeedFilters(entity=typed))]
+    assert found == ["https://mcps.com.pl/lodz/"]
