@@ -118,8 +118,10 @@ def test_examples_answer_correctly_on_sqlite(demo: str) -> None:
     assert got["most_mentioned_institutions"] and len(got["most_mentioned_institutions"]) <= 20
     pictures = {source: (announcements, count) for source, announcements, count in got["pictures_per_source"]}
     assert pictures["kujawsko-pomorskie"] == (4, 4) and pictures["rops-kielce"] == (1, 3), "a gallery: 3 in one"
+    assert Counter(dict(got["announcements_in_category"])) == expected_in_category(demo, "Aktualności")
     found = got["search sqlite"]
     assert found
+    assert_newest_first_undated_last(found)
     with session_scope(demo) as session:
         terms = dict(session.execute(select(Announcement.url, Announcement.search_terms)).all())
     for _, _, url in found:
@@ -131,13 +133,42 @@ def test_examples_answer_correctly_on_sqlite(demo: str) -> None:
 def test_examples_give_the_same_answers_on_postgresql(demo: str, postgres_url: str, mirror: BackgroundMirror) -> None:
     crawl_demo(postgres_url, mirror)
     sqlite, postgres = answers(demo, "sqlite"), answers(postgres_url, "postgresql")
-    for name in ("deadlines_next_30_days", "announcements_per_institution_month", "cross_posted_stories"):
+    for name in ("deadlines_next_30_days", "announcements_per_institution_month", "cross_posted_stories",
+                 "announcements_in_category"):  # fmt: skip
         assert sorted(postgres[name], key=str) == sorted(sqlite[name], key=str), name  # collations differ
     top = Counter({(n, k): c for n, k, c in postgres["most_mentioned_institutions"]})
     reference = {(n, k): c for n, k, c in sqlite["most_mentioned_institutions"]}
     cutoff = min(top.values())
     assert {key: c for key, c in top.items() if c > cutoff} == {k: c for k, c in reference.items() if c > cutoff}
     assert sorted(postgres["search postgresql"], key=str) == sorted(sqlite["search sqlite"], key=str)
+    assert_newest_first_undated_last(postgres["search postgresql"])  # PostgreSQL sorts NULL first unless told
+
+
+def assert_newest_first_undated_last(rows: list[tuple]) -> None:
+    """Rows whose first column is a Warsaw day or None: the dated ones newest first, then the rest."""
+    days = [row[0] for row in rows]
+    dated = [day for day in days if day is not None]
+    assert dated and days[: len(dated)] == dated == sorted(dated, reverse=True), days
+
+
+def expected_in_category(database: str, category: str) -> Counter:
+    with session_scope(database) as session:
+        rows = session.execute(
+            select(Announcement.source_id, Announcement.categories).where(Announcement.deleted_at.is_(None))
+        ).all()
+    counted = Counter(source for source, categories in rows if any(category in c for c in categories or []))
+    assert counted, f"the demo has announcements filed under {category!r}"
+    return counted
+
+
+def test_readme_example_is_the_tested_one() -> None:
+    """README's analysts' example runs on neither database as it stood (date('now') is SQLite's,
+    and the UTC day); it is the docs' tested deadlines query, word for word."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## For analysts: the tables") :]
+    sql = re.search(r"```sql\n(.*?)```", section, re.S)
+    assert sql is not None
+    assert sql.group(1).strip().rstrip(";") == examples()["deadlines_next_30_days"][1]
 
 
 def test_datasette_metadata_serves_the_docs_examples(demo: str) -> None:
