@@ -50,7 +50,8 @@ def feed(
             say_error(str(exc))
             raise typer.Exit(2) from exc
         entries = select_entries(session, filters, content=True)
-    typer.echo(render(entries, filters, feed_format))
+    # bytes: UTF-8 as the documents declare, not the locale's code page of a file or a pipe (Windows)
+    typer.echo(render(entries, filters, feed_format).encode("utf-8"))
 
 
 def register(app: typer.Typer) -> None:

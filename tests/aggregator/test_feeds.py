@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -233,3 +236,17 @@ def test_an_institution_filter_finds_it_however_it_is_typed(database: str, typed
     with session_scope(database) as session:
         found = [entry.url for entry in select_entries(session, FeedFilters(entity=typed))]
     assert found == ["https://mcps.com.pl/lodz/"]
+
+
+def test_the_feed_on_standard_output_is_utf8_whatever_the_locale_says(crawled: str) -> None:
+    """The documents declare UTF-8 (XML) or are JSON; a file or a pipe in the locale's code page
+    (Windows: cp1250) got cp1250 bytes under that declaration."""
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator.cli", "feed", "--db", crawled, "--format", "json", "--limit", "100"],
+        env={**os.environ, "PYTHONIOENCODING": "cp1250"}, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    document = json.loads(result.stdout.decode("utf-8"))
+    assert any(
+        "Ośrodek Polityki Społecznej" in " ".join(item["_ropsfeed"]["institutions"]) for item in document["items"]
+    )
