@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from aggregator.annotate import annotate
 from aggregator.export import announcement_rows
@@ -42,10 +42,12 @@ def examples() -> dict[str, tuple[str | None, str]]:
 
 
 def crawl_demo(database: str, mirror: BackgroundMirror) -> None:
-    """The demo crawl, plus one announcement whose recruitment deadline is in 10 days."""
+    """The demo crawl, plus one announcement whose recruitment deadline is in 10 days and a
+    programme horizon ("do roku 2030") as near as it is in December."""
     result = run_cli("crawl", "--mirror", mirror.url, "--db", database, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     add_upcoming_deadline(database)
+    bring_a_horizon_near(database)
 
 
 def add_upcoming_deadline(database: str) -> None:
@@ -62,6 +64,24 @@ def add_upcoming_deadline(database: str) -> None:
         )
 
 
+HORIZON_TITLE = "A programme's horizon"
+
+
+def bring_a_horizon_near(database: str) -> None:
+    """One "do roku 2030" of the demo (kind `until`, granularity `year`) 5 days from today, as
+    in the last days of 2030, under a title of its own: the deadlines query must leave it out."""
+    soon = datetime.now(WARSAW).date() + timedelta(days=5)
+    with session_scope(database, write=True) as session:
+        horizon = session.scalars(
+            select(EventDate).where(EventDate.kind == "until", EventDate.granularity == "year").order_by(EventDate.id)
+        ).first()
+        assert horizon is not None, "the demo names programmes running until a year"
+        horizon.start_date = soon
+        session.execute(
+            update(Announcement).where(Announcement.id == horizon.announcement_id).values(title=HORIZON_TITLE)
+        )
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_database: str) -> str:
     """A copy of the session's demo crawl (SQLite's backup API), plus the upcoming deadline."""
@@ -74,6 +94,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_database: str) -> str:
     target.close()
     database = f"sqlite:///{path}"
     add_upcoming_deadline(database)
+    bring_a_horizon_near(database)
     return database
 
 
@@ -95,7 +116,7 @@ def expected_deadlines(database: str) -> list[tuple]:
             select(Source.voivodeship, EventDate.start_date, Announcement.title)
             .join(Announcement, Announcement.id == EventDate.announcement_id)
             .join(Source, Source.id == Announcement.source_id)
-            .where(EventDate.kind == "until")
+            .where(EventDate.kind == "until", EventDate.granularity != "year")
         ).all()
     return sorted((v, d.isoformat(), t) for v, d, t in rows if 0 <= (d - today).days <= 30)
 
@@ -114,6 +135,7 @@ def test_examples_answer_correctly_on_sqlite(demo: str) -> None:
     deadlines = got["deadlines_next_30_days"]
     assert [(v, d, t) for v, d, _, t, _, _ in deadlines] == expected_deadlines(demo)
     assert ("podlaskie", "Nabór wniosków do programu") in {(r[0], r[3]) for r in deadlines}
+    assert HORIZON_TITLE not in {r[3] for r in deadlines}, "a programme's horizon is no deadline"
     assert all(0 <= r[2] <= 30 and "do " in r[5] for r in deadlines)
     per_month = got["announcements_per_institution_month"]
     assert Counter({(i, m): n for i, m, n in per_month}) == expected_per_month(demo)
