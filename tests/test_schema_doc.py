@@ -247,3 +247,22 @@ def test_datasette_metadata_serves_the_docs_examples(demo: str) -> None:
             exported = {row["url"] for row in announcement_rows(session, FeedFilters(query=query), None)}
         assert exported and {r["url"] for r in results[query]} == exported, query
     assert results["table_search"] and any("Nabór" in r["title"] for r in results["table_search"])
+
+
+def documented_view_columns() -> dict[str, list[str]]:
+    """view → the column names of its table in docs/schema.md (first cell of each row), in order."""
+    doc = (REPO / "docs" / "schema.md").read_text(encoding="utf-8")
+    views: dict[str, list[str]] = {}
+    for match in re.finditer(r"^### `(v_\w+)`(.*?)(?=^##)", doc, re.S | re.M):
+        rows = [line.split("|")[1] for line in match.group(2).splitlines() if line.startswith("| `")]
+        views[match.group(1)] = [name for cell in rows for name in re.findall(r"`(\w+)`", cell)]
+    return views
+
+
+def test_every_documented_view_column_is_there_and_every_column_is_documented(database: str) -> None:
+    """On both databases: an analyst reads the column list before writing a query."""
+    documented = documented_view_columns()
+    assert set(documented) == {"v_announcements", "v_stories", "v_mentions", "v_event_dates"}
+    with session_scope(database) as session:
+        for view, columns in documented.items():
+            assert sorted(session.execute(text(f"SELECT * FROM {view} WHERE 1 = 0")).keys()) == sorted(columns), view
