@@ -32,7 +32,7 @@ from aggregator.feed_content import FeedAttachment, attachments_html, load_conte
 from db.models import Announcement, AnnouncementVersion, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
 from db.types import UTCDateTime
-from scrapers.registry import VOIVODESHIPS, load_sources
+from scrapers.registry import VOIVODESHIPS, load_sources, voivodeship_named
 
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
 FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich z 16 województw w jednym miejscu"
@@ -76,9 +76,10 @@ class FeedFilters:
     seen_since: datetime | None = None
 
     def __post_init__(self) -> None:
-        for voivodeship in _merged(self.voivodeship, self.voivodeships):
-            if voivodeship not in VOIVODESHIPS:
-                raise ValueError(f"unknown voivodeship {voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
+        # "Mazowieckie", "slaskie": the registry's spelling, which the sources table holds
+        if self.voivodeship:
+            object.__setattr__(self, "voivodeship", _voivodeship(self.voivodeship))
+        object.__setattr__(self, "voivodeships", tuple(map(_voivodeship, self.voivodeships)))
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
         if self.offset < 0:
@@ -105,6 +106,13 @@ class FeedFilters:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
                                      ("entity", self.entity), ("q", self.query)) if v]  # fmt: skip
         return urlencode(pairs)
+
+
+def _voivodeship(value: str) -> str:
+    named = voivodeship_named(value)
+    if named is None:
+        raise ValueError(f"unknown voivodeship {value!r}; use one of: {', '.join(VOIVODESHIPS)}")
+    return named
 
 
 @dataclass

@@ -25,7 +25,7 @@ def export(
     level: Annotated[str, typer.Option(help="One row per story (as in the feed) or per announcement.")] = "stories",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
     voivodeship: Annotated[
-        str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
+        str | None, typer.Option(help="Polish adjective: mazowieckie, podlaskie, śląskie (or slaskie), …")
     ] = None,
     source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
     entity: Annotated[

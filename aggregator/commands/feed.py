@@ -16,7 +16,7 @@ from db.migrate import ensure_schema
 def feed(
     feed_format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "atom",
     voivodeship: Annotated[
-        str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
+        str | None, typer.Option(help="Polish adjective: mazowieckie, podlaskie, śląskie (or slaskie), …")
     ] = None,
     source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
     entity: Annotated[

@@ -97,6 +97,16 @@ def test_filters_narrow_and_combine(crawled: str) -> None:
     assert len(json.loads(feed(crawled, "--format", "json", "--limit", "5"))["items"]) == 5
 
 
+def test_a_voivodeship_typed_without_polish_letters_or_in_capitals_filters_as_written(crawled: str) -> None:
+    """`--voivodeship slaskie`: a keyboard without Polish letters could not filter śląskie, łódzkie,
+    świętokrzyskie … at all (the error listed the spelling it could not type)."""
+    lodzkie = items(crawled, "--voivodeship", "łódzkie")
+    assert lodzkie and items(crawled, "--voivodeship", "lodzkie") == lodzkie == items(
+        crawled, "--voivodeship", "Łódzkie"
+    )
+    assert FeedFilters(voivodeships=("SLASKIE", "mazowieckie")).voivodeships == ("śląskie", "mazowieckie")
+
+
 def test_bad_filters_are_clear_errors(crawled: str) -> None:
     result = run_cli("feed", "--db", crawled, "--voivodeship", "mazowsze")
     assert result.returncode == 2 and "unknown voivodeship 'mazowsze'" in result.stderr
