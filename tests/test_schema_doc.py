@@ -204,7 +204,10 @@ SEARCHES = ("Warmińsko-Mazurskiego", "MCPS-u", "ekonomia spoleczna", "spółdzi
 
 def test_datasette_loads_ropsfeeds_plugin() -> None:
     """The canned search needs `ropsfeed_match`: Datasette finds it through the entry point."""
-    assert "aggregator.datasette_plugin" in {e.value for e in entry_points(group="datasette")}
+    plugins = {e.value for e in entry_points(group="datasette")}
+    assert "aggregator.datasette_plugin" in plugins, (
+        "entry point not installed: `make install` (pyproject.toml changed)"
+    )
 
 
 def test_datasette_metadata_serves_the_docs_examples(demo: str) -> None:
