@@ -72,8 +72,11 @@ def bring_a_horizon_near(database: str) -> None:
     in the last days of 2030, under a title of its own: the deadlines query must leave it out."""
     soon = datetime.now(WARSAW).date() + timedelta(days=5)
     with session_scope(database, write=True) as session:
-        horizon = session.scalars(
-            select(EventDate).where(EventDate.kind == "until", EventDate.granularity == "year").order_by(EventDate.id)
+        horizon = session.scalars(  # the same one on both databases (ids follow the order of writes)
+            select(EventDate)
+            .join(Announcement, Announcement.id == EventDate.announcement_id)
+            .where(EventDate.kind == "until", EventDate.granularity == "year")
+            .order_by(Announcement.url, EventDate.field, EventDate.char_start)
         ).first()
         assert horizon is not None, "the demo names programmes running until a year"
         horizon.start_date = soon
