@@ -230,8 +230,8 @@ _ALTERNATIVES = [
     rf"(?P<iso>(?<![\d.,/])(?P<iso_y>{_YEAR})(?P<iso_s>[-.])(?P<iso_m>0[1-9]|1[0-2])(?P=iso_s)"
     rf"(?P<iso_d>0[1-9]|[12]\d|3[01])(?:T(?P<iso_h>[01]\d|2[0-3]):(?P<iso_mi>[0-5]\d)"
     rf"(?::(?P<iso_sec>[0-5]\d)(?:\.\d+)?)?(?P<iso_tz>Z|[+-]\d\d:?\d\d)?)?(?!\d|[.,]\d))",
-    # Day-first numeric dates, optionally with a leading day for a range: 19-20.05.2022 r.
-    rf"(?P<num>(?<![\d.,/])(?:(?P<num_d0>{_DAY})\s{{0,2}}[-–]\s{{0,2}})?(?P<num_d>{_DAY})"
+    # Day-first numeric dates, optionally with a leading day for a range: 19-20.05.2022 r., (od) 1 do 15.05.2024
+    rf"(?P<num>(?<![\d.,/])(?:(?P<num_d0>{_DAY})(?P<num_c>\s{{0,2}}[-–]\s{{0,2}}|\s{{1,2}}do\s{{1,2}}))?(?P<num_d>{_DAY})"
     rf"(?P<num_s>[./-])\s?(?P<num_m>{_MON})(?P=num_s)\s?(?P<num_y>{_YEAR})(?!\d|[.,]\d){_YSUF}?)",
     # Roman-numeral months: 15.IV.2019, 15 IV 2019
     rf"(?P<rom>(?<![\w.,/])(?P<rom_d>{_DAY})(?:\.\s?|\s)(?P<rom_m>{_ROM})(?:\.\s?|\s)"
@@ -372,7 +372,8 @@ _RANGE_OPENER_BEFORE = re.compile(
     r"(?:\bod|\bw\s+dniach|\bw\s+okresie|\bw\s+terminie|\btermin\w*\s*:?)(?:\s+dnia|\s+dn\.)?\s*$", re.IGNORECASE
 )
 _DASH_GAP = re.compile(r"\s*[-–—−]\s*")
-_DO_GAP = re.compile(r"\s*,?\s*do(?:\s+dnia|\s+dn\.)?\s*", re.IGNORECASE)
+# "od 15.10.2018 r. (poniedziałek) do 29.10.2018 r.": the first day's weekday may stand in the gap
+_DO_GAP = re.compile(rf"\s*(?:\(\s*{_WD}\s*\)\s*)?,?\s*do(?:\s+dnia|\s+dn\.)?\s*", re.IGNORECASE)
 _A_GAP = re.compile(r"\s*a\s*", re.IGNORECASE)
 _LIST_GAP = re.compile(r"\s*(?:,|;|i|oraz)\s*", re.IGNORECASE)
 _REL_BRIDGE = re.compile(r"[\s,:;.\-–]*(?:jest|to|tj|czyli)?[\s,:;.\-–]*", re.IGNORECASE)
@@ -486,6 +487,8 @@ def _build_num(m: re.Match[str], text: str) -> list[_Atom] | None:
         m.start(), m.end(), "day", month=int(m.group("num_m")), day=int(m.group("num_d")), year=int(m.group("num_y"))
     )
     if m.group("num_d0"):
+        if m.group("num_c").strip().lower() == "do" and _frame_before(text, m.start())[0] != "from":
+            return None  # "dla 20 do 25.05.2024": only "od 1 do 15.05.2024" opens a range with "do"
         atom.day, atom.day_last = int(m.group("num_d0")), atom.day
     _attach_time(atom, text)
     return [atom]
@@ -909,6 +912,8 @@ def _single(text: str, a: _Atom, ref: date) -> DateSpan | None:
     kind, s = _kind_of(text, a)
     if kind == "until":
         start, end = (end if end is not None else start), None
+    elif kind == "from" and a.day_last is not None:
+        kind = "range"  # "od 3 do 7 czerwca 2024": the atom holds both ends; "od" opens it, no more
     elif kind == "from":
         end = None
     else:

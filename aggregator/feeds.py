@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ from aggregator.feed_content import FeedAttachment, attachments_html, load_conte
 from db.models import Announcement, AnnouncementVersion, CrawlRun, Entity, Mention, Source, Story
 from db.search import parse_query, search_condition
 from db.types import UTCDateTime
-from scrapers.registry import VOIVODESHIPS, load_sources
+from scrapers.registry import VOIVODESHIPS, load_sources, voivodeship_named
 
 FEED_TITLE = "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
 FEED_SUBTITLE = "Ogłoszenia MCPS, ROPS, RCPS, DOPS i urzędów marszałkowskich z 16 województw w jednym miejscu"
@@ -75,9 +76,10 @@ class FeedFilters:
     seen_since: datetime | None = None
 
     def __post_init__(self) -> None:
-        for voivodeship in _merged(self.voivodeship, self.voivodeships):
-            if voivodeship not in VOIVODESHIPS:
-                raise ValueError(f"unknown voivodeship {voivodeship!r}; use one of: {', '.join(VOIVODESHIPS)}")
+        # "Mazowieckie", "slaskie": the registry's spelling, which the sources table holds
+        if self.voivodeship:
+            object.__setattr__(self, "voivodeship", _voivodeship(self.voivodeship))
+        object.__setattr__(self, "voivodeships", tuple(map(_voivodeship, self.voivodeships)))
         if not 1 <= self.limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
         if self.offset < 0:
@@ -104,6 +106,13 @@ class FeedFilters:
         pairs = [(k, v) for k, v in (("voivodeship", self.voivodeship), ("source", self.source),
                                      ("entity", self.entity), ("q", self.query)) if v]  # fmt: skip
         return urlencode(pairs)
+
+
+def _voivodeship(value: str) -> str:
+    named = voivodeship_named(value)
+    if named is None:
+        raise ValueError(f"unknown voivodeship {value!r}; use one of: {', '.join(VOIVODESHIPS)}")
+    return named
 
 
 @dataclass
@@ -241,13 +250,50 @@ def matching_members(
     entities = _merged(filters.entity, filters.entities)
     if not entities:
         return member
-    wanted = select(Entity.id).where(
-        or_(*(or_(Entity.key == e, func.lower(Entity.canonical) == e.lower(), Entity.acronym == e) for e in entities))
-    )
+    wanted = select(Entity.id).where(or_(*(_names_entity(e) for e in entities)))
     keys = select(Entity.key).where(Entity.id.in_(wanted))
     mentioned = select(Mention.announcement_id).where(Mention.entity_id.in_(wanted))
     # Two branches rather than one OR, so each is driven by its own index.
     return union_all(member.where(Announcement.id.in_(mentioned)), member.where(Source.entity_key.in_(keys)))
+
+
+def _names_entity(value: str) -> ColumnElement[bool]:
+    """The entities an `--entity` value names: its key, its canonical name, its acronym in any case
+    ("rops", "Mcps"), or any way an analyst writes the name — lower case, without diacritics,
+    inflected ("mazowieckie centrum polityki spolecznej", "Mazowieckiego Centrum Polityki
+    Społecznej", "ROPS w Białymstoku") — read by the entity layer into the key a crawl stores.
+
+    Not SQL's lower(): SQLite's folds only ASCII, so "… w łodzi" found RCPS w Łodzi on PostgreSQL
+    and nothing on SQLite."""
+    return or_(
+        Entity.key == value,
+        Entity.key.in_(linked_entity_keys(value)),
+        func.lower(Entity.canonical) == value.lower(),
+        func.upper(Entity.acronym) == value.upper(),
+    )
+
+
+@lru_cache(maxsize=4096)
+def linked_entity_keys(value: str) -> tuple[str, ...]:
+    """The key of the one institution `value` (a name of several words) names as a whole, as the
+    entity layer links a mention in a page, so the key is the one a crawl stored; () when it names
+    none or several. An acronym the gazetteer knows may be typed in lower case ("rops w
+    bialymstoku")."""
+    text = " ".join(value.split())
+    if " " not in text:
+        return ()  # a key, an acronym or one word: _names_entity's own comparisons (no morfeusz2 to load)
+    from aggregator.entities import analyse_text, gazetteer
+
+    attempts = [text]
+    acronyms = {e.acronym.upper(): e.acronym for e in gazetteer() if e.acronym}
+    words = text.split(" ")
+    if any(w.upper() in acronyms and w != acronyms[w.upper()] for w in words):
+        attempts.append(" ".join(acronyms.get(w.upper(), w) for w in words))
+    for attempt in attempts:
+        mentions = analyse_text(attempt)
+        if len(mentions) == 1 and (mentions[0].char_start, mentions[0].char_end) == (0, len(attempt)):
+            return (mentions[0].entity.key,)
+    return ()
 
 
 def _newest(

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from aggregator.diacritics import strip_diacritics
 from aggregator.urls import UrlIdentity, host_key
 
 # ROPSFEED_SOURCES points at another registry file (an operator's own selection, the benchmarks).
@@ -26,6 +27,16 @@ VOIVODESHIPS = (
     "świętokrzyskie", "warmińsko-mazurskie", "wielkopolskie", "zachodniopomorskie",
 )  # fmt: skip
 PLATFORMS = ("wordpress", "joomla", "drupal", "html")
+
+
+def voivodeship_named(value: str) -> str | None:
+    """The voivodeship `value` names, spelled as the registry spells it, however a person typed it:
+    "Mazowieckie", "slaskie", "LODZKIE" (no keyboard with Polish letters: "śląskie" and "łódzkie"
+    were out of reach of a filter that took the exact spelling only); None when it names none."""
+    return _VOIVODESHIPS_FOLDED.get(strip_diacritics(" ".join(value.split())).lower())
+
+
+_VOIVODESHIPS_FOLDED = {strip_diacritics(v).lower(): v for v in VOIVODESHIPS}
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ def add(
     voivodeship: Annotated[list[str] | None, typer.Option(help="Repeatable: mazowieckie, podlaskie, …")] = None,
     source: Annotated[list[str] | None, typer.Option(help="Repeatable source id (see `ropsfeed sources`).")] = None,
     entity: Annotated[
-        list[str] | None, typer.Option(help="Repeatable institution: entity key, canonical name or acronym.")
+        list[str] | None,
+        typer.Option(help="Repeatable institution: entity key, acronym or name (any case, diacritics, inflection)."),
     ] = None,
     keyword: Annotated[
         list[str] | None, typer.Option(help="Repeatable; a story matches any keyword whose words all occur.")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -22,10 +25,15 @@ def export(
     level: Annotated[str, typer.Option(help="One row per story (as in the feed) or per announcement.")] = "stories",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
     voivodeship: Annotated[
-        str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
+        str | None, typer.Option(help="Polish adjective: mazowieckie, podlaskie, śląskie (or slaskie), …")
     ] = None,
     source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
-    entity: Annotated[str | None, typer.Option(help="Institution: entity key, canonical name or acronym.")] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option(
+            help="Institution: entity key, acronym or name (any case, with or without diacritics, inflected)."
+        ),
+    ] = None,
     query: Annotated[
         str | None, typer.Option(help="Words that must all occur (case, diacritics, inflection ignored).")
     ] = None,
@@ -62,7 +70,8 @@ def export(
             say_error(str(exc))
             raise typer.Exit(2) from exc
         if output is None:
-            write(rows(session, filters, limit), columns, export_format, sys.stdout)
+            with utf8_stdout() as out:
+                write(rows(session, filters, limit), columns, export_format, out)
             return
         # Written next to the target and renamed at the end: a failed export never leaves half a file
         # where the previous complete one was.
@@ -77,6 +86,23 @@ def export(
         finally:
             partial.unlink(missing_ok=True)
     typer.echo(f"{count} {level} written to {output}", err=True)
+
+
+@contextmanager
+def utf8_stdout() -> Iterator[TextIO]:
+    """Standard output as UTF-8 text, whatever the locale says, and without newline translation.
+
+    The export is documented as UTF-8, but `sys.stdout` encodes with the locale's code page when it
+    is a file or a pipe: on Windows (cp1250, `ropsfeed export > plik.csv`) or with a non-UTF-8
+    locale, `csv` came out in that code page and `csv-excel` stopped at its byte order mark with
+    a UnicodeEncodeError; Windows' text mode also made csv-excel's CRLF a CR CR LF."""
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.detach()  # the wrapper must not close the process's stdout when it goes
 
 
 def register(app: typer.Typer) -> None:

@@ -16,10 +16,15 @@ from db.migrate import ensure_schema
 def feed(
     feed_format: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "atom",
     voivodeship: Annotated[
-        str | None, typer.Option(help="Lower-case Polish adjective: mazowieckie, podlaskie, …")
+        str | None, typer.Option(help="Polish adjective: mazowieckie, podlaskie, śląskie (or slaskie), …")
     ] = None,
     source: Annotated[str | None, typer.Option(help="Source id (see `ropsfeed sources`).")] = None,
-    entity: Annotated[str | None, typer.Option(help="Institution: entity key, canonical name or acronym.")] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option(
+            help="Institution: entity key, acronym or name (any case, with or without diacritics, inflected)."
+        ),
+    ] = None,
     query: Annotated[str | None, typer.Option(help="Words that must all occur (case and diacritics ignored).")] = None,
     limit: Annotated[int, typer.Option(help="Number of entries, newest first.")] = 50,
     db: DbOption = None,
@@ -45,7 +50,8 @@ def feed(
             say_error(str(exc))
             raise typer.Exit(2) from exc
         entries = select_entries(session, filters, content=True)
-    typer.echo(render(entries, filters, feed_format))
+    # bytes: UTF-8 as the documents declare, not the locale's code page of a file or a pipe (Windows)
+    typer.echo(render(entries, filters, feed_format).encode("utf-8"))
 
 
 def register(app: typer.Typer) -> None:

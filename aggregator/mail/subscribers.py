@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from aggregator.choices import FREQUENCIES, WEEKDAYS
 from aggregator.diacritics import strip_diacritics
 from db.models import Subscriber
-from scrapers.registry import VOIVODESHIPS, load_sources
+from scrapers.registry import VOIVODESHIPS, load_sources, voivodeship_named
 
 WEEKDAYS_PL = ("poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela")
 MAX_FILTER_VALUES = 50
@@ -109,9 +109,11 @@ class DigestSettings:
             if len(values) > MAX_FILTER_VALUES or any(len(v) > 200 for v in values):
                 raise SubscriberError(f"too many or too long {name}")
             object.__setattr__(self, name, values)
-        unknown = [v for v in self.voivodeships if v not in VOIVODESHIPS]
+        unknown = [v for v in self.voivodeships if voivodeship_named(v) is None]
         if unknown:
             raise SubscriberError(f"unknown voivodeship {unknown[0]!r}; use one of: {', '.join(VOIVODESHIPS)}")
+        # "slaskie" is stored as "śląskie", as the feed's --voivodeship reads it
+        object.__setattr__(self, "voivodeships", tuple(dict.fromkeys(map(voivodeship_named, self.voivodeships))))
         unknown = [s for s in self.sources if s not in _known_sources()] if check_sources else []
         if unknown:
             raise SubscriberError(f"unknown source {unknown[0]!r}; see `ropsfeed sources`")

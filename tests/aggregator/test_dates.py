@@ -115,6 +115,42 @@ def test_design_forms(text: str, reference: str | None, expected: list[tuple[str
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Nabór trwa od 3 do 7 czerwca 2024 r.", ("od 3 do 7 czerwca 2024 r.", date(2024, 6, 3), date(2024, 6, 7))),
+        ("Wnioski od 1 do 15 maja br.", ("od 1 do 15 maja br.", date(2024, 5, 1), date(2024, 5, 15))),
+        ("Zgłoszenia od 1 do 15.05.2024 r.", ("od 1 do 15.05.2024 r.", date(2024, 5, 1), date(2024, 5, 15))),
+        ("od dnia 1 do 15.05.2024", ("od dnia 1 do 15.05.2024", date(2024, 5, 1), date(2024, 5, 15))),
+    ],
+)
+def test_od_day_do_day_month_is_a_range_with_its_deadline(text: str, expected: tuple[str, date, date]) -> None:
+    """ "od 3 do 7 czerwca": both days are in the one expression; the "od" in front made it an
+    open-ended `from` that lost its end (the deadline an analyst filters on)."""
+    (span,) = find_dates(text, date(2024, 4, 20))
+    assert (span.match, span.start, span.end, span.kind) == (*expected, "range")
+
+
+def test_a_weekday_in_brackets_between_the_ends_keeps_the_range() -> None:
+    """The demo's mcps-es consultation: a `from` and an `until` row instead of one period."""
+    text = "Konsultacje będą trwały od 15.10.2018 r. (poniedziałek) do 29.10.2018 r. (poniedziałek)."
+    (span,) = find_dates(text, date(2018, 10, 1))
+    assert (span.start, span.end, span.kind) == (date(2018, 10, 15), date(2018, 10, 29), "range")
+
+
+@pytest.mark.parametrize(
+    ("text", "match", "deadline"),
+    [
+        ("dla 20 do 25.05.2024", "do 25.05.2024", date(2024, 5, 25)),
+        ("1 do 15.05.2024", "do 15.05.2024", date(2024, 5, 15)),
+    ],
+)
+def test_a_day_before_do_opens_a_numeric_range_only_after_od(text: str, match: str, deadline: date) -> None:
+    """A count or a number before "do 25.05.2024" is no first day: the deadline stays a deadline."""
+    (span,) = find_dates(text, date(2024, 4, 20))
+    assert (span.match, span.start, span.end, span.kind) == (match, deadline, None, "until")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "ul. 3 Maja",

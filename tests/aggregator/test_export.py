@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,20 @@ def test_a_cell_that_looks_like_a_formula_stays_text_in_excel() -> None:
           ("title", "lead", "url"), "csv-excel", out)  # fmt: skip
     [row] = list(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff")), delimiter=";"))
     assert row == {"title": '\'=HYPERLINK("http://x")', "lead": "'-10% kosztów", "url": "https://x.pl/"}
+
+
+@pytest.mark.parametrize("export_format", ["csv", "csv-excel", "jsonl"])
+def test_standard_output_is_utf8_whatever_the_locale_says(crawled: str, export_format: str) -> None:
+    """`ropsfeed export > plik.csv` where standard output is not UTF-8 (Windows writes a file or a
+    pipe in cp1250; here PYTHONIOENCODING says so): the export is UTF-8 as documented, not the code
+    page, and csv-excel's byte order mark is no UnicodeEncodeError."""
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator.cli", "export", "--db", crawled, "--format", export_format,
+         "--level", "announcements"],
+        env={**os.environ, "PYTHONIOENCODING": "cp1250"}, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    text = result.stdout.decode("utf-8")
+    assert "Regionalny Ośrodek Polityki Społecznej" in text
+    assert result.stdout.startswith(b"\xef\xbb\xbf") == (export_format == "csv-excel")
+    assert b"\r\r\n" not in result.stdout

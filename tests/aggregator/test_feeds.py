@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -10,9 +13,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from aggregator.feeds import FeedFilters, _updated
+from aggregator.annotate import annotate
+from aggregator.feeds import FeedFilters, _updated, select_entries
 from db.engine import session_scope
 from db.models import Announcement, Attachment, Story
+from db.store import save_announcements
+from scrapers.items import AnnouncementItem
 from tests.aggregator.cli_inprocess import invoke
 from tests.conftest import run_cli
 
@@ -89,6 +95,16 @@ def test_filters_narrow_and_combine(crawled: str) -> None:
         assert bialystok in item["_ropsfeed"]["institutions"] or item["_ropsfeed"]["source"] == "rops-bialystok"
     assert items(crawled, "--entity", "MCPS") == items(crawled, "--entity", "mcps")
     assert len(json.loads(feed(crawled, "--format", "json", "--limit", "5"))["items"]) == 5
+
+
+def test_a_voivodeship_typed_without_polish_letters_or_in_capitals_filters_as_written(crawled: str) -> None:
+    """`--voivodeship slaskie`: a keyboard without Polish letters could not filter śląskie, łódzkie,
+    świętokrzyskie … at all (the error listed the spelling it could not type)."""
+    lodzkie = items(crawled, "--voivodeship", "łódzkie")
+    assert lodzkie and items(crawled, "--voivodeship", "lodzkie") == lodzkie == items(
+        crawled, "--voivodeship", "Łódzkie"
+    )
+    assert FeedFilters(voivodeships=("SLASKIE", "mazowieckie")).voivodeships == ("śląskie", "mazowieckie")
 
 
 def test_bad_filters_are_clear_errors(crawled: str) -> None:
@@ -197,4 +213,50 @@ def test_real_announcements_carry_their_full_text_and_files_in_every_format(craw
     assert "<h3>Załączniki</h3>" in description and description.count("<li>") == 5
     assert (
         '<a href="https://www.rops-bialystok.pl/wp-content/uploads/2021/10/tabela.pdf">Tabela</a> (PDF)' in description
+    )
+
+
+LODZ_TYPED = [
+    "Regionalne Centrum Polityki Społecznej w Łodzi",  # the canonical name
+    "regionalne centrum polityki społecznej w łodzi",  # SQLite's lower() leaves "Ł": found nothing there
+    "REGIONALNE CENTRUM POLITYKI SPOŁECZNEJ W ŁODZI",
+    "regionalnego centrum polityki spolecznej w lodzi",  # inflected, no diacritics
+    "RCPS w Łodzi",
+    "rcps w lodzi",
+    "rcps-lodz",  # the key
+    "rcps",  # the acronym in lower case
+]
+
+
+@pytest.mark.parametrize("typed", LODZ_TYPED)
+def test_an_institution_filter_finds_it_however_it_is_typed(database: str, typed: str) -> None:
+    """`--entity` (and a subscriber's institutions): an analyst types the name as they would in a
+    search box; an empty feed with exit status 0 told them nothing about why."""
+    texts = {"lodz": "Regionalne Centrum Polityki Społecznej w Łodzi zaprasza na szkolenie.",
+             "other": "Mazowieckie Centrum Polityki Społecznej zaprasza na szkolenie."}  # fmt: skip
+    items = [
+        AnnouncementItem(source_id="mcps", url=f"https://mcps.com.pl/{key}/", title=f"Szkolenie {key}",
+                         body_html=f"<p>{body}</p>", body_text=body, published_at=datetime(2024, 5, 1, tzinfo=UTC))
+        for key, body in texts.items()
+    ]  # fmt: skip
+    with session_scope(database, write=True) as session:
+        save_announcements(
+            session, items, annotate=lambda i, seen: annotate(i.title, i.body_text, i.published_at, seen)
+        )
+    with session_scope(database) as session:
+        found = [entry.url for entry in select_entries(session, FeedFilters(entity=typed))]
+    assert found == ["https://mcps.com.pl/lodz/"]
+
+
+def test_the_feed_on_standard_output_is_utf8_whatever_the_locale_says(crawled: str) -> None:
+    """The documents declare UTF-8 (XML) or are JSON; a file or a pipe in the locale's code page
+    (Windows: cp1250) got cp1250 bytes under that declaration."""
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator.cli", "feed", "--db", crawled, "--format", "json", "--limit", "100"],
+        env={**os.environ, "PYTHONIOENCODING": "cp1250"}, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    document = json.loads(result.stdout.decode("utf-8"))
+    assert any(
+        "Ośrodek Polityki Społecznej" in " ".join(item["_ropsfeed"]["institutions"]) for item in document["items"]
     )

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from aggregator.annotate import annotate
+from aggregator.entities import gazetteer
 from db.engine import session_scope
-from db.store import save_announcements
+from db.store import save_announcements, sync_entities
 from scrapers.items import AnnouncementItem
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -125,3 +126,19 @@ def test_tombstones_leave_the_live_views(database: str) -> None:
     assert rows(database, "SELECT sources, source_ids FROM v_stories") == [(1, "mcps")]
     marked = rows(database, "SELECT source_id, deleted_reason FROM v_announcements ORDER BY 1")
     assert marked == [("mazovia", "HTTP 404"), ("mcps", None)]
+
+
+def test_mentions_say_in_gazetteer_with_1_or_0_on_both_databases(database: str) -> None:
+    """docs/schema.md: "1 when it is a known institution of the gazetteer". On PostgreSQL the view
+    gave the entities' boolean, and `in_gazetteer = 1` or `sum(in_gazetteer)` was an error."""
+    body = "Regionalny Ośrodek Polityki Społecznej w Białymstoku i Spółdzielnia Socjalna „Razem” zapraszają."
+    with session_scope(database, write=True) as session:
+        sync_entities(session, gazetteer())  # as a crawl does first
+        save_announcements(
+            session,
+            [item(1, datetime(2024, 5, 6, 10, tzinfo=UTC), body)],
+            annotate=lambda i, seen: annotate(i.title, i.body_text, i.published_at, seen),
+        )
+    got = rows(database, "SELECT entity_key, in_gazetteer FROM v_mentions ORDER BY char_start")
+    assert got == [("rops-bialystok", 1), ("spoldzielnia-socjalna-razem", 0)]
+    assert rows(database, "SELECT count(*), sum(in_gazetteer) FROM v_mentions WHERE in_gazetteer = 1") == [(1, 1)]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.registry import PLATFORMS, VOIVODESHIPS, get_source, load_sources
+from scrapers.registry import PLATFORMS, VOIVODESHIPS, get_source, load_sources, voivodeship_named
 from scrapers.spiders.generated import SPIDERS
 from tests.conftest import run_cli
 
@@ -62,3 +62,12 @@ def test_a_registry_that_cannot_be_read_is_one_error_line_and_exit_2(
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr
         assert re.search(problem, result.stderr.strip()), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [("śląskie", "śląskie"), ("slaskie", "śląskie"), ("Łódzkie", "łódzkie"), ("LODZKIE", "łódzkie"),
+     (" Warminsko-Mazurskie ", "warmińsko-mazurskie"), ("mazowsze", None), ("województwo mazowieckie", None)],
+)  # fmt: skip
+def test_a_voivodeship_is_named_however_it_is_typed(typed: str, named: str | None) -> None:
+    assert voivodeship_named(typed) == named

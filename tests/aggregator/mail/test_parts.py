@@ -113,6 +113,8 @@ def test_settings_validation_and_weekdays() -> None:
     assert DigestSettings(keywords=("  dotacje  ", "dotacje", "")).keywords == ("dotacje",)
     with pytest.raises(SubscriberError, match="unknown voivodeship"):
         DigestSettings(voivodeships=("mazowsze",))
+    typed = DigestSettings(voivodeships=("slaskie", "Łódzkie", "śląskie"))
+    assert typed.voivodeships == ("śląskie", "łódzkie"), "as the feed's --voivodeship reads them"
     with pytest.raises(SubscriberError, match="unknown source"):
         DigestSettings(sources=("nope",))
     with pytest.raises(SubscriberError, match="frequency"):

@@ -45,6 +45,7 @@ def test_front_page_lists_stories_newest_first_with_paging(client: TestClient) -
 def test_filters_and_search(client: TestClient) -> None:
     podlaskie = titles(client.get("/?voivodeship=podlaskie").text)
     assert podlaskie == ["Nabór wniosków dla spółdzielni socjalnych", "Szkolenie dla asystentów rodziny"]
+    assert titles(client.get("/?voivodeship=Podlaskie").text) == podlaskie, "a feed URL typed by hand"
     assert titles(client.get("/?source=rops-bialystok&q=szkolenie").text) == ["Szkolenie dla asystentów rodziny"]
     by_entity = client.get("/?entity=mcps&voivodeship=podlaskie").text
     assert titles(by_entity) == ["Nabór wniosków dla spółdzielni socjalnych"], "the copy mentions MCPS"
