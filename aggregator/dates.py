@@ -402,6 +402,7 @@ class _Atom:
     year_rel: int | None = None  # br. → 0, ubiegłego roku → -1
     time: tuple[int, int, int] | None = None
     time_last: tuple[int, int, int] | None = None
+    time_ends: bool = False  # "do godz. 15:00": the hour closes the expression, it does not open it
     weekday: int | None = None
     kind: str | None = None  # framing carried inside the match ('from' / 'until')
     partial: bool = False  # only meaningful as one end of a range
@@ -445,6 +446,8 @@ def _attach_time(atom: _Atom, text: str) -> None:
     atom.time = (int(m.group("h")), int(m.group("mi") or 0), int(m.group("sec") or 0))
     if m.group("h2"):
         atom.time_last = (int(m.group("h2")), int(m.group("mi2") or 0), 0)
+    else:
+        atom.time_ends = bool(keyword) and keyword.lower().startswith("do")
     atom.e = m.end()
 
 
@@ -872,6 +875,10 @@ def _bounds(a: _Atom, ref: date) -> tuple[date | datetime, date | datetime | Non
         if a.gran == "day":
             first = date(year, a.month, a.day)  # type: ignore[arg-type]
             last = date(year, a.month, a.day_last) if a.day_last else None
+            if last is not None and a.time_ends:
+                # "od 1 do 15 maja 2024 do godz. 15:00": the hour is the last day's, as in "od 1 maja
+                # do 15 maja 2024 do godz. 15:00" (two atoms, `_joined`): the first day stays a day
+                return first, _with_time(last, a.time), "day"
             gran = "minute" if a.time else "day"
             if a.time_last and last is None:
                 last = first

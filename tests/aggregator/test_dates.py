@@ -138,6 +138,29 @@ def test_a_weekday_in_brackets_between_the_ends_keeps_the_range() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Nabór trwa od 1 do 15 maja 2024 do godz. 15:00.",
+        "Nabór trwa od 1 maja 2024 r. do 15 maja 2024 r. do godz. 15:00.",
+        "Wnioski przyjmujemy od 1.05.2024 do 15.05.2024 do godz. 15:00",
+        "Wnioski przyjmujemy od 1 do 15.05.2024 r. do godz. 15:00",
+    ],
+)
+def test_an_hour_after_do_closes_a_range_of_days(text: str) -> None:
+    """ "do godz. 15:00" is the deadline's hour: the first day stays a day, however the range is
+    written (one expression "od 1 do 15 maja" put 15:00 on both ends, a minute-granular range)."""
+    (span,) = find_dates(text, date(2024, 4, 20))
+    assert (span.start, span.end, span.granularity, span.kind) == (
+        date(2024, 5, 1), datetime(2024, 5, 15, 15, 0), "day", "range")  # fmt: skip
+
+
+def test_an_hour_without_do_is_each_days_hour() -> None:
+    """ "19-20.05.2022, godz. 10:00": an event on both days at ten; no "do", no deadline."""
+    (span,) = find_dates("Szkolenie 19-20.05.2022, godz. 10:00", date(2022, 5, 1))
+    assert (span.start, span.end, span.granularity) == (datetime(2022, 5, 19, 10), datetime(2022, 5, 20, 10), "minute")
+
+
+@pytest.mark.parametrize(
     ("text", "match", "deadline"),
     [
         ("dla 20 do 25.05.2024", "do 25.05.2024", date(2024, 5, 25)),
