@@ -4,6 +4,7 @@ confirmation and digest emails going through a real SMTP server."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -217,3 +218,44 @@ def test_no_confirmation_link_to_a_loopback_address(client: TestClient, database
     assert local.post("/subscribe", data={**FORM, "email": "ola@example.org"}).status_code == 200
     text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
     assert "http://127.0.0.1:8000/confirm/" in text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_sent_form_redirects_so_that_a_reload_posts_nothing(client: TestClient, database: str,
+                                                             smtp_server: SmtpServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Post/Redirect/Get: the form answers 303 to a page that says the mail went out, so reloading
+    that page mails nothing and counts nothing against the rate limits. The address reaches that
+    page only signed (never in clear in the URL); a forged or stale token names no address."""
+    from urllib.parse import quote
+
+    import itsdangerous.timed
+
+    from aggregator.mail.tokens import sent_token
+
+    invalid = client.post("/subscribe", data={**FORM, "email": "ola@"}, follow_redirects=False)
+    assert invalid.status_code == 400 and 'value="ola@"' in invalid.text and 'value="podlaskie" checked' in invalid.text
+
+    posted = client.post("/subscribe", data=FORM, follow_redirects=False)
+    assert posted.status_code == 303 and len(smtp_server.handler.messages) == 1
+    location = posted.headers["location"]
+    assert location.startswith("/subscribe/sent?to=")
+    for clear in ("ola.nowak@example.org", quote("ola.nowak@example.org"), "ola.nowak", "example.org"):
+        assert clear not in location.lower()
+    for _ in range(4):  # more than the address's three confirmations an hour
+        page = client.get(location)
+        assert page.status_code == 200 and "Sprawdź skrzynkę" in page.text
+        assert "Wysłaliśmy na adres <strong>ola.nowak@example.org</strong> wiadomość z linkiem" in page.text
+        assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert len(smtp_server.handler.messages) == 1, "reloading the page mails nothing"
+    assert client.post("/subscribe", data=FORM).status_code == 200, "nor used up the address's limit"
+
+    forged = sent_token("someone-else's-key", "ofiara@example.org")
+    two_hours_ago = time.time() - 7200
+    with monkeypatch.context() as patch:
+        patch.setattr(itsdangerous.timed.time, "time", lambda: two_hours_ago)
+        stale = sent_token("web-test-key", "ofiara@example.org")
+    for to in ("", f"?to={forged}", f"?to={stale}", f"?to={location.rsplit('=', 1)[1][:-2]}"):
+        page = client.get(f"/subscribe/sent{to}")
+        assert page.status_code == 200 and "Wysłaliśmy na podany adres wiadomość z linkiem" in page.text
+        assert "ofiara" not in page.text and "ola.nowak" not in page.text
