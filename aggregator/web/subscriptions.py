@@ -38,7 +38,7 @@ from starlette.types import Message
 from aggregator.mail.message import compose, confirm_url
 from aggregator.mail.render import frequency_label, render_confirmation
 from aggregator.mail.settings import MailConfigError, MailSettings, mail_settings, secret_key
-from aggregator.mail.smtp import SendError, SmtpSender
+from aggregator.mail.smtp import Refused, SenderRefused, SendError, SmtpSender
 from aggregator.mail.subscribers import (
     WEEKDAYS_PL,
     DigestSettings,
@@ -80,6 +80,10 @@ ERRORS = {
     "address_limit": "Na ten adres wysłaliśmy już kilka wiadomości z linkiem potwierdzającym. Sprawdź skrzynkę "
                      "(także folder ze spamem) albo spróbuj ponownie za godzinę.",
     "client_limit": "Wysłano stąd w ostatniej godzinie zbyt wiele zapisów. Spróbuj ponownie za godzinę.",
+    # the confirmation mail not sent, by the answer of the SMTP server (see _send_failed)
+    "refused": "Serwer poczty odrzucił wiadomość na ten adres. Sprawdź, czy adres jest wpisany poprawnie.",
+    "deferred": "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie za kilka minut.",
+    "unavailable": "Zapisy są chwilowo niedostępne. Spróbuj ponownie później.",
 }  # fmt: skip
 
 
@@ -218,11 +222,23 @@ async def subscribe_submit(request: Request) -> Response:
         with SmtpSender(mail.smtp) as sender:  # type: ignore[arg-type]
             sender.send(message, mail.sender.addr_spec, transport_address(email))
     except SendError as exc:
-        log.warning("confirmation for %s not sent: %s", email, exc)
-        return _form_page(request, values, "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie "
-                                           "za kilka minut.", 503)  # fmt: skip
+        return _send_failed(request, values, email, exc)
     sent = request.url_for("subscribe_sent").include_query_params(to=sent_token(mail.secret_key, email))
     return RedirectResponse(f"{sent.path}?{sent.query}", status_code=303)
+
+
+def _send_failed(request: Request, values: dict[str, Any], email: str, exc: SendError) -> Response:
+    """The form again, with what the SMTP server's answer means for the visitor. A permanent refusal
+    (5xx) of the message or of the address will be the same in a few minutes: the visitor is asked to
+    check the address (400). A refusal of our own sender address is the operator's to fix (logged as
+    an error; 503). A temporary refusal (4xx) or a server that cannot be reached may pass (503)."""
+    if isinstance(exc, SenderRefused):
+        log.error("confirmation for %s not sent: the SMTP server refuses our sender address: %s", email, exc)
+        return _form_page(request, values, ERRORS["unavailable"], 503)
+    log.warning("confirmation for %s not sent: %s", email, exc)
+    if isinstance(exc, Refused):
+        return _form_page(request, values, ERRORS["refused"], 400)
+    return _form_page(request, values, ERRORS["deferred"], 503)
 
 
 def subscribe_sent(request: Request) -> Response:

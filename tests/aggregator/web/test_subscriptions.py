@@ -18,7 +18,7 @@ from aggregator.mail.settings import mail_settings
 from aggregator.web.app import create_app
 from db.engine import session_scope
 from db.models import Subscriber
-from tests.aggregator.mail.conftest import SmtpServer, add_story, mention
+from tests.aggregator.mail.conftest import SmtpServer, add_story, free_port, mention
 from tests.aggregator.mail.conftest import smtp_server as smtp_server
 
 
@@ -259,3 +259,55 @@ def test_a_sent_form_redirects_so_that_a_reload_posts_nothing(client: TestClient
         page = client.get(f"/subscribe/sent{to}")
         assert page.status_code == 200 and "Wysłaliśmy na podany adres wiadomość z linkiem" in page.text
         assert "ofiara" not in page.text and "ola.nowak" not in page.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_refused_confirmation_says_if_retrying_helps(client: TestClient, database: str, smtp_server: SmtpServer,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """What the SMTP server answered decides what the visitor is told, the form kept filled in. A
+    permanent refusal (5xx) of the address or of the message will be the same in a few minutes: check
+    the address. A temporary one (4xx) or a server out of reach: try again later. A refusal of our
+    own sender address is the operator's to fix: the form is unavailable, the log says why."""
+    check = "Serwer poczty odrzucił wiadomość na ten adres. Sprawdź, czy adres jest wpisany poprawnie."
+    later = "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie za kilka minut."
+    unavailable = "Zapisy są chwilowo niedostępne. Spróbuj ponownie później."
+    handler = smtp_server.handler
+
+    def post(address: str) -> tuple[int, str]:
+        response = client.post("/subscribe", data={**FORM, "email": address}, follow_redirects=False)
+        assert f'value="{address}"' in response.text and 'value="podlaskie" checked' in response.text
+        return response.status_code, response.text
+
+    handler.reject["nikt@example.org"] = "550 5.1.1 <nikt@example.org>: Recipient address rejected: User unknown"
+    status, page = post("nikt@example.org")
+    assert status == 400 and check in page and "Spróbuj ponownie" not in page
+    handler.reject["pelna@example.org"] = "452 4.2.2 Mailbox full"
+    status, page = post("pelna@example.org")
+    assert status == 503 and later in page and "Sprawdź" not in page
+
+    handler.refuse_after, handler.refusal = 0, "554 5.7.1 Message rejected for policy reasons"
+    status, page = post("ola@example.org")
+    assert status == 400 and check in page
+    handler.refusal = "451 4.3.0 Try again later"
+    status, page = post("ola@example.org")
+    assert status == 503 and later in page
+    handler.refuse_after = None
+
+    handler.reject_sender = "553 5.7.1 <digest@ropsfeed.example.org>: Sender address rejected: not owned by user"
+    with caplog.at_level("ERROR", logger="aggregator.web.subscriptions"):
+        status, page = post("ewa@example.org")
+    assert status == 503 and unavailable in page and "Sprawdź" not in page
+    assert "refuses our sender address" in caplog.text and "not owned by user" in caplog.text
+    handler.reject_sender = "421 4.7.0 Too many connections, try again later"
+    status, page = post("ewa@example.org")
+    assert status == 503 and later in page
+    handler.reject_sender = None
+    assert handler.messages == []
+
+    with monkeypatch.context() as patch:
+        patch.setenv("ROPSFEED_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")  # nobody listens there
+        status, page = post("ewa@example.org")
+    assert status == 503 and later in page
+    assert client.post("/subscribe", data={**FORM, "email": "jan@example.org"}).status_code == 200
+    assert handler.recipients() == ["jan@example.org"]
