@@ -215,8 +215,9 @@ async def subscribe_submit(request: Request) -> Response:
         return _limited(request, values, "address_limit")
     with session_scope(request.app.state.database_url, write=True) as session:
         subscribe(session, email, settings, confirmed=False)
+        named = _named(session, settings)
     token = confirm_token(mail.secret_key, email, settings.as_json())
-    rendered = render_confirmation(email, confirm_url(mail, token), settings.frequency, settings.weekday)
+    rendered = render_confirmation(email, confirm_url(mail, token), settings.frequency, settings.weekday, named)
     message = compose(mail, email, rendered)
     try:
         with SmtpSender(mail.smtp) as sender:  # type: ignore[arg-type]

@@ -311,3 +311,46 @@ def test_a_refused_confirmation_says_if_retrying_helps(client: TestClient, datab
     assert status == 503 and later in page
     assert client.post("/subscribe", data={**FORM, "email": "jan@example.org"}).status_code == 200
     assert handler.recipients() == ["jan@example.org"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_confirmation_mail_names_the_filters_as_the_confirm_page_does(client: TestClient, database: str,
+                                                                         smtp_server: SmtpServer) -> None:  # fmt: skip
+    """The mail asks to confirm a choice: it lists the filters chosen, not only how often, named as
+    the confirm page names them (institutions and sites, not the ids the form posts; "instytucja"
+    for one, "źródła" for more), in the text part and in the HTML part. No filters, no list."""
+    import html
+
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Konkurs grantowy", also=("rops-bialystok",))
+        mention(session, key, "fundacja-barka", "Fundacja Pomocy Wzajemnej „Barka”", "FPW")
+    client.post("/subscribe", data={"email": "ewa@example.org", "source": ["rops-bialystok", "mcps"],
+                                    "entity": "fundacja-barka", "voivodeship": "podlaskie",
+                                    "keywords": "seniorzy, <b>R&D</b>"})  # fmt: skip
+    expected = [
+        "województwo: podlaskie",
+        "źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku (rops-bialystok.pl), Mazowieckie Centrum "
+        "Polityki Społecznej (mcps.com.pl)",
+        "instytucja: Fundacja Pomocy Wzajemnej „Barka” (FPW)",
+        "słowa kluczowe: seniorzy, <b>R&D</b>",
+    ]
+    [mail] = smtp_server.handler.parsed()
+    text = mail.get_body(("plain",)).get_content()
+    said = " ".join(text.split())
+    assert "Przegląd obejmie tylko ogłoszenia, które pasują do wybranych filtrów: * " + " * ".join(expected) in said
+    assert "fundacja-barka" not in text
+    assert [line for line in text.splitlines() if len(line) > 76 and not line.startswith("https://")] == []
+    body = mail.get_body(("html",)).get_content()
+    assert "Przegląd obejmie tylko ogłoszenia, które pasują do wybranych filtrów:</p>" in body
+    assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in body and "<b>R&D</b>" not in body
+    items = [html.unescape(item).replace("\u00a0", " ") for item in re.findall(r"<li[^>]*>(.*?)</li>", body, re.S)]
+    assert items == expected
+    link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
+    page = " ".join(html.unescape(client.get(path_of(link)).text).split())
+    assert f"({'; '.join(expected)})" in page, "the page says the same"
+
+    client.post("/subscribe", data={"email": "jan@example.org", "frequency": "daily"})
+    unfiltered = smtp_server.handler.parsed()[-1]
+    text = unfiltered.get_body(("plain",)).get_content()
+    assert "na codzienny przegląd" in " ".join(text.split()) and "filtrów" not in text
+    assert "<li" not in unfiltered.get_body(("html",)).get_content()
