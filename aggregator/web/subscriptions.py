@@ -223,6 +223,9 @@ async def subscribe_submit(request: Request) -> Response:
         with SmtpSender(mail.smtp) as sender:  # type: ignore[arg-type]
             sender.send(message, mail.sender.addr_spec, transport_address(email))
     except SendError as exc:
+        # nothing reached the address: the visitor told to try again must not meet a 429 that says
+        # several mails were sent to it (the client's count stands: it still asked)
+        by_address.refund(email)
         return _send_failed(request, values, email, exc)
     sent = request.url_for("subscribe_sent").include_query_params(to=sent_token(mail.secret_key, email))
     return RedirectResponse(f"{sent.path}?{sent.query}", status_code=303)
