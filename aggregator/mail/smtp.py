@@ -3,8 +3,8 @@ sorting of failures into what is the recipient's fault and what is the server's.
 
 - `Refused`: the server refused this recipient or message for good (5xx): a bounce, recorded on
   the subscriber. `RecipientRefused` says it was the recipient's address (RCPT TO) and
-  `SenderRefused` that it was ours (MAIL FROM: the sender's configuration, no fault of the
-  recipient's) for a caller that tells them apart (the subscribe form).
+  `SenderRefused` that it came at MAIL FROM, before any recipient was named (our sender address,
+  or the size declared): no fault of the recipient's. The subscribe form tells them apart.
 - `Deferred`: a temporary refusal (4xx): nothing recorded as sent, the next run tries again.
 - `ConnectionLost`: the server went away or never answered: the run stops, the rest waits.
 """
@@ -40,7 +40,8 @@ class RecipientRefused(Refused):
 
 
 class SenderRefused(Refused):
-    """Permanent, at MAIL FROM: the server will not take mail from our sender address."""
+    """Permanent, at MAIL FROM, before any recipient is named: the server will not take mail from
+    our sender address (or, for a server that announces SIZE, a message of that size)."""
 
 
 class Deferred(SendError):
