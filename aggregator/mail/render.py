@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from urllib.parse import urlsplit
@@ -118,6 +119,26 @@ def frequency_label(frequency: str, weekday: int | None) -> str:
     return "codzienny"
 
 
+# How the confirm page and the confirmation mail name a subscription's filters, in this order: the
+# singular for one value ("instytucja: …"), the plural label for more ("źródła: …, …").
+FILTER_LABELS = (
+    ("voivodeships", "województwo", "województwa"),
+    ("sources", "źródło", "źródła"),
+    ("entities", "instytucja", "instytucje"),
+    ("keywords", "słowo kluczowe", "słowa kluczowe"),
+)
+
+
+def filter_parts(named: Mapping[str, Sequence[str]]) -> list[str]:
+    """`["województwo: podlaskie", "słowa kluczowe: seniorzy, spółdzielnia socjalna"]` for the
+    filters named as the form showed them (the web's `_named`); kinds with no value are left out."""
+    return [
+        f"{polish.plural(len(values), one, more, more)}: {', '.join(values)}"
+        for kind, one, more in FILTER_LABELS
+        if (values := named.get(kind))
+    ]
+
+
 def render_digest(digest: Digest, *, unsubscribe_url: str, home_url: str, frequency: str,
                   weekday: int | None) -> Rendered:  # fmt: skip
     context = {
@@ -133,11 +154,15 @@ def render_digest(digest: Digest, *, unsubscribe_url: str, home_url: str, freque
     return Rendered(subject=digest.subject, text=text, html=html)
 
 
-def render_confirmation(email: str, confirm_url: str, frequency: str, weekday: int | None) -> Rendered:
+def render_confirmation(email: str, confirm_url: str, frequency: str, weekday: int | None,
+                        filters: Mapping[str, Sequence[str]] | None = None) -> Rendered:  # fmt: skip
+    """The double opt-in mail; `filters` named as on the confirm page (`filter_parts`), so the
+    visitor sees in the mail what they are about to confirm, not only how often."""
     context = {
         "email": email,
         "confirm_url": confirm_url,
         "frequency_label": frequency_label(frequency, weekday),
+        "filters": filter_parts(filters or {}),
         "valid_days": CONFIRM_MAX_AGE // 86400,
     }
     env = environment()

@@ -2,7 +2,9 @@
 sorting of failures into what is the recipient's fault and what is the server's.
 
 - `Refused`: the server refused this recipient or message for good (5xx): a bounce, recorded on
-  the subscriber.
+  the subscriber. `RecipientRefused` says it was the recipient's address (RCPT TO) and
+  `SenderRefused` that it came at MAIL FROM, before any recipient was named (our sender address,
+  or the size declared): no fault of the recipient's. The subscribe form tells them apart.
 - `Deferred`: a temporary refusal (4xx): nothing recorded as sent, the next run tries again.
 - `ConnectionLost`: the server went away or never answered: the run stops, the rest waits.
 """
@@ -33,6 +35,15 @@ class Refused(SendError):
     """Permanent (5xx): this address or message will not be accepted."""
 
 
+class RecipientRefused(Refused):
+    """Permanent, at RCPT TO: the server will not deliver to this address."""
+
+
+class SenderRefused(Refused):
+    """Permanent, at MAIL FROM, before any recipient is named: the server will not take mail from
+    our sender address (or, for a server that announces SIZE, a message of that size)."""
+
+
 class Deferred(SendError):
     """Temporary (4xx): try again in a later run."""
 
@@ -45,8 +56,8 @@ def _decode(reason: bytes | str) -> str:
     return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
-def _classified(code: int, reason: bytes | str) -> SendError:
-    return (Refused if 500 <= code < 600 else Deferred)(code, _decode(reason))
+def _classified(code: int, reason: bytes | str, permanent: type[Refused] = Refused) -> SendError:
+    return (permanent if 500 <= code < 600 else Deferred)(code, _decode(reason))
 
 
 def _login(client: smtplib.SMTP, username: str, password: str) -> None:
@@ -124,8 +135,10 @@ class SmtpSender:
                                                     mail_options=options)  # fmt: skip
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reason = exc.recipients.get(recipient, (550, b"recipient refused"))
-                raise _classified(code, reason) from exc
-            except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+                raise _classified(code, reason, RecipientRefused) from exc
+            except smtplib.SMTPSenderRefused as exc:
+                raise _classified(exc.smtp_code, exc.smtp_error, SenderRefused) from exc
+            except smtplib.SMTPDataError as exc:
                 raise _classified(exc.smtp_code, exc.smtp_error) from exc
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._client = None
@@ -136,7 +149,7 @@ class SmtpSender:
                 raise _classified(exc.smtp_code, exc.smtp_error) from exc
             if recipient in refused:
                 code, reason = refused[recipient]
-                raise _classified(code, reason)
+                raise _classified(code, reason, RecipientRefused)
             return
 
     def close(self) -> None:

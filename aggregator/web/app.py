@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from aggregator.web import feed_urls, pages, subscriptions
@@ -39,14 +39,38 @@ ERROR_MESSAGES = {
 }
 
 
+# The order methods are listed in an `Allow` header: the usual first, any other after them.
+_METHOD_ORDER = ("GET", "HEAD", "POST")
+
+
+def _allowed(request: Request) -> str | None:
+    """Every method some route takes at this path, for a 405's `Allow` (RFC 9110 §15.5.6). Starlette
+    names only the methods of the first route matching the path, and a page and its form are two
+    routes here (GET /subscribe, POST /subscribe): it would say "GET, HEAD" of a path that takes
+    POST too. None when no route with methods matches (a mount: its own header stands)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    if not methods:
+        return None
+    return ", ".join(sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 9, m)))
+
+
 async def _error_page(request: Request, exc: Exception) -> Response:
+    """The error in Polish in the site's layout, with the headers the exception carries (a 405's
+    `Allow`, completed by `_allowed`)."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) and status == 400 and exc.detail else None
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    if status == 405 and (allowed := _allowed(request)):
+        headers["Allow"] = allowed
     return templates.TemplateResponse(
         request,
         "error.html",
         {"status": status, "message": ERROR_MESSAGES.get(status, "Błąd."), "detail": detail},
         status_code=status,
+        headers=headers,
     )
 
 

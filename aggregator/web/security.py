@@ -79,3 +79,11 @@ class RateLimit:
                 return False
             events.append(now)
             return True
+
+    def refund(self, key: str) -> None:
+        """Takes back the latest event `allow` counted for `key`: the thing counted did not happen
+        (a confirmation the SMTP server did not take was not mailed to anyone)."""
+        with self._lock:
+            events = self._events.get(key)
+            if events:
+                events.pop()

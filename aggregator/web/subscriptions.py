@@ -1,9 +1,14 @@
 """Subscribing to the email digest from the web page, double opt-in, and unsubscribing.
 
 - `GET /subscribe` shows the form; `POST /subscribe` validates it and mails a confirmation link
-  (signed, expiring, carrying the chosen settings). The answer is the same whether the address is
-  new or known, so the form tells nobody who subscribes. At most ADDRESS_LIMIT confirmations go to
-  one address, and CLIENT_LIMIT are asked from one client, an hour (429 beyond).
+  (signed, expiring, carrying the chosen settings), then redirects (303, Post/Redirect/Get) to
+  `GET /subscribe/sent`, which says the mail went out: reloading that page posts nothing again,
+  so it neither mails twice nor runs into the rate limits. The address travels to that page only
+  inside a signed, hour-long token (`?to=`), so nobody can make the site say it mailed an address
+  of their choosing. The answer is the same whether the address is new or known, so the form
+  tells nobody who subscribes. An invalid form is answered at once (400, the values kept). At most
+  ADDRESS_LIMIT confirmations go to one address, and CLIENT_LIMIT are asked from one client, an
+  hour (429 beyond).
 - `GET /confirm/<token>` shows what will be confirmed; its button (`POST`) confirms. A link
   scanner that fetches every URL in a mailbox therefore cannot subscribe anyone.
 - `GET /unsubscribe/<token>` asks for confirmation; `POST /unsubscribe/<token>` unsubscribes at
@@ -14,6 +19,7 @@ A tampered, foreign or expired token gets a 400 page and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -25,14 +31,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
 from aggregator.mail.message import compose, confirm_url
 from aggregator.mail.render import frequency_label, render_confirmation
 from aggregator.mail.settings import MailConfigError, MailSettings, mail_settings, secret_key
-from aggregator.mail.smtp import SendError, SmtpSender
+from aggregator.mail.smtp import Refused, SenderRefused, SendError, SmtpSender
 from aggregator.mail.subscribers import (
     WEEKDAYS_PL,
     DigestSettings,
@@ -42,7 +48,14 @@ from aggregator.mail.subscribers import (
     transport_address,
     unsubscribe,
 )
-from aggregator.mail.tokens import InvalidToken, confirm_token, read_confirm_token, read_unsubscribe_token
+from aggregator.mail.tokens import (
+    InvalidToken,
+    confirm_token,
+    read_confirm_token,
+    read_sent_token,
+    read_unsubscribe_token,
+    sent_token,
+)
 from aggregator.web.queries import filter_choices, site_of
 from aggregator.web.security import RateLimit
 from aggregator.web.templating import templates
@@ -67,6 +80,10 @@ ERRORS = {
     "address_limit": "Na ten adres wysłaliśmy już kilka wiadomości z linkiem potwierdzającym. Sprawdź skrzynkę "
                      "(także folder ze spamem) albo spróbuj ponownie za godzinę.",
     "client_limit": "Wysłano stąd w ostatniej godzinie zbyt wiele zapisów. Spróbuj ponownie za godzinę.",
+    # the confirmation mail not sent, by the answer of the SMTP server (see _send_failed)
+    "refused": "Serwer poczty odrzucił wiadomość na ten adres. Sprawdź, czy adres jest wpisany poprawnie.",
+    "deferred": "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie za kilka minut.",
+    "unavailable": "Zapisy są chwilowo niedostępne. Spróbuj ponownie później.",
 }  # fmt: skip
 
 
@@ -198,17 +215,48 @@ async def subscribe_submit(request: Request) -> Response:
         return _limited(request, values, "address_limit")
     with session_scope(request.app.state.database_url, write=True) as session:
         subscribe(session, email, settings, confirmed=False)
+        named = _named(session, settings)
     token = confirm_token(mail.secret_key, email, settings.as_json())
-    rendered = render_confirmation(email, confirm_url(mail, token), settings.frequency, settings.weekday)
+    rendered = render_confirmation(email, confirm_url(mail, token), settings.frequency, settings.weekday, named)
     message = compose(mail, email, rendered)
     try:
         with SmtpSender(mail.smtp) as sender:  # type: ignore[arg-type]
             sender.send(message, mail.sender.addr_spec, transport_address(email))
     except SendError as exc:
-        log.warning("confirmation for %s not sent: %s", email, exc)
-        return _form_page(request, values, "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie "
-                                           "za kilka minut.", 503)  # fmt: skip
-    return templates.TemplateResponse(request, "subscription.html", {"state": "sent", "email": email})
+        # nothing reached the address: the visitor told to try again must not meet a 429 that says
+        # several mails were sent to it (the client's count stands: it still asked)
+        by_address.refund(email)
+        return _send_failed(request, values, email, exc)
+    sent = request.url_for("subscribe_sent").include_query_params(to=sent_token(mail.secret_key, email))
+    return RedirectResponse(f"{sent.path}?{sent.query}", status_code=303)
+
+
+def _send_failed(request: Request, values: dict[str, Any], email: str, exc: SendError) -> Response:
+    """The form again, with what the SMTP server's answer means for the visitor. A permanent refusal
+    (5xx) of the message or of the address will be the same in a few minutes: the visitor is asked to
+    check the address (400). A refusal of our own sender address is the operator's to fix (logged as
+    an error; 503). A temporary refusal (4xx) or a server that cannot be reached may pass (503)."""
+    if isinstance(exc, SenderRefused):
+        log.error("confirmation for %s not sent: the SMTP server refuses our sender address: %s", email, exc)
+        return _form_page(request, values, ERRORS["unavailable"], 503)
+    log.warning("confirmation for %s not sent: %s", email, exc)
+    if isinstance(exc, Refused):
+        return _form_page(request, values, ERRORS["refused"], 400)
+    return _form_page(request, values, ERRORS["deferred"], 503)
+
+
+def subscribe_sent(request: Request) -> Response:
+    """Where a sent form lands (303): names the address while the token lasts (SENT_MAX_AGE), and
+    still says the mail went out, without naming it, when the token is missing, stale or forged
+    (a bookmark, a reload the next day): nothing here is worth an error page."""
+    email: str | None = None
+    with contextlib.suppress(InvalidToken, MailConfigError):
+        email = read_sent_token(secret_key(), request.query_params.get("to", ""))
+    response = templates.TemplateResponse(request, "subscription.html", {"state": "sent", "email": email})
+    # the URL holds the address (signed, not encrypted): kept out of caches and of any Referer
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _confirm_data(request: Request) -> tuple[str, DigestSettings]:
@@ -288,6 +336,7 @@ def unsubscribe_submit(request: Request) -> Response:
 ROUTES = [
     Route("/subscribe", subscribe_form, methods=["GET"], name="subscribe"),
     Route("/subscribe", subscribe_submit, methods=["POST"], name="subscribe_submit"),
+    Route("/subscribe/sent", subscribe_sent, methods=["GET"], name="subscribe_sent"),
     Route("/confirm/{token}", confirm_page, methods=["GET"], name="confirm"),
     Route("/confirm/{token}", confirm_submit, methods=["POST"], name="confirm_submit"),
     Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"], name="unsubscribe"),

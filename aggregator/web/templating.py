@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
+from aggregator.mail.render import filter_parts
 from aggregator.polish import count_noun, date_span, day, plural
 from aggregator.web.queries import site_of
 from aggregator.web.sanitize import linked_in, sanitize_html
@@ -41,4 +42,5 @@ templates.env.globals["plural"] = plural
 templates.env.globals["count_noun"] = count_noun
 templates.env.globals["polish_period"] = date_span
 templates.env.globals["route_url"] = route_url
+templates.env.globals["filter_parts"] = filter_parts  # the confirm page names filters as the mail does
 templates.env.globals["nav_links"] = NAV_LINKS

@@ -41,7 +41,15 @@ class Recorder:
         self.refuse_after: int | None = None  # accept this many messages, then answer `refusal`
         self.refusal = "451 4.3.0 Try again later"
         self.reject: dict[str, str] = {}  # recipient -> RCPT answer
+        self.reject_sender: str | None = None  # MAIL FROM answer, instead of accepting the sender
         self.delay = 0.0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if self.reject_sender:
+            return self.reject_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address in self.reject:

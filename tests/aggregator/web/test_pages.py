@@ -255,3 +255,22 @@ def test_sources_are_grouped_by_voivodeship_in_polish_order(tmp_path: Path) -> N
         for page in ("/", "/subscribe"):
             groups = re.findall(r'<optgroup label="([^"]+)">', client.get(page).text)
             assert groups == ["lubuskie", "łódzkie", "małopolskie", "mazowieckie", "śląskie", "zachodniopomorskie"]
+
+
+def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
+    """A 405 carries `Allow` (RFC 9110): every method the path takes, though the page and its form
+    are two routes (Starlette alone names only the first's), and the error page stays in Polish."""
+    cases = {
+        ("PUT", "/subscribe"): "GET, HEAD, POST",
+        ("DELETE", "/confirm/abc"): "GET, HEAD, POST",
+        ("PATCH", "/unsubscribe/abc"): "GET, HEAD, POST",
+        ("POST", "/subscribe/sent"): "GET, HEAD",
+        ("POST", "/"): "GET, HEAD",
+        ("POST", "/story/story-nabor"): "GET, HEAD",
+        ("POST", "/feed.atom"): "GET, HEAD",
+        ("POST", "/static/style.css"): "GET, HEAD",
+    }
+    for (method, path), allowed in cases.items():
+        response = client.request(method, path)
+        assert response.status_code == 405 and response.headers.get("allow") == allowed, (method, path)
+        assert "Ta metoda nie jest obsługiwana." in response.text and "content-security-policy" in response.headers

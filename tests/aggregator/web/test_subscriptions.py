@@ -4,6 +4,7 @@ confirmation and digest emails going through a real SMTP server."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from aggregator.mail.settings import mail_settings
 from aggregator.web.app import create_app
 from db.engine import session_scope
 from db.models import Subscriber
-from tests.aggregator.mail.conftest import SmtpServer, add_story, mention
+from tests.aggregator.mail.conftest import SmtpServer, add_story, free_port, mention
 from tests.aggregator.mail.conftest import smtp_server as smtp_server
 
 
@@ -217,3 +218,145 @@ def test_no_confirmation_link_to_a_loopback_address(client: TestClient, database
     assert local.post("/subscribe", data={**FORM, "email": "ola@example.org"}).status_code == 200
     text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
     assert "http://127.0.0.1:8000/confirm/" in text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_sent_form_redirects_so_that_a_reload_posts_nothing(client: TestClient, database: str,
+                                                             smtp_server: SmtpServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Post/Redirect/Get: the form answers 303 to a page that says the mail went out, so reloading
+    that page mails nothing and counts nothing against the rate limits. The address reaches that
+    page only signed (never in clear in the URL); a forged or stale token names no address."""
+    from urllib.parse import quote
+
+    import itsdangerous.timed
+
+    from aggregator.mail.tokens import sent_token
+
+    invalid = client.post("/subscribe", data={**FORM, "email": "ola@"}, follow_redirects=False)
+    assert invalid.status_code == 400 and 'value="ola@"' in invalid.text and 'value="podlaskie" checked' in invalid.text
+
+    posted = client.post("/subscribe", data=FORM, follow_redirects=False)
+    assert posted.status_code == 303 and len(smtp_server.handler.messages) == 1
+    location = posted.headers["location"]
+    assert location.startswith("/subscribe/sent?to=")
+    for clear in ("ola.nowak@example.org", quote("ola.nowak@example.org"), "ola.nowak", "example.org"):
+        assert clear not in location.lower()
+    for _ in range(4):  # more than the address's three confirmations an hour
+        page = client.get(location)
+        assert page.status_code == 200 and "Sprawdź skrzynkę" in page.text
+        assert "Wysłaliśmy na adres <strong>ola.nowak@example.org</strong> wiadomość z linkiem" in page.text
+        assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert len(smtp_server.handler.messages) == 1, "reloading the page mails nothing"
+    assert client.post("/subscribe", data=FORM).status_code == 200, "nor used up the address's limit"
+
+    forged = sent_token("someone-else's-key", "ofiara@example.org")
+    two_hours_ago = time.time() - 7200
+    with monkeypatch.context() as patch:
+        patch.setattr(itsdangerous.timed.time, "time", lambda: two_hours_ago)
+        stale = sent_token("web-test-key", "ofiara@example.org")
+    for to in ("", f"?to={forged}", f"?to={stale}", f"?to={location.rsplit('=', 1)[1][:-2]}"):
+        page = client.get(f"/subscribe/sent{to}")
+        assert page.status_code == 200 and "Wysłaliśmy na podany adres wiadomość z linkiem" in page.text
+        assert "ofiara" not in page.text and "ola.nowak" not in page.text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_refused_confirmation_says_if_retrying_helps(client: TestClient, database: str, smtp_server: SmtpServer,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """What the SMTP server answered decides what the visitor is told, the form kept filled in. A
+    permanent refusal (5xx) of the address or of the message will be the same in a few minutes: check
+    the address. A temporary one (4xx) or a server out of reach: try again later. A refusal of our
+    own sender address is the operator's to fix: the form is unavailable, the log says why. A
+    confirmation not sent does not count against the address's hourly limit."""
+    check = "Serwer poczty odrzucił wiadomość na ten adres. Sprawdź, czy adres jest wpisany poprawnie."
+    later = "Nie udało się wysłać wiadomości potwierdzającej. Spróbuj ponownie za kilka minut."
+    unavailable = "Zapisy są chwilowo niedostępne. Spróbuj ponownie później."
+    handler = smtp_server.handler
+
+    def post(address: str) -> tuple[int, str]:
+        response = client.post("/subscribe", data={**FORM, "email": address}, follow_redirects=False)
+        assert f'value="{address}"' in response.text and 'value="podlaskie" checked' in response.text
+        return response.status_code, response.text
+
+    handler.reject["nikt@example.org"] = "550 5.1.1 <nikt@example.org>: Recipient address rejected: User unknown"
+    status, page = post("nikt@example.org")
+    assert status == 400 and check in page and "Spróbuj ponownie" not in page
+    handler.reject["pelna@example.org"] = "452 4.2.2 Mailbox full"
+    for _ in range(4):  # more than an address's three confirmations an hour: none of them was sent
+        status, page = post("pelna@example.org")
+        assert status == 503 and later in page and "Sprawdź" not in page
+    del handler.reject["pelna@example.org"]
+    assert client.post("/subscribe", data={**FORM, "email": "pelna@example.org"}).status_code == 200
+    assert handler.recipients() == ["pelna@example.org"], "trying again, as told, works once the server takes it"
+    handler.messages.clear()
+
+    handler.refuse_after, handler.refusal = 0, "554 5.7.1 Message rejected for policy reasons"
+    status, page = post("ola@example.org")
+    assert status == 400 and check in page
+    handler.refusal = "451 4.3.0 Try again later"
+    status, page = post("ola@example.org")
+    assert status == 503 and later in page
+    handler.refuse_after = None
+
+    handler.reject_sender = "553 5.7.1 <digest@ropsfeed.example.org>: Sender address rejected: not owned by user"
+    with caplog.at_level("ERROR", logger="aggregator.web.subscriptions"):
+        status, page = post("ewa@example.org")
+    assert status == 503 and unavailable in page and "Sprawdź" not in page
+    assert "refuses our sender address" in caplog.text and "not owned by user" in caplog.text
+    handler.reject_sender = "421 4.7.0 Too many connections, try again later"
+    status, page = post("ewa@example.org")
+    assert status == 503 and later in page
+    handler.reject_sender = None
+    assert handler.messages == []
+
+    with monkeypatch.context() as patch:
+        patch.setenv("ROPSFEED_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")  # nobody listens there
+        status, page = post("ewa@example.org")
+    assert status == 503 and later in page
+    assert client.post("/subscribe", data={**FORM, "email": "jan@example.org"}).status_code == 200
+    assert handler.recipients() == ["jan@example.org"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_confirmation_mail_names_the_filters_as_the_confirm_page_does(client: TestClient, database: str,
+                                                                         smtp_server: SmtpServer) -> None:  # fmt: skip
+    """The mail asks to confirm a choice: it lists the filters chosen, not only how often, named as
+    the confirm page names them (institutions and sites, not the ids the form posts; "instytucja"
+    for one, "źródła" for more), in the text part and in the HTML part. No filters, no list."""
+    import html
+
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Konkurs grantowy", also=("rops-bialystok",))
+        mention(session, key, "fundacja-barka", "Fundacja Pomocy Wzajemnej „Barka”", "FPW")
+    client.post("/subscribe", data={"email": "ewa@example.org", "source": ["rops-bialystok", "mcps"],
+                                    "entity": "fundacja-barka", "voivodeship": "podlaskie",
+                                    "keywords": "seniorzy, <b>R&D</b>"})  # fmt: skip
+    expected = [
+        "województwo: podlaskie",
+        "źródła: Regionalny Ośrodek Polityki Społecznej w Białymstoku (rops-bialystok.pl), Mazowieckie Centrum "
+        "Polityki Społecznej (mcps.com.pl)",
+        "instytucja: Fundacja Pomocy Wzajemnej „Barka” (FPW)",
+        "słowa kluczowe: seniorzy, <b>R&D</b>",
+    ]
+    [mail] = smtp_server.handler.parsed()
+    text = mail.get_body(("plain",)).get_content()
+    said = " ".join(text.split())
+    assert "Przegląd obejmie tylko ogłoszenia, które pasują do wybranych filtrów: * " + " * ".join(expected) in said
+    assert "fundacja-barka" not in text
+    assert [line for line in text.splitlines() if len(line) > 76 and not line.startswith("https://")] == []
+    body = mail.get_body(("html",)).get_content()
+    assert "Przegląd obejmie tylko ogłoszenia, które pasują do wybranych filtrów:</p>" in body
+    assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in body and "<b>R&D</b>" not in body
+    items = [html.unescape(item).replace("\u00a0", " ") for item in re.findall(r"<li[^>]*>(.*?)</li>", body, re.S)]
+    assert items == expected
+    link = re.search(r"https://ropsfeed\.example\.org/confirm/\S+", text).group(0)
+    page = " ".join(html.unescape(client.get(path_of(link)).text).split())
+    assert f"({'; '.join(expected)})" in page, "the page says the same"
+
+    client.post("/subscribe", data={"email": "jan@example.org", "frequency": "daily"})
+    unfiltered = smtp_server.handler.parsed()[-1]
+    text = unfiltered.get_body(("plain",)).get_content()
+    assert "na codzienny przegląd" in " ".join(text.split()) and "filtrów" not in text
+    assert "<li" not in unfiltered.get_body(("html",)).get_content()
