@@ -29,7 +29,7 @@ from aggregator.mail.digest import Digest, DigestBuilder
 from aggregator.mail.message import compose, unsubscribe_url
 from aggregator.mail.render import render_digest
 from aggregator.mail.settings import MailConfigError, MailSettings
-from aggregator.mail.smtp import ConnectionLost, Deferred, Refused, SmtpSender
+from aggregator.mail.smtp import ConnectionLost, Deferred, Refused, SenderRefused, SmtpSender
 from aggregator.mail.subscribers import transport_address
 from aggregator.mail.tokens import unsubscribe_token
 from db.engine import database_away, database_reason, session_scope
@@ -246,6 +246,17 @@ def _send_one(url: str, settings: MailSettings, builder: DigestBuilder, smtp: Sm
     message = compose(settings, digest.email, rendered, unsubscribe_token=token)
     try:
         smtp.send(message, settings.sender.addr_spec, transport_address(digest.email))
+    except SenderRefused as exc:
+        # our sender address (ROPSFEED_MAIL_FROM) or the message's size, not the subscriber's
+        # address: no bounce of theirs (three in a row would end everyone's digests for good after
+        # a relay's misconfiguration), their digest is tried again by the next run
+        report.deferred += 1
+        sender = settings.sender.addr_spec
+        reason = f"the server refused our sender address {sender} (ROPSFEED_MAIL_FROM) or the message's size: {exc}"
+        report.errors.append(f"{digest.email}: deferred: {reason}")
+        log.error("digest for %s deferred to the next run: %s", digest.email, reason)
+        _release(url, subscriber_id, owner)
+        return
     except Refused as exc:
         report.refused += 1
         report.errors.append(f"{digest.email}: refused: {exc}")

@@ -211,6 +211,26 @@ def test_permanent_refusals_are_recorded_and_stop_after_three(database: str, smt
     assert smtp_server.handler.messages == [] and deliveries(database) == 0
 
 
+def test_a_refused_sender_is_no_subscribers_bounce(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    """A relay refusing our own sender address at MAIL FROM (a misconfigured ROPSFEED_MAIL_FROM)
+    is no refusal of the subscribers' addresses: counted as their bounces, three nights of it
+    ended every subscriber's digests for good. Deferred instead (exit 1), and sent once mended."""
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Mazowieckie")
+    subscribers(database, ala=DigestSettings(), ola=DigestSettings())
+    smtp_server.handler.reject_sender = "553 5.7.1 Sender address rejected: not owned by user"
+    for night in range(3):
+        report = send_digests(database, mail_settings, now=NOW + timedelta(minutes=night), echo=quiet)
+        assert (report.sent, report.deferred, report.refused, report.failed) == (0, 2, 0, True)
+        assert all("ROPSFEED_MAIL_FROM" in error and "553" in error for error in report.errors)
+    with session_scope(database) as session:
+        assert [(s.bounce_count, s.last_digest_at, s.lease_owner) for s in session.scalars(select(Subscriber))] == [
+            (0, None, None), (0, None, None)]  # fmt: skip
+    smtp_server.handler.reject_sender = None
+    report = send_digests(database, mail_settings, now=NOW + timedelta(minutes=5), echo=quiet)
+    assert (report.sent, report.failed) == (2, False)
+
+
 def test_server_gone_stops_the_run_and_loses_nothing(database: str, smtp_server: SmtpServer, mail_settings) -> None:
     with session_scope(database, write=True) as session:
         add_story(session, source_id="mcps", title="Pierwsze")
