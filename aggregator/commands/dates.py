@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """Find Polish date expressions and print them as exact dates and ranges."""
         del db  # the contract gives every command --db; dates are parsed without one
         if jsonl:
-            answer_lines(_jsonl_line)
+            answer_lines(_jsonl_line, lambda message: {"text": None, "dates": [], "error": message})
             return
         if text is None:
             raise usage_error("give a TEXT argument or --jsonl")

@@ -106,4 +106,4 @@ def register(app: typer.Typer) -> None:
         del db  # the contract gives every command --db; judging a pair needs none
         if not jsonl:
             raise usage_error("give --jsonl and pairs on stdin")
-        answer_lines(judge_line)
+        answer_lines(judge_line, lambda message: {"error": message})

@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         """Find institution names, their canonical nominative name, acronym and kind."""
         del db  # the contract gives every command --db; names are analysed without one
         if jsonl:
-            answer_lines(_jsonl_line)
+            answer_lines(_jsonl_line, lambda message: {"text": None, "entities": [], "error": message})
             return
         if text is None:
             raise usage_error("give a TEXT argument or --jsonl")

@@ -8,8 +8,10 @@ In process (tests/aggregator/cli_inprocess.py): none of these starts a crawl."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,3 +215,25 @@ def test_mirror_serve_refusals_are_one_line(tmp_path: Path) -> None:
 ])  # fmt: skip
 def test_text_tools_say_a_bad_call_in_one_line(args: tuple[str, ...], message: str) -> None:
     assert one_error_line(invoke(*args, env={"COLUMNS": "60"})) == message
+
+
+@pytest.mark.parametrize(
+    ("tool", "line", "answer"),
+    [
+        ("dates", '{"text": "do 15 maja 2024 w Łodzi", "reference": "2024-05-01"}', "do 15 maja 2024"),
+        ("entities", '{"text": "ROPS w Łodzi"}', "Regionalny Ośrodek Polityki Społecznej w Łodzi"),
+        ("dedup", '{"a": {"title": "Łódź", "text": "Żółć"}, "b": {"title": "Łódź", "text": "Żółć"}}', '"same": true'),
+    ],
+)
+def test_jsonl_tools_speak_utf8_whatever_the_locale(tool: str, line: str, answer: str) -> None:
+    """JSON lines are UTF-8 (RFC 8259): under a cp1250 locale the tools read „Łódź” as mojibake and
+    died on a byte cp1250 lacks (a traceback); a line that is not UTF-8 is a bad line like any
+    other — its error record, and the stream goes on."""
+    stdin = (line + "\n").encode() + b'{"text": "\xb3\xf3d\xbc"}\n' + (line + "\n").encode()
+    result = subprocess.run([sys.executable, "-m", "aggregator.cli", tool, "--jsonl"], input=stdin,
+                            capture_output=True, env={**os.environ, "PYTHONIOENCODING": "cp1250"},
+                            timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+    first, broken, third = result.stdout.decode("utf-8").splitlines()
+    assert answer in first and first == third
+    assert json.loads(broken)["error"] == "the line is not UTF-8 (byte 0xb3 at 10)"
