@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import os
 import sys
 import threading
@@ -102,6 +103,24 @@ def global_options(
 for module in (crawling, operations, distributed, mirror, sources, feed, export, database, maintenance, dates,
                entities, dedup, web, digests):  # fmt: skip
     module.register(app)
+
+
+def one_line_summaries(group: typer.Typer) -> None:
+    """Each command's help with its first paragraph on one line. Typer draws the command list in
+    rich mode from the docstring's first paragraph with its line breaks kept (the command's own
+    --help joins them), so `ropsfeed --help` listed "(with --alarm-exit," alone on a line, cut
+    where the docstring's source line ended."""
+    for info in group.registered_commands:
+        doc = info.help or (inspect.getdoc(info.callback) if info.callback else None)
+        if doc:
+            first, *rest = doc.split("\n\n")
+            info.help = "\n\n".join([" ".join(first.split()), *rest])
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            one_line_summaries(sub.typer_instance)
+
+
+one_line_summaries(app)
 
 
 def main() -> None:

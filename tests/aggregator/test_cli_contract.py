@@ -237,3 +237,16 @@ def test_jsonl_tools_speak_utf8_whatever_the_locale(tool: str, line: str, answer
     first, broken, third = result.stdout.decode("utf-8").splitlines()
     assert answer in first and first == third
     assert json.loads(broken)["error"] == "the line is not UTF-8 (byte 0xb3 at 10)"
+
+
+def test_the_command_list_gives_each_summary_whole() -> None:
+    """`ropsfeed --help` listed a command's summary cut where its docstring's source lines ended
+    ("(with --alarm-exit," alone on a line); on a wide terminal each summary is one line now."""
+    result = subprocess.run([sys.executable, "-m", "aggregator.cli", "--help"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "250"}, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 0
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│ ") and "  " in line}
+    assert "(with --alarm-exit, 3 when none had but one raised a layout alarm)." in rows["crawl"]
+    assert "print a summary; exit code 1 when a source had errors" in rows["demo"]
+    listed = [line for line in result.stdout.split("Commands")[1].splitlines() if line.startswith("│ ")]
+    assert all(line.split("│")[1][:14].strip() for line in listed), "no summary runs on to a second line"
