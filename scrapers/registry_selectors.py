@@ -14,7 +14,7 @@ selector is read by one library, and it is checked by that library, as the crawl
 The two grammars differ (soupsieve takes `a:hover` and `svg|rect`; parsel refuses `svg|rect` and
 `:nth-child(2n of .a)`), so each field is checked with its own reader, never with one for all.
 
-Importing both libraries and compiling every selector costs ~0.2 s (soupsieve compiles its own
+Importing both libraries and compiling every selector costs ~0.25 s (soupsieve compiles its own
 patterns with its first selector), which every command (`ropsfeed sources`, `status`) would pay.
 A selector set that passed is remembered in a small file in the user's cache directory, keyed by
 the selectors, the Python and the libraries' installed files: a registry (or a library) that
