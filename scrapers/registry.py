@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from aggregator.diacritics import strip_diacritics
 from aggregator.urls import UrlIdentity, host_key
+from scrapers.registry_selectors import check_selectors
 
 # ROPSFEED_SOURCES points at another registry file (an operator's own selection, the benchmarks).
 REGISTRY_PATH = Path(os.environ.get("ROPSFEED_SOURCES") or Path(__file__).with_name("sources.toml"))
@@ -168,7 +169,8 @@ def _parse_entry(entry: dict) -> SourceConfig:
 
 @cache
 def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
-    """The registry's sources; `RegistryError` naming the file when it cannot be read or is wrong."""
+    """The registry's sources; `RegistryError` naming the file when it cannot be read or is wrong,
+    a selector its library rejects included (not a failed page per article at crawl time)."""
     where = f"the source registry {path}" + (" (ROPSFEED_SOURCES)" if os.environ.get("ROPSFEED_SOURCES") else "")
     try:
         with path.open("rb") as handle:
@@ -179,6 +181,7 @@ def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
         raise RegistryError(f"{where} is not valid TOML: {exc}") from None
     try:
         sources = tuple(_parse_entry(entry) for entry in data.get("source", []))
+        check_selectors(sources)  # each by the library the crawl reads it with (registry_selectors.py)
     except ValueError as exc:
         raise RegistryError(f"{where}: {exc}") from None
     ids = [s.id for s in sources]

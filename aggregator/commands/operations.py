@@ -63,12 +63,15 @@ def run(
     # Imported when the command runs (Scrapy, numpy; the alert mail's feedgen): every other command starts without them.
     from aggregator.alerts import report_problems
     from aggregator.crawl import run_crawl
-    from aggregator.mail.settings import MailConfigError
+    from aggregator.mail.settings import MailConfigError, check_mail_env
     from aggregator.report import EXIT_FAILED, exit_status, publish
 
     url = database_url(db)
     err = Console(stderr=True)
     try:
+        # the mail settings that are set, before the crawl: a malformed one was found only after
+        # it, when a digest was due or an alert mailed (a MailConfigError is a ValueError: exit 2)
+        check_mail_env()
         if scrapyd:
             reports = on_scrapyd([], url, scrapyd, mirror, False)
         else:

@@ -23,7 +23,8 @@ def serve(
 
     if not os.environ.get("ROPSFEED_BASE_URL"):
         # Feed ids and self links name this server unless a public URL is configured.
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        # an IPv6 address in brackets: "http://::1:8000/" is no URL (mail_settings refuses it)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
         os.environ["ROPSFEED_BASE_URL"] = f"http://{shown}:{port}/"
     app = create_app(database_url(db))
     typer.echo(f"ropsfeed web page at http://{host}:{port}/ (Ctrl+C stops it)")

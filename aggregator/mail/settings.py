@@ -4,14 +4,20 @@ base URL for links and the key that signs tokens.
 `ROPSFEED_SMTP_URL` takes three schemes: `smtp://host:port` (plain, for a local relay),
 `smtp+starttls://user:pass@host:587` and `smtps://user:pass@host:465` (TLS from the first byte).
 The password never appears in a repr, a log line or an error message.
+
+A malformed setting used to be noticed only when a digest was due or an alert was sent, after the
+night's crawl (a `FAILED digests` line, exit 1, or an alert lost in the log); `check_mail_env` lets
+`ropsfeed run` refuse it before it crawls, with the very checks the sending makes.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from aggregator.feeds import base_url
@@ -19,6 +25,12 @@ from aggregator.feeds import base_url
 SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("ssl", 465)}
 DEFAULT_TIMEOUT = 30.0
 PREVIEW_SENDER = "ropsfeed <ropsfeed@localhost>"  # dry runs and previews only
+
+
+# A host name as a resolver takes it: dot-separated labels of letters (an IDN's too), digits, "-", "_".
+_HOST_NAME = re.compile(r"[^\W_][\w-]*(?:\.[^\W_][\w-]*)*\.?")
+# What an address's local part or domain cannot hold unquoted in a header or an SMTP command.
+_NOT_IN_ADDRESS = re.compile(r"[\s<>()\[\],;:\\\"]")
 
 
 class MailConfigError(ValueError):
@@ -45,6 +57,10 @@ class SmtpSettings:
             raise MailConfigError(f"ROPSFEED_SMTP_URL scheme must be one of {', '.join(SCHEMES)}, not {parts.scheme!r}")
         if not parts.hostname:
             raise MailConfigError(f"ROPSFEED_SMTP_URL has no host: {_redacted(url)}")
+        if not _valid_host(parts.hostname):  # "smtp://mail example.org" was taken, and failed to resolve
+            raise MailConfigError(f"ROPSFEED_SMTP_URL has no valid host name: {_redacted(url)}")
+        if port == 0:  # it was silently the scheme's default port
+            raise MailConfigError(f"ROPSFEED_SMTP_URL port must be 1-65535: {_redacted(url)}")
         security, default_port = SCHEMES[parts.scheme]
         return cls(
             host=parts.hostname,
@@ -60,11 +76,24 @@ class SmtpSettings:
         return f"{self.security} SMTP {user}{self.host}:{self.port}"
 
 
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
+
+
 def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    """`url` without its password; what urlsplit cannot read ("smtp://u:p@[::1") is said up to the
+    host, whose "@" it finds as urlsplit does (the last one), or "***" (it raised from here before,
+    a ValueError with a traceback where a setting's error belonged)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}" if "@" in rest else url
+    return url if password is None else url.replace(f":{password}@", ":***@", 1)
 
 
 @dataclass(frozen=True)
@@ -87,11 +116,65 @@ def smtp_from_env() -> SmtpSettings | None:
 
 
 def parse_sender(value: str) -> Address:
+    """`ROPSFEED_MAIL_FROM`: one address, alone or in angle brackets after a display name
+    ("ropsfeed <biuletyn@example.org>").
+
+    parseaddr takes almost anything: "@example.org" (no user), "ropsfeed biuletyn@example.org" (the
+    angle brackets forgotten: the user "ropsfeed biuletyn"), "biuletyn@exa mple.org" (the space
+    dropped), "ropsfeed <biuletyn@example.org" (the ">" forgotten), "a@x.org, b@x.org" (the first);
+    each was sent as something the operator did not write, or refused by the SMTP server when a
+    digest was due. The address must stand as written; a quoted local part ("a b"@x.org) is not taken."""
     name, address = parseaddr(value)
-    if "@" not in address or any(c in value for c in "\r\n"):
-        raise MailConfigError(f"ROPSFEED_MAIL_FROM is not an email address: {value!r}")
-    username, domain = address.rsplit("@", 1)
+    username, _, domain = address.rpartition("@")
+    written = value.strip()
+    if (
+        not username
+        or not domain
+        or any(c in value for c in "\r\n")
+        or len(getaddresses([value])) != 1  # two addresses, or a display name with a bare comma
+        or _NOT_IN_ADDRESS.search(username)
+        or _NOT_IN_ADDRESS.search(domain)
+        or not (written.endswith(f"<{address}>") if "<" in written else written == address)
+    ):
+        raise MailConfigError(
+            f"ROPSFEED_MAIL_FROM is not an email address ('Name <user@example.org>' or 'user@example.org'): {value!r}"
+        )
     return Address(display_name=name or "ropsfeed", username=username, domain=domain)
+
+
+def parse_base_url(value: str) -> str:
+    """`ROPSFEED_BASE_URL`: the public http(s) URL of `ropsfeed serve`, ending in "/" (the links
+    in emails and feeds are written after it: `{base}unsubscribe/{token}`), so no query or fragment."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is none
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not _valid_host(parts.hostname)
+        or parts.query
+        or parts.fragment
+        or re.search(r"\s", value)
+    ):
+        raise MailConfigError(
+            f"ROPSFEED_BASE_URL must be the public http(s) URL of `ropsfeed serve` (https://host/path/), not {value!r}"
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def check_mail_env() -> None:
+    """The mail settings that are set, checked as sending would check them: `ropsfeed run` calls
+    this before it crawls, so a malformed one is refused at once rather than after the crawl, when
+    a digest is due or an alert is mailed. Settings that are not set are not asked for (without
+    `ROPSFEED_SMTP_URL` no digest is sent, as before)."""
+    smtp_from_env()
+    if sender := os.environ.get("ROPSFEED_MAIL_FROM", "").strip():
+        parse_sender(sender)
+    if base := os.environ.get("ROPSFEED_BASE_URL", "").strip():
+        parse_base_url(base)
 
 
 def secret_key() -> str:
@@ -124,4 +207,6 @@ def mail_settings(*, require_secret: bool = True, secret_fallback: str | None = 
             "ROPSFEED_BASE_URL is not set: the unsubscribe and confirmation links in emails need the public URL"
             " of `ropsfeed serve`"
         )
-    return MailSettings(sender=parse_sender(sender), base_url=base_url(), secret_key=secret, smtp=smtp)
+    configured = os.environ.get("ROPSFEED_BASE_URL", "").strip()
+    home = parse_base_url(configured) if configured else base_url()
+    return MailSettings(sender=parse_sender(sender), base_url=home, secret_key=secret, smtp=smtp)

@@ -151,6 +151,59 @@ def test_bad_operation_settings_are_refused_naming_them_before_anything_runs(
     assert not database.exists(), "refused before the database was touched"
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        # each was found only after the night's crawl: 'FAILED digests: …' and exit 1 when a digest
+        # was due, an alert lost in the log, or a digest the SMTP server refused
+        ("ROPSFEED_SMTP_URL", "smtp.example.org:25",
+         "ROPSFEED_SMTP_URL scheme must be one of smtp, smtp+starttls, smtps, not 'smtp.example.org'"),
+        ("ROPSFEED_SMTP_URL", "smtps://jan:hunter2@mail example.org:465",
+         "ROPSFEED_SMTP_URL has no valid host name: smtps://jan:***@mail example.org:465"),
+        ("ROPSFEED_SMTP_URL", "smtp://mail.example.org:0", "ROPSFEED_SMTP_URL port must be 1-65535: "
+                                                           "smtp://mail.example.org:0"),
+        ("ROPSFEED_MAIL_FROM", "ropsfeed biuletyn@example.org",
+         "ROPSFEED_MAIL_FROM is not an email address ('Name <user@example.org>' or 'user@example.org'): "
+         "'ropsfeed biuletyn@example.org'"),
+        ("ROPSFEED_MAIL_FROM", "@example.org",
+         "ROPSFEED_MAIL_FROM is not an email address ('Name <user@example.org>' or 'user@example.org'): "
+         "'@example.org'"),
+        ("ROPSFEED_BASE_URL", "ropsfeed.example.org",
+         "ROPSFEED_BASE_URL must be the public http(s) URL of `ropsfeed serve` (https://host/path/), "
+         "not 'ropsfeed.example.org'"),
+        ("ROPSFEED_BASE_URL", "https://ropsfeed.example.org/?lang=pl",
+         "ROPSFEED_BASE_URL must be the public http(s) URL of `ropsfeed serve` (https://host/path/), "
+         "not 'https://ropsfeed.example.org/?lang=pl'"),
+    ],
+)  # fmt: skip
+def test_malformed_mail_settings_are_refused_by_run_before_it_crawls(
+    tmp_path: Path, name: str, value: str, refusal: str
+) -> None:
+    """`ropsfeed run` checks the mail settings that are set before it crawls (aggregator/mail/settings.py:
+    `check_mail_env`), alone: the others unset."""
+    database = tmp_path / "ropsfeed.db"
+    unset = {n: "" for n in ("ROPSFEED_SMTP_URL", "ROPSFEED_MAIL_FROM", "ROPSFEED_BASE_URL", "ROPSFEED_SECRET_KEY")}
+    result = run_cli("run", "--db", f"sqlite:///{database}", "--mirror", "http://127.0.0.1:9/",
+                     env={**unset, name: value})  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == f"error: {refusal}\n"
+    assert "hunter2" not in result.stderr
+    assert not database.exists(), "refused before the database was touched"
+
+
+def test_unset_mail_settings_are_not_asked_for_by_run(tmp_path: Path) -> None:
+    """Without ROPSFEED_SMTP_URL no digest is sent, as before: nothing is required, and well-formed
+    settings pass — the run goes on to its next check (a mirror that is no URL, here)."""
+    unset = {n: "" for n in ("ROPSFEED_SMTP_URL", "ROPSFEED_MAIL_FROM", "ROPSFEED_BASE_URL", "ROPSFEED_SECRET_KEY")}
+    well_formed = {"ROPSFEED_MAIL_FROM": "Biuletyn ROPS <biuletyn@przykład.pl>",
+                   "ROPSFEED_BASE_URL": "https://ropsfeed.example.org/biuletyn",
+                   "ROPSFEED_SMTP_URL": "smtps://jan%40example.org:s3cr%3At@[2001:db8::25]:465"}  # fmt: skip
+    for env in (unset, {**unset, **well_formed}):
+        result = run_cli("run", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--mirror", "nowhere", env=env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr == "error: --mirror must be an http:// or https:// URL, not 'nowhere'\n"
+
+
 def test_unreachable_database_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

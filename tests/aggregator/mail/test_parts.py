@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aggregator import polish
-from aggregator.mail.settings import MailConfigError, SmtpSettings, mail_settings
+from aggregator.mail.settings import MailConfigError, SmtpSettings, mail_settings, parse_base_url, parse_sender
 from aggregator.mail.subscribers import DigestSettings, SubscriberError, normalise_email, parse_weekday, subscribe
 from aggregator.mail.tokens import (
     InvalidToken,
@@ -55,6 +55,66 @@ def test_smtp_urls_and_the_password_never_shows() -> None:
     with pytest.raises(MailConfigError) as error:
         SmtpSettings.from_url("smtp://u:hunter2@mail.example.org:notaport")
     assert "hunter2" not in str(error.value)
+
+
+def test_malformed_smtp_urls_are_refused_without_the_password() -> None:
+    """A host that is no host name was taken (and failed to resolve when a digest was due), port 0
+    was the scheme's default, and an unclosed IPv6 bracket raised a bare ValueError from the error
+    message's own redaction."""
+    for url, problem in [
+        ("smtps://u:hunter2@mail example.org", "has no valid host name: smtps://u:\\*\\*\\*@mail example.org"),
+        ("smtp://u:hunter2@mail.example.org:0", "port must be 1-65535"),
+        ("smtp://u:hunter2@[::1", "is not a valid URL: smtp://\\*\\*\\*@\\[::1$"),
+    ]:
+        with pytest.raises(MailConfigError, match=problem) as error:
+            SmtpSettings.from_url(url)
+        assert "hunter2" not in str(error.value)
+    assert SmtpSettings.from_url("smtp://[2001:db8::25]:2525").host == "2001:db8::25"
+    assert SmtpSettings.from_url("smtp://poczta.przykład.pl").host == "poczta.przykład.pl"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["@example.org", "biuletyn@", "ropsfeed biuletyn@example.org", "biuletyn@exa mple.org",
+     "ropsfeed <biuletyn@example.org", "ropsfeed <a@example.org> x", "a@example.org, b@example.org",
+     "Kowalski, Jan <j@example.org>", '"a b"@example.org'],
+)  # fmt: skip
+def test_a_sender_must_stand_as_written(value: str) -> None:
+    """parseaddr made something of each (an empty user, the user "ropsfeed biuletyn", the space
+    dropped, the first of two), sent as what the operator did not write or refused when due."""
+    with pytest.raises(MailConfigError, match="ROPSFEED_MAIL_FROM is not an email address"):
+        parse_sender(value)
+
+
+def test_senders_as_operators_write_them() -> None:
+    for value, written in [
+        ("ropsfeed <biuletyn@example.org>", "ropsfeed <biuletyn@example.org>"),
+        ("biuletyn@example.org", "ropsfeed <biuletyn@example.org>"),
+        (' "Kowalski, Jan" <j@example.org> ', '"Kowalski, Jan" <j@example.org>'),
+        ("ROPS Kraków <ola@żółw.pl>", "ROPS Kraków <ola@żółw.pl>"),
+        ("ropsfeed@localhost", "ropsfeed <ropsfeed@localhost>"),
+    ]:
+        assert str(parse_sender(value)) == written
+
+
+def test_the_base_url_is_an_http_url_links_can_follow() -> None:
+    assert parse_base_url("https://ropsfeed.example.org/biuletyn") == "https://ropsfeed.example.org/biuletyn/"
+    assert parse_base_url("http://[::1]:8000/") == "http://[::1]:8000/"
+    bad_urls = ("ropsfeed.example.org", "ftp://ropsfeed.example.org/", "https:///ropsfeed", "https://x.org/?a=1",
+                "https://x.org/#top", "https://x.org:99999/", "https://rops feed.org/", "http://::1:8000/")  # fmt: skip
+    for bad in bad_urls:
+        with pytest.raises(MailConfigError, match="ROPSFEED_BASE_URL must be the public http"):
+            parse_base_url(bad)
+
+
+def test_mail_settings_refuse_a_malformed_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `run` refuses before it crawls, the digests refuse too: it was written into every link."""
+    monkeypatch.setenv("ROPSFEED_SMTP_URL", "smtp://127.0.0.1:2525")
+    monkeypatch.setenv("ROPSFEED_MAIL_FROM", "biuletyn@example.org")
+    monkeypatch.setenv("ROPSFEED_SECRET_KEY", "k")
+    monkeypatch.setenv("ROPSFEED_BASE_URL", "ropsfeed.example.org")
+    with pytest.raises(MailConfigError, match="ROPSFEED_BASE_URL"):
+        mail_settings()
 
 
 def test_mail_settings_need_a_sender_and_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
