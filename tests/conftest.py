@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,15 @@ def _postgres_unavailable() -> str | None:
 
 
 POSTGRES_SKIP_REASON = _postgres_unavailable()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """ropsfeed's caches (the registry's checked selectors: scrapers/registry_selectors.py) go to a
+    folder of the test run's own, removed at its end, not the user's ~/.cache: the `ropsfeed`
+    processes the tests start inherit it."""
+    cache = tempfile.mkdtemp(prefix="ropsfeed-test-cache-")
+    os.environ["XDG_CACHE_HOME"] = cache
+    atexit.register(shutil.rmtree, cache, True)
 
 
 @pytest.fixture
