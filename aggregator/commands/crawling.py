@@ -90,6 +90,13 @@ def demo(
 
     url = database_url(db)
     started = time.monotonic()
+    from aggregator.mail.settings import MailConfigError, check_mail_env
+
+    try:  # the digest preview reads them: a malformed one was a traceback after the crawl
+        check_mail_env()
+    except MailConfigError as exc:
+        tell(err_console, Notice(f"error: {exc}", "error", logging.ERROR))
+        raise typer.Exit(2) from exc
     try:  # before the crawl: an --out that cannot be a folder was a traceback after it
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

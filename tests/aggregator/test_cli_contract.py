@@ -163,6 +163,15 @@ def test_demo_checks_its_out_folder_before_crawling(sqlite_url: str, tmp_path: P
     assert line == f"error: cannot create --out {out}: Not a directory"
 
 
+def test_demo_checks_the_mail_settings_before_crawling(sqlite_url: str, tmp_path: Path) -> None:
+    """The digest preview reads ROPSFEED_MAIL_FROM: a malformed one was a traceback after the crawl."""
+    out = tmp_path / "out"
+    result = invoke("demo", "--out", str(out), "--db", sqlite_url,
+                    env={"ROPSFEED_MAIL_FROM": "ropsfeed biuletyn@example.org", **NO_CRAWL})  # fmt: skip
+    assert one_error_line(result).startswith("error: ROPSFEED_MAIL_FROM is not an email address")
+    assert not out.exists(), "refused before anything was written"
+
+
 def test_feed_and_export_refuse_an_unknown_source(database: str) -> None:
     """An unknown `--source` printed an empty feed or export with status 0, as a quiet source would."""
     for command in ("feed", "export"):
