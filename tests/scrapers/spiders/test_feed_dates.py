@@ -87,3 +87,30 @@ def test_reparse_keeps_the_feeds_date_of_a_row_stored_under_another_form_of_its_
         row.url = item + "?start=4"
     reparse(sqlite_url, ["rops-kielce"])
     assert dates(sqlite_url) == {**before, item: dated}, "the date kept, and the row takes the site's address"
+
+
+@pytest.mark.parametrize("feed", ["on", "off"])
+def test_every_k2_item_carries_the_category_its_breadcrumb_names_whether_or_not_the_feed_lists_it(
+    sqlite_url: str, layered: Callable[..., BackgroundMirror], feed: str
+) -> None:
+    """The feed names the category of the one item it lists; the other pages of the same K2
+    category were stored without any, so a filter on "Aktualności" missed three of four items.
+    Each page's breadcrumb ('Strona główna / Aktualności') names it: read there, feed or not."""
+
+    def feed_off(root: Path) -> None:
+        if feed == "off":
+            site = root / "www.es.umws.pl"
+            site.mkdir(parents=True)
+            (site / "routes.toml").write_text(
+                '[[route]]\npath = "/aktualnosci"\nquery = "format=feed&type=rss"\n'
+                'status = 404\nbody = "<h1>404</h1>"\n',
+                encoding="utf-8",
+            )
+
+    with layered(feed_off) as site:
+        result = run_cli("crawl", "rops-kielce", "--mirror", site.url, "--db", sqlite_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with session_scope(sqlite_url) as session:
+        categories = {url: stored for url, stored in session.execute(select(Announcement.url, Announcement.categories))}
+    assert len(categories) == 4
+    assert all(stored == ["Aktualności"] for stored in categories.values()), categories
