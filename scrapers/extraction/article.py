@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from scrapers.extraction.attachments import file_type_of, find_attachments
 from scrapers.extraction.boilerplate import strip_boilerplate
-from scrapers.extraction.images import each_once, find_images
+from scrapers.extraction.images import blank_empty_alts, each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
 from scrapers.extraction.soft_errors import soft_error
@@ -224,6 +224,7 @@ def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> 
     absolutise(fragment, base_url)
     attachments = find_attachments(fragment, base_url)
     images = find_images([fragment], base_url)
+    blank_empty_alts(fragment)  # after `find_images`, which judges the alt texts itself
     text = soup_to_text(fragment)
     html = sanitize_html(contents_html(fragment))
     return Body(html=html, text=text, attachments=attachments, images=images)

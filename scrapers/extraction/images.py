@@ -82,6 +82,21 @@ def _image(img: Tag, base_url: str) -> ImageItem | None:
     return ImageItem(url=url, alt=alt, caption=caption or None)
 
 
+def blank_empty_alts(root: Tag) -> None:
+    """Empty the alt text of each `<img>` under `root` that says nothing (`meaningful_alt`), as the
+    stored HTML's pictures: the picture list already drops "1210" (es.lubuskie.pl's gallery
+    numbering) or "Ilustracja do artykułu PRPP-11.jpg", while the body's HTML, which the story page
+    and the feeds show, kept them for a screen reader to read out. An empty alt, not none: the
+    picture is then passed over rather than announced by its file name."""
+    for img in [e for e in root.descendants if _is_img(e)]:
+        alt = img.get("alt")
+        if isinstance(alt, str) and alt.strip():
+            sources = (str(img.get(name) or "").strip() for name in ("src", *_LAZY_SOURCES))
+            src = next((s for s in sources if s and not s.startswith(("data:", "javascript:"))), "")
+            if meaningful_alt(alt, src) is None:
+                img["alt"] = ""
+
+
 def picture(
     url: str, alt: str | None, caption: str | None, width: object = None, height: object = None
 ) -> ImageItem | None:

@@ -123,3 +123,24 @@ def test_an_alt_text_that_says_nothing_about_the_picture_is_left_out() -> None:
         "Społeczna Rada Seniorów Województwa Łódzkiego",
         "Logo RPO 2014-2020",
     ]
+
+
+def test_the_stored_html_gives_a_picture_whose_alt_says_nothing_an_empty_alt_as_the_picture_list_does() -> None:
+    # es.lubuskie.pl's text photos carry the gallery's numbers as alt texts ("1210", "1204"): the
+    # picture list left them out, but the body's HTML (the story page, the feeds) kept them for a
+    # screen reader to read out; a meaningful alt stays in both
+    fragment = "".join(
+        [
+            "<p>W dniach 27-28 maja 2019 r. w Drzecinie spotkał się zespół.</p>",
+            '<p><img alt="1210" src="/upload/53928-1.jpg"></p>',
+            '<p><img alt="wizyta studentów  z Uniwersytetu Lwowskiego" data-src="/upload/65628-1.jpg"',
+            ' src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">',
+            ' <img alt="IMG_2034" src="/upload/IMG_2034.JPG"></p>',
+        ]
+    )
+    body = body_from_html_fragment(fragment, "http://es.lubuskie.pl/pl/Aktualnosci/Pierwsze-spotkanie")
+    assert [image.alt for image in body.images] == [None, "wizyta studentów z Uniwersytetu Lwowskiego", None]
+    assert '<img alt="" src="http://es.lubuskie.pl/upload/53928-1.jpg">' in body.html
+    assert 'alt="wizyta studentów  z Uniwersytetu Lwowskiego"' in body.html
+    assert '<img alt="" src="http://es.lubuskie.pl/upload/IMG_2034.JPG">' in body.html
+    assert "1210" not in body.html and 'alt="IMG_2034"' not in body.html
