@@ -79,7 +79,7 @@ def _image(img: Tag, base_url: str) -> ImageItem | None:
     figure = next((p for p in img.parents if p.name == "figure"), None)
     caption_element = figure.find("figcaption") if figure is not None else None
     caption = clean_line(caption_element.get_text(" ")) if isinstance(caption_element, Tag) else ""
-    return ImageItem(url=url, alt=alt, caption=caption or None)
+    return ImageItem(url=url, alt=alt, caption=meaningful_caption(caption, url))
 
 
 def blank_empty_alts(root: Tag) -> None:
@@ -104,7 +104,7 @@ def picture(
     unless the file is furniture by the rules `<img>`s are judged by."""
     if urlsplit(url).scheme not in ("http", "https") or _is_furniture_file(url, width, height):
         return None
-    return ImageItem(url=url, alt=meaningful_alt(alt or "", url), caption=clean_line(caption or "") or None)
+    return ImageItem(url=url, alt=meaningful_alt(alt or "", url), caption=meaningful_caption(caption or "", url))
 
 
 #: Alt texts that CMS templates put on every picture, saying nothing about this one ("a news
@@ -133,6 +133,14 @@ def meaningful_alt(alt: str, url: str) -> str | None:
     if _NO_WORDS.fullmatch(words) or words in PLACEHOLDER_ALTS:
         return None
     return text
+
+
+def meaningful_caption(caption: str, url: str) -> str | None:
+    """The picture's caption, or None when it says nothing, by the rules of `meaningful_alt`: the
+    template's placeholder is printed as the caption too (rops.pomorskie.eu puts "Grafika
+    poglądowa." under every post's picture), and stored it was the same noise for a search of the
+    pictures' texts and for the story page, which shows it under the picture."""
+    return meaningful_alt(caption, url)
 
 
 def _is_furniture(img: Tag, url: str) -> bool:

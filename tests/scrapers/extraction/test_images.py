@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scrapers.extraction.article import ArticleParser, body_from_html_fragment
-from scrapers.extraction.images import find_images, image_type_of
+from scrapers.extraction.images import find_images, image_type_of, picture
 from scrapers.extraction.soup import parse_html
 from scrapers.items import ImageItem
 from scrapers.registry import Selectors
@@ -144,3 +144,20 @@ def test_the_stored_html_gives_a_picture_whose_alt_says_nothing_an_empty_alt_as_
     assert 'alt="wizyta studentów  z Uniwersytetu Lwowskiego"' in body.html
     assert '<img alt="" src="http://es.lubuskie.pl/upload/IMG_2034.JPG">' in body.html
     assert "1210" not in body.html and 'alt="IMG_2034"' not in body.html
+
+
+def test_a_caption_that_is_the_templates_placeholder_is_left_out_as_its_alt_is() -> None:
+    # rops.pomorskie.eu prints "Grafika poglądowa." under every post's picture, its alt the same
+    page = """<html><body><div class="post-hero"><h1 class="entry-title">Otwarty konkurs ofert</h1>
+    <figure class="post-thumbnail"><img src="/wp-content/uploads/2024/02/grafika-90438.jpg" alt="Grafika poglądowa">
+    <figcaption>Grafika poglądowa.</figcaption></figure></div>
+    <article class="post"><div class="entry-content"><p>Zarząd Województwa Pomorskiego ogłasza konkurs.</p>
+    <figure><img src="/wp-content/uploads/2024/02/gala.jpg" alt="Laureaci"><figcaption>Gala, fot. UMWP</figcaption>
+    </figure></div></article></body></html>"""
+    article = ArticleParser().parse(page, "https://rops.pomorskie.eu/2024/02/06/konkurs-ofert-2")
+    assert article.images == [
+        ImageItem("https://rops.pomorskie.eu/wp-content/uploads/2024/02/grafika-90438.jpg", None, None),
+        ImageItem("https://rops.pomorskie.eu/wp-content/uploads/2024/02/gala.jpg", "Laureaci", "Gala, fot. UMWP"),
+    ]
+    featured = picture("https://rops.pomorskie.eu/wp-content/uploads/2024/02/grafika.jpg", "", " Grafika  poglądowa ")
+    assert featured == ImageItem("https://rops.pomorskie.eu/wp-content/uploads/2024/02/grafika.jpg", None, None)
