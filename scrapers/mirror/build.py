@@ -161,9 +161,32 @@ class Page:
         return Markup(json.dumps(graph, ensure_ascii=False).replace("</", "<\\/"))
 
 
+# The keys of `sites/<id>.toml` (docs/adding-a-source.md, section 4): anything else is a typo that
+# the builders would ignore without a word (`page_ulr`, or `templates` believed to work where it did not).
+SPEC_KEYS = frozenset({
+    "builder", "templates", "templates_from", "listing", "page_url", "per_page", "api", "feed", "charset", "robots",
+    "order", "attachment_path", "feed_limit", "feed_title", "site", "articles",
+})  # fmt: skip
+ARTICLE_KEYS = frozenset({"published", "evidence"})
+
+
 def load_spec(source_id: str) -> dict[str, Any]:
+    """`sites/<source_id>.toml`, its keys checked: the build stops on one it does not know."""
     with (SITES_DIR / f"{source_id}.toml").open("rb") as handle:
-        return tomllib.load(handle)
+        spec = tomllib.load(handle)
+    where = f"sites/{source_id}.toml"
+    if unknown := sorted(set(spec) - SPEC_KEYS):
+        raise SystemExit(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(SPEC_KEYS))})")
+    if spec.get("builder") not in BUILDERS:
+        raise SystemExit(f"{where}: builder must be one of {', '.join(BUILDERS)}, not {spec.get('builder')!r}")
+    for url, entry in spec.get("articles", {}).items():
+        if unknown := sorted(set(entry) - ARTICLE_KEYS):
+            raise SystemExit(
+                f'{where}: [articles."{url}"] has an unknown key {unknown[0]!r} (known: published, evidence)'
+            )
+    if (other := spec.get("templates_from")) is not None and not (TEMPLATES_DIR / "sites" / str(other)).is_dir():
+        raise SystemExit(f"{where}: templates_from = {other!r}, but there is no templates/sites/{other}/")
+    return spec
 
 
 def site_url(url: str, source: SourceConfig) -> str:
@@ -206,6 +229,10 @@ def load_pages(source: SourceConfig, spec: dict[str, Any]) -> list[Page]:
                 page_lead=article.get("lead"),
             )
         )
+    if stale := sorted(set(dates) - {page.url for page in pages}):
+        # a date for a page the mirror does not serve: a URL mistyped, or a text moved or skipped
+        raise SystemExit(f'{source.id}: [articles."{stale[0]}"] in sites/{source.id}.toml is no served article of '
+                         f"texts/{source.id}.json (its URL on {source.host}, not skip_in_mirror)")  # fmt: skip
     order = spec.get("order", "newest")
     if order == "newest":
         pages.sort(key=lambda p: p.published or datetime(1970, 1, 1, tzinfo=UTC), reverse=True)
@@ -266,9 +293,17 @@ class SnapshotWriter:
         return self.count + 1
 
 
-def environment(source_id: str) -> Environment:
+def environment(source_id: str, spec: dict[str, Any] | None = None) -> Environment:
+    """Templates are looked up in `templates/sites/<source_id>/`, then in the folder of the source
+    the spec's `templates_from` names (a sibling host running the same theme: its templates serve
+    both, overridden file by file, with no copy), then in the generic `templates/`. The order holds
+    for the templates' own `extends` and `import`s too, so a sibling's `wordpress/article.html`
+    extending `wordpress/base.html` gets the sibling's base, not the generic one."""
+    folders = [TEMPLATES_DIR / "sites" / source_id]
+    if spec and spec.get("templates_from"):
+        folders.append(TEMPLATES_DIR / "sites" / str(spec["templates_from"]))
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(TEMPLATES_DIR / "sites" / source_id), FileSystemLoader(TEMPLATES_DIR)]),
+        loader=ChoiceLoader([*(FileSystemLoader(folder) for folder in folders), FileSystemLoader(TEMPLATES_DIR)]),
         autoescape=select_autoescape(["html", "xml"]),
         keep_trailing_newline=True,
     )
@@ -319,7 +354,7 @@ def api_post(page: Page, site: SourceConfig) -> dict[str, Any]:
 def build_wordpress(source: SourceConfig, spec: dict[str, Any], out: Path) -> int:
     """REST API pages, RSS feed pages, category listings and article pages of a WordPress site."""
     pages = load_pages(source, spec)
-    env = environment(source.id)
+    env = environment(source.id, spec)
     writer = SnapshotWriter(out)
     site = {"institution": source.institution, "base": source.base_url, **spec.get("site", {})}
     robots(writer, source, {"robots": "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n"})
@@ -392,7 +427,7 @@ def build_html(source: SourceConfig, spec: dict[str, Any], out: Path) -> int:
     """Listing pages (any pagination scheme) and article pages of a Joomla, Drupal or custom-CMS site."""
     pages = load_pages(source, spec)
     templates = spec.get("templates", source.platform)
-    env = environment(source.id)
+    env = environment(source.id, spec)
     writer = SnapshotWriter(out, spec.get("charset", "utf-8"))
     site = {"institution": source.institution, "base": source.base_url, "charset": writer.charset,
             **spec.get("site", {})}  # fmt: skip

@@ -5,10 +5,7 @@ A source gets its platform's strategy class; nothing here is per site.
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from scrapers.extraction.article import ArticleParser
-from scrapers.registry import SourceConfig, load_sources
+from scrapers.registry import SourceConfig, load_sources, parser_class
 from scrapers.spiders.base import SourceSpider
 from scrapers.spiders.wordpress import WordPressSpider
 
@@ -18,14 +15,6 @@ PLATFORM_SPIDERS: dict[str, type[SourceSpider]] = {
     "drupal": SourceSpider,
     "html": SourceSpider,
 }
-
-
-def parser_class(dotted: str) -> type[ArticleParser]:
-    module_name, _, class_name = dotted.rpartition(".")
-    cls = getattr(import_module(module_name), class_name)
-    if not (isinstance(cls, type) and issubclass(cls, ArticleParser)):
-        raise TypeError(f"{dotted} is not an ArticleParser subclass")
-    return cls
 
 
 def spider_class(source: SourceConfig) -> type[SourceSpider]:

@@ -146,7 +146,8 @@ def test_the_sources_command_lists_every_source_whole_when_piped(mirror_crawl: M
 
 
 def test_the_readme_says_what_the_demo_crawl_stores(demo_crawl: Crawled) -> None:
-    """README's "What works today" counts, kept by hand, checked against the registry and the demo crawl."""
+    """README's "What works today" counts, written by `python -m scrapers.coverage` from the registry
+    and the site specs, checked against what the demo crawl really stored."""
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
     sources = load_sources()
     crawled = [s for s in sources if s.enabled]
