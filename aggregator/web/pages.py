@@ -52,8 +52,11 @@ def index(request: Request) -> Response:
 
 
 def story(request: Request) -> Response:
+    key = request.path_params["key"]
+    if "\x00" in key:  # no story has one, and PostgreSQL refuses a NUL in a query (it was a 500)
+        raise HTTPException(404)
     with session_scope(request.app.state.database_url) as session:
-        view = load_story(session, request.path_params["key"])
+        view = load_story(session, key)
     if view is None:
         raise HTTPException(404)
     return templates.TemplateResponse(request, "story.html", {"story": view})

@@ -201,8 +201,45 @@ def test_filters_the_feed_layer_refuses_are_a_400(client: TestClient, monkeypatc
 
     monkeypatch.setattr(filters, "FeedFilters", strict)
     response = client.get("/?q=!!!")
-    assert response.status_code == 400 and "Nieprawidłowe zapytanie: the query has no words" in response.text
+    assert response.status_code == 400 and "Nieprawidłowe wartości filtrów." in response.text
+    assert "the query has no words" not in response.text, "the feed layer's English stays in the log"
     assert client.get("/feed.rss?q=!!!").status_code == 400
+
+
+def test_a_search_without_words_is_refused_in_polish(client: TestClient) -> None:
+    """A query of punctuation only ('"', "*", a zero-width space) is a 400 that says why in Polish:
+    the search layer's English message ("the search query '*' has no words…") reached the page."""
+    for query, shown in (("%22", "„&#34;”"), ("*", "„*”"), ("%E2%80%9E%E2%80%9D", "„„””"), ("%E2%80%8B", "„\u200b”")):
+        for path in ("/", "/feed.atom", "/feed.json"):
+            response = client.get(f"{path}?q={query}")
+            assert response.status_code == 400, (path, query)
+            assert f"Wyszukiwane wyrażenie {shown} nie zawiera żadnego słowa." in response.text, (path, query)
+            assert "search query" not in response.text and "has no words" not in response.text
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_control_characters_and_odd_digits_are_a_400_not_a_500(database: str, request: pytest.FixtureRequest) -> None:
+    """A NUL in a filter or a story's key made PostgreSQL refuse the query (a 500), and echoed into
+    the page it is a code point HTML forbids; "²" passed str.isdigit() and int() raised (a 500 on
+    both databases); "٢" passed as page 2."""
+    if database == "sqlite":
+        url = request.getfixturevalue("web_database")
+    else:
+        url = fill(request.getfixturevalue("postgres_url"))
+    client = TestClient(create_app(url), raise_server_exceptions=False)
+    for name in ("q", "source", "entity", "voivodeship"):
+        for path in ("/", "/feed.rss"):
+            response = client.get(f"{path}?{name}=na%00bor")
+            assert response.status_code == 400, (name, path)
+            assert f"Parametr „{name}” zawiera niedozwolone znaki sterujące." in response.text
+            assert "\x00" not in response.text
+    assert client.get("/?q=nab%01or").status_code == 400
+    assert client.get("/?q=nab%C3%B3r%09wniosk%C3%B3w").status_code == 200, "a tab is only a space"
+    assert client.get("/story/story%00nabor").status_code == 404
+    for path, name in (("/?page=", "page"), ("/feed.json?limit=", "limit")):
+        for digits in ("%C2%B2", "%D9%A2", "%EF%BC%92"):  # "²", Arabic-Indic 2, fullwidth 2
+            response = client.get(path + digits)
+            assert response.status_code == 400 and f"Parametr „{name}” musi być liczbą" in response.text, digits
 
 
 def test_feeds_answer_conditional_requests(client: TestClient) -> None:
