@@ -44,14 +44,24 @@ def entity_tag(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: 
     return f'"{digest.hexdigest()[:32]}"'
 
 
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` names `etag`, by the weak comparison RFC 9110 §13.1.2 prescribes for
+    it: `W/"x"` matches `"x"`. A cache or proxy that compressed the feed sends the tag back weak
+    (ours does too, aggregator/web/compression.py), and the strict comparison sent it the whole
+    feed again at every poll."""
+    if not if_none_match:
+        return False
+    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag.removeprefix("W/") in wanted or "*" in wanted
+
+
 def _feed(feed_format: str) -> Callable[[Request], Response]:
     def endpoint(request: Request) -> Response:
         filters = filters_from(request.query_params, limit=feed_limit(request.query_params))
         with session_scope(request.app.state.database_url) as session:
             entries = select_entries(session, filters)
             headers = {"etag": entity_tag(entries, filters, feed_format), "cache-control": CACHE_CONTROL}
-            wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
-            if headers["etag"] in wanted or "*" in wanted:
+            if not_modified(request.headers.get("if-none-match"), headers["etag"]):
                 return Response(status_code=304, headers=headers)
             load_content(session, entries)  # bodies and files: not for a 304
         return Response(render(entries, filters, feed_format), media_type=MEDIA_TYPES[feed_format], headers=headers)

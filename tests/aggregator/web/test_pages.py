@@ -311,3 +311,14 @@ def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
         response = client.request(method, path)
         assert response.status_code == 405 and response.headers.get("allow") == allowed, (method, path)
         assert "Ta metoda nie jest obsługiwana." in response.text and "content-security-policy" in response.headers
+
+
+def test_feeds_compare_tags_weakly(client: TestClient) -> None:
+    """If-None-Match takes the weak comparison (RFC 9110 §13.1.2): a cache or proxy that compressed
+    the feed sends its tag back as `W/"…"`, and the feed answered it with the whole body again."""
+    tag = client.get("/feed.atom?voivodeship=mazowieckie", headers={"Accept-Encoding": "identity"}).headers["etag"]
+    for sent in (f"W/{tag}", f'"other", W/{tag}', f' {tag} ,"x"'):
+        response = client.get("/feed.atom?voivodeship=mazowieckie",
+                              headers={"Accept-Encoding": "identity", "If-None-Match": sent})  # fmt: skip
+        assert response.status_code == 304, sent
+    assert client.get("/feed.atom?voivodeship=mazowieckie", headers={"If-None-Match": 'W/"other"'}).status_code == 200
