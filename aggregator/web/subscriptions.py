@@ -192,7 +192,8 @@ async def subscribe_submit(request: Request) -> Response:
         email = normalise_email(values["email"])
     except SubscriberError:
         return _form_page(request, values, ERRORS["email"], 400)
-    if not values["weekday"].isdigit() or not 0 <= int(values["weekday"]) <= 6:
+    # ASCII digits: str.isdigit() takes "²", and int() then raised (a 500)
+    if not (values["weekday"].isascii() and values["weekday"].isdigit()) or not 0 <= int(values["weekday"]) <= 6:
         return _form_page(request, values, ERRORS["weekday"], 400)
     try:
         settings = DigestSettings(

@@ -130,6 +130,14 @@ def test_subscriptions_without_smtp_are_unavailable_not_broken(client: TestClien
     assert response.status_code == 503 and "chwilowo niedostępna" in response.text and count(database) == 0
 
 
+def test_a_weekday_that_is_no_number_is_asked_again(client: TestClient, database: str) -> None:
+    """ "²" passed str.isdigit() and int() raised: a 500 instead of the form asking for a weekday."""
+    for weekday in ("²", "٤", "8", "x"):
+        response = client.post("/subscribe", data={**FORM, "weekday": weekday})
+        assert response.status_code == 400 and "Wybierz dzień tygodnia." in response.text, weekday
+    assert count(database) == 0
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_confirm_page_names_what_was_chosen(client: TestClient, database: str,
                                                 smtp_server: SmtpServer) -> None:  # fmt: skip
