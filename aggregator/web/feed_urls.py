@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from aggregator.feed_content import load_content
 from aggregator.feeds import FeedEntry, FeedFilters, base_url, render, select_entries
-from aggregator.web.filters import feed_limit, filters_from
+from aggregator.web.filters import check_known, feed_limit, filters_from
 from db.engine import session_scope
 
 MEDIA_TYPES = {
@@ -59,6 +59,7 @@ def _feed(feed_format: str) -> Callable[[Request], Response]:
     def endpoint(request: Request) -> Response:
         filters = filters_from(request.query_params, limit=feed_limit(request.query_params))
         with session_scope(request.app.state.database_url) as session:
+            check_known(session, filters)
             entries = select_entries(session, filters)
             headers = {"etag": entity_tag(entries, filters, feed_format), "cache-control": CACHE_CONTROL}
             if not_modified(request.headers.get("if-none-match"), headers["etag"]):

@@ -10,12 +10,15 @@ import logging
 import unicodedata
 from urllib.parse import urlencode
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
-from aggregator.feeds import FeedFilters
+from aggregator.feeds import FeedFilters, check_source
+from db.models import Entity, Source
 from db.search import QueryWithoutWords
-from scrapers.registry import voivodeship_named
+from scrapers.registry import RegistryError, voivodeship_named
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,23 @@ def filters_from(params: QueryParams, *, limit: int, offset: int = 0) -> FeedFil
     except ValueError as exc:  # whatever else the feed layer refuses: its message is English, for the log
         log.info("filters refused: %s", exc)
         raise HTTPException(400, "Nieprawidłowe wartości filtrów.") from exc
+
+
+def check_known(session: Session, filters: FeedFilters) -> None:
+    """A source or institution nobody knows is a 400, as an unknown voivodeship is: a feed URL with
+    a typo ("?source=mpcs") was an empty feed forever, which a feed reader cannot tell from a quiet
+    site. A source is known to the registry or the database (`ropsfeed feed --source` takes the
+    same), an institution to the database (every key the pages link to is there)."""
+    if filters.source:
+        try:
+            check_source(session, filters.source)
+        except RegistryError:  # the registry unreadable: the database alone decides
+            if session.scalar(select(Source.id).where(Source.id == filters.source)) is None:
+                raise HTTPException(400, f"Nieznane źródło „{filters.source}”.") from None
+        except ValueError:
+            raise HTTPException(400, f"Nieznane źródło „{filters.source}”.") from None
+    if filters.entity and session.scalar(select(Entity.id).where(Entity.key == filters.entity).limit(1)) is None:
+        raise HTTPException(400, f"Nieznana instytucja „{filters.entity}”.")
 
 
 def page_number(params: QueryParams) -> int:

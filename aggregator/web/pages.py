@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from aggregator.feeds import FeedFilters, count_entries, select_entries
-from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, filter_query, filters_from, page_number
+from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, check_known, filter_query, filters_from, page_number
 from aggregator.web.queries import filter_choices, load_announcement, load_story, story_of
 from aggregator.web.templating import templates
 from db.engine import session_scope
@@ -23,6 +23,7 @@ def index(request: Request) -> Response:
     # one entry more than a page shows: whether an older page exists, without counting them all
     filters = filters_from(params, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     with session_scope(request.app.state.database_url) as session:
+        check_known(session, filters)
         entries = select_entries(session, filters)
         total = count_entries(session, filters, cap=COUNT_CAP + 1)
         choices = filter_choices(session)

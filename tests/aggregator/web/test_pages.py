@@ -322,3 +322,16 @@ def test_feeds_compare_tags_weakly(client: TestClient) -> None:
                               headers={"Accept-Encoding": "identity", "If-None-Match": sent})  # fmt: skip
         assert response.status_code == 304, sent
     assert client.get("/feed.atom?voivodeship=mazowieckie", headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_an_unknown_source_or_institution_is_a_400_not_an_empty_list(client: TestClient) -> None:
+    """As an unknown voivodeship already was: a feed URL with a typo was an empty feed forever, and
+    the page said only that nothing matched. A source of the registry without pages yet is no typo."""
+    for path in ("/", "/feed.atom", "/feed.json"):
+        source = client.get(f"{path}?source=mpcs")
+        assert source.status_code == 400 and "Nieznane źródło „mpcs”." in source.text, path
+        entity = client.get(f"{path}?entity=mcsp")
+        assert entity.status_code == 400 and "Nieznana instytucja „mcsp”." in entity.text, path
+    registered = client.get("/?source=rops-krakow")  # in the registry, not in this database
+    assert registered.status_code == 200 and "Brak wiadomości spełniających wybrane kryteria" in registered.text
+    assert client.get("/feed.rss?source=mcps&entity=rops-bialystok").status_code == 200
