@@ -3,6 +3,7 @@ not yet grouped into a story (`/announcement/<id>`)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from starlette.exceptions import HTTPException
@@ -11,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from aggregator.feeds import FeedFilters, count_entries, select_entries
+from aggregator.web.feed_urls import not_modified
 from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, check_known, filter_query, filters_from, page_number
 from aggregator.web.queries import filter_choices, load_announcement, load_story, story_of
 from aggregator.web.templating import templates
@@ -31,24 +33,27 @@ def index(request: Request) -> Response:
     entries = entries[:PAGE_SIZE]
     pages = max(1, math.ceil(total / PAGE_SIZE)) if total <= COUNT_CAP else None
     feed_query = filter_query(params, page=None)
-    return templates.TemplateResponse(
+    return _conditional(
         request,
-        "index.html",
-        {
-            "entries": entries,
-            "total": total,
-            "count_cap": COUNT_CAP,
-            "page": page,
-            "pages": pages,
-            "filters": filters,
-            "heading": _heading(filters),
-            "filtered": any((filters.voivodeship, filters.source, filters.entity, filters.query)),
-            "choices": choices,
-            "feed_query": feed_query,
-            "previous_query": filter_query(params, page=page - 1 if page > 2 else None) if page > 1 else None,
-            "next_query": filter_query(params, page=page + 1) if has_next else None,
-            "database_empty": total == 0 and not choices.sources,
-        },
+        templates.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "entries": entries,
+                "total": total,
+                "count_cap": COUNT_CAP,
+                "page": page,
+                "pages": pages,
+                "filters": filters,
+                "heading": _heading(filters),
+                "filtered": any((filters.voivodeship, filters.source, filters.entity, filters.query)),
+                "choices": choices,
+                "feed_query": feed_query,
+                "previous_query": filter_query(params, page=page - 1 if page > 2 else None) if page > 1 else None,
+                "next_query": filter_query(params, page=page + 1) if has_next else None,
+                "database_empty": total == 0 and not choices.sources,
+            },
+        ),
     )
 
 
@@ -60,7 +65,7 @@ def story(request: Request) -> Response:
         view = load_story(session, key)
     if view is None:
         raise HTTPException(404)
-    return templates.TemplateResponse(request, "story.html", {"story": view})
+    return _conditional(request, templates.TemplateResponse(request, "story.html", {"story": view}))
 
 
 def announcement(request: Request) -> Response:
@@ -73,7 +78,23 @@ def announcement(request: Request) -> Response:
         return RedirectResponse(request.url_for("story", key=story_key).path, status_code=302)
     if view is None:
         raise HTTPException(404)
-    return templates.TemplateResponse(request, "story.html", {"story": view})
+    return _conditional(request, templates.TemplateResponse(request, "story.html", {"story": view}))
+
+
+# Revalidate each time: a new crawl changes the list at any moment, and the check is cheap.
+PAGE_CACHE_CONTROL = "no-cache"
+
+
+def _conditional(request: Request, response: Response) -> Response:
+    """The page with an ETag of its body, or a bodiless 304 when the browser has it already. The
+    pages carried no validator at all: every visit and every "back" reloaded the whole page. The
+    body is rendered either way (it is the tag); the 304 saves the transfer, most of it on a phone."""
+    etag = f'"{hashlib.sha256(response.body).hexdigest()[:32]}"'
+    headers = {"etag": etag, "cache-control": PAGE_CACHE_CONTROL}
+    if not_modified(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
 
 
 ROUTES = [

@@ -335,3 +335,20 @@ def test_an_unknown_source_or_institution_is_a_400_not_an_empty_list(client: Tes
     registered = client.get("/?source=rops-krakow")  # in the registry, not in this database
     assert registered.status_code == 200 and "Brak wiadomości spełniających wybrane kryteria" in registered.text
     assert client.get("/feed.rss?source=mcps&entity=rops-bialystok").status_code == 200
+
+
+def test_pages_answer_conditional_requests(client: TestClient) -> None:
+    """The pages had no validator: each visit, and each "back" on a phone, loaded the whole page
+    again. Now an ETag of the body, revalidated every time (`no-cache`: a crawl may change the list
+    at any moment), and a bodiless 304 while it holds; another page or another filter is sent."""
+    for path in ("/", "/?page=2", "/?voivodeship=podlaskie&q=nabor", "/story/story-nabor"):
+        first = client.get(path, headers={"Accept-Encoding": "identity"})
+        tag = first.headers["etag"]
+        assert first.status_code == 200 and first.headers["cache-control"] == "no-cache", path
+        again = client.get(path, headers={"Accept-Encoding": "identity", "If-None-Match": tag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag, path
+        assert "content-security-policy" in again.headers
+        head = client.head(path, headers={"If-None-Match": f"W/{tag}"})
+        assert head.status_code == 304, path
+    other = client.get("/?page=2", headers={"If-None-Match": client.get("/").headers["etag"]})
+    assert other.status_code == 200 and len(titles(other.text)) == 8
