@@ -13,7 +13,7 @@ from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from aggregator.mail.render import filter_parts
-from aggregator.polish import count_noun, date_span, day, plural
+from aggregator.polish import count_noun, date_span, day, file_label, plural
 from aggregator.web.queries import site_of
 from aggregator.web.sanitize import linked_in, sanitize_html
 
@@ -40,6 +40,7 @@ templates.env.filters["site"] = site_of
 templates.env.tests["linked_in"] = linked_in
 templates.env.globals["plural"] = plural
 templates.env.globals["count_noun"] = count_noun
+templates.env.globals["file_label"] = file_label
 templates.env.globals["polish_period"] = date_span
 templates.env.globals["route_url"] = route_url
 templates.env.globals["filter_parts"] = filter_parts  # the confirm page names filters as the mail does

@@ -73,7 +73,9 @@ def test_story_page_shows_sources_attachments_dates_and_institutions(client: Tes
     assert "Ta wiadomość ukazała się w 2 źródłach." in page and "(rops-bialystok.pl, woj. podlaskie)" in page
     assert 'href="https://mcps.com.pl/aktualnosci/nabor-spoldzielnie/"' in page
     assert 'href="https://www.rops-bialystok.pl/nabor-mcps/"' in page
-    assert 'href="https://mcps.com.pl/files/regulamin.pdf"' in page and "(pdf, 245 KB)" in page
+    assert 'href="https://mcps.com.pl/files/regulamin.pdf"' in page and "(PDF, 245\u00a0kB)" in page, (
+        "the type and size as Polish writes them"
+    )
     assert "do 15 kwietnia 2024" in page
     assert 'href="/?entity=mcps"' in page and "Mazowieckie Centrum Polityki Społecznej" in page
     assert "12 marca 2024, 10:30" in page, "publication time in Warsaw time"
@@ -174,7 +176,7 @@ def test_pages_on_postgresql(postgres_url: str) -> None:
     assert "Razem 28 wiadomości" in client.get("/").text
     assert len(titles(client.get("/?page=2").text)) == 8
     story = client.get("/story/story-nabor").text
-    assert "do 15 kwietnia 2024" in story and "(pdf, 245 KB)" in story and 'href="/?entity=mcps"' in story
+    assert "do 15 kwietnia 2024" in story and "(PDF, 245\u00a0kB)" in story and 'href="/?entity=mcps"' in story
     assert client.get("/feed.json?entity=mcps&voivodeship=podlaskie").json()["items"][0]["title"].startswith("Nabór")
 
 
