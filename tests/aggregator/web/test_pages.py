@@ -354,3 +354,17 @@ def test_pages_answer_conditional_requests(client: TestClient) -> None:
         assert head.status_code == 304, path
     other = client.get("/?page=2", headers={"If-None-Match": client.get("/").headers["etag"]})
     assert other.status_code == 200 and len(titles(other.text)) == 8
+
+
+def test_a_filtered_feed_is_named_by_its_filters(client: TestClient) -> None:
+    """Every filtered feed had the one title: a social worker who subscribed to two (her
+    voivodeship; a keyword) saw two "ropsfeed – ogłoszenia…" in her feed reader. The unfiltered
+    feed keeps its name."""
+    named = "ropsfeed: woj. podlaskie · Mazowieckie Centrum Polityki Społecznej · „nabór”"
+    query = "voivodeship=podlaskie&entity=mcps&q=nab%C3%B3r"
+    assert f"<title>{named}</title>" in client.get(f"/feed.atom?{query}").text
+    assert f"<title>{named}</title>" in client.get(f"/feed.rss?{query}").text
+    assert client.get(f"/feed.json?{query}").json()["title"] == named
+    by_source = client.get("/feed.json?source=mcps").json()["title"]
+    assert by_source == "ropsfeed: Mazowieckie Centrum Polityki Społecznej (mcps.com.pl)"
+    assert client.get("/feed.json").json()["title"] == "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
