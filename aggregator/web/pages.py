@@ -68,12 +68,20 @@ def story(request: Request) -> Response:
     return _conditional(request, templates.TemplateResponse(request, "story.html", {"story": view}))
 
 
+# announcements.id is an INTEGER: int4 on PostgreSQL, which refuses a larger number in the query,
+# and SQLite cannot bind one past 2**63 at all (both were a 500)
+MAX_ID = 2**31 - 1
+
+
 def announcement(request: Request) -> Response:
     """One announcement; one that belongs to a story sends the reader to the story's page (302: a
     later deduplication may move it)."""
+    announcement_id = request.path_params["announcement_id"]
+    if announcement_id > MAX_ID:  # no row has it
+        raise HTTPException(404)
     with session_scope(request.app.state.database_url) as session:
-        story_key = story_of(session, request.path_params["announcement_id"])
-        view = None if story_key else load_announcement(session, request.path_params["announcement_id"])
+        story_key = story_of(session, announcement_id)
+        view = None if story_key else load_announcement(session, announcement_id)
     if story_key:
         return RedirectResponse(request.url_for("story", key=story_key).path, status_code=302)
     if view is None:

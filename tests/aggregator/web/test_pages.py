@@ -223,7 +223,8 @@ def test_a_search_without_words_is_refused_in_polish(client: TestClient) -> None
 def test_control_characters_and_odd_digits_are_a_400_not_a_500(database: str, request: pytest.FixtureRequest) -> None:
     """A NUL in a filter or a story's key made PostgreSQL refuse the query (a 500), and echoed into
     the page it is a code point HTML forbids; "²" passed str.isdigit() and int() raised (a 500 on
-    both databases); "٢" passed as page 2."""
+    both databases); "٢" passed as page 2; an announcement number past int4 (PostgreSQL) or past
+    2**63 (SQLite) was a 500, not a 404."""
     if database == "sqlite":
         url = request.getfixturevalue("web_database")
     else:
@@ -238,6 +239,8 @@ def test_control_characters_and_odd_digits_are_a_400_not_a_500(database: str, re
     assert client.get("/?q=nab%01or").status_code == 400
     assert client.get("/?q=nab%C3%B3r%09wniosk%C3%B3w").status_code == 200, "a tab is only a space"
     assert client.get("/story/story%00nabor").status_code == 404
+    for number in ("2147483648", "9223372036854775807", "99999999999999999999"):  # past int4, past SQLite's ints
+        assert client.get(f"/announcement/{number}").status_code == 404, number
     for path, name in (("/?page=", "page"), ("/feed.json?limit=", "limit")):
         for digits in ("%C2%B2", "%D9%A2", "%EF%BC%92"):  # "²", Arabic-Indic 2, fullwidth 2
             response = client.get(path + digits)
