@@ -33,7 +33,7 @@ def _text(params: QueryParams, name: str) -> str | None:
     return value or None
 
 
-def _has_control_characters(value: str) -> bool:
+def has_control_characters(value: str) -> bool:
     """Control characters other than tab and line breaks (`%00`, `%01`…): no form sends them, a
     NUL made PostgreSQL refuse the whole query (a 500), and echoed into the page they are code
     points HTML forbids."""
@@ -55,7 +55,7 @@ def filters_from(params: QueryParams, *, limit: int, offset: int = 0) -> FeedFil
         value = _text(params, name) or ""
         if len(value) > MAX_PARAM_LENGTH:
             raise HTTPException(400, f"Parametr „{name}” jest za długi (najwyżej {MAX_PARAM_LENGTH} znaków).")
-        if _has_control_characters(value):
+        if has_control_characters(value):
             raise HTTPException(400, f"Parametr „{name}” zawiera niedozwolone znaki sterujące.")
     voivodeship = _text(params, "voivodeship")
     if voivodeship and voivodeship_named(voivodeship) is None:  # a feed URL typed by hand: "slaskie" too

@@ -368,3 +368,13 @@ def test_the_confirmation_mail_names_the_filters_as_the_confirm_page_does(client
     text = unfiltered.get_body(("plain",)).get_content()
     assert "na codzienny przegląd" in " ".join(text.split()) and "filtrów" not in text
     assert "<li" not in unfiltered.get_body(("html",)).get_content()
+
+
+def test_control_characters_in_the_form_are_refused_not_a_500(client: TestClient, database: str) -> None:
+    """An institution with a NUL made PostgreSQL refuse the query (a 500); a keyword with one was
+    mailed for confirmation. Now the form again, saying the filters are wrong, with no NUL echoed."""
+    for field, value in (("entity", "mcps\x00"), ("source", "mcps\x00"), ("keywords", "nab\x00ór, x\x01")):
+        response = client.post("/subscribe", data={**FORM, field: value})
+        assert response.status_code == 400 and "Wybrane filtry są nieprawidłowe." in response.text, field
+        assert "\x00" not in response.text and "\x01" not in response.text
+    assert count(database) == 0
