@@ -27,7 +27,11 @@ class CompressionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accepts_gzip = "gzip" in Headers(scope=scope).get("accept-encoding", "")
+        accepts_gzip = _takes_gzip(Headers(scope=scope).get("accept-encoding", ""))
+        # GZipMiddleware looks for "gzip" anywhere, case-sensitively: it took "gzip;q=0" (RFC 9110
+        # §12.5.3: not wanted) and missed "GZIP"; it is told the answer here
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        scope = {**scope, "headers": [*headers, (b"accept-encoding", b"gzip")] if accepts_gzip else headers}
 
         async def weak_tags(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -41,3 +45,17 @@ class CompressionMiddleware:
             await send(message)
 
         await self.app(scope, receive, weak_tags)
+
+
+def _takes_gzip(accept_encoding: str) -> bool:
+    """Whether `Accept-Encoding` names gzip (or x-gzip) with a quality above 0."""
+    for coding in accept_encoding.split(","):
+        name, _, parameters = coding.partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        quality = parameters.strip().lower().removeprefix("q=").strip() if parameters.strip() else "1"
+        try:
+            return float(quality) > 0
+        except ValueError:
+            return False
+    return False

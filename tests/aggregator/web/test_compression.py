@@ -62,3 +62,15 @@ def test_small_responses_and_heads_stay_sensible(client: TestClient) -> None:
         length = len(b"".join(response.iter_raw()))
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-encoding"] == "gzip" and int(head.headers["content-length"]) == length
+
+
+def test_a_client_that_refuses_gzip_gets_none(client: TestClient) -> None:
+    """`gzip;q=0` says gzip is not acceptable (RFC 9110 §12.5.3); GZipMiddleware alone looks for
+    "gzip" anywhere in the header and compressed anyway."""
+    for header in ("gzip;q=0", "br, gzip; q=0.0", "identity"):
+        with client.stream("GET", "/feed.atom", headers={"Accept-Encoding": header}) as response:
+            raw = b"".join(response.iter_raw())
+        assert "content-encoding" not in response.headers and raw.startswith(b"<?xml"), header
+        assert not response.headers["etag"].startswith("W/"), header
+    for header in ("gzip;q=0.5", "deflate, GZIP", "x-gzip"):
+        assert client.get("/feed.atom", headers={"Accept-Encoding": header}).headers["content-encoding"] == "gzip"
