@@ -55,7 +55,7 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
                                                    smtp_server: SmtpServer) -> None:  # fmt: skip
     form = client.get("/subscribe")
     assert form.status_code == 200 and "Przegląd ogłoszeń e-mailem" in form.text
-    assert 'href="/subscribe">Subskrypcja</a>' in form.text, "the layout's menu links the form"
+    assert 'href="/subscribe" aria-current="page">Subskrypcja</a>' in form.text, "the layout's menu links the form"
     assert 'value="świętokrzyskie"' in form.text
 
     bad = client.post("/subscribe", data={**FORM, "email": "ola@"})
