@@ -123,10 +123,11 @@ def filter_choices(session: Session) -> Choices:
     return Choices(voivodeships=voivodeships, sources=sources, entities=entities)
 
 
-def filters_title(session: Session, filters: FeedFilters) -> str:
+def filters_title(session: Session, filters: FeedFilters, *, query: bool = True) -> str:
     """The filters in words, for a filtered feed's title: `woj. mazowieckie · Mazowieckie Centrum
     Polityki Społecznej (mcps.com.pl) · „nabór”`; "" when nothing is filtered. Every filtered feed
-    was called the same, so two subscriptions in a feed reader could not be told apart."""
+    was called the same, so two subscriptions in a feed reader could not be told apart. `query=False`
+    leaves the words out (a page's title says "Szukaj: …" already)."""
     parts = []
     if filters.voivodeship:
         parts.append(f"woj. {filters.voivodeship}")
@@ -135,7 +136,7 @@ def filters_title(session: Session, filters: FeedFilters) -> str:
         parts.append(f"{source.institution} ({site_of(source.base_url)})" if source else filters.source)
     if filters.entity:
         parts.append(session.scalar(select(Entity.canonical).where(Entity.key == filters.entity)) or filters.entity)
-    if filters.query:
+    if filters.query and query:
         parts.append(f"„{filters.query}”")
     return " · ".join(parts)
 

@@ -122,8 +122,8 @@ def test_feeds_as_urls_with_filters_and_autodiscovery(client: TestClient) -> Non
     import feedparser
 
     front = client.get("/?voivodeship=podlaskie").text
-    autodiscovery = '<link rel="alternate" type="application/atom+xml" title="ropsfeed (Atom)" href="/feed.atom?{}">'
-    assert autodiscovery.format("voivodeship=podlaskie") in front
+    autodiscovery = '<link rel="alternate" type="application/atom+xml" title="{}" href="/feed.atom?{}">'
+    assert autodiscovery.format("ropsfeed: woj. podlaskie (Atom)", "voivodeship=podlaskie") in front
     for name, media in (("atom", "application/atom+xml"), ("rss", "application/rss+xml")):
         response = client.get(f"/feed.{name}?voivodeship=podlaskie")
         assert response.headers["content-type"].startswith(media)
@@ -371,3 +371,26 @@ def test_a_filtered_feed_is_named_by_its_filters(client: TestClient) -> None:
     by_source = client.get("/feed.json?source=mcps").json()["title"]
     assert by_source == "ropsfeed: Mazowieckie Centrum Polityki Społecznej (mcps.com.pl)"
     assert client.get("/feed.json").json()["title"] == "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
+
+
+def test_the_tab_and_the_feed_finder_name_the_filters(client: TestClient) -> None:
+    """The tab (and a bookmark) said "Wiadomości" whatever was chosen, and a browser's feed finder
+    offered "ropsfeed (Atom)" for every filtered view; both name what is shown now."""
+
+    def names(path: str) -> tuple[str, str]:
+        page = client.get(path).text
+        title = re.search(r"<title>(.*?) – ogłoszenia", page, re.S)
+        feed = re.search(r'<link rel="alternate" type="application/atom\+xml" title="([^"]*)"', page)
+        assert title and feed, path
+        return " ".join(title.group(1).split()), feed.group(1)
+
+    assert names("/") == ("Wiadomości", "ropsfeed (Atom)")
+    assert names("/?page=2") == ("Wiadomości, strona 2", "ropsfeed (Atom)")
+    assert names("/?voivodeship=podlaskie&entity=mcps") == (
+        "Wiadomości (woj. podlaskie · Mazowieckie Centrum Polityki Społecznej)",
+        "ropsfeed: woj. podlaskie · Mazowieckie Centrum Polityki Społecznej (Atom)",
+    )
+    assert names("/?q=nabor&source=mcps") == (
+        "Szukaj: nabor (Mazowieckie Centrum Polityki Społecznej (mcps.com.pl))",
+        "ropsfeed: Mazowieckie Centrum Polityki Społecznej (mcps.com.pl) · „nabor” (Atom)",
+    )
