@@ -394,3 +394,21 @@ def test_the_tab_and_the_feed_finder_name_the_filters(client: TestClient) -> Non
         "Szukaj: nabor (Mazowieckie Centrum Polityki Społecznej (mcps.com.pl))",
         "ropsfeed: Mazowieckie Centrum Polityki Społecznej (mcps.com.pl) · „nabor” (Atom)",
     )
+
+
+def test_a_story_without_text_says_so(tmp_path: Path) -> None:
+    """A page whose site gives no text (a listing's link, a bare file) showed the heading "Treść"
+    over nothing; now it says so and links the original."""
+    url = f"sqlite:///{tmp_path / 'bare.db'}"
+    upgrade(url)
+    with session_scope(url, write=True) as session:
+        session.add(
+            _source("mcps", "Mazowieckie Centrum Polityki Społecznej", "mazowieckie", "https://mcps.com.pl/", "mcps")
+        )
+        session.flush()
+        session.add(_announcement("mcps", "https://mcps.com.pl/plik/", "Harmonogram szkoleń", "", None, None))
+    with TestClient(create_app(url)) as client:
+        link = re.search(r'<h2><a href="(/announcement/\d+)">', client.get("/").text)
+        page = client.get(link.group(1)).text if link else ""
+    assert "Ta strona instytucji nie zawiera tekstu ogłoszenia." in page
+    assert '<a href="https://mcps.com.pl/plik/" rel="noopener noreferrer">Zobacz oryginał</a>' in page
