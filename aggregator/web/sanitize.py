@@ -56,6 +56,16 @@ def _with_alt(match: re.Match[str]) -> str:
     return f'<img{attributes} alt=""{match.group(2)}>'
 
 
+_HEADING_TAG = re.compile(r"<(/?)h([2-6])([\s>])")
+
+
+def demote_headings(html: str) -> str:
+    """The text's headings one level down (h2 → h3 … h5 → h6, h6 stays): the story page shows the
+    text under its own h2 "Treść", and the site's h2 made a sibling of it in the outline a screen
+    reader walks. Only on the page: a feed's text stands alone."""
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}{m.group(3)}", html)
+
+
 def linked_in(attachment: object, html: str) -> bool:
     """Whether sanitised `html` links to the attachment (a mapping or object with a `url`): the
     story page then shows the file in the text and does not list it a second time."""

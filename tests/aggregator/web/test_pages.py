@@ -412,3 +412,25 @@ def test_a_story_without_text_says_so(tmp_path: Path) -> None:
         page = client.get(link.group(1)).text if link else ""
     assert "Ta strona instytucji nie zawiera tekstu ogłoszenia." in page
     assert '<a href="https://mcps.com.pl/plik/" rel="noopener noreferrer">Zobacz oryginał</a>' in page
+
+
+def test_the_texts_headings_sit_under_the_pages_own(tmp_path: Path) -> None:
+    """The text is shown under the page's h2 "Treść": its own h2 were siblings of that heading in
+    the outline a screen reader walks; they are one level down on the page (the feed keeps them)."""
+    url = f"sqlite:///{tmp_path / 'headings.db'}"
+    upgrade(url)
+    body = "<h2>Cel konkursu</h2><p>Wsparcie.</p><h3>Terminy</h3><p>Do 15 maja.</p><h6>Uwagi</h6>"
+    with session_scope(url, write=True) as session:
+        session.add(
+            _source("mcps", "Mazowieckie Centrum Polityki Społecznej", "mazowieckie", "https://mcps.com.pl/", "mcps")
+        )
+        session.flush()
+        session.add(_announcement("mcps", "https://mcps.com.pl/konkurs/", "Konkurs", body, None, None))
+    with TestClient(create_app(url)) as client:
+        link = re.search(r'<h2><a href="(/announcement/\d+)">', client.get("/").text)
+        page = client.get(link.group(1)).text if link else ""
+        feed = client.get("/feed.json").json()["items"][0]["content_html"]
+    content = page.split('<div class="content">')[1]
+    assert re.findall(r"<(h\d)>", content) == ["h3", "h4", "h6"]
+    assert re.findall(r"<(h\d)>", page.split('<div class="content">')[0]) == ["h1", "h2", "h2"]
+    assert "<h2>Cel konkursu</h2>" in feed
