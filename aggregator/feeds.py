@@ -646,7 +646,9 @@ class _AtomLinksEntry(FeedgenEntry):
         return entry
 
 
-def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str) -> FeedGenerator:
+def _feed_generator(
+    entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str, title: str = FEED_TITLE
+) -> FeedGenerator:
     """The Atom or RSS document: built per format, because feedgen gives an RSS item's single
     enclosure to the last enclosure link, and Atom's links to the files must not take the picture's."""
     home = base_url()
@@ -654,7 +656,7 @@ def _feed_generator(entries: Sequence[FeedEntry], filters: FeedFilters, feed_for
     self_path = f"feed.{feed_format}"
     generator = FeedGenerator()
     generator.id(home + self_path + (f"?{query}" if query else ""))
-    generator.title(FEED_TITLE)
+    generator.title(title)
     generator.subtitle(FEED_SUBTITLE)
     generator.description(FEED_SUBTITLE)
     generator.language("pl")
@@ -706,23 +708,24 @@ def _links_to(body: str, url: str) -> bool:
     return f'href="{escaped}"' in body
 
 
-def render(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str) -> str:
+def render(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str, *, title: str = FEED_TITLE) -> str:
+    """The feed document; `title` its name in a feed reader (the web's feeds name their filters)."""
     if feed_format == "atom":
-        return _feed_generator(entries, filters, "atom").atom_str(pretty=True).decode("utf-8")
+        return _feed_generator(entries, filters, "atom", title).atom_str(pretty=True).decode("utf-8")
     if feed_format == "rss":
-        return _feed_generator(entries, filters, "rss").rss_str(pretty=True).decode("utf-8")
+        return _feed_generator(entries, filters, "rss", title).rss_str(pretty=True).decode("utf-8")
     if feed_format == "json":
-        return render_json(entries, filters)
+        return render_json(entries, filters, title=title)
     raise ValueError(f"unknown feed format {feed_format!r}; use one of: {', '.join(FORMATS)}")
 
 
-def render_json(entries: Sequence[FeedEntry], filters: FeedFilters) -> str:
+def render_json(entries: Sequence[FeedEntry], filters: FeedFilters, *, title: str = FEED_TITLE) -> str:
     """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), with our fields under `_ropsfeed`."""
     home = base_url()
     query = filters.query_string()
     document = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": FEED_TITLE,
+        "title": title,
         "description": FEED_SUBTITLE,
         "home_page_url": home + (f"?{query}" if query else ""),
         "feed_url": home + "feed.json" + (f"?{query}" if query else ""),

@@ -5,6 +5,7 @@ quote the same announcement say its dates the same way.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,32 @@ def count_noun(count: int, one: str, few: str, many: str) -> str:
 def stories_count(count: int) -> str:
     """`5 nowych ogłoszeń` — a digest's count."""
     return count_noun(count, "nowe ogłoszenie", "nowe ogłoszenia", "nowych ogłoszeń")
+
+
+_FILE_SIZE = re.compile(r"(\d+)(?:([.,])(\d+))?\s*([kKmMgG]i?[bB]|bajt(?:y|ów)?)")
+_UNITS = {"kb": "kB", "mb": "MB", "gb": "GB", "kib": "KiB", "mib": "MiB", "gib": "GiB"}
+
+
+def file_size(size: str | None) -> str | None:
+    """A file's size as a site wrote it, said in Polish: `1,2 MB` (a decimal comma: "1.2 MB" is
+    English), `245 kB` (SI's small k: "245 KB", "245 kb"), a no-break space before the unit; "1.234
+    KB" stays (a thousands separator or a decimal point: who knows). Anything else as written."""
+    if not size:
+        return size
+    match = _FILE_SIZE.fullmatch(size.strip())
+    if match is None:
+        return size
+    whole, separator, fraction, unit = match.groups()
+    if separator == "." and len(fraction) == 3:
+        return size
+    number = f"{whole},{fraction}" if fraction else whole
+    return f"{number}\u00a0{_UNITS.get(unit.lower(), unit)}"
+
+
+def file_label(file_type: str | None, size: str | None) -> str:
+    """What follows a file's name: `PDF, 1,2 MB` (the type as Polish writes it, "plik PDF"), ""
+    when nothing is known."""
+    return ", ".join(part for part in ((file_type or "").upper(), file_size(size)) if part)
 
 
 def day(value: date | datetime | None, *, with_time: bool = False) -> str:

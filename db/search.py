@@ -148,6 +148,11 @@ def _terms(chunks: list[str]) -> str:
     return " ".join(dict.fromkeys(chain.from_iterable(map(_CHUNK_TERMS.__getitem__, chunks))))
 
 
+class QueryWithoutWords(ValueError):
+    """A query of punctuation or spaces only: nothing to search for. Its own class so that the web
+    page can say so in Polish instead of showing this module's English message."""
+
+
 @dataclass(frozen=True)
 class QueryWord:
     """One word of a query: matches an indexed term starting with `prefix` or equal to a lemma."""
@@ -157,7 +162,8 @@ class QueryWord:
 
 
 def parse_query(query: str) -> list[QueryWord]:
-    """The words of a user's query; every one must match (AND). Raises ValueError when none."""
+    """The words of a user's query; every one must match (AND). Raises QueryWithoutWords (a
+    ValueError) when none."""
     words = []
     restored = 0
     for word in _WORD.findall(query):
@@ -175,7 +181,7 @@ def parse_query(query: str) -> list[QueryWord]:
             restored += 1
         words.append(QueryWord(last, lemmas if len(folded) == 1 else ()))
     if not words:
-        raise ValueError(f"the search query {query!r} has no words to search for")
+        raise QueryWithoutWords(f"the search query {query!r} has no words to search for")
     return words
 
 

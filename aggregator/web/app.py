@@ -24,6 +24,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from aggregator.web import feed_urls, pages, subscriptions
+from aggregator.web.compression import CompressionMiddleware
 from aggregator.web.security import SecurityHeadersMiddleware
 from aggregator.web.templating import STATIC_DIR, templates
 from db.migrate import ensure_schema
@@ -83,7 +84,7 @@ def create_app(database_url: str, *, migrate: bool = True, debug: bool = False) 
     app = Starlette(
         debug=debug,
         routes=routes,
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[Middleware(CompressionMiddleware), Middleware(SecurityHeadersMiddleware)],
         exception_handlers={HTTPException: _error_page, 500: _error_page},
     )
     app.state.database_url = database_url

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from aggregator.feeds import FeedFilters
 from aggregator.polish import sort_key as polish_sort_key
 from db.models import Announcement, Attachment, Entity, EventDate, Mention, Source, Story
 
@@ -120,6 +121,24 @@ def filter_choices(session: Session) -> Choices:
     entities.sort(key=lambda e: polish_sort_key(e.name))
     voivodeships = sorted({s.voivodeship for s in sources}, key=polish_sort_key)
     return Choices(voivodeships=voivodeships, sources=sources, entities=entities)
+
+
+def filters_title(session: Session, filters: FeedFilters, *, query: bool = True) -> str:
+    """The filters in words, for a filtered feed's title: `woj. mazowieckie · Mazowieckie Centrum
+    Polityki Społecznej (mcps.com.pl) · „nabór”`; "" when nothing is filtered. Every filtered feed
+    was called the same, so two subscriptions in a feed reader could not be told apart. `query=False`
+    leaves the words out (a page's title says "Szukaj: …" already)."""
+    parts = []
+    if filters.voivodeship:
+        parts.append(f"woj. {filters.voivodeship}")
+    if filters.source:
+        source = session.get(Source, filters.source)
+        parts.append(f"{source.institution} ({site_of(source.base_url)})" if source else filters.source)
+    if filters.entity:
+        parts.append(session.scalar(select(Entity.canonical).where(Entity.key == filters.entity)) or filters.entity)
+    if filters.query and query:
+        parts.append(f"„{filters.query}”")
+    return " · ".join(parts)
 
 
 def load_story(session: Session, key: str) -> StoryView | None:

@@ -56,6 +56,7 @@ from aggregator.mail.tokens import (
     read_unsubscribe_token,
     sent_token,
 )
+from aggregator.web.filters import has_control_characters
 from aggregator.web.queries import filter_choices, site_of
 from aggregator.web.security import RateLimit
 from aggregator.web.templating import templates
@@ -192,8 +193,13 @@ async def subscribe_submit(request: Request) -> Response:
         email = normalise_email(values["email"])
     except SubscriberError:
         return _form_page(request, values, ERRORS["email"], 400)
-    if not values["weekday"].isdigit() or not 0 <= int(values["weekday"]) <= 6:
+    # ASCII digits: str.isdigit() takes "²", and int() then raised (a 500)
+    if not (values["weekday"].isascii() and values["weekday"].isdigit()) or not 0 <= int(values["weekday"]) <= 6:
         return _form_page(request, values, ERRORS["weekday"], 400)
+    chosen = [values["keywords"], *values["voivodeships"], *values["sources"], *values["entities"]]
+    if any(has_control_characters(value) for value in chosen):  # a NUL: PostgreSQL refused the query, a 500
+        values["keywords"] = "".join(char for char in values["keywords"] if not has_control_characters(char))
+        return _form_page(request, values, ERRORS["filters"], 400)
     try:
         settings = DigestSettings(
             frequency=values["frequency"],

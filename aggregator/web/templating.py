@@ -13,9 +13,9 @@ from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from aggregator.mail.render import filter_parts
-from aggregator.polish import count_noun, date_span, day, plural
+from aggregator.polish import count_noun, date_span, day, file_label, plural
 from aggregator.web.queries import site_of
-from aggregator.web.sanitize import linked_in, sanitize_html
+from aggregator.web.sanitize import demote_headings, linked_in, sanitize_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -36,10 +36,12 @@ def route_url(request: Request, name: str, **path_params: object) -> str | None:
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True))
 templates.env.filters["polish_date"] = day
 templates.env.filters["sanitize"] = sanitize_html
+templates.env.filters["demote_headings"] = demote_headings
 templates.env.filters["site"] = site_of
 templates.env.tests["linked_in"] = linked_in
 templates.env.globals["plural"] = plural
 templates.env.globals["count_noun"] = count_noun
+templates.env.globals["file_label"] = file_label
 templates.env.globals["polish_period"] = date_span
 templates.env.globals["route_url"] = route_url
 templates.env.globals["filter_parts"] = filter_parts  # the confirm page names filters as the mail does

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from aggregator.polish import count_noun, date_span, day, sort_key
+from aggregator.polish import count_noun, date_span, day, file_label, file_size, sort_key
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,29 @@ def test_dictionary_order() -> None:
     assert sorted(names, key=sort_key) == [
         "lubuskie", "Łomża", "łódzkie", "małopolskie", "śląskie", "świętokrzyskie", "zachodniopomorskie",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ("245 KB", "245\u00a0kB"),
+        ("1.2 MB", "1,2\u00a0MB"),
+        ("1,2 MB", "1,2\u00a0MB"),
+        ("300kb", "300\u00a0kB"),
+        ("1.5 mb", "1,5\u00a0MB"),
+        ("2 MiB", "2\u00a0MiB"),
+        ("12 bajtów", "12\u00a0bajtów"),
+        ("1.234 KB", "1.234 KB"),  # a thousands separator or a decimal point: left as written
+        ("ok. 2 MB", "ok. 2 MB"),
+        (None, None),
+    ],
+)
+def test_file_sizes_in_polish(size: str | None, expected: str | None) -> None:
+    """The story page showed a size as the site wrote it: "1.2 MB" with an English decimal point."""
+    assert file_size(size) == expected
+
+
+def test_file_labels() -> None:
+    assert file_label("pdf", "1.2 MB") == "PDF, 1,2\u00a0MB"
+    assert file_label("docx", None) == "DOCX" and file_label(None, "245 KB") == "245\u00a0kB"
+    assert file_label(None, None) == ""

@@ -161,3 +161,26 @@ def test_hostile_html_does_nothing_in_the_browser(web_database: str, chromium: B
         handlers = page.locator(".content [onerror], .content [onclick]").count()
         assert handlers == 0
         assert not [e for e in page.errors if "dialog" in e or "hacked" in e]
+
+
+def test_keyboard_focus_is_plain_to_see(demo_server: str, page: Page) -> None:
+    """Tabbing through the page, each focused link and field wears a 3px ring in the site's blue:
+    the browser's own was a 1px dark line, easy to lose (WCAG 2.4.7). The menu marks the page the
+    reader is on, and a list of one page has no empty "Strony" navigation."""
+    page.goto(demo_server + "?voivodeship=podlaskie")
+    rings = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        rings.append(
+            page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+            return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth, s.outlineColor]; }""")
+        )
+    assert {tag for tag, *_ in rings} >= {"A", "INPUT", "SELECT", "BUTTON"}
+    assert all(ring[1:] == ["solid", "3px", "rgb(42, 93, 143)"] for ring in rings), rings
+    assert page.locator("header.site nav a[aria-current=page]").all_inner_texts() == ["Wiadomości"]
+    assert page.locator("nav.pager").count() == 0 and page.locator("li.story").count() < 20
+    page.goto(demo_server)
+    assert page.locator("nav.pager a").all_inner_texts() == ["Starsze →"]
+    search = page.locator("input[name=q]").bounding_box()
+    assert search and search["width"] >= 250, "the search box shows its placeholder whole"
+    assert page.errors == []

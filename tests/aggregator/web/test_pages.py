@@ -73,7 +73,9 @@ def test_story_page_shows_sources_attachments_dates_and_institutions(client: Tes
     assert "Ta wiadomość ukazała się w 2 źródłach." in page and "(rops-bialystok.pl, woj. podlaskie)" in page
     assert 'href="https://mcps.com.pl/aktualnosci/nabor-spoldzielnie/"' in page
     assert 'href="https://www.rops-bialystok.pl/nabor-mcps/"' in page
-    assert 'href="https://mcps.com.pl/files/regulamin.pdf"' in page and "(pdf, 245 KB)" in page
+    assert 'href="https://mcps.com.pl/files/regulamin.pdf"' in page and "(PDF, 245\u00a0kB)" in page, (
+        "the type and size as Polish writes them"
+    )
     assert "do 15 kwietnia 2024" in page
     assert 'href="/?entity=mcps"' in page and "Mazowieckie Centrum Polityki Społecznej" in page
     assert "12 marca 2024, 10:30" in page, "publication time in Warsaw time"
@@ -120,8 +122,8 @@ def test_feeds_as_urls_with_filters_and_autodiscovery(client: TestClient) -> Non
     import feedparser
 
     front = client.get("/?voivodeship=podlaskie").text
-    autodiscovery = '<link rel="alternate" type="application/atom+xml" title="ropsfeed (Atom)" href="/feed.atom?{}">'
-    assert autodiscovery.format("voivodeship=podlaskie") in front
+    autodiscovery = '<link rel="alternate" type="application/atom+xml" title="{}" href="/feed.atom?{}">'
+    assert autodiscovery.format("ropsfeed: woj. podlaskie (Atom)", "voivodeship=podlaskie") in front
     for name, media in (("atom", "application/atom+xml"), ("rss", "application/rss+xml")):
         response = client.get(f"/feed.{name}?voivodeship=podlaskie")
         assert response.headers["content-type"].startswith(media)
@@ -174,7 +176,7 @@ def test_pages_on_postgresql(postgres_url: str) -> None:
     assert "Razem 28 wiadomości" in client.get("/").text
     assert len(titles(client.get("/?page=2").text)) == 8
     story = client.get("/story/story-nabor").text
-    assert "do 15 kwietnia 2024" in story and "(pdf, 245 KB)" in story and 'href="/?entity=mcps"' in story
+    assert "do 15 kwietnia 2024" in story and "(PDF, 245\u00a0kB)" in story and 'href="/?entity=mcps"' in story
     assert client.get("/feed.json?entity=mcps&voivodeship=podlaskie").json()["items"][0]["title"].startswith("Nabór")
 
 
@@ -201,8 +203,48 @@ def test_filters_the_feed_layer_refuses_are_a_400(client: TestClient, monkeypatc
 
     monkeypatch.setattr(filters, "FeedFilters", strict)
     response = client.get("/?q=!!!")
-    assert response.status_code == 400 and "Nieprawidłowe zapytanie: the query has no words" in response.text
+    assert response.status_code == 400 and "Nieprawidłowe wartości filtrów." in response.text
+    assert "the query has no words" not in response.text, "the feed layer's English stays in the log"
     assert client.get("/feed.rss?q=!!!").status_code == 400
+
+
+def test_a_search_without_words_is_refused_in_polish(client: TestClient) -> None:
+    """A query of punctuation only ('"', "*", a zero-width space) is a 400 that says why in Polish:
+    the search layer's English message ("the search query '*' has no words…") reached the page."""
+    for query, shown in (("%22", "„&#34;”"), ("*", "„*”"), ("%E2%80%9E%E2%80%9D", "„„””"), ("%E2%80%8B", "„\u200b”")):
+        for path in ("/", "/feed.atom", "/feed.json"):
+            response = client.get(f"{path}?q={query}")
+            assert response.status_code == 400, (path, query)
+            assert f"Wyszukiwane wyrażenie {shown} nie zawiera żadnego słowa." in response.text, (path, query)
+            assert "search query" not in response.text and "has no words" not in response.text
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_control_characters_and_odd_digits_are_a_400_not_a_500(database: str, request: pytest.FixtureRequest) -> None:
+    """A NUL in a filter or a story's key made PostgreSQL refuse the query (a 500), and echoed into
+    the page it is a code point HTML forbids; "²" passed str.isdigit() and int() raised (a 500 on
+    both databases); "٢" passed as page 2; an announcement number past int4 (PostgreSQL) or past
+    2**63 (SQLite) was a 500, not a 404."""
+    if database == "sqlite":
+        url = request.getfixturevalue("web_database")
+    else:
+        url = fill(request.getfixturevalue("postgres_url"))
+    client = TestClient(create_app(url), raise_server_exceptions=False)
+    for name in ("q", "source", "entity", "voivodeship"):
+        for path in ("/", "/feed.rss"):
+            response = client.get(f"{path}?{name}=na%00bor")
+            assert response.status_code == 400, (name, path)
+            assert f"Parametr „{name}” zawiera niedozwolone znaki sterujące." in response.text
+            assert "\x00" not in response.text
+    assert client.get("/?q=nab%01or").status_code == 400
+    assert client.get("/?q=nab%C3%B3r%09wniosk%C3%B3w").status_code == 200, "a tab is only a space"
+    assert client.get("/story/story%00nabor").status_code == 404
+    for number in ("2147483648", "9223372036854775807", "99999999999999999999"):  # past int4, past SQLite's ints
+        assert client.get(f"/announcement/{number}").status_code == 404, number
+    for path, name in (("/?page=", "page"), ("/feed.json?limit=", "limit")):
+        for digits in ("%C2%B2", "%D9%A2", "%EF%BC%92"):  # "²", Arabic-Indic 2, fullwidth 2
+            response = client.get(path + digits)
+            assert response.status_code == 400 and f"Parametr „{name}” musi być liczbą" in response.text, digits
 
 
 def test_feeds_answer_conditional_requests(client: TestClient) -> None:
@@ -274,3 +316,121 @@ def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
         response = client.request(method, path)
         assert response.status_code == 405 and response.headers.get("allow") == allowed, (method, path)
         assert "Ta metoda nie jest obsługiwana." in response.text and "content-security-policy" in response.headers
+
+
+def test_feeds_compare_tags_weakly(client: TestClient) -> None:
+    """If-None-Match takes the weak comparison (RFC 9110 §13.1.2): a cache or proxy that compressed
+    the feed sends its tag back as `W/"…"`, and the feed answered it with the whole body again."""
+    tag = client.get("/feed.atom?voivodeship=mazowieckie", headers={"Accept-Encoding": "identity"}).headers["etag"]
+    for sent in (f"W/{tag}", f'"other", W/{tag}', f' {tag} ,"x"'):
+        response = client.get("/feed.atom?voivodeship=mazowieckie",
+                              headers={"Accept-Encoding": "identity", "If-None-Match": sent})  # fmt: skip
+        assert response.status_code == 304, sent
+    assert client.get("/feed.atom?voivodeship=mazowieckie", headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_an_unknown_source_or_institution_is_a_400_not_an_empty_list(client: TestClient) -> None:
+    """As an unknown voivodeship already was: a feed URL with a typo was an empty feed forever, and
+    the page said only that nothing matched. A source of the registry without pages yet is no typo."""
+    for path in ("/", "/feed.atom", "/feed.json"):
+        source = client.get(f"{path}?source=mpcs")
+        assert source.status_code == 400 and "Nieznane źródło „mpcs”." in source.text, path
+        entity = client.get(f"{path}?entity=mcsp")
+        assert entity.status_code == 400 and "Nieznana instytucja „mcsp”." in entity.text, path
+    registered = client.get("/?source=rops-krakow")  # in the registry, not in this database
+    assert registered.status_code == 200 and "Brak wiadomości spełniających wybrane kryteria" in registered.text
+    assert client.get("/feed.rss?source=mcps&entity=rops-bialystok").status_code == 200
+
+
+def test_pages_answer_conditional_requests(client: TestClient) -> None:
+    """The pages had no validator: each visit, and each "back" on a phone, loaded the whole page
+    again. Now an ETag of the body, revalidated every time (`no-cache`: a crawl may change the list
+    at any moment), and a bodiless 304 while it holds; another page or another filter is sent."""
+    for path in ("/", "/?page=2", "/?voivodeship=podlaskie&q=nabor", "/story/story-nabor"):
+        first = client.get(path, headers={"Accept-Encoding": "identity"})
+        tag = first.headers["etag"]
+        assert first.status_code == 200 and first.headers["cache-control"] == "no-cache", path
+        again = client.get(path, headers={"Accept-Encoding": "identity", "If-None-Match": tag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag, path
+        assert "content-security-policy" in again.headers
+        head = client.head(path, headers={"If-None-Match": f"W/{tag}"})
+        assert head.status_code == 304, path
+    other = client.get("/?page=2", headers={"If-None-Match": client.get("/").headers["etag"]})
+    assert other.status_code == 200 and len(titles(other.text)) == 8
+
+
+def test_a_filtered_feed_is_named_by_its_filters(client: TestClient) -> None:
+    """Every filtered feed had the one title: a social worker who subscribed to two (her
+    voivodeship; a keyword) saw two "ropsfeed – ogłoszenia…" in her feed reader. The unfiltered
+    feed keeps its name."""
+    named = "ropsfeed: woj. podlaskie · Mazowieckie Centrum Polityki Społecznej · „nabór”"
+    query = "voivodeship=podlaskie&entity=mcps&q=nab%C3%B3r"
+    assert f"<title>{named}</title>" in client.get(f"/feed.atom?{query}").text
+    assert f"<title>{named}</title>" in client.get(f"/feed.rss?{query}").text
+    assert client.get(f"/feed.json?{query}").json()["title"] == named
+    by_source = client.get("/feed.json?source=mcps").json()["title"]
+    assert by_source == "ropsfeed: Mazowieckie Centrum Polityki Społecznej (mcps.com.pl)"
+    assert client.get("/feed.json").json()["title"] == "ropsfeed – ogłoszenia regionalnych ośrodków polityki społecznej"
+
+
+def test_the_tab_and_the_feed_finder_name_the_filters(client: TestClient) -> None:
+    """The tab (and a bookmark) said "Wiadomości" whatever was chosen, and a browser's feed finder
+    offered "ropsfeed (Atom)" for every filtered view; both name what is shown now."""
+
+    def names(path: str) -> tuple[str, str]:
+        page = client.get(path).text
+        title = re.search(r"<title>(.*?) – ogłoszenia", page, re.S)
+        feed = re.search(r'<link rel="alternate" type="application/atom\+xml" title="([^"]*)"', page)
+        assert title and feed, path
+        return " ".join(title.group(1).split()), feed.group(1)
+
+    assert names("/") == ("Wiadomości", "ropsfeed (Atom)")
+    assert names("/?page=2") == ("Wiadomości, strona 2", "ropsfeed (Atom)")
+    assert names("/?voivodeship=podlaskie&entity=mcps") == (
+        "Wiadomości (woj. podlaskie · Mazowieckie Centrum Polityki Społecznej)",
+        "ropsfeed: woj. podlaskie · Mazowieckie Centrum Polityki Społecznej (Atom)",
+    )
+    assert names("/?q=nabor&source=mcps") == (
+        "Szukaj: nabor (Mazowieckie Centrum Polityki Społecznej (mcps.com.pl))",
+        "ropsfeed: Mazowieckie Centrum Polityki Społecznej (mcps.com.pl) · „nabor” (Atom)",
+    )
+
+
+def test_a_story_without_text_says_so(tmp_path: Path) -> None:
+    """A page whose site gives no text (a listing's link, a bare file) showed the heading "Treść"
+    over nothing; now it says so and links the original."""
+    url = f"sqlite:///{tmp_path / 'bare.db'}"
+    upgrade(url)
+    with session_scope(url, write=True) as session:
+        session.add(
+            _source("mcps", "Mazowieckie Centrum Polityki Społecznej", "mazowieckie", "https://mcps.com.pl/", "mcps")
+        )
+        session.flush()
+        session.add(_announcement("mcps", "https://mcps.com.pl/plik/", "Harmonogram szkoleń", "", None, None))
+    with TestClient(create_app(url)) as client:
+        link = re.search(r'<h2><a href="(/announcement/\d+)">', client.get("/").text)
+        page = client.get(link.group(1)).text if link else ""
+    assert "Ta strona instytucji nie zawiera tekstu ogłoszenia." in page
+    assert '<a href="https://mcps.com.pl/plik/" rel="noopener noreferrer">Zobacz oryginał</a>' in page
+
+
+def test_the_texts_headings_sit_under_the_pages_own(tmp_path: Path) -> None:
+    """The text is shown under the page's h2 "Treść": its own h2 were siblings of that heading in
+    the outline a screen reader walks; they are one level down on the page (the feed keeps them)."""
+    url = f"sqlite:///{tmp_path / 'headings.db'}"
+    upgrade(url)
+    body = "<h2>Cel konkursu</h2><p>Wsparcie.</p><h3>Terminy</h3><p>Do 15 maja.</p><h6>Uwagi</h6>"
+    with session_scope(url, write=True) as session:
+        session.add(
+            _source("mcps", "Mazowieckie Centrum Polityki Społecznej", "mazowieckie", "https://mcps.com.pl/", "mcps")
+        )
+        session.flush()
+        session.add(_announcement("mcps", "https://mcps.com.pl/konkurs/", "Konkurs", body, None, None))
+    with TestClient(create_app(url)) as client:
+        link = re.search(r'<h2><a href="(/announcement/\d+)">', client.get("/").text)
+        page = client.get(link.group(1)).text if link else ""
+        feed = client.get("/feed.json").json()["items"][0]["content_html"]
+    content = page.split('<div class="content">')[1]
+    assert re.findall(r"<(h\d)>", content) == ["h3", "h4", "h6"]
+    assert re.findall(r"<(h\d)>", page.split('<div class="content">')[0]) == ["h1", "h2", "h2"]
+    assert "<h2>Cel konkursu</h2>" in feed

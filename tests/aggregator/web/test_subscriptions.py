@@ -55,7 +55,7 @@ def test_subscribe_confirm_receive_and_unsubscribe(client: TestClient, database:
                                                    smtp_server: SmtpServer) -> None:  # fmt: skip
     form = client.get("/subscribe")
     assert form.status_code == 200 and "Przegląd ogłoszeń e-mailem" in form.text
-    assert 'href="/subscribe">Subskrypcja</a>' in form.text, "the layout's menu links the form"
+    assert 'href="/subscribe" aria-current="page">Subskrypcja</a>' in form.text, "the layout's menu links the form"
     assert 'value="świętokrzyskie"' in form.text
 
     bad = client.post("/subscribe", data={**FORM, "email": "ola@"})
@@ -128,6 +128,14 @@ def test_subscriptions_without_smtp_are_unavailable_not_broken(client: TestClien
     monkeypatch.delenv("ROPSFEED_SMTP_URL")
     response = client.post("/subscribe", data=FORM)
     assert response.status_code == 503 and "chwilowo niedostępna" in response.text and count(database) == 0
+
+
+def test_a_weekday_that_is_no_number_is_asked_again(client: TestClient, database: str) -> None:
+    """ "²" passed str.isdigit() and int() raised: a 500 instead of the form asking for a weekday."""
+    for weekday in ("²", "٤", "8", "x"):
+        response = client.post("/subscribe", data={**FORM, "weekday": weekday})
+        assert response.status_code == 400 and "Wybierz dzień tygodnia." in response.text, weekday
+    assert count(database) == 0
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -360,3 +368,13 @@ def test_the_confirmation_mail_names_the_filters_as_the_confirm_page_does(client
     text = unfiltered.get_body(("plain",)).get_content()
     assert "na codzienny przegląd" in " ".join(text.split()) and "filtrów" not in text
     assert "<li" not in unfiltered.get_body(("html",)).get_content()
+
+
+def test_control_characters_in_the_form_are_refused_not_a_500(client: TestClient, database: str) -> None:
+    """An institution with a NUL made PostgreSQL refuse the query (a 500); a keyword with one was
+    mailed for confirmation. Now the form again, saying the filters are wrong, with no NUL echoed."""
+    for field, value in (("entity", "mcps\x00"), ("source", "mcps\x00"), ("keywords", "nab\x00ór, x\x01")):
+        response = client.post("/subscribe", data={**FORM, field: value})
+        assert response.status_code == 400 and "Wybrane filtry są nieprawidłowe." in response.text, field
+        assert "\x00" not in response.text and "\x01" not in response.text
+    assert count(database) == 0
