@@ -11,7 +11,7 @@ import os
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from aggregator.mail.settings import PREVIEW_SENDER, MailConfigError, SmtpSettings, parse_sender
+from aggregator.mail.settings import PREVIEW_SENDER, MailConfigError, SmtpSettings, parse_alert_recipient, parse_sender
 from aggregator.mail.smtp import SendError, SmtpSender
 
 
@@ -24,6 +24,7 @@ def send_alert(recipient: str, subject: str, body: str, smtp_url: str | None = N
     if not url:
         raise AlertMailError("ROPSFEED_ALERT_EMAIL is set but ROPSFEED_SMTP_URL is not: no server to send through")
     try:
+        recipient = parse_alert_recipient(recipient)
         settings = SmtpSettings.from_url(url)
         sender = parse_sender(os.environ.get("ROPSFEED_MAIL_FROM") or PREVIEW_SENDER)
     except MailConfigError as exc:

@@ -13,6 +13,7 @@ night's crawl (a `FAILED digests` line, exit 1, or an alert lost in the log); `c
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from email.utils import getaddresses, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from aggregator.feeds import base_url
+
+log = logging.getLogger(__name__)
 
 SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("ssl", 465)}
 DEFAULT_TIMEOUT = 30.0
@@ -165,16 +168,35 @@ def parse_base_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def parse_alert_recipient(value: str) -> str:
+    """`ROPSFEED_ALERT_EMAIL`: one plain address (it is the SMTP envelope's recipient as written);
+    a display name, two addresses or no address at all was found only when an alert was due."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise MailConfigError(
+            f"ROPSFEED_ALERT_EMAIL is not an email address ('user@example.org'): {value!r} ({exc})"
+        ) from None
+    return value
+
+
 def check_mail_env() -> None:
     """The mail settings that are set, checked as sending would check them: `ropsfeed run` calls
     this before it crawls, so a malformed one is refused at once rather than after the crawl, when
     a digest is due or an alert is mailed. Settings that are not set are not asked for (without
-    `ROPSFEED_SMTP_URL` no digest is sent, as before)."""
+    `ROPSFEED_SMTP_URL` no digest is sent, as before; an alert address without it is said once, as a
+    warning: alerts then reach the log only)."""
     smtp_from_env()
     if sender := os.environ.get("ROPSFEED_MAIL_FROM", "").strip():
         parse_sender(sender)
     if base := os.environ.get("ROPSFEED_BASE_URL", "").strip():
         parse_base_url(base)
+    if alert := os.environ.get("ROPSFEED_ALERT_EMAIL", "").strip():
+        parse_alert_recipient(alert)
+        if not os.environ.get("ROPSFEED_SMTP_URL", "").strip():
+            log.warning("ROPSFEED_ALERT_EMAIL is set but ROPSFEED_SMTP_URL is not: alerts are logged, not mailed")
 
 
 def secret_key() -> str:

@@ -204,6 +204,27 @@ def test_unset_mail_settings_are_not_asked_for_by_run(tmp_path: Path) -> None:
         assert result.stderr == "error: --mirror must be an http:// or https:// URL, not 'nowhere'\n"
 
 
+def test_the_alert_address_is_checked_by_run_before_it_crawls(tmp_path: Path) -> None:
+    """ROPSFEED_ALERT_EMAIL is the alert's envelope recipient as written: a display name or a typo
+    was found only when a source had failed three nights in a row (the alert lost in the log). Set
+    without ROPSFEED_SMTP_URL it is no error — the alerts reach the log — but it is said at once."""
+    unset = {n: "" for n in ("ROPSFEED_SMTP_URL", "ROPSFEED_MAIL_FROM", "ROPSFEED_BASE_URL", "ROPSFEED_SECRET_KEY")}
+    database = tmp_path / "ropsfeed.db"
+    for value in ("Dyżurny <ops@example.org>", "ops@example", "ops@example.org, szef@example.org"):
+        env = {**unset, "ROPSFEED_SMTP_URL": "smtp://127.0.0.1:9", "ROPSFEED_ALERT_EMAIL": value}
+        result = run_cli("run", "--db", f"sqlite:///{database}", "--mirror", "http://127.0.0.1:9/", env=env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"error: ROPSFEED_ALERT_EMAIL is not an email address ('user@example.org'): {value!r}")
+        assert not database.exists(), "refused before the database was touched"
+    result = run_cli("run", "--db", f"sqlite:///{database}", "--mirror", "nowhere",
+                     env={**unset, "ROPSFEED_ALERT_EMAIL": "ops@example.org"})  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    warning, error = result.stderr.splitlines()
+    assert "ROPSFEED_ALERT_EMAIL is set but ROPSFEED_SMTP_URL is not: alerts are logged, not mailed" in warning
+    assert error == "error: --mirror must be an http:// or https:// URL, not 'nowhere'"
+
+
 def test_unreachable_database_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
