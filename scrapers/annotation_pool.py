@@ -25,7 +25,7 @@ from db.search import search_fields
 from scrapers.background_jobs import BackgroundJobs, background
 from scrapers.worker_pool import broken, pool
 
-CHUNK = 16
+CHUNK = 32  # measured with worker_pool.BATCH (see there)
 
 Prepared = tuple[Annotations, tuple[str, str], tuple[Features, np.ndarray] | None]
 # title, lead, body, published, the first sight when it dates the page (annotate.dating_sight),

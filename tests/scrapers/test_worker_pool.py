@@ -61,14 +61,14 @@ def test_jobs_of_one_turn_go_to_the_worker_together_each_with_its_own_answer(mon
         return submit(function, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(executor, "submit", counting)
-    words = [f"strona{i}" for i in range(10)] + ["zepsuta"]
+    words = [f"strona{i}" for i in range(worker_pool.BATCH + 2)] + ["zepsuta"]
 
     async def crawl() -> list[object]:
         jobs = [worker_pool.offload(1, upper_unless_broken, w) for w in words]
         return await asyncio.gather(*jobs, worker_pool.offload(1, pid_and, "inna"), return_exceptions=True)
 
     *answers, broken_page, other = asyncio.run(crawl())
-    assert sorted(submitted) == [1, 3, worker_pool.BATCH], "8 + 3 jobs of one function, 1 of another"
+    assert sorted(submitted) == [1, 3, worker_pool.BATCH], "BATCH + 3 jobs of one function, 1 of another"
     assert [answer[1] for answer in answers] == [w.upper() for w in words[:-1]]  # type: ignore[index]
     assert all(answer[0] != os.getpid() for answer in answers), "ran in the worker"  # type: ignore[index]
     assert isinstance(broken_page, ValueError) and "zepsuta does not parse" in str(broken_page)
