@@ -65,6 +65,13 @@ def host_key(host: str) -> str:
     return host
 
 
+def site_of(url: str) -> str:
+    """The site a page or base URL is on, as people read it: `es.mcps-efs.pl`, `rops.krakow.pl`
+    (no `www.`) — what the web page, the digests and the Scrapyd split name a site by."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
 def url_key(
     url: str, hosts: Mapping[str, str] | None = None, ignore_params: Iterable[str] = (), strip_suffix: str = ""
 ) -> str:

@@ -12,7 +12,6 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from urllib.parse import urlsplit
 
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -20,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from aggregator import polish
 from aggregator.mail.digest import Digest
 from aggregator.mail.tokens import CONFIRM_MAX_AGE
+from aggregator.urls import site_of
 
 # RFC 5322 advises lines of at most 78 characters; mail clients show a text part's lines as they are.
 TEXT_WIDTH = 76
@@ -44,15 +44,9 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(day=polish.day, plural=polish.plural)
-    env.filters["site"] = site
+    env.filters["site"] = site_of  # what a link to another site's copy says
     env.filters["nbsp"] = nbsp
     return env
-
-
-def site(url: str) -> str:
-    """`es.mcps-efs.pl` for a link to one of its pages: what a link to another site's copy says."""
-    host = urlsplit(url).hostname or url
-    return host.removeprefix("www.")
 
 
 @cache

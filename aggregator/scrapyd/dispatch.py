@@ -14,7 +14,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from aggregator.crawl import (
     SourceReport,
@@ -28,6 +27,7 @@ from aggregator.crawl import (
 )
 from aggregator.scrapyd.client import Scrapyd, ScrapydError
 from aggregator.scrapyd.egg import project_name
+from aggregator.urls import site_of
 from db.engine import session_scope
 from db.locks import RunLocks
 from db.migrate import ensure_schema
@@ -44,11 +44,6 @@ class Job:
     job_id: str | None = None
     problem: str | None = None  # why it never ran or never finished
     done: bool = False
-
-
-def site_of(base_url: str) -> str:
-    host = urlsplit(base_url).hostname or base_url
-    return host.removeprefix("www.")
 
 
 def split_sources(

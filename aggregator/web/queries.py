@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import groupby
 from operator import attrgetter
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from aggregator.feeds import FeedFilters
 from aggregator.polish import sort_key as polish_sort_key
+from aggregator.urls import site_of
 from db.models import Announcement, Attachment, Entity, EventDate, Mention, Source, Story
 
 
@@ -86,11 +86,6 @@ class StoryView:
     def published(self) -> datetime | None:
         dated = [m.announcement.published_at for m in self.members if m.announcement.published_at]
         return min(dated) if dated else None
-
-
-def site_of(url: str) -> str:
-    host = urlsplit(url).hostname or url
-    return host.removeprefix("www.")
 
 
 def filter_choices(session: Session) -> Choices:

@@ -56,8 +56,9 @@ from aggregator.mail.tokens import (
     read_unsubscribe_token,
     sent_token,
 )
+from aggregator.urls import site_of
 from aggregator.web.filters import has_control_characters
-from aggregator.web.queries import filter_choices, site_of
+from aggregator.web.queries import filter_choices
 from aggregator.web.security import RateLimit
 from aggregator.web.templating import templates
 from db.engine import session_scope

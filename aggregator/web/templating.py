@@ -14,7 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from aggregator.mail.render import filter_parts
 from aggregator.polish import count_noun, date_span, day, file_label, plural
-from aggregator.web.queries import site_of
+from aggregator.urls import site_of
 from aggregator.web.sanitize import demote_headings, linked_in, sanitize_html
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
