@@ -55,7 +55,8 @@ def transport_address(address: str) -> str:
 
 def parse_weekday(value: str | int) -> int:
     """0 = Monday; English or Polish names (with or without diacritics) or ISO numbers 1–7."""
-    if isinstance(value, int) or str(value).strip().isdigit():
+    text = str(value).strip()
+    if isinstance(value, int) or (text.isascii() and text.isdigit()):  # not "²": isdigit() takes it, int() not
         number = int(value)
         if 1 <= number <= 7:
             return number - 1

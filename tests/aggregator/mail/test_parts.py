@@ -181,6 +181,8 @@ def test_settings_validation_and_weekdays() -> None:
         DigestSettings(frequency="hourly")
     with pytest.raises(SubscriberError, match="weekday"):
         parse_weekday("someday")
+    with pytest.raises(SubscriberError, match="weekday"):
+        parse_weekday("²")  # isdigit() takes it, int() raised: a traceback of `subscribers add --weekday`
 
 
 def test_a_second_subscription_updates_the_same_row(sqlite_url: str) -> None:
