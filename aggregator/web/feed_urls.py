@@ -20,7 +20,7 @@ from starlette.routing import Route
 from aggregator.feed_content import load_content
 from aggregator.feeds import FEED_TITLE, FeedEntry, FeedFilters, base_url, render, select_entries
 from aggregator.web.filters import check_known, feed_limit, filters_from
-from aggregator.web.queries import filters_title
+from aggregator.web.queries import filter_names, filters_title
 from db.engine import session_scope
 
 MEDIA_TYPES = {
@@ -62,7 +62,7 @@ def _feed(feed_format: str) -> Callable[[Request], Response]:
         with session_scope(request.app.state.database_url) as session:
             check_known(session, filters)
             entries = select_entries(session, filters)
-            named = filters_title(session, filters)
+            named = filters_title(filter_names(session, filters), filters)
             title = f"ropsfeed: {named}" if named else FEED_TITLE  # short: feed readers cut long names
             headers = {"etag": entity_tag(entries, filters, feed_format, title), "cache-control": CACHE_CONTROL}
             if not_modified(request.headers.get("if-none-match"), headers["etag"]):

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from aggregator.feeds import FeedFilters, count_entries, select_entries
 from aggregator.web.feed_urls import not_modified
 from aggregator.web.filters import COUNT_CAP, PAGE_SIZE, check_known, filter_query, filters_from, page_number
-from aggregator.web.queries import filter_choices, filters_title, load_announcement, load_story, story_of
+from aggregator.web.queries import filter_choices, filter_names, filters_title, load_announcement, load_story, story_of
 from aggregator.web.templating import templates
 from db.engine import session_scope
 
@@ -29,8 +29,9 @@ def index(request: Request) -> Response:
         entries = select_entries(session, filters)
         total = count_entries(session, filters, cap=COUNT_CAP + 1)
         choices = filter_choices(session)
-        named = filters_title(session, filters)  # the feeds' names in a browser's feed finder
-        chosen = filters_title(session, filters, query=False)  # the tab's title ("Szukaj: …" says the words)
+        names = filter_names(session, filters)
+    named = filters_title(names, filters)  # the feeds' names in a browser's feed finder
+    chosen = " · ".join(names)  # the tab's title: "Szukaj: …" says the words
     has_next = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     pages = max(1, math.ceil(total / PAGE_SIZE)) if total <= COUNT_CAP else None

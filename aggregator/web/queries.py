@@ -118,11 +118,9 @@ def filter_choices(session: Session) -> Choices:
     return Choices(voivodeships=voivodeships, sources=sources, entities=entities)
 
 
-def filters_title(session: Session, filters: FeedFilters, *, query: bool = True) -> str:
-    """The filters in words, for a filtered feed's title: `woj. mazowieckie · Mazowieckie Centrum
-    Polityki Społecznej (mcps.com.pl) · „nabór”`; "" when nothing is filtered. Every filtered feed
-    was called the same, so two subscriptions in a feed reader could not be told apart. `query=False`
-    leaves the words out (a page's title says "Szukaj: …" already)."""
+def filter_names(session: Session, filters: FeedFilters) -> list[str]:
+    """The filters other than the words, named as people read them: `woj. mazowieckie`,
+    `Mazowieckie Centrum Polityki Społecznej (mcps.com.pl)`, an institution's canonical name."""
     parts = []
     if filters.voivodeship:
         parts.append(f"woj. {filters.voivodeship}")
@@ -131,9 +129,15 @@ def filters_title(session: Session, filters: FeedFilters, *, query: bool = True)
         parts.append(f"{source.institution} ({site_of(source.base_url)})" if source else filters.source)
     if filters.entity:
         parts.append(session.scalar(select(Entity.canonical).where(Entity.key == filters.entity)) or filters.entity)
-    if filters.query and query:
-        parts.append(f"„{filters.query}”")
-    return " · ".join(parts)
+    return parts
+
+
+def filters_title(names: list[str], filters: FeedFilters) -> str:
+    """The filters in words, for a filtered feed's title: `woj. mazowieckie · Mazowieckie Centrum
+    Polityki Społecznej (mcps.com.pl) · „nabór”` (`names`: `filter_names`); "" when nothing is
+    filtered. Every filtered feed was called the same, so two subscriptions in a feed reader could
+    not be told apart."""
+    return " · ".join([*names, f"„{filters.query}”"] if filters.query else names)
 
 
 def load_story(session: Session, key: str) -> StoryView | None:
