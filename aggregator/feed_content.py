@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aggregator.polish import file_label
 from db.models import Announcement, Attachment
 from scrapers.extraction.file_names import file_name_of, suffix_of
 
@@ -82,9 +83,9 @@ class FeedAttachment:
     size_in_bytes: int | None  # only when `size` is an exact number of bytes
 
     def label(self) -> str:
-        """What the RSS list shows after the name, "PDF, 1,2 MB" ("" when nothing is known)."""
-        kind = (self.file_type or suffix_of(self.url)).upper()
-        return ", ".join(part for part in (kind, self.size) if part)
+        """What the RSS list shows after the name, "PDF, 1,2 MB" ("" when nothing is known): the size
+        said in Polish as the web page says it (a site's "1.2 MB" has an English decimal point)."""
+        return file_label(self.file_type or suffix_of(self.url), self.size)
 
 
 def mime_type_of(file_type: str | None, url: str) -> str:

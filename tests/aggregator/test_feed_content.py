@@ -62,7 +62,7 @@ def test_a_cross_posted_file_is_listed_once_and_files_of_the_same_name_are_told_
         ("Pobierz (regulamin.pdf)", "regulamin.pdf"), ("Pobierz (wniosek.pdf)", "wniosek.pdf"),
         ("Formularz", "formularz.pdf"), ("Ulotka", "ulotka.odt")]  # fmt: skip
     assert [f.size_in_bytes for f in files] == [None, None, None, 523]
-    assert files[2].label() == "PDF, 1,2 MB" and files[3].mime_type == "application/vnd.oasis.opendocument.text"
+    assert files[2].label() == "PDF, 1,2\u00a0MB" and files[3].mime_type == "application/vnd.oasis.opendocument.text"
     many = [_file("Załącznik", f"https://a.pl/{n}.pdf") for n in range(ATTACHMENTS_MAX + 5)]
     titles = [f.title for f in story_attachments(many, [])]
     assert len(titles) == ATTACHMENTS_MAX and len(set(titles)) == ATTACHMENTS_MAX, "bounded, and all distinct"
@@ -89,7 +89,7 @@ def test_a_body_is_sanitised_and_a_long_one_cut_closed_with_a_link_to_the_page()
 
 def _entry(**changes: object) -> FeedEntry:
     files = story_attachments([
-        _file("Regulamin konkursu", "https://rcpslodz.pl/pliki/regulamin.pdf", size="1,2 MB"),
+        _file("Regulamin konkursu", "https://rcpslodz.pl/pliki/regulamin.pdf", size="1.2 MB"),
         _file("Wniosek <nr 1> & załączniki", "https://rcpslodz.pl/pliki/wniosek.docx?a=1&b=2", "docx", "2048 bajtów"),
     ], [])  # fmt: skip
     fields: dict[str, object] = {
@@ -114,8 +114,9 @@ def test_rss_keeps_the_picture_as_its_one_enclosure_and_lists_the_files_in_polis
     assert description.findtext("p") == "Ogłaszamy nabór <wniosków>."
     assert description.findtext("h3") == "Załączniki"
     assert [(a.get("href"), a.text, a.tail) for a in description.iter("a")] == [
-        ("https://rcpslodz.pl/pliki/regulamin.pdf", "Regulamin konkursu", " (PDF, 1,2 MB)"),
-        ("https://rcpslodz.pl/pliki/wniosek.docx?a=1&b=2", "Wniosek <nr 1> & załączniki", " (DOCX, 2048 bajtów)"),
+        # the size in Polish, as the page shows it: the site wrote "1.2 MB"
+        ("https://rcpslodz.pl/pliki/regulamin.pdf", "Regulamin konkursu", " (PDF, 1,2\u00a0MB)"),
+        ("https://rcpslodz.pl/pliki/wniosek.docx?a=1&b=2", "Wniosek <nr 1> & załączniki", " (DOCX, 2048\u00a0bajtów)"),
     ]
     body = item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
     assert body.startswith("<p>Pełna treść.") and "wniosek.docx" in body, "the file the text does not link"
@@ -150,7 +151,7 @@ def test_json_feed_carries_the_html_the_text_the_lead_and_the_files() -> None:
     assert item["summary"] == "Ogłaszamy nabór <wniosków>."
     assert item["attachments"] == [
         {"url": "https://rcpslodz.pl/pliki/regulamin.pdf", "mime_type": "application/pdf",
-         "title": "Regulamin konkursu", "_ropsfeed": {"file_type": "pdf", "size": "1,2 MB"}},
+         "title": "Regulamin konkursu", "_ropsfeed": {"file_type": "pdf", "size": "1.2 MB"}},  # data: as written
         {"url": "https://rcpslodz.pl/pliki/wniosek.docx?a=1&b=2",
          "mime_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "title": "Wniosek <nr 1> & załączniki", "size_in_bytes": 2048,

@@ -146,7 +146,9 @@ def test_feed_urls_carry_the_sanitised_body_and_the_files(client: TestClient) ->
         {"url": "https://mcps.com.pl/files/regulamin.pdf", "mime_type": "application/pdf", "title": "Regulamin naboru",
          "_ropsfeed": {"file_type": "pdf", "size": "245 KB"}}]  # fmt: skip
     rss = client.get("/feed.rss?source=mcps").text
-    assert "&lt;h3&gt;Załączniki&lt;/h3&gt;" in rss and "(PDF, 245 KB)" in rss
+    assert "&lt;h3&gt;Załączniki&lt;/h3&gt;" in rss and "(PDF, 245\u00a0kB)" in rss, (
+        "the size said in Polish (the site wrote 245 KB)"
+    )
 
 
 def test_layout_link_slot_shows_routes_that_exist(web_database: str) -> None:
