@@ -269,6 +269,23 @@ def krakow_listing_redesigned(root: Path) -> None:
                   'file = "fixtures/aktualnosci.html"\ncontent_type = "text/html; charset=iso-8859-2"\n')  # fmt: skip
 
 
+KRAKOW_FILES_ARTICLE = "/aktualnosc/bilans-potrzeb-w-zakresie-pomocy-spolecznej-na-rok-2007-330.html"
+
+
+def krakow_article_changed(root: Path, name: str, change: Callable[[str], str],
+                           path: str = KRAKOW_FILES_ARTICLE) -> None:  # fmt: skip
+    """A rops.krakow.pl article (`path`, by default the one with three questionnaires in its
+    "news-files") served as `change` makes it, in the site's ISO-8859-2 as the real one is."""
+    page = (SNAPSHOT_DIR / KRAKOW_HOST / path.strip("/")).read_bytes().decode("iso-8859-2")
+    changed = change(page)
+    assert changed != page, f"{name}: the change changed nothing"
+    target = root / KRAKOW_HOST / "fixtures" / f"{name}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(changed.encode("iso-8859-2"))
+    _write_routes(root, KRAKOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/{name}.html"\n'
+                  'content_type = "text/html; charset=iso-8859-2"\n')  # fmt: skip
+
+
 # -- error pages served with HTTP 200 ----------------------------------------------------------
 
 RZESZOW_HOST = "www.rops.rzeszow.pl"
