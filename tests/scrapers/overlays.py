@@ -421,3 +421,25 @@ def rzeszow_listing_of_many(count: int, article: str = RZESZOW_ARTICLE) -> Calla
                           'content_type = "text/html; charset=utf-8"\n')  # fmt: skip
 
     return overlay
+
+
+def rzeszow_listing_linking(*hrefs: str) -> Callable[[Path], None]:
+    """An overlay in which rops.rzeszow.pl's first listing page has, after its own items, items
+    linking to `hrefs` (pages the overlay does not serve: other sites' pages, in the tests)."""
+    routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
+    listing = re.search(r'path = "/aktualnosci"\nfile = "([^"]+)"', routes)
+    assert listing is not None, "the bundled rops.rzeszow.pl copy has its listing"
+
+    def overlay(root: Path) -> None:
+        text = (SNAPSHOT_DIR / RZESZOW_HOST / listing.group(1)).read_text(encoding="utf-8")
+        items = "".join(f'  <div class="news-item">\n    <h2><a href="{href}">Link {n}</a></h2>\n  </div>\n\n'
+                        for n, href in enumerate(hrefs, 1))  # fmt: skip
+        text = text.replace('</div>\n<div class="pager">', f'{items}</div>\n<div class="pager">', 1)
+        assert items in text, "the listing's items end before its pager"
+        fixtures = root / RZESZOW_HOST / "fixtures"
+        fixtures.mkdir(parents=True, exist_ok=True)
+        (fixtures / "listing-linking.html").write_text(text, encoding="utf-8")
+        _write_routes(root, RZESZOW_HOST, '[[route]]\npath = "/aktualnosci"\nquery = ""\nfile = '
+                      '"fixtures/listing-linking.html"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
+
+    return overlay
