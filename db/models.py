@@ -137,7 +137,7 @@ class FailedPage(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     url: Mapped[str] = mapped_column(String(2000))  # as the crawl asked for it (before any redirect)
     url_key: Mapped[str] = mapped_column(String(2000))  # its CMS id (`wp:123`) or its URL's identity key
-    kind: Mapped[str] = mapped_column(String(20))  # article | listing | crawl
+    kind: Mapped[str] = mapped_column(String(20))  # article | listing | crawl | unstorable
     reason: Mapped[str] = mapped_column(Text)  # the last failure: "HTTP 500", "timed out after 30 s", …
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)

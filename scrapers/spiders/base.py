@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
+from db.clean import URL_LENGTH, shown
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import first_crawl_end, known_keys
@@ -359,12 +360,18 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
 
     def article_links(self, page: str, urls: list[str]) -> list[str]:
         """The links of listing (or feed) page `page` to follow as articles: those on the source's
-        own site, at most `max_listing_links` of them (scrapers/spiders/listing_links.py); what is
-        left out is logged, and links over the limit are an alarm."""
+        own site that can be stored, at most `max_listing_links` of them
+        (scrapers/spiders/listing_links.py); what is left out is logged, links over the limit are
+        an alarm, and a link too long to store is remembered (an error the first time only)."""
         links = sort_links(urls, self.identity, self.source.base_url, self.max_listing_links)
         if links.elsewhere:
             self.logger.info("%s: listing %s: %d links to other sites not followed as articles (e.g. %s)",
                              self.name, page, len(links.elsewhere), links.elsewhere[0])  # fmt: skip
+        for url in links.too_long:
+            reason = f"its URL is {len(url)} characters long, longer than the {URL_LENGTH} the database takes"
+            self.unstorable(
+                url, self.failed_key(url), f"{shown(url)} (a link of {page}): not fetched, {reason}", reason
+            )
         if links.dropped:
             self.alarms.append(over_limit_alarm(page, links, self.max_listing_links))
         return links.followed

@@ -423,12 +423,14 @@ def rzeszow_listing_of_many(count: int, article: str = RZESZOW_ARTICLE) -> Calla
     return overlay
 
 
-def rzeszow_listing_linking(*hrefs: str) -> Callable[[Path], None]:
+def rzeszow_listing_linking(*hrefs: str, served: tuple[str, ...] = ()) -> Callable[[Path], None]:
     """An overlay in which rops.rzeszow.pl's first listing page has, after its own items, items
-    linking to `hrefs` (pages the overlay does not serve: other sites' pages, in the tests)."""
+    linking to `hrefs`; of these, the site's paths `served` answer as a copy of a real article,
+    the others are not served (other sites' pages, in the tests)."""
     routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
     listing = re.search(r'path = "/aktualnosci"\nfile = "([^"]+)"', routes)
-    assert listing is not None, "the bundled rops.rzeszow.pl copy has its listing"
+    page = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    assert listing is not None and page is not None, "the bundled rops.rzeszow.pl copy has them"
 
     def overlay(root: Path) -> None:
         text = (SNAPSHOT_DIR / RZESZOW_HOST / listing.group(1)).read_text(encoding="utf-8")
@@ -439,7 +441,11 @@ def rzeszow_listing_linking(*hrefs: str) -> Callable[[Path], None]:
         fixtures = root / RZESZOW_HOST / "fixtures"
         fixtures.mkdir(parents=True, exist_ok=True)
         (fixtures / "listing-linking.html").write_text(text, encoding="utf-8")
+        (fixtures / "copy.html").write_bytes((SNAPSHOT_DIR / RZESZOW_HOST / page.group(1)).read_bytes())
         _write_routes(root, RZESZOW_HOST, '[[route]]\npath = "/aktualnosci"\nquery = ""\nfile = '
                       '"fixtures/listing-linking.html"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
+        for path in served:
+            _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/copy.html"\n'
+                          'content_type = "text/html; charset=utf-8"\n')  # fmt: skip
 
     return overlay
