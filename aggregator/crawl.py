@@ -122,6 +122,18 @@ def batch_size() -> int:
     return size
 
 
+def max_listing_links() -> int:
+    """Article links a listing page (or feed page) is followed for at most:
+    `ROPSFEED_MAX_LISTING_LINKS`, else `MAX_LISTING_LINKS` (scrapers/spiders/listing_links.py)."""
+    from scrapers.spiders.listing_links import MAX_LISTING_LINKS
+
+    value = os.environ.get("ROPSFEED_MAX_LISTING_LINKS") or str(MAX_LISTING_LINKS)
+    limit = int(value) if value.strip().isdigit() else 0
+    if limit < 1:
+        raise ValueError(f"ROPSFEED_MAX_LISTING_LINKS must be a whole number above 0, not {value!r}")
+    return limit
+
+
 def check_mirror(mirror: str | None) -> None:
     """`--mirror` / `ROPSFEED_MIRROR` must be an http(s) URL with a host: anything else (a path, a
     typo) made every request of the crawl fail inside Scrapy with a traceback per source and exit 1,
@@ -141,6 +153,7 @@ def check_settings(mirror: str | None = None) -> None:
     check_mirror(mirror)
     download_timeout()
     batch_size()
+    max_listing_links()
     retry_after_max()
     retry_backoff()
     lock_ttl()
@@ -160,6 +173,7 @@ def crawl_overrides(
         "LOG_LEVEL": log_level,
         "DOWNLOAD_TIMEOUT": download_timeout(),
         "ROPSFEED_BATCH_SIZE": batch_size(),
+        "ROPSFEED_MAX_LISTING_LINKS": max_listing_links(),
         "ROPSFEED_RETRY_AFTER_MAX": retry_after_max(),
         "ROPSFEED_RETRY_BACKOFF": retry_backoff(),
         "ROPSFEED_LOCKED_BY_RUNNER": True,  # the run holds the sources' locks (db/locks.py)

@@ -619,11 +619,15 @@ def _entries(session: Session, order: list[tuple[int, Any]]) -> list[FeedEntry]:
 
 def _updated(announcement: Announcement, published: datetime | None, edited: datetime | None) -> datetime:
     """An entry's `updated` (Atom; JSON Feed's date_modified): the latest of its publication, the
-    site's own modification date, and the last edit a crawl saw (`edited`: the version row kept
-    of the text before). Not the row's `updated_at`: the first crawl writes years of backlog in one
+    site's own modification date, the last edit a crawl saw (`edited`: the version row kept of the
+    text before), and the last change of its files alone a crawl saw (`files_changed_at`: a form
+    added, a file replaced under the same name; before, the ETag moved and readers showed the
+    entry unchanged). Not the row's `updated_at`: the first crawl writes years of backlog in one
     night, and `reparse` rewrites every row a parser fix touches, and with it readers that sort by
     `updated` showed news from 2006 as today's."""
-    changes = [day for day in (published, announcement.modified_at, edited) if day is not None]
+    changes = [
+        day for day in (published, announcement.modified_at, edited, announcement.files_changed_at) if day is not None
+    ]
     return max(changes, default=announcement.first_seen_at)
 
 

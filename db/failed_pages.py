@@ -8,6 +8,12 @@ failed, and the source's next crawls ask for it again (scrapers/spiders/retries.
 stores it, the site deletes it (404/410), or it has failed `GIVE_UP_ATTEMPTS` times over at least
 `GIVE_UP_AFTER`: then it is dropped, and the run that drops it says so in its alarms.
 
+A page whose URL is longer than the database takes (`db.clean`: its `String(2000)` columns; on
+PostgreSQL no unique B-tree index entry can pass 2704 bytes either, whatever the column's type) can
+never be stored, however often it is asked for: it is remembered once, as kind `unstorable` under a
+bounded key (`unstorable_key`), with a reason that says so; the crawls that meet it again neither
+fetch it nor report it again, and it is never given up (that would make it new, and an error, again).
+
 A crawl that did not store what it fetched — killed (its `crawl_runs` row left `running`), or its
 database writes failed — cannot say which pages it lost, only that it lost some, anywhere in the
 listings: it leaves one row of kind `crawl` (`crawl_marker`), and the source's next crawls walk
@@ -17,6 +23,7 @@ stores what it fetched.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +47,7 @@ REASON_LENGTH = 500
 URL_LENGTH = column_length(FailedPage, "url")
 KEY_LENGTH = column_length(FailedPage, "url_key")
 
-ARTICLE, LISTING, CRAWL = "article", "listing", "crawl"
+ARTICLE, LISTING, CRAWL, UNSTORABLE = "article", "listing", "crawl", "unstorable"
 # The key of a source's `crawl` row: no URL's identity key (a host and a path) nor CMS id (`wp:1`)
 # looks like it, and a source has one such row however many crawls lost pages.
 CRAWL_KEY = "(crawl)"
@@ -52,13 +59,20 @@ class PageFailure:
 
     url: str
     key: str
-    kind: str  # article | listing | crawl
+    kind: str  # article | listing | crawl | unstorable
     reason: str
     feed_published: datetime | None = None
     feed_categories: tuple[str, ...] = field(default_factory=tuple)
     # the listing link's text or feed item's title that led to the page: its retry, which asks for
     # it directly, titles a page that states no title of its own with it, as the first attempt did
     link_text: str | None = None
+
+
+def unstorable_key(key: str) -> str:
+    """What a page too long to store is remembered by: its identity key (or CMS id) would not fit
+    the row either. A digest of it, under a prefix no URL key (a host first) nor CMS id (`wp:1`)
+    has: the same page, met again, has the same one."""
+    return "(unstorable) sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def crawl_marker(site: str, reason: str) -> PageFailure:
@@ -74,8 +88,9 @@ def failed_pages(session: Session, source_id: str) -> list[FailedPage]:
 
 
 def exhausted(page: FailedPage, now: datetime) -> bool:
-    """Whether a page has failed long enough to stop asking for it (see `GIVE_UP_ATTEMPTS`)."""
-    return page.attempts >= GIVE_UP_ATTEMPTS and now - page.first_failed_at >= GIVE_UP_AFTER
+    """Whether a page has failed long enough to stop asking for it (see `GIVE_UP_ATTEMPTS`); an
+    unstorable one is never asked for, and never given up: forgotten, it would be reported again."""
+    return page.kind != UNSTORABLE and page.attempts >= GIVE_UP_ATTEMPTS and now - page.first_failed_at >= GIVE_UP_AFTER
 
 
 def record_failures(session: Session, source_id: str, failures: Sequence[PageFailure], now: datetime) -> None:

@@ -137,7 +137,7 @@ class FailedPage(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     url: Mapped[str] = mapped_column(String(2000))  # as the crawl asked for it (before any redirect)
     url_key: Mapped[str] = mapped_column(String(2000))  # its CMS id (`wp:123`) or its URL's identity key
-    kind: Mapped[str] = mapped_column(String(20))  # article | listing | crawl
+    kind: Mapped[str] = mapped_column(String(20))  # article | listing | crawl | unstorable
     reason: Mapped[str] = mapped_column(Text)  # the last failure: "HTTP 500", "timed out after 30 s", …
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -219,6 +219,10 @@ class Announcement(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when a crawl last saw the page's files change with its text the same (one added, dropped, or
+    # replaced under the same name): its feed entry's `updated` (aggregator/feeds.py), which a text
+    # edit moves through its version row; NULL while the files are those it was first stored with
+    files_changed_at: Mapped[datetime | None]
     # a tombstone: the site deleted the page (HTTP 404/410, gone from its complete REST listing);
     # the row stays (and stays out of feeds and stories) and comes back if the page returns
     deleted_at: Mapped[datetime | None]

@@ -597,9 +597,12 @@ def save_announcements(
         save_annotations_many(session, annotated)
     refiled = _replace_attachments(session, files)
     table = Announcement.__table__
-    for start in range(0, len(refiled), 500):  # a change of files alone is a change the feeds' ETag shows
+    # A change of files alone is a change the feeds' ETag shows, and, seen by a crawl (a site's
+    # change, not a parser's: `reparse`), one their readers show as the entry's `updated`.
+    files_changed = {"updated_at": now, **({"files_changed_at": now} if record_versions else {})}
+    for start in range(0, len(refiled), 500):
         chunk = refiled[start : start + 500]
-        session.execute(update(table).where(table.c.id.in_(chunk)).values(updated_at=now))
+        session.execute(update(table).where(table.c.id.in_(chunk)).values(**files_changed))
     return result
 
 

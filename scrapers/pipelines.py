@@ -269,8 +269,10 @@ class StoragePipeline:
 
     def refuse_item(self, item: AnnouncementItem, why: str) -> None:
         """An announcement that cannot be stored (`why`): given up alone, the rest of its batch
-        goes on. The spider remembers it for its next crawls, which ask for it again (a URL too
-        long for the `failed_pages` row is not remembered: asking again would change nothing)."""
+        goes on. The spider remembers it for its next crawls, which ask for it again; one whose URL
+        is too long to store is remembered once as such, and neither asked for nor reported again
+        (`RetriesFailedPages.unstorable`: before, a REST API post of such a URL was an error of
+        every crawl)."""
         self.annotator.forget([_key(item)])
         self.annotations.pop(_key(item), None)
         message = f"{shown(item.url)}: not stored, {why}"

@@ -8,6 +8,7 @@ import os
 from scrapy.settings import default_settings
 
 from aggregator.logs import RedactingFilter
+from scrapers.spiders.listing_links import MAX_LISTING_LINKS
 from scrapers.worker_pool import configured_workers
 
 # Scrapy logs its "Overridden settings" (ROPSFEED_DATABASE_URL among them) before any extension
@@ -90,6 +91,9 @@ ROPSFEED_LOCKED_BY_RUNNER = False  # True: the caller holds the source's run loc
 # comparison features of new announcements during it (aggregator.dedup.ahead)
 ROPSFEED_STORIES_AFTER = False
 ROPSFEED_BATCH_SIZE = 100  # announcements per database write (`ropsfeed crawl`: ROPSFEED_BATCH_SIZE)
+# article links followed per listing page at most (`ropsfeed crawl`: ROPSFEED_MAX_LISTING_LINKS;
+# scrapers/spiders/listing_links.py)
+ROPSFEED_MAX_LISTING_LINKS = MAX_LISTING_LINKS
 # Processes that extract pages and annotate them (institutions, dates) in parallel with the crawl
 # (scrapers.worker_pool); 0 does it all inline.
 ROPSFEED_ANNOTATION_WORKERS = configured_workers()

@@ -36,8 +36,8 @@ CACHE_CONTROL = "public, max-age=300"
 def entity_tag(entries: Sequence[FeedEntry], filters: FeedFilters, feed_format: str, title: str = FEED_TITLE) -> str:
     """What the feed lists, as a tag: the entries' ids, shown update times and related pages, and
     when their pages were last written (`FeedEntry.changed_at`). The shown time moves only for a
-    crawl's edit of the text (aggregator/feeds.py `_updated`); a page whose files alone changed, or
-    that a reparse rewrote, moves only the written time — and the feed, with its files, is sent."""
+    crawl's edit of the text or of the files alone (aggregator/feeds.py `_updated`); a page that a
+    reparse rewrote moves only the written time — and the feed, with its files, is sent."""
     digest = hashlib.sha256(f"{feed_format}|{filters!r}|{base_url()}|{title}".encode())
     for entry in entries:
         written = entry.changed_at.isoformat() if entry.changed_at else ""

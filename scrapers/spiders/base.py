@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
+from db.clean import URL_LENGTH, shown
 from db.engine import DatabaseUnavailable, database_reason, session_scope
 from db.migrate import ensure_schema
 from db.store import first_crawl_end, known_keys
@@ -34,6 +35,7 @@ from scrapers.registry import SourceConfig
 from scrapers.spiders.alarms import Alarms
 from scrapers.spiders.failures import describe_failure
 from scrapers.spiders.feeds import FeedEntry, cut_off_feed, feed_meta, read_rss
+from scrapers.spiders.listing_links import MAX_LISTING_LINKS, over_limit_alarm, sort_links
 from scrapers.spiders.redirects import redirect_loop, redirect_problem
 from scrapers.spiders.retries import RetriesFailedPages, asked_url
 from scrapers.worker_pool import default_workers, offload
@@ -151,6 +153,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         self.full = False
         self.database_url = ""
         self.workers = 0  # worker processes for page extraction (scrapers.worker_pool); 0: inline
+        self.max_listing_links = MAX_LISTING_LINKS  # article links followed per listing page at most
         self.parser = self.parser_class(self.source.selectors, self.source.site_names)
 
     @classmethod
@@ -159,6 +162,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         spider.full = crawler.settings.getbool("ROPSFEED_FULL")
         spider.database_url = crawler.settings["ROPSFEED_DATABASE_URL"]
         spider.workers = crawler.settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers())
+        spider.max_listing_links = crawler.settings.getint("ROPSFEED_MAX_LISTING_LINKS", MAX_LISTING_LINKS)
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
         return spider
@@ -335,7 +339,7 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
             return
         selector = self.source.selectors.listing_links or DEFAULT_LISTING_LINKS
         links = response.css(selector).getall()
-        urls = list(dict.fromkeys(canonical_url(response.urljoin(link)) for link in links))
+        urls = self.article_links(response.url, list(dict.fromkeys(canonical_url(response.urljoin(u)) for u in links)))
         if not urls:
             self.alarms.append(f"listing {response.url} yielded no items (layout change?)")
             return
@@ -353,6 +357,24 @@ class SourceSpider(RetriesFailedPages, scrapy.Spider):
         next_page = response.css(self.source.selectors.next_page or DEFAULT_NEXT_PAGE).get()
         if next_page and (fresh or ((self.full or self.walk_listings) and unseen)):
             yield self.listing_request(response.urljoin(next_page), self.parse_listing)
+
+    def article_links(self, page: str, urls: list[str]) -> list[str]:
+        """The links of listing (or feed) page `page` to follow as articles: those on the source's
+        own site that can be stored, at most `max_listing_links` of them
+        (scrapers/spiders/listing_links.py); what is left out is logged, links over the limit are
+        an alarm, and a link too long to store is remembered (an error the first time only)."""
+        links = sort_links(urls, self.identity, self.source.base_url, self.max_listing_links)
+        if links.elsewhere:
+            self.logger.info("%s: listing %s: %d links to other sites not followed as articles (e.g. %s)",
+                             self.name, page, len(links.elsewhere), links.elsewhere[0])  # fmt: skip
+        for url in links.too_long:
+            reason = f"its URL is {len(url)} characters long, longer than the {URL_LENGTH} the database takes"
+            self.unstorable(
+                url, self.failed_key(url), f"{shown(url)} (a link of {page}): not fetched, {reason}", reason
+            )
+        if links.dropped:
+            self.alarms.append(over_limit_alarm(page, links, self.max_listing_links))
+        return links.followed
 
     def learn_site_name(self, response: Response) -> None:
         """The first listing page's `<title>` ("Aktualności – ROPS w Rzeszowie", the home page's on

@@ -20,6 +20,9 @@ connection, a parse alarm that kept only the raw page — would otherwise be fet
   log;
 - an announcement the database refused (one bad row of a batch, scrapers/pipelines.py) is an
   article that failed: asked for again, and stored once the cause is gone;
+- a page whose URL is too long to store (a listing's link, a REST API post's, a page the database
+  refused for it) is remembered once as `unstorable`, an error of that crawl alone: later crawls
+  neither fetch it nor report it again (asking would change nothing);
 - a page the site deleted since (404/410) leaves the list; one that failed `GIVE_UP_ATTEMPTS`
   times over `GIVE_UP_AFTER` is dropped, with an alarm in the crawl run that drops it.
 
@@ -45,18 +48,21 @@ from scrapy.http import Response
 from sqlalchemy.orm import Session
 
 from aggregator.urls import canonical_url
+from db.clean import shown
 from db.engine import session_scope
 from db.failed_pages import (
     ARTICLE,
     CRAWL,
     CRAWL_KEY,
     LISTING,
+    UNSTORABLE,
     PageFailure,
     crawl_marker,
     exhausted,
     failed_pages,
     forget,
     record_failures,
+    unstorable_key,
 )
 from scrapers.spiders.feeds import FeedEntry, feed_meta
 
@@ -182,18 +188,34 @@ class RetriesFailedPages(_Base):
     def store_refused(self, url: str, key: str, message: str, reason: str, *, published: datetime | None = None,
                       link_text: str | None = None, retry: bool = True) -> None:  # fmt: skip
         """An announcement the database refused (scrapers/pipelines.py: one row of a batch whose
-        others were stored), remembered like an article that failed to download (with `retry`:
-        its row must fit in `failed_pages`): the next crawls ask for it again — a fix of the cause
-        then stores it — and give it up in the end. An error of the run the first time, an alarm
-        when it failed before (`page_failed`); `published` is the feed's date for it, if it had one,
-        and `link_text` what led to it (the listing link's text or feed item's title), if anything did."""
+        others were stored), remembered like an article that failed to download: the next crawls
+        ask for it again — a fix of the cause then stores it — and give it up in the end. An error
+        of the run the first time, an alarm when it failed before (`page_failed`); `published` is
+        the feed's date for it, if it had one, and `link_text` what led to it (the listing link's
+        text or feed item's title), if anything did. Without `retry` (its URL is too long to store:
+        asking again would change nothing) it is remembered once as such (`unstorable`)."""
+        if not retry:
+            self.unstorable(url, key, message, reason)
+            return
         again = key in self.pending_failures
-        if retry:
-            self.failures[key] = PageFailure(url, key, ARTICLE, reason, published, link_text=link_text)
+        self.failures[key] = PageFailure(url, key, ARTICLE, reason, published, link_text=link_text)
         if again:
             self.alarms.append(f"{message} (failing since an earlier crawl)")
         else:
             self.record_error(message)
+
+    def unstorable(self, url: str, key: str, message: str, reason: str) -> bool:
+        """A page whose URL (or identity key `key`) is too long for the database: remembered once
+        (db/failed_pages.py `UNSTORABLE`), an error of the crawl that first meets it (`message`,
+        `reason`), then known. True when it was known already: the caller need not say more."""
+        bounded = unstorable_key(key)
+        if bounded in self.pending_failures or bounded in self.failures:
+            self.logger.info("%s: %s: not fetched nor stored, its URL is too long for the database (since an "
+                             "earlier crawl)", self.name, shown(url))  # fmt: skip
+            return True
+        self.failures[bounded] = PageFailure(shown(url), bounded, UNSTORABLE, f"{reason}; not asked for again")
+        self.record_error(f"{message}; not asked for again")
+        return False
 
     def settle(self, response: Response) -> None:
         """A page that failed before and is now gone from the site (404/410): nothing to retry."""

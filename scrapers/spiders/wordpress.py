@@ -395,8 +395,9 @@ class WordPressSpider(SourceSpider):
             message = f"GET {response.url}: {cut} (items read before the cut: {len(entries)})"
             self.page_failed(response.request, message, cut, alarm=True)
         fresh = unseen = 0
+        followed = set(self.article_links(response.url, list(dict.fromkeys(entry.url for entry in entries))))
         for entry in entries:
-            if not self.first_sight([entry.url]):
+            if entry.url not in followed or not self.first_sight([entry.url]):
                 continue
             unseen += 1
             if self.full or self.is_new(entry.url):

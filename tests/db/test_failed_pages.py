@@ -11,11 +11,13 @@ from db.engine import session_scope
 from db.failed_pages import (
     GIVE_UP_AFTER,
     GIVE_UP_ATTEMPTS,
+    UNSTORABLE,
     PageFailure,
     exhausted,
     failed_pages,
     forget,
     record_failures,
+    unstorable_key,
 )
 from db.models import FailedPage
 
@@ -58,6 +60,24 @@ def test_a_page_whose_url_the_table_cannot_hold_is_not_remembered(database: str)
                         datetime.now(UTC))  # fmt: skip
     with session_scope(database) as session:
         assert [(row.url, row.reason) for row in failed_pages(session, "rops-rzeszow")] == [(URL, "HTTP 500")]
+
+
+def test_a_page_too_long_to_store_is_remembered_under_a_bounded_key_and_never_given_up(database: str) -> None:
+    """Its URL's start and a digest of its key fit the row (an 8,000-character key, as a CMS with
+    a long slug or state parameter makes, is one unique index entry PostgreSQL refuses); given up,
+    it would be new to the next crawl, and an error again."""
+    long_url, long_key = URL + "-" + "x" * 8000, KEY + "-" + "x" * 8000
+    key = unstorable_key(long_key)
+    assert key == unstorable_key(long_key) != unstorable_key(long_key + "y") and len(key) < 100
+    first = datetime(2026, 12, 1, 3, 15, tzinfo=UTC)
+    with session_scope(database, write=True) as session:
+        record_failures(session, "rops-rzeszow", [PageFailure(long_url[:300] + "…", key, UNSTORABLE, "too long")],
+                        first)  # fmt: skip
+        session.execute(FailedPage.__table__.update().values(attempts=GIVE_UP_ATTEMPTS * 3))
+    with session_scope(database) as session:
+        [row] = failed_pages(session, "rops-rzeszow")
+        assert (row.url_key, row.kind) == (key, "unstorable")
+        assert not exhausted(row, first + GIVE_UP_AFTER * 10)
 
 
 def test_a_failed_page_keeps_the_link_text_that_led_to_it(database: str) -> None:

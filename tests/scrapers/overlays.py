@@ -269,6 +269,23 @@ def krakow_listing_redesigned(root: Path) -> None:
                   'file = "fixtures/aktualnosci.html"\ncontent_type = "text/html; charset=iso-8859-2"\n')  # fmt: skip
 
 
+KRAKOW_FILES_ARTICLE = "/aktualnosc/bilans-potrzeb-w-zakresie-pomocy-spolecznej-na-rok-2007-330.html"
+
+
+def krakow_article_changed(root: Path, name: str, change: Callable[[str], str],
+                           path: str = KRAKOW_FILES_ARTICLE) -> None:  # fmt: skip
+    """A rops.krakow.pl article (`path`, by default the one with three questionnaires in its
+    "news-files") served as `change` makes it, in the site's ISO-8859-2 as the real one is."""
+    page = (SNAPSHOT_DIR / KRAKOW_HOST / path.strip("/")).read_bytes().decode("iso-8859-2")
+    changed = change(page)
+    assert changed != page, f"{name}: the change changed nothing"
+    target = root / KRAKOW_HOST / "fixtures" / f"{name}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(changed.encode("iso-8859-2"))
+    _write_routes(root, KRAKOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/{name}.html"\n'
+                  'content_type = "text/html; charset=iso-8859-2"\n')  # fmt: skip
+
+
 # -- error pages served with HTTP 200 ----------------------------------------------------------
 
 RZESZOW_HOST = "www.rops.rzeszow.pl"
@@ -400,6 +417,34 @@ def rzeszow_listing_of_many(count: int, article: str = RZESZOW_ARTICLE) -> Calla
         _write_routes(root, RZESZOW_HOST, '[[route]]\npath = "/aktualnosci"\nquery = ""\nfile = '
                       '"fixtures/listing-of-many.html"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
         for path in paths:
+            _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/copy.html"\n'
+                          'content_type = "text/html; charset=utf-8"\n')  # fmt: skip
+
+    return overlay
+
+
+def rzeszow_listing_linking(*hrefs: str, served: tuple[str, ...] = ()) -> Callable[[Path], None]:
+    """An overlay in which rops.rzeszow.pl's first listing page has, after its own items, items
+    linking to `hrefs`; of these, the site's paths `served` answer as a copy of a real article,
+    the others are not served (other sites' pages, in the tests)."""
+    routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
+    listing = re.search(r'path = "/aktualnosci"\nfile = "([^"]+)"', routes)
+    page = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    assert listing is not None and page is not None, "the bundled rops.rzeszow.pl copy has them"
+
+    def overlay(root: Path) -> None:
+        text = (SNAPSHOT_DIR / RZESZOW_HOST / listing.group(1)).read_text(encoding="utf-8")
+        items = "".join(f'  <div class="news-item">\n    <h2><a href="{href}">Link {n}</a></h2>\n  </div>\n\n'
+                        for n, href in enumerate(hrefs, 1))  # fmt: skip
+        text = text.replace('</div>\n<div class="pager">', f'{items}</div>\n<div class="pager">', 1)
+        assert items in text, "the listing's items end before its pager"
+        fixtures = root / RZESZOW_HOST / "fixtures"
+        fixtures.mkdir(parents=True, exist_ok=True)
+        (fixtures / "listing-linking.html").write_text(text, encoding="utf-8")
+        (fixtures / "copy.html").write_bytes((SNAPSHOT_DIR / RZESZOW_HOST / page.group(1)).read_bytes())
+        _write_routes(root, RZESZOW_HOST, '[[route]]\npath = "/aktualnosci"\nquery = ""\nfile = '
+                      '"fixtures/listing-linking.html"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
+        for path in served:
             _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/copy.html"\n'
                           'content_type = "text/html; charset=utf-8"\n')  # fmt: skip
 

@@ -423,10 +423,11 @@ def test_one_announcement_the_database_refuses_loses_nothing_else_and_is_stored_
     assert bad.url in stored_urls(database) and failed_rows(database) == []
 
 
-def test_an_announcement_whose_url_is_too_long_is_refused_alone(tmp_path: object) -> None:
+def test_an_announcement_whose_url_is_too_long_is_refused_alone_and_reported_once(tmp_path: object) -> None:
     """It cannot be stored (a cut URL would name another page): an error of the run naming it, the
-    rest of its batch stored; not remembered (its `failed_pages` row could not hold the URL either,
-    and asking again would change nothing)."""
+    rest of its batch stored; remembered once as unstorable (its row holds the URL's start and a
+    digest of its key), so that the next crawls, which meet it again on the REST API's first page,
+    neither ask for it nor report it again: before, it was an error of every crawl."""
     url, _ = pipeline_on(tmp_path, set())
     items = numbered_items(3)
     long_url = items[1].url + "x" * 2000
@@ -436,8 +437,15 @@ def test_an_announcement_whose_url_is_too_long_is_refused_alone(tmp_path: object
         pipeline.process_item(item)
     end_crawl(url, pipeline, spider)
     assert stored_urls(url) == [items[0].url, items[2].url]
-    assert spider.errors == [
-        f"{long_url[:300]}… ({len(long_url)} characters): not stored, its URL is {len(long_url)} characters long, "
-        "longer than the 2000 the database takes"
-    ]
-    assert failed_rows(url) == []
+    reason = f"its URL is {len(long_url)} characters long, longer than the 2000 the database takes"
+    shown = f"{long_url[:300]}… ({len(long_url)} characters)"
+    assert spider.errors == [f"{shown}: not stored, {reason}; not asked for again"]
+    assert failed_rows(url) == [(shown, "unstorable", f"{reason}; not asked for again", 1)]
+
+    pipeline, spider = crawl_of_mcps(url, batch_size=2)
+    assert list(spider.retry_requests()) == []
+    for item in items:
+        pipeline.process_item(item)
+    end_crawl(url, pipeline, spider)
+    assert (spider.errors, spider.alarms) == ([], [])
+    assert failed_rows(url) == [(shown, "unstorable", f"{reason}; not asked for again", 1)]

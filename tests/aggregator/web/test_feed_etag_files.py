@@ -65,3 +65,19 @@ def test_a_change_of_files_alone_changes_the_feeds_etag(database: str) -> None:
     with session_scope(database) as session:
         row = session.scalars(select(Announcement)).one()
         assert row.first_seen_at < row.updated_at
+
+
+def test_files_changed_by_a_reparse_do_not_show_the_entry_updated(database: str) -> None:
+    """A parser that now finds another file is no change of the site's: `files_changed_at` (the
+    entry's `updated`) is a crawl's sighting only, as a text edit's version row is."""
+    store(database, crawled(RULES))
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [crawled(RULES, FORM)], record_versions=False)  # what `reparse` does
+    with session_scope(database) as session:
+        row = session.scalars(select(Announcement)).one()
+        assert stored_files(database) == ["Formularz zgłoszeniowy", "Regulamin naboru"]
+        assert row.files_changed_at is None and row.first_seen_at < row.updated_at
+    store(database, crawled(RULES))  # a crawl: the site took the form down
+    with session_scope(database) as session:
+        row = session.scalars(select(Announcement)).one()
+        assert row.files_changed_at is not None and row.files_changed_at == row.updated_at
