@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from aggregator.diacritics import strip_diacritics
 from aggregator.urls import UrlIdentity, host_key
+from scrapers.registry_entities import check_entities
 from scrapers.registry_selectors import check_selectors
 
 if TYPE_CHECKING:
@@ -258,7 +259,8 @@ def parser_class(dotted: str) -> type[ArticleParser]:
 @cache
 def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
     """The registry's sources; `RegistryError` naming the file when it cannot be read or is wrong,
-    a selector its library rejects included (not a failed page per article at crawl time)."""
+    a selector its library rejects (not a failed page per article at crawl time) and an `entity`
+    the gazetteer does not know included."""
     where = f"the source registry {path}" + (" (ROPSFEED_SOURCES)" if os.environ.get("ROPSFEED_SOURCES") else "")
     try:
         with path.open("rb") as handle:
@@ -280,6 +282,7 @@ def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
                 except ValueError as exc:
                     raise ValueError(f"source {source.id}: {exc}") from None
         check_selectors(sources)  # each by the library the crawl reads it with (registry_selectors.py)
+        check_entities(sources)  # against the gazetteer of institutions (registry_entities.py)
     except ValueError as exc:
         raise RegistryError(f"{where}: {exc}") from None
     ids = [s.id for s in sources]
