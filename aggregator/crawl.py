@@ -37,7 +37,7 @@ from db.migrate import ensure_schema
 from db.models import CrawlRun
 from db.store import finish_run, start_run, sync_sources
 from scrapers.heap import crawl_heap
-from scrapers.registry import load_sources
+from scrapers.registry import load_sources, unknown_source
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,8 @@ def resolve_sources(source_ids: Sequence[str]) -> list[str]:
     if not source_ids:
         return known
     unknown = [s for s in source_ids if s not in {src.id for src in load_sources()}]
-    if unknown:
-        raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    if unknown:  # a typo named with the ids closest to it, not the whole list of 24
+        raise ValueError("; ".join(unknown_source(s) for s in unknown))
     return list(source_ids)
 
 
