@@ -111,7 +111,13 @@ def demo(
         console.print(
             f"Offline mirror of {len(mirror.server.RequestHandlerClass.snapshot.hosts())} sites at {mirror.url}"
         )
-        reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
+        with stopping.listening():  # Ctrl+C: what was fetched is stored, the files are not written
+            reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
+            stopped = stopping.exit_status()
+    if stopped:
+        publish(reports, "ropsfeed demo: crawl of the offline mirror", console, err_console)
+        tell(err_console, Notice(f"skipped feeds and digest preview: {stopping.reason()}", "skipped"))
+        raise typer.Exit(stopped)
     from aggregator.mail.jobs import write_preview  # the mail templates: only the demo needs them here
 
     written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]

@@ -198,3 +198,26 @@ def test_a_second_sigterm_stops_at_once_workers_and_all(sqlite_url: str, tmp_pat
     assert not any(alive(pid) for pid in workers)
     with session_scope(sqlite_url) as session:
         assert session.scalars(select(CrawlRun.status)).all() == ["running"]
+
+
+def test_demo_stopped_by_ctrl_c_writes_no_files_and_exits_130(sqlite_url: str, tmp_path: Path) -> None:
+    """`ropsfeed demo` crawls through the same runner, which no longer lets Scrapy take the signals:
+    Ctrl+C (SIGINT) stops its crawl as it stops `crawl`'s, and the feed files are not written."""
+    out = tmp_path / "out"
+    with started(["demo", "--db", sqlite_url, "--out", str(out)], INLINE) as demo:
+        deadline = time.monotonic() + 60
+        while demo.poll() is None and time.monotonic() < deadline and not started_runs(sqlite_url):
+            time.sleep(0.1)
+        demo.send_signal(signal.SIGINT)
+        _, stderr = demo.communicate(timeout=120)
+    assert demo.returncode == 130, stderr
+    assert "skipped feeds and digest preview: asked to stop (SIGINT)" in stderr.splitlines()
+    assert "Traceback" not in stderr and not (out / "feed.atom").exists()
+
+
+def started_runs(database: str) -> int:
+    try:
+        with session_scope(database) as session:
+            return int(session.scalar(select(func.count()).select_from(CrawlRun)) or 0)
+    except Exception:  # the schema is not there yet
+        return 0
