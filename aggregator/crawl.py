@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
-from scrapy.crawler import CrawlerProcess
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 
@@ -229,7 +230,9 @@ def run_crawl(
                     set_level(log_level)  # --verbose
                 process = quiet_crawler_process(settings)
                 for source_id in acquired:
-                    process.crawl(SPIDERS[source_id])  # the first installs the reactor Scrapy is set up for
+                    crawler = process.create_crawler(SPIDERS[source_id])
+                    stop_when_started(crawler)
+                    process.crawl(crawler)  # the first installs the reactor Scrapy is set up for
                 with stopping.on_first(graceful_stop(process)):
                     # the signals are ours (aggregator/stopping.py): Scrapy's would stop the crawl
                     # alone and then be gone, leaving the steps after it to run, or swallowing a signal
@@ -247,6 +250,19 @@ def run_crawl(
             finally:
                 release(run_id)
     return reports_for(database_url, run_id, ids)
+
+
+def stop_when_started(crawler: Crawler) -> None:
+    """A stop asked while the spider was still opening (the recorder's database work, 23 spiders
+    one after another) reached no engine: `Crawler.stop_async` stops only a running one, and the
+    engine then started and crawled everything. Its engine is stopped as it starts instead (Scrapy
+    lets an engine_started handler do so)."""
+
+    async def started() -> None:
+        if stopping.asked():
+            await crawler.engine.stop_async()
+
+    crawler.signals.connect(started, signal=signals.engine_started, weak=False)
 
 
 def graceful_stop(process: CrawlerProcess) -> Callable[[int], None]:

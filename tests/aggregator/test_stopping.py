@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -221,3 +222,30 @@ def started_runs(database: str) -> int:
             return int(session.scalar(select(func.count()).select_from(CrawlRun)) or 0)
     except Exception:  # the schema is not there yet
         return 0
+
+
+def test_a_stop_asked_while_spiders_open_stops_them_as_they_start(
+    sqlite_url: str, mirror: BackgroundMirror, tmp_path: Path
+) -> None:
+    """Spiders open one after another (each writes its run's row): a stop asked then found their
+    engines not running yet, Scrapy's stop left them alone, and they crawled everything. The test
+    holds the database while the first has opened, so the others cannot, and signals meanwhile:
+    every run ends `crawl ended early: shutdown`, none `ok`."""
+    ensure_schema(sqlite_url)
+    sources = ["mcps", "rops-krakow", "rops-opole", "rops-poznan", "mazovia"]
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=60, isolation_level=None)
+    with started(["crawl", *sources, "--mirror", mirror.url, "--db", sqlite_url], INLINE) as crawl:
+        deadline = time.monotonic() + 60
+        while crawl.poll() is None and time.monotonic() < deadline and not started_runs(sqlite_url):
+            time.sleep(0.02)
+        holder.execute("BEGIN IMMEDIATE")  # the next spider's start waits for the database
+        crawl.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        holder.execute("ROLLBACK")
+        _, stderr = crawl.communicate(timeout=120)
+    holder.close()
+    assert crawl.returncode == 143, stderr
+    with session_scope(sqlite_url) as session:
+        runs = session.scalars(select(CrawlRun)).all()
+        assert runs and [r.status for r in runs] == ["failed"] * len(runs), [(r.source_id, r.status) for r in runs]
+        assert all(r.errors[-1].startswith("crawl ended early: shutdown") for r in runs)
