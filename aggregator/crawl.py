@@ -13,18 +13,22 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.crawler import CrawlerProcess
+from rich.console import Console
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 
+from aggregator import stopping
 from aggregator.dedup.ahead import FeaturesAhead, for_run, release
 from aggregator.logs import set_level
+from aggregator.notices import Notice, tell
 from aggregator.stories import StoryDraft, assign_stories, release_draft
 from db.checkpoint import background_checkpoints
 from db.engine import session_scope
@@ -34,7 +38,7 @@ from db.migrate import ensure_schema
 from db.models import CrawlRun
 from db.store import finish_run, start_run, sync_sources
 from scrapers.heap import crawl_heap
-from scrapers.registry import load_sources
+from scrapers.registry import load_sources, unknown_source
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,8 @@ def resolve_sources(source_ids: Sequence[str]) -> list[str]:
     if not source_ids:
         return known
     unknown = [s for s in source_ids if s not in {src.id for src in load_sources()}]
-    if unknown:
-        raise ValueError(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    if unknown:  # a typo named with the ids closest to it, not the whole list of 24
+        raise ValueError("; ".join(unknown_source(s) for s in unknown))
     return list(source_ids)
 
 
@@ -232,22 +236,69 @@ def run_crawl(
             start_early(settings.getint("ROPSFEED_ANNOTATION_WORKERS", default_workers()))
         # after the fork above: no thread may run while the workers are forked
         with background_checkpoints(database_url), locks.keep_alive():
-            if acquired:
+            if acquired and stopping.asked():  # before a spider started: none is, the next run crawls
+                tell(Console(stderr=True), Notice(f"skipped crawl: {stopping.reason()}", "skipped"))
+                ids = list(held)
+            elif acquired:
                 if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
                     set_level(log_level)  # --verbose
                 process = quiet_crawler_process(settings)
                 for source_id in acquired:
-                    process.crawl(SPIDERS[source_id])
-                process.start()
+                    crawler = process.create_crawler(SPIDERS[source_id])
+                    stop_when_started(crawler)
+                    process.crawl(crawler)  # the first installs the reactor Scrapy is set up for
+                with stopping.on_first(graceful_stop(process)):
+                    # the signals are ours (aggregator/stopping.py): Scrapy's would stop the crawl
+                    # alone and then be gone, leaving the steps after it to run, or swallowing a signal
+                    process.start(install_signal_handlers=False)
+            if acquired:
                 locks.release(acquired)
             from scrapers.worker_pool import running
 
             try:
-                assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id),
-                                      draft=release_draft(run_id))  # fmt: skip
+                if stopping.asked():  # what it stored is in the database; the next run's story step takes it
+                    tell(Console(stderr=True), Notice(f"skipped stories: {stopping.reason()}", "skipped"))
+                else:
+                    assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id),
+                                          draft=release_draft(run_id))  # fmt: skip
             finally:
                 release(run_id)
     return reports_for(database_url, run_id, ids)
+
+
+def stop_when_started(crawler: Crawler) -> None:
+    """A stop asked while the spider was still opening (the recorder's database work, 23 spiders
+    one after another) reached no engine: `Crawler.stop_async` stops only a running one, and the
+    engine then started and crawled everything. Its engine is stopped as it starts instead (Scrapy
+    lets an engine_started handler do so)."""
+
+    async def started() -> None:
+        if stopping.asked():
+            await crawler.engine.stop_async()
+
+    crawler.signals.connect(started, signal=signals.engine_started, weak=False)
+
+
+def graceful_stop(process: CrawlerProcess) -> Callable[[int], None]:
+    """What the first SIGTERM/SIGINT does during the crawl, as Scrapy's own handler did: the
+    spiders stop, the requests on their way are waited for, what was fetched is stored and each
+    source's run recorded (`crawl ended early: shutdown`). Called from the signal handler: the
+    work is handed to the reactor's thread, once."""
+    from twisted.internet import reactor
+
+    stopped: list[int] = []
+
+    def stop() -> None:
+        log.warning("%s: the requests on their way are waited for and what was fetched is stored; "
+                    "the same signal again stops at once", stopping.reason())  # fmt: skip
+        process.stop()
+
+    def on_signal(signum: int) -> None:
+        if not stopped:
+            stopped.append(signum)
+            reactor.callFromThread(stop)  # type: ignore[attr-defined]
+
+    return on_signal
 
 
 def quiet_crawler_process(settings: Settings) -> CrawlerProcess:

@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from aggregator.diacritics import strip_diacritics
 from aggregator.urls import UrlIdentity, host_key
+from scrapers.registry_entities import check_entities
 from scrapers.registry_selectors import check_selectors
 
 if TYPE_CHECKING:
@@ -258,7 +259,8 @@ def parser_class(dotted: str) -> type[ArticleParser]:
 @cache
 def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
     """The registry's sources; `RegistryError` naming the file when it cannot be read or is wrong,
-    a selector its library rejects included (not a failed page per article at crawl time)."""
+    a selector its library rejects (not a failed page per article at crawl time) and an `entity`
+    the gazetteer does not know included."""
     where = f"the source registry {path}" + (" (ROPSFEED_SOURCES)" if os.environ.get("ROPSFEED_SOURCES") else "")
     try:
         with path.open("rb") as handle:
@@ -280,6 +282,7 @@ def load_sources(path: Path = REGISTRY_PATH) -> tuple[SourceConfig, ...]:
                 except ValueError as exc:
                     raise ValueError(f"source {source.id}: {exc}") from None
         check_selectors(sources)  # each by the library the crawl reads it with (registry_selectors.py)
+        check_entities(sources)  # against the gazetteer of institutions (registry_entities.py)
     except ValueError as exc:
         raise RegistryError(f"{where}: {exc}") from None
     ids = [s.id for s in sources]
@@ -292,5 +295,19 @@ def get_source(source_id: str) -> SourceConfig:
     for source in load_sources():
         if source.id == source_id:
             return source
-    known = ", ".join(s.id for s in load_sources())
-    raise KeyError(f"unknown source {source_id!r} (known: {known})")
+    raise KeyError(unknown_source(source_id))
+
+
+def unknown_source(source_id: str, known: Iterable[str] | None = None) -> str:
+    """ "unknown source 'rops-krakw' (did you mean 'rops-krakow'?)": a mistyped id said with the ids
+    closest to it (as a misspelt registry key is, `_unknown_key`), all of them when none is close;
+    `ropsfeed crawl` and `scrapy crawl` (scrapers/spider_loader.py) say it alike."""
+    ids = list(known) if known is not None else [s.id for s in load_sources()]
+    # ids are lower-case words and hyphens: "ROPS Kraków" is close to rops-krakow
+    typed = "-".join(strip_diacritics(source_id).lower().split())
+    scores = {i: difflib.SequenceMatcher(None, typed, i).ratio() for i in difflib.get_close_matches(typed, ids, n=3)}
+    # the closest, and those nearly as close ("mcp": mcps, not mcps-es as well)
+    close = [i for i, score in scores.items() if score >= max(scores.values()) - 0.1]
+    if close:
+        return f"unknown source {source_id!r} (did you mean {' or '.join(repr(c) for c in close)}?)"
+    return f"unknown source {source_id!r} (known: {', '.join(ids)})"

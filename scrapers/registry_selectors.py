@@ -61,13 +61,13 @@ def check_selectors(sources: Iterable[SourceConfig]) -> None:
     if not uses:
         return
     key = _fingerprint(uses)
-    if key is not None and key in _remembered():
+    if key is not None and key in remembered():
         return
     problem = _first_problem(uses)
     if problem:
         raise ValueError(problem)
     if key is not None:
-        _remember(key)
+        remember(key)
 
 
 def _first_problem(uses: list[tuple[str, str, str, str]]) -> str | None:
@@ -123,19 +123,20 @@ def cache_file() -> Path:
     return Path(base) / "ropsfeed" / "selectors-checked"
 
 
-def _remembered() -> list[str]:
+def remembered() -> list[str]:
+    """The checks that passed (selector sets here, entity sets in registry_entities.py), newest last."""
     try:
         return cache_file().read_text(encoding="ascii").split()
     except (OSError, UnicodeDecodeError):
         return []
 
 
-def _remember(key: str) -> None:
+def remember(key: str) -> None:
     """Add `key`, the newest last, keeping the last few; written whole and renamed into place, so a
     concurrent run reads the old file or the new one. A cache that cannot be written is no error."""
     path = cache_file()
     partial = path.with_name(f"{path.name}.{os.getpid()}")
-    keys = [*[k for k in _remembered() if k != key][-(_REMEMBERED - 1) :], key]
+    keys = [*[k for k in remembered() if k != key][-(_REMEMBERED - 1) :], key]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text("\n".join(keys) + "\n", encoding="ascii")

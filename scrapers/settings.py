@@ -19,6 +19,8 @@ if not any(isinstance(f, RedactingFilter) for f in logging.getLogger("scrapy.cra
 BOT_NAME = "ropsfeed"
 SPIDER_MODULES = ["scrapers.spiders"]
 NEWSPIDER_MODULE = "scrapers.spiders"
+# an unknown `scrapy crawl` id is one usage error naming the closest ids, not a KeyError traceback
+SPIDER_LOADER_CLASS = "scrapers.spider_loader.SourceSpiderLoader"
 
 USER_AGENT = "ropsfeed/0.1 (+https://github.com/ropsfeed/ropsfeed; aggregator of Polish social-policy announcements)"
 ROBOTSTXT_OBEY = True

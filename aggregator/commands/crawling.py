@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from aggregator import stopping
 from aggregator.notices import Notice, tell
 from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
 from db.engine import database_url, session_scope
@@ -48,6 +49,7 @@ def crawl(
     from aggregator.report import exit_status, publish
 
     url = database_url(db)
+    stopped = 0
     try:
         if accept_deletions and (not source_ids or scrapyd):
             # a purge is confirmed for the sources the operator checked, never for all at once
@@ -55,14 +57,17 @@ def crawl(
         if scrapyd:
             reports = on_scrapyd(source_ids or [], url, scrapyd, mirror, full)
         else:
-            reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, accept_deletions=accept_deletions,
-                                log_level="INFO" if verbose else "WARNING")  # fmt: skip
+            # SIGTERM/SIGINT: it stores what it fetched and skips the story step (aggregator/stopping.py)
+            with stopping.listening():
+                reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, accept_deletions=accept_deletions,
+                                    log_level="INFO" if verbose else "WARNING")  # fmt: skip
+                stopped = stopping.exit_status()
     except ValueError as exc:
         # one line, as `run` says it (scripts read it; Rich would wrap it at 80 columns when piped)
         tell(err_console, Notice(f"error: {exc}", "error", logging.ERROR))
         raise typer.Exit(2) from exc
     publish(reports, "Crawl summary", console, err_console)
-    if code := exit_status(reports, alarm_exit):
+    if code := stopped or exit_status(reports, alarm_exit):
         raise typer.Exit(code)
 
 
@@ -106,7 +111,13 @@ def demo(
         console.print(
             f"Offline mirror of {len(mirror.server.RequestHandlerClass.snapshot.hosts())} sites at {mirror.url}"
         )
-        reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
+        with stopping.listening():  # Ctrl+C: what was fetched is stored, the files are not written
+            reports = run_crawl([], url, mirror=mirror.url, log_level="INFO" if verbose else "WARNING")
+            stopped = stopping.exit_status()
+    if stopped:
+        publish(reports, "ropsfeed demo: crawl of the offline mirror", console, err_console)
+        tell(err_console, Notice(f"skipped feeds and digest preview: {stopping.reason()}", "skipped"))
+        raise typer.Exit(stopped)
     from aggregator.mail.jobs import write_preview  # the mail templates: only the demo needs them here
 
     written = [*write_feeds(url, out), write_preview(url, out / "digest-preview.html")]

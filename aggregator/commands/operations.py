@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from aggregator import stopping
 from aggregator.commands.crawling import on_scrapyd
 from aggregator.notices import Notice, tell
 from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
@@ -60,14 +62,24 @@ def run(
     """The scheduled job: crawl every enabled source, then send the due digests (when
     ROPSFEED_SMTP_URL is set); exit 1 when any source or digest failed (with --alarm-exit, 3 when
     none did but a source raised a layout alarm)."""
-    # Imported when the command runs (Scrapy, numpy; the alert mail's feedgen): every other command starts without them.
+    url = database_url(db)
+    err = Console(stderr=True)
+    # SIGTERM/SIGINT: the crawl stops gracefully and the steps after it are skipped (aggregator/stopping.py);
+    # not around Scrapyd's jobs, which its servers run (a signal ends the wait for them at once, as before)
+    with contextlib.nullcontext() if scrapyd else stopping.listening():
+        code = crawl_then_send(url, err, mirror, verbose, failing_after, alarming_after, scrapyd, alarm_exit)
+    if code:
+        raise typer.Exit(code)
+
+
+def crawl_then_send(url: str, err: Console, mirror: str | None, verbose: bool, failing_after: int,
+                    alarming_after: int, scrapyd: list[str] | None, alarm_exit: bool) -> int:  # fmt: skip
+    """`run`'s steps, each skipped once the run was asked to stop; its exit status."""
     from aggregator.alerts import report_problems
     from aggregator.crawl import run_crawl
     from aggregator.mail.settings import MailConfigError, check_mail_env
     from aggregator.report import EXIT_FAILED, exit_status, publish
 
-    url = database_url(db)
-    err = Console(stderr=True)
     try:
         # the mail settings that are set, before the crawl: a malformed one was found only after
         # it, when a digest was due or an alert mailed (a MailConfigError is a ValueError: exit 2)
@@ -78,8 +90,12 @@ def run(
             reports = run_crawl([], url, mirror=mirror, log_level="INFO" if verbose else "WARNING")
     except ValueError as exc:
         tell(err, Notice(f"error: {exc}", "error", logging.ERROR))
-        raise typer.Exit(2) from exc
+        return 2
     publish(reports, "ropsfeed run", Console(), err, failed=True)
+    if stopping.asked():  # the failing sources are reported, and the digests sent, by the next run
+        for step in ("alerts", "digests"):
+            tell(err, Notice(f"skipped {step}: {stopping.reason()}", "skipped"))
+        return stopping.exit_status()
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
     failing, alarming = report_problems(url, statuses, failing_after, alarming_after)
@@ -87,18 +103,22 @@ def run(
     from aggregator.mail.jobs import log_to_stderr, send_after_crawl  # jinja2: not at every CLI start
 
     log_to_stderr()
+    if stopping.asked():  # during the alerts
+        tell(err, Notice(f"skipped digests: {stopping.reason()}", "skipped"))
+        return stopping.exit_status()
     try:
-        digests = send_after_crawl(url, echo=lambda line: None)
+        digests = send_after_crawl(url, echo=lambda line: None, stop=stopping.asked)
     except MailConfigError as exc:
         tell(err, Notice(f"FAILED digests: {exc}", "failed", logging.ERROR))
-        raise typer.Exit(EXIT_FAILED) from exc
+        return EXIT_FAILED
     for error in digests.errors if digests else ():
         tell(err, Notice(f"FAILED digest {error}", "failed", logging.ERROR))
     if digests and digests.aborted:
         tell(err, Notice(f"FAILED digests: {digests.aborted}", "failed", logging.ERROR))
-    code = EXIT_FAILED if digests and digests.failed else exit_status(reports, alarm_exit)
-    if code:
-        raise typer.Exit(code)
+    if stopping.asked():  # during the digests: those not sent wait for the next run
+        tell(err, Notice(f"skipped the rest of the digests: {stopping.reason()}", "skipped"))
+        return stopping.exit_status()
+    return EXIT_FAILED if digests and digests.failed else exit_status(reports, alarm_exit)
 
 
 def status(

@@ -49,15 +49,17 @@ def log_to_stderr() -> None:
     log.setLevel(logging.INFO)
 
 
-def send_after_crawl(url: str, echo: Callable[[str], None]) -> SendReport | None:
-    """The scheduled job's second half; None when SMTP is not configured (said at INFO)."""
+def send_after_crawl(url: str, echo: Callable[[str], None], stop: Callable[[], object] = lambda: None
+                     ) -> SendReport | None:  # fmt: skip
+    """The scheduled job's second half; None when SMTP is not configured (said at INFO). `stop`: true
+    once the run was asked to stop (aggregator/stopping.py): no digest is begun after that."""
     if not os.environ.get("ROPSFEED_SMTP_URL", "").strip():
         log.info("ROPSFEED_SMTP_URL is not set: no digests sent (set it to mail subscribers after each run)")
         return None
     if not due_subscribers(url, datetime.now(UTC)):  # an SMTP server set up for alerts only needs no more
         log.info("digests: nobody is due")
         return SendReport()
-    report = send_digests(url, mail_settings(), echo=echo)
+    report = send_digests(url, mail_settings(), echo=echo, stop=stop)
     log.info("digests: %s", report.summary())
     return report
 

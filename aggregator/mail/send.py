@@ -147,8 +147,11 @@ def _record_delivery(url: str, digest: Digest, owner: str, message_id: str, run_
 
 def send_digests(url: str, settings: MailSettings, *, frequency: str | None = None, dry_run: bool = False,
                  now: datetime | None = None, echo: Callable[[str], None] = print,
-                 sender: SmtpSender | None = None) -> SendReport:  # fmt: skip
-    """Send every due digest; `dry_run` prints what would be sent and changes nothing."""
+                 sender: SmtpSender | None = None,
+                 stop: Callable[[], object] = lambda: None) -> SendReport:  # fmt: skip
+    """Send every due digest; `dry_run` prints what would be sent and changes nothing. Once `stop()`
+    is true (`run` asked to stop by SIGTERM) no other digest is begun: the one on its way is sent
+    and recorded, the rest wait for the next run (deliveries make that exactly once)."""
     ensure_schema(url)
     now = now or datetime.now(UTC)
     if not dry_run and settings.smtp is None and sender is None:
@@ -159,6 +162,8 @@ def send_digests(url: str, settings: MailSettings, *, frequency: str | None = No
     smtp = sender or SmtpSender(settings.smtp)  # type: ignore[arg-type]
     try:
         for subscriber_id in due_subscribers(url, now, frequency):
+            if stop():
+                break
             if dry_run:
                 try:
                     _dry_run_one(url, builder, subscriber_id, now, report, echo)

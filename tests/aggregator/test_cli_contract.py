@@ -142,7 +142,7 @@ NO_CRAWL = {"ROPSFEED_DOWNLOAD_TIMEOUT": "0"}
 def test_crawl_refusals_are_one_line(sqlite_url: str) -> None:
     """`crawl` printed its refusals through Rich, wrapped at 80 columns when piped (`run` did not)."""
     unknown = one_error_line(invoke("crawl", "no-such-source", "--db", sqlite_url, env={"COLUMNS": "60"}))
-    assert "unknown source(s): no-such-source; known: mcps" in unknown and "rops-olsztyn" in unknown
+    assert "unknown source 'no-such-source' (known: mcps, " in unknown and "rops-olsztyn" in unknown
     bad_mirror = invoke("crawl", "mcps", "--mirror", "mirror.example.org", "--db", sqlite_url, env=NO_CRAWL)
     assert one_error_line(bad_mirror) == "error: --mirror must be an http:// or https:// URL, not 'mirror.example.org'"
 

@@ -25,9 +25,11 @@ def test_one_spider_per_source() -> None:
     assert SPIDERS["mcps"].source is get_source("mcps")
 
 
-def test_unknown_source_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match=r"known: .*mcps"):
-        get_source("rops-atlantyda")
+def test_unknown_source_names_the_closest_or_the_known_ones() -> None:
+    with pytest.raises(KeyError, match=r"unknown source 'rops-krakw' \(did you mean 'rops-krakow'\?\)"):
+        get_source("rops-krakw")
+    with pytest.raises(KeyError, match=r"unknown source 'nosuch' \(known: .*mcps"):
+        get_source("nosuch")
 
 
 def test_every_source_names_its_publishing_institution_in_the_gazetteer() -> None:

@@ -190,6 +190,20 @@ def test_restart_after_smtp_failure_half_way(database: str, smtp_server: SmtpSer
     assert send_digests(database, mail_settings, now=NOW + timedelta(hours=1), echo=quiet).sent == 0
 
 
+def test_a_run_asked_to_stop_begins_no_other_digest(database: str, smtp_server: SmtpServer, mail_settings) -> None:
+    """`run` stopped by SIGTERM during the digests (aggregator/stopping.py): the digest on its way is
+    sent and recorded, no other is begun, and the next run sends the rest, none twice."""
+    with session_scope(database, write=True) as session:
+        add_story(session, source_id="mcps", title="Pierwsze")
+    subscribers(database, a=DigestSettings(), b=DigestSettings(), c=DigestSettings())
+    stopped = send_digests(database, mail_settings, now=NOW, echo=quiet,
+                           stop=lambda: len(smtp_server.handler.messages) >= 1)  # fmt: skip
+    assert (stopped.sent, stopped.failed) == (1, False) and deliveries(database) == 1
+    rest = send_digests(database, mail_settings, now=NOW + timedelta(minutes=30), echo=quiet)
+    assert rest.sent == 2 and deliveries(database) == 3
+    assert sorted(smtp_server.handler.recipients()) == ["a@example.org", "b@example.org", "c@example.org"]
+
+
 def test_permanent_refusals_are_recorded_and_stop_after_three(database: str, smtp_server: SmtpServer,
                                                               mail_settings) -> None:  # fmt: skip
     subscribers(database, gone=DigestSettings())
