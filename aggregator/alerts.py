@@ -88,8 +88,8 @@ def compose(
 
 
 def latest_run(session: Session, source_id: str, *conditions: Any) -> CrawlRun:
-    """The newest finished, not skipped run of the source that meets `conditions`."""
-    done = (CrawlRun.source_id == source_id, CrawlRun.finished_at.is_not(None), CrawlRun.status != "skipped")
+    """The newest finished run of the source that meets `conditions`, skipped and stopped ones aside."""
+    done = (CrawlRun.source_id == source_id, CrawlRun.finished_at.is_not(None), CrawlRun.crawled())
     return session.scalars(select(CrawlRun).where(*done, *conditions).order_by(CrawlRun.id.desc()).limit(1)).one()
 
 

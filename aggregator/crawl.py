@@ -35,7 +35,7 @@ from db.engine import session_scope
 from db.interrupted import close_interrupted as close_interrupted_runs
 from db.locks import STORIES_KEY, LockHolder, RunLocks, lock_ttl
 from db.migrate import ensure_schema
-from db.models import CrawlRun
+from db.models import NOT_RUNS_OF_THE_SITE, CrawlRun
 from db.store import finish_run, start_run, sync_sources
 from scrapers.heap import crawl_heap
 from scrapers.registry import load_sources, unknown_source
@@ -60,7 +60,11 @@ class SourceReport:
 
     @property
     def failed(self) -> bool:
-        return self.status not in ("ok", "skipped")
+        return self.status not in ("ok", *NOT_RUNS_OF_THE_SITE)
+
+    @property
+    def stopped(self) -> bool:
+        return self.status == "stopped"
 
     @property
     def skipped(self) -> bool:

@@ -313,7 +313,7 @@ def _newest(
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
             select(CrawlRun.source_id, func.min(CrawlRun.finished_at))
-            .where(CrawlRun.crawled())  # a skipped run crawled nothing: not the source's first
+            .where(CrawlRun.crawled())  # a skipped or stopped run: not the source's first
             .group_by(CrawlRun.source_id)
         )
         if finished is not None

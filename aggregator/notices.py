@@ -19,8 +19,8 @@ from rich.text import Text
 from aggregator.logs import json_lines
 
 log = logging.getLogger("ropsfeed.report")
-STYLE = {"error": "red", "alarm": "yellow", "skipped": "yellow", "deleted": "yellow", "alarming": "yellow",
-         "problem": "yellow"}  # fmt: skip
+STYLE = {"error": "red", "alarm": "yellow", "skipped": "yellow", "stopped": "yellow", "deleted": "yellow",
+         "alarming": "yellow", "problem": "yellow"}  # fmt: skip
 
 
 @dataclass(frozen=True)

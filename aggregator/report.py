@@ -39,7 +39,7 @@ def crawl_table(reports: Sequence[SourceReport], title: str = "Crawl summary") -
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for r in reports:
-        status = "[red]failed[/]" if r.failed else ("[yellow]skipped[/]" if r.skipped else
+        status = "[red]failed[/]" if r.failed else (f"[yellow]{r.status}[/]" if r.skipped or r.stopped else
                                                     "[yellow]alarm[/]" if r.alarmed else "[green]ok[/]")  # fmt: skip
         table.add_row(r.source_id, r.strategy or "-", str(r.pages_fetched), str(r.new), str(r.updated),
                       str(r.unchanged), str(len(r.errors)), status)  # fmt: skip
@@ -58,7 +58,10 @@ def problems(reports: Sequence[SourceReport]) -> list[Notice]:
         if r.deleted or r.restored:
             found.append(Notice(f"deleted {r.source_id}: {r.deleted} page(s) gone from the site (kept as tombstones), "
                                 f"{r.restored} restored", "deleted", source=r.source_id))  # fmt: skip
-        found += [Notice(f"error {r.source_id}: {error}", "error", logging.ERROR, r.source_id) for error in r.errors]
+        if r.stopped:  # its one "error" is why it ended early: not the site's
+            found += [Notice(f"stopped {r.source_id}: {error}", "stopped", source=r.source_id) for error in r.errors]
+        else:
+            found += [Notice(f"error {r.source_id}: {e}", "error", logging.ERROR, r.source_id) for e in r.errors]
         for alarm in r.alarms:
             if r.skipped:
                 found.append(Notice(f"skipped {r.source_id}: {alarm.removeprefix('skipped: ')}", "skipped",

@@ -94,7 +94,7 @@ def source_statuses(
     for source in load_sources():
         runs = session.scalars(
             select(CrawlRun)
-            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None), CrawlRun.status != "skipped")
+            .where(CrawlRun.source_id == source.id, CrawlRun.finished_at.is_not(None), CrawlRun.crawled())
             .order_by(CrawlRun.id.desc())
             .limit(50)
         ).all()

@@ -70,6 +70,11 @@ class Source(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+# Crawl runs that say nothing of the site: skipped (another run held the source) and stopped (a
+# signal ended the crawl, nothing else went wrong)
+NOT_RUNS_OF_THE_SITE = ("skipped", "stopped")
+
+
 class CrawlRun(Base):
     """One source crawled by one invocation; `run_id` groups the sources of one invocation."""
 
@@ -98,8 +103,11 @@ class CrawlRun(Base):
 
     @classmethod
     def crawled(cls) -> ColumnElement[bool]:
-        """The runs that crawled their source: all but the skipped ones (another run held it)."""
-        return cls.status != "skipped"
+        """The runs that crawled their source through: all but the skipped ones (another run held
+        it) and the stopped ones (a signal cut them short). Only these say how the source is doing
+        (`ropsfeed status`, the alert mail: a stop is neither its success nor its failure), and the
+        first of them ends the site's backlog (what a stopped first crawl did not reach still is)."""
+        return cls.status.not_in(NOT_RUNS_OF_THE_SITE)
 
 
 class RunLock(Base):

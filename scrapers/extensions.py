@@ -106,13 +106,16 @@ class CrawlRunRecorder:
         responses = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
         errors = list(getattr(spider, "errors", []))
         alarms = list(getattr(spider, "alarms", []))
+        # stopped by a signal and nothing else wrong: neither a success nor the site's failure
+        # (three nights of `systemctl stop` made a source "failing" and mailed the operator about it)
+        stopped = reason == "shutdown" and not errors
         if reason != "finished":
             errors.append(f"crawl ended early: {reason}{EARLY_ENDS.get(reason, '')}")
         if not errors and not alarms and not getattr(spider, "seen", True):
             alarms.append("found no announcements at all: no listing, feed or API page named one (layout change?)")
             # logged like the spider's own alarms (scrapers/spiders/alarms.py)
             log.warning("%s: %s", spider.name, alarms[-1], extra={"source": spider.name, "event": "alarm"})
-        status = "failed" if errors else "ok"
+        status = "stopped" if stopped else "failed" if errors else "ok"
         try:
             with session_scope(self.database_url, write=True) as session:
                 if hasattr(spider, "remember_failures"):  # the pages the next crawl asks for again

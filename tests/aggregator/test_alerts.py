@@ -159,3 +159,38 @@ def test_a_layout_alarm_night_after_night_is_reported_and_mailed_once_per_run(
     result = run_cli("status", "--json", "--db", sqlite_url, env=env)
     rows = {row["source_id"]: row for row in map(json.loads, result.stdout.splitlines())}
     assert (rows["rops-krakow"]["health"], rows["rops-krakow"]["consecutive_alarms"]) == ("ok", 0)
+
+
+def stop(database: str, source_id: str, night: int) -> None:
+    """A night's crawl of the source ended by SIGTERM (`systemctl stop`), nothing else wrong."""
+    with session_scope(database, write=True) as session:
+        run = start_run(session, f"run-{source_id}-stopped-{night}", source_id, None, False)
+        finish_run(session, run, status="stopped", errors=["crawl ended early: shutdown (stopped by a signal…)"])
+
+
+def test_stopped_nights_are_neither_a_success_nor_a_failure_of_the_source(
+    sqlite_url: str, smtp: tuple[Inbox, int]
+) -> None:
+    """Three nights of `systemctl stop` (maintenance, reboots) made a source "failing" and mailed the
+    operator that the site was down; a stop between two failures hid the streak. Stopped runs are
+    left out of both."""
+    inbox, port = smtp
+    ensure_schema(sqlite_url)
+    with session_scope(sqlite_url, write=True) as session:
+        sync_sources(session, load_sources())
+    env = {"ROPSFEED_ALERT_EMAIL": "admin@example.org", "ROPSFEED_MAIL_FROM": "ropsfeed <noreply@example.org>",
+           "ROPSFEED_SMTP_URL": f"smtp://127.0.0.1:{port}"}  # fmt: skip
+    for night in range(3):
+        stop(sqlite_url, "mcps", night)
+    quiet = run_cli("status", "--json", "--db", sqlite_url, env=env)
+    mcps = next(s for s in map(json.loads, quiet.stdout.splitlines()) if s["source_id"] == "mcps")
+    assert (mcps["health"], mcps["consecutive_failures"], mcps["last_failure"]) == ("never", 0, None)
+    assert inbox.messages == [] and "mcps has failed" not in quiet.stderr
+
+    fail(sqlite_url, "mazovia", "GET https://mazovia.pl/: HTTP 503 #n1")
+    fail(sqlite_url, "mazovia", "GET https://mazovia.pl/: HTTP 503 #n2")
+    stop(sqlite_url, "mazovia", 3)
+    fail(sqlite_url, "mazovia", "GET https://mazovia.pl/: HTTP 503 #n4")
+    result = run_cli("status", "--db", sqlite_url, env=env)
+    assert "mazovia has failed 3 runs in a row" in result.stderr, "the stop did not end the streak"
+    assert len(inbox.messages) == 1 and "HTTP 503 #n4" in inbox.messages[0].get_content()

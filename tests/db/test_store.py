@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from db.engine import session_scope
 from db.migrate import current_revision, head_revision, upgrade
-from db.models import Announcement, AnnouncementVersion, Attachment, RawPage, Source
+from db.models import Announcement, AnnouncementVersion, Attachment, CrawlRun, RawPage, Source
 from db.store import archive_raw_pages, known_urls, save_announcements, sync_sources
 from scrapers.items import AnnouncementItem, AttachmentItem, ImageItem, RawResponse
 from scrapers.registry import load_sources
@@ -334,3 +334,16 @@ def test_a_stored_text_is_not_blanked_by_a_page_left_with_only_a_picture(databas
     with session_scope(database, write=True) as session:
         new = save_announcements(session, [replace(bare, url=other, external_id="wp:51467", raw=None)])
     assert (new.new, new.kept_text) == (1, [])
+
+
+def test_a_stopped_first_crawl_does_not_end_the_sites_backlog(database: str) -> None:
+    """`first_crawl_end` dates what was the site's backlog (undated pages first met before it are not
+    news). A first crawl stopped by SIGTERM did not reach all of it: the next crawl, which walks
+    every listing page, meets the rest, and that is backlog too, not today's news."""
+    from db.store import finish_run, first_crawl_end, start_run
+
+    with session_scope(database, write=True) as session:
+        for status in ("skipped", "stopped", "failed", "ok"):
+            finish_run(session, start_run(session, f"run-{status}", "rops-kielce", None, False), status=status)
+        ends = dict(session.execute(select(CrawlRun.status, CrawlRun.finished_at)).all())
+        assert first_crawl_end(session, "rops-kielce") == ends["failed"]

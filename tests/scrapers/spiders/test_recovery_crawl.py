@@ -170,7 +170,7 @@ def test_a_crawl_stopped_by_sigterm_is_recovered_by_the_next_one(sqlite_url: str
     assert "skipped stories: asked to stop (SIGTERM)" in stderr.splitlines()
     assert stored(sqlite_url) == set(FIRST_PAGE)
     [stopped] = runs(sqlite_url)
-    assert stopped.status == "failed" and stopped.errors[-1].startswith("crawl ended early: shutdown"), stopped.errors
+    assert stopped.status == "stopped" and stopped.errors[-1].startswith("crawl ended early: shutdown"), stopped.errors
     assert [(key, kind) for key, kind, *_ in failed(sqlite_url)] == [("(crawl)", "crawl")]
     status = next(s for s in source_statuses_now(sqlite_url) if s.source_id == "rops-rzeszow")
     assert status.walk_listings is not None and f"crawl run {stopped.id} " in status.walk_listings
