@@ -313,7 +313,7 @@ def _newest(
         source_id: as_utc(finished)
         for source_id, finished in session.execute(
             select(CrawlRun.source_id, func.min(CrawlRun.finished_at))
-            .where(CrawlRun.crawled())  # a skipped or stopped run: not the source's first
+            .where(CrawlRun.met_the_site())  # (the first of these ends the site's backlog)
             .group_by(CrawlRun.source_id)
         )
         if finished is not None
@@ -471,7 +471,7 @@ def feed_date() -> Any:
     unknown age and must not pose as today's news)."""
     first_run_end = (
         select(func.min(CrawlRun.finished_at))
-        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.crawled())
+        .where(CrawlRun.source_id == Announcement.source_id, CrawlRun.met_the_site())
         .scalar_subquery()
     )
     return func.coalesce(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -103,11 +104,20 @@ class CrawlRun(Base):
 
     @classmethod
     def crawled(cls) -> ColumnElement[bool]:
-        """The runs that crawled their source through: all but the skipped ones (another run held
-        it) and the stopped ones (a signal cut them short). Only these say how the source is doing
-        (`ropsfeed status`, the alert mail: a stop is neither its success nor its failure), and the
-        first of them ends the site's backlog (what a stopped first crawl did not reach still is)."""
+        """The runs that say how the source is doing (`ropsfeed status`, the alert mail): all but
+        the skipped ones (another run held it) and the stopped ones (a signal cut them short, which
+        is neither the site's success nor its failure)."""
         return cls.status.not_in(NOT_RUNS_OF_THE_SITE)
+
+    @classmethod
+    def met_the_site(cls) -> ColumnElement[bool]:
+        """The runs that met the site's announcements: crawled (`crawled`) and found one at least.
+        The first of them ends the site's backlog: what it met was years of it, and an undated page
+        first met after it is news. Not a stopped first crawl (the next one meets the rest of the
+        backlog), nor one that met nothing (the site down that night: the next night's crawl met
+        all of it, and every undated page of the site posed as that day's news)."""
+        met = cls.items_new + cls.items_updated + cls.items_unchanged + cls.items_restored
+        return and_(cls.crawled(), met > 0)
 
 
 class RunLock(Base):

@@ -231,7 +231,7 @@ def first_crawl_end(session: Session, source_id: str) -> datetime | None:
     feed's date, and `aggregator.annotate.dating_sight`)."""
     return session.scalars(
         select(CrawlRun.finished_at)
-        .where(CrawlRun.source_id == source_id, CrawlRun.crawled(), CrawlRun.finished_at.is_not(None))
+        .where(CrawlRun.source_id == source_id, CrawlRun.met_the_site(), CrawlRun.finished_at.is_not(None))
         .order_by(CrawlRun.finished_at)
         .limit(1)
     ).first()

@@ -336,14 +336,17 @@ def test_a_stored_text_is_not_blanked_by_a_page_left_with_only_a_picture(databas
     assert (new.new, new.kept_text) == (1, [])
 
 
-def test_a_stopped_first_crawl_does_not_end_the_sites_backlog(database: str) -> None:
+def test_the_sites_backlog_ends_with_the_first_crawl_that_met_it(database: str) -> None:
     """`first_crawl_end` dates what was the site's backlog (undated pages first met before it are not
-    news). A first crawl stopped by SIGTERM did not reach all of it: the next crawl, which walks
-    every listing page, meets the rest, and that is backlog too, not today's news."""
+    news). A first crawl stopped by SIGTERM did not reach all of it, and one that met nothing (the
+    site down that night) met none of it: the next crawl meets the rest, and that is backlog too,
+    not today's news (every undated page of the site posed as that night's news)."""
     from db.store import finish_run, first_crawl_end, start_run
 
+    nights = [("skipped", 0), ("stopped", 3), ("failed", 0), ("failed", 0), ("failed", 2), ("ok", 5)]
     with session_scope(database, write=True) as session:
-        for status in ("skipped", "stopped", "failed", "ok"):
-            finish_run(session, start_run(session, f"run-{status}", "rops-kielce", None, False), status=status)
-        ends = dict(session.execute(select(CrawlRun.status, CrawlRun.finished_at)).all())
-        assert first_crawl_end(session, "rops-kielce") == ends["failed"]
+        for night, (status, met) in enumerate(nights):
+            run = start_run(session, f"run-{night}", "rops-kielce", None, False)
+            finish_run(session, run, status=status, items_new=met)
+        ends = session.scalars(select(CrawlRun.finished_at).order_by(CrawlRun.id)).all()
+        assert first_crawl_end(session, "rops-kielce") == ends[4], "the first (failed) crawl that met pages"
