@@ -131,6 +131,7 @@ def send(
     """Send each due subscriber one digest of the stories they have not received (exit 1 on failures)."""
     if frequency is not None and frequency not in FREQUENCIES:
         raise _fail(f"frequency must be one of {', '.join(FREQUENCIES)}")
+    from aggregator import stopping
     from aggregator.mail.jobs import log_to_stderr
     from aggregator.mail.send import send_digests
     from aggregator.mail.settings import MailConfigError, mail_settings
@@ -140,7 +141,13 @@ def send(
         settings = mail_settings(
             require_secret=not dry_run, secret_fallback="dry-run" if dry_run else None, preview=dry_run
         )
-        report = send_digests(database_url(db), settings, frequency=frequency, dry_run=dry_run, echo=typer.echo)
+        # SIGTERM/Ctrl+C, as in `run`: the digest on its way is sent and recorded, no other begun (the
+        # signal's default ended the process mid-send: a digest the relay took but not recorded as
+        # delivered went out again the next time)
+        with stopping.listening():
+            report = send_digests(database_url(db), settings, frequency=frequency, dry_run=dry_run,
+                                  echo=typer.echo, stop=stopping.asked)  # fmt: skip
+            stopped, why = stopping.exit_status(), stopping.reason()
     except MailConfigError as exc:
         raise _fail(str(exc)) from exc
     if dry_run:
@@ -150,6 +157,9 @@ def send(
         typer.echo(report.summary(), err=True)
     for error in report.errors:
         typer.echo(f"FAILED {error}", err=True)
+    if stopped:
+        typer.echo(f"skipped the rest of the digests: {why}", err=True)
+        raise typer.Exit(stopped)
     if report.failed:
         raise typer.Exit(1)
 

@@ -253,3 +253,35 @@ def test_a_stop_asked_while_spiders_open_stops_them_as_they_start(
         runs = session.scalars(select(CrawlRun)).all()
         assert runs and [r.status for r in runs] == ["stopped"] * len(runs), [(r.source_id, r.status) for r in runs]
         assert all(r.errors[-1].startswith("crawl ended early: shutdown") for r in runs)
+
+
+def test_digest_send_stopped_by_sigterm_finishes_the_digest_on_its_way_and_begins_no_other(
+    sqlite_url: str,
+    smtp_server: SmtpServer,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """`ropsfeed digest send` run on its own (a cron line of its own, docs/scheduling): SIGTERM while
+    it sends ended it at once, by the signal's default, between a digest the relay took and its
+    delivery record (which sends it again next time). Now as in `run`: the digest on its way is sent
+    and recorded, no other is begun, exit 143; the next run sends the rest, none twice."""
+    for name in ("a", "b", "c"):
+        assert cli("subscribers", "add", f"{name}@example.org", "--db", sqlite_url).returncode == 0
+    fresh_story(sqlite_url, "Nabór do Rady Działalności Pożytku Publicznego")
+    smtp_server.handler.delay = 1.0  # a slow relay: each digest takes a second
+    env = {**MAIL_ENV, "ROPSFEED_SMTP_URL": smtp_server.url}
+    with started(["digest", "send", "--db", sqlite_url], env) as sending:
+        deadline = time.monotonic() + 60
+        while not smtp_server.handler.messages and time.monotonic() < deadline and sending.poll() is None:
+            time.sleep(0.02)
+        sending.send_signal(signal.SIGTERM)  # the first one taken, the next on its way
+        _, stderr = sending.communicate(timeout=60)
+    assert sending.returncode == 143, stderr
+    assert "skipped the rest of the digests: asked to stop (SIGTERM)" in stderr
+    sent = len(smtp_server.handler.messages)
+    with session_scope(sqlite_url) as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == sent, "each one sent is recorded"
+    assert sent in (1, 2), "the one on its way finished, no other begun"
+
+    smtp_server.handler.delay = 0.0
+    rest = cli("digest", "send", "--db", sqlite_url, env=env)
+    assert rest.returncode == 0, rest.stderr
+    assert sorted(smtp_server.handler.recipients()) == ["a@example.org", "b@example.org", "c@example.org"]
