@@ -398,52 +398,41 @@ def rzeszow_listing_of_many(count: int, article: str = RZESZOW_ARTICLE) -> Calla
     """An overlay in which rops.rzeszow.pl's first listing page links `count` more articles after
     its own (`/a-9001-kopia` …), each a copy of the real page `article` under its own URL: a crawl
     with a long queue of one site's pages, as a first crawl or a busy week has."""
-    routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
-    listing = re.search(r'path = "/aktualnosci"\nfile = "([^"]+)"', routes)
-    page = re.search(rf'path = "{re.escape(article)}"\nfile = "([^"]+)"', routes)
-    assert listing is not None and page is not None, "the bundled rops.rzeszow.pl copy has them"
     paths = [f"/a-{9000 + n}-kopia" for n in range(1, count + 1)]
-
-    def overlay(root: Path) -> None:
-        text = (SNAPSHOT_DIR / RZESZOW_HOST / listing.group(1)).read_text(encoding="utf-8")
-        items = "".join(f'  <div class="news-item">\n    <h2><a href="https://{RZESZOW_HOST}{path}">Kopia {n}</a>'
-                        "</h2>\n  </div>\n\n" for n, path in enumerate(paths, 1))  # fmt: skip
-        text = text.replace('</div>\n<div class="pager">', f'{items}</div>\n<div class="pager">', 1)
-        assert items in text, "the listing's items end before its pager"
-        fixtures = root / RZESZOW_HOST / "fixtures"
-        fixtures.mkdir(parents=True, exist_ok=True)
-        (fixtures / "listing-of-many.html").write_text(text, encoding="utf-8")
-        (fixtures / "copy.html").write_bytes((SNAPSHOT_DIR / RZESZOW_HOST / page.group(1)).read_bytes())
-        _write_routes(root, RZESZOW_HOST, '[[route]]\npath = "/aktualnosci"\nquery = ""\nfile = '
-                      '"fixtures/listing-of-many.html"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
-        for path in paths:
-            _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/copy.html"\n'
-                          'content_type = "text/html; charset=utf-8"\n')  # fmt: skip
-
-    return overlay
+    hrefs = [f"https://{RZESZOW_HOST}{path}" for path in paths]
+    return _rzeszow_listing_with(hrefs, "Kopia", "listing-of-many.html", paths, article)
 
 
 def rzeszow_listing_linking(*hrefs: str, served: tuple[str, ...] = ()) -> Callable[[Path], None]:
     """An overlay in which rops.rzeszow.pl's first listing page has, after its own items, items
     linking to `hrefs`; of these, the site's paths `served` answer as a copy of a real article,
     the others are not served (other sites' pages, in the tests)."""
+    return _rzeszow_listing_with(list(hrefs), "Link", "listing-linking.html", list(served), RZESZOW_ARTICLE)
+
+
+def _rzeszow_listing_with(
+    hrefs: list[str], label: str, name: str, served: list[str], article: str
+) -> Callable[[Path], None]:
+    """rops.rzeszow.pl's first listing page with items linking to `hrefs` after its own (their link
+    texts `label 1`, `label 2` …), written as fixtures/`name`; the site's paths `served` answer as a
+    copy of the real page `article`."""
     routes = (SNAPSHOT_DIR / RZESZOW_HOST / "routes.toml").read_text(encoding="utf-8")
     listing = re.search(r'path = "/aktualnosci"\nfile = "([^"]+)"', routes)
-    page = re.search(rf'path = "{re.escape(RZESZOW_ARTICLE)}"\nfile = "([^"]+)"', routes)
+    page = re.search(rf'path = "{re.escape(article)}"\nfile = "([^"]+)"', routes)
     assert listing is not None and page is not None, "the bundled rops.rzeszow.pl copy has them"
 
     def overlay(root: Path) -> None:
         text = (SNAPSHOT_DIR / RZESZOW_HOST / listing.group(1)).read_text(encoding="utf-8")
-        items = "".join(f'  <div class="news-item">\n    <h2><a href="{href}">Link {n}</a></h2>\n  </div>\n\n'
+        items = "".join(f'  <div class="news-item">\n    <h2><a href="{href}">{label} {n}</a></h2>\n  </div>\n\n'
                         for n, href in enumerate(hrefs, 1))  # fmt: skip
         text = text.replace('</div>\n<div class="pager">', f'{items}</div>\n<div class="pager">', 1)
         assert items in text, "the listing's items end before its pager"
         fixtures = root / RZESZOW_HOST / "fixtures"
         fixtures.mkdir(parents=True, exist_ok=True)
-        (fixtures / "listing-linking.html").write_text(text, encoding="utf-8")
+        (fixtures / name).write_text(text, encoding="utf-8")
         (fixtures / "copy.html").write_bytes((SNAPSHOT_DIR / RZESZOW_HOST / page.group(1)).read_bytes())
         _write_routes(root, RZESZOW_HOST, '[[route]]\npath = "/aktualnosci"\nquery = ""\nfile = '
-                      '"fixtures/listing-linking.html"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
+                      f'"fixtures/{name}"\ncontent_type = "text/html; charset=utf-8"\n')  # fmt: skip
         for path in served:
             _write_routes(root, RZESZOW_HOST, f'[[route]]\npath = "{path}"\nfile = "fixtures/copy.html"\n'
                           'content_type = "text/html; charset=utf-8"\n')  # fmt: skip

@@ -8,21 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from scrapy import Request
-from scrapy.http import HtmlResponse
 from sqlalchemy import select
 
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
-from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+from scrapers.mirror.server import BackgroundMirror
 from scrapers.registry import load_sources
-from scrapers.spiders.generated import SPIDERS
 from scrapers.spiders.listing_links import MAX_LISTING_LINKS, sort_links
 from tests.conftest import run_cli
 from tests.scrapers.overlays import RZESZOW_HOST, rzeszow_listing_linking, rzeszow_listing_of_many
+from tests.scrapers.spiders.test_listing_urls import LISTING as LISTING_BYTES
+from tests.scrapers.spiders.test_listing_urls import LISTING_URL, articles_requested
 
-LISTING_URL = "https://www.rops.rzeszow.pl/aktualnosci"
-LISTING = (SNAPSHOT_DIR / "www.rops.rzeszow.pl/_routed/aktualnosci-5667c5fb.html").read_text(encoding="utf-8")
+LISTING = LISTING_BYTES.decode("utf-8")
 ELSEWHERE = ("https://www.gov.pl/web/rodzina/nabor-wnioskow-2024", "https://es.rops.rzeszow.pl/aktualnosci-es/")
 Layered = Callable[..., BackgroundMirror]
 
@@ -32,13 +30,6 @@ def with_items(*hrefs: str) -> bytes:
     page = LISTING.replace('</div>\n<div class="pager">', f'{items}</div>\n<div class="pager">', 1)
     assert items in page
     return page.encode()
-
-
-def articles_requested(body: bytes) -> tuple[list[str], list[str]]:
-    spider = SPIDERS["rops-rzeszow"]()
-    response = HtmlResponse(LISTING_URL, body=body, encoding="utf-8", request=Request(LISTING_URL))
-    requests = list(spider.parse_listing(response, first=True))
-    return [r.url for r in requests if r.callback == spider.parse_article], list(spider.alarms)
 
 
 def test_a_page_of_fifty_thousand_links_is_followed_for_the_first_ones_with_one_alarm() -> None:
