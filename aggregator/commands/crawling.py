@@ -54,14 +54,15 @@ def crawl(
         if accept_deletions and (not source_ids or scrapyd):
             # a purge is confirmed for the sources the operator checked, never for all at once
             raise ValueError("--accept-deletions needs the source ids it applies to (and no --scrapyd)")
-        if scrapyd:
-            reports = on_scrapyd(source_ids or [], url, scrapyd, mirror, full)
-        else:
-            # SIGTERM/SIGINT: it stores what it fetched and skips the story step (aggregator/stopping.py)
-            with stopping.listening():
+        # SIGTERM/SIGINT: it stores what it fetched (Scrapyd's jobs: cancelled, waited for) and skips
+        # the story step (aggregator/stopping.py)
+        with stopping.listening():
+            if scrapyd:
+                reports = on_scrapyd(source_ids or [], url, scrapyd, mirror, full)
+            else:
                 reports = run_crawl(source_ids or [], url, mirror=mirror, full=full, accept_deletions=accept_deletions,
                                     log_level="INFO" if verbose else "WARNING")  # fmt: skip
-                stopped = stopping.exit_status()
+            stopped = stopping.exit_status()
     except ValueError as exc:
         # one line, as `run` says it (scripts read it; Rich would wrap it at 80 columns when piped)
         tell(err_console, Notice(f"error: {exc}", "error", logging.ERROR))

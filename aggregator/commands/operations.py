@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -64,9 +63,9 @@ def run(
     none did but a source raised a layout alarm)."""
     url = database_url(db)
     err = Console(stderr=True)
-    # SIGTERM/SIGINT: the crawl stops gracefully and the steps after it are skipped (aggregator/stopping.py);
-    # not around Scrapyd's jobs, which its servers run (a signal ends the wait for them at once, as before)
-    with contextlib.nullcontext() if scrapyd else stopping.listening():
+    # SIGTERM/SIGINT: the crawl stops gracefully (Scrapyd's jobs are cancelled and waited for) and
+    # the steps after it are skipped (aggregator/stopping.py)
+    with stopping.listening():
         code = crawl_then_send(url, err, mirror, verbose, failing_after, alarming_after, scrapyd, alarm_exit)
     if code:
         raise typer.Exit(code)

@@ -1,4 +1,4 @@
-"""A small client of Scrapyd's JSON API (addversion, schedule, listjobs, daemonstatus).
+"""A small client of Scrapyd's JSON API (addversion, schedule, listjobs, cancel, daemonstatus).
 
 Scrapyd answers `{"status": "error", "message": …}` for refused calls; those, HTTP errors and
 connection failures all become `ScrapydError` with a message that names the server (never its
@@ -63,6 +63,13 @@ class Scrapyd:
     def list_jobs(self, project: str) -> dict[str, list[dict[str, Any]]]:
         answer = self._call("GET", "listjobs.json", params={"project": project})
         return {state: answer.get(state, []) for state in ("pending", "running", "finished")}
+
+    def cancel(self, project: str, job: str) -> str | None:
+        """Cancels one job: a pending one leaves the queue, a running one gets SIGINT (Scrapyd's
+        default), which Scrapy takes as a graceful stop. Returns its state before: "pending",
+        "running", or None (finished or unknown)."""
+        prevstate = self._call("POST", "cancel.json", data={"project": project, "job": job}).get("prevstate")
+        return str(prevstate) if prevstate else None
 
     def log_url(self, project: str, spider: str, job: str) -> str:
         return f"{self.base}/logs/{project}/{spider}/{job}.log"

@@ -3,7 +3,9 @@
 The coordinator does what a local run does around the crawl — per-source locks in the shared
 database, skipped and interrupted runs recorded, stories assigned afterwards, reports read back
 from crawl_runs — and hands the crawling itself to Scrapyd: one job per source, `schedule.json`
-with the run's settings, `listjobs.json` polled until every job has finished.
+with the run's settings, `listjobs.json` polled until every job has finished. Asked to stop
+(SIGTERM, aggregator/stopping.py), it cancels its jobs (`cancel.json`: the pending ones never run,
+the running ones stop as a local crawl stops) and waits for them to record what they stored.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rich.console import Console
+
+from aggregator import stopping
 from aggregator.crawl import (
     SourceReport,
     assign_stories_locked,
@@ -25,13 +30,15 @@ from aggregator.crawl import (
     reports_for,
     resolve_sources,
 )
+from aggregator.notices import Notice, tell
 from aggregator.scrapyd.client import Scrapyd, ScrapydError
 from aggregator.scrapyd.egg import project_name
 from aggregator.urls import site_of
 from db.engine import session_scope
 from db.locks import RunLocks
 from db.migrate import ensure_schema
-from db.store import sync_sources
+from db.store import finish_run, start_run, sync_sources
+from scrapers.extensions import EARLY_ENDS
 from scrapers.registry import load_sources
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,7 @@ class Job:
     job_id: str | None = None
     problem: str | None = None  # why it never ran or never finished
     done: bool = False
+    cancelled: bool = False  # taken out of its server's queue before it ran (the run was asked to stop)
 
 
 def split_sources(
@@ -99,9 +107,18 @@ def run_on_scrapyd(
                 except ScrapydError as exc:
                     job.problem, job.done = f"not scheduled: {exc}", True
                 jobs.append(job)
-        wait_for(jobs, project, poll, timeout)
+        wait_for(jobs, project, poll, timeout, stop=stopping.asked)
+        for job in jobs:
+            if job.cancelled:  # it never ran: its run recorded here, as one stopped before it began
+                with session_scope(database_url, write=True) as session:
+                    crawl_run_id = start_run(session, run_id, job.source_id, mirror, full)
+                    finish_run(session, crawl_run_id, status="stopped",
+                               errors=[f"crawl ended early: shutdown{EARLY_ENDS['shutdown']}"])  # fmt: skip
         locks.release(acquired)
-        assign_stories_locked(database_url, locks)
+        if stopping.asked():  # what the jobs stored is in the database; the next run's story step takes it
+            tell(Console(stderr=True), Notice(f"skipped stories: {stopping.reason()}", "skipped"))
+        else:
+            assign_stories_locked(database_url, locks)
     reports = reports_for(database_url, run_id, ids)
     explained = {job.source_id: job for job in jobs}
     for report in reports:
@@ -112,11 +129,18 @@ def run_on_scrapyd(
     return reports
 
 
-def wait_for(jobs: list[Job], project: str, poll: float, timeout: float) -> None:
-    """Poll each server's listjobs.json until every job is finished (or the server is gone)."""
+def wait_for(
+    jobs: list[Job], project: str, poll: float, timeout: float, stop: Callable[[], object] = lambda: None
+) -> None:
+    """Poll each server's listjobs.json until every job is finished (or the server is gone). Once
+    `stop()` is true the jobs not finished are cancelled, once, and the running ones waited for."""
     deadline = time.monotonic() + timeout
     unreachable: dict[Scrapyd, int] = defaultdict(int)
+    cancelling = False
     while not all(job.done for job in jobs):
+        if stop() and not cancelling:
+            cancelling = True
+            cancel(jobs, project)
         for server in {job.server for job in jobs if not job.done}:
             try:
                 finished = {j["id"] for j in server.list_jobs(project)["finished"]}
@@ -137,3 +161,19 @@ def wait_for(jobs: list[Job], project: str, poll: float, timeout: float) -> None
                     job.problem, job.done = f"still running after {timeout:g} s; the run stopped waiting", True
         if not all(job.done for job in jobs):
             time.sleep(poll)
+
+
+def cancel(jobs: list[Job], project: str) -> None:
+    """Cancel the jobs not done: a pending one is done (it will not run), a running one stops as a
+    local crawl does and records its outcome, so it is still waited for."""
+    for job in jobs:
+        if job.done or job.job_id is None:
+            continue
+        try:
+            before = job.server.cancel(project, job.job_id)
+        except ScrapydError as exc:  # it runs on; it is waited for all the same
+            log.warning("%s: Scrapyd job %s not cancelled: %s", job.source_id, job.job_id, exc)
+            continue
+        log.info("%s: Scrapyd job %s cancelled (it was %s)", job.source_id, job.job_id, before or "finished")
+        if before == "pending":
+            job.cancelled = job.done = True

@@ -3,10 +3,12 @@ through its HTTP API against the mirror, rows checked in the shared database."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,10 +19,10 @@ from aggregator.scrapyd.client import Scrapyd
 from aggregator.scrapyd.dispatch import split_sources
 from db.engine import session_scope
 from db.models import Announcement, CrawlRun
-from scrapers.mirror.server import BackgroundMirror
+from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 from scrapers.registry import load_sources
 from tests.aggregator.cli_inprocess import invoke
-from tests.conftest import POSTGRES_SKIP_REASON
+from tests.conftest import POSTGRES_SKIP_REASON, REPO
 
 pytestmark = pytest.mark.network
 
@@ -36,10 +38,24 @@ def free_port() -> int:
 @pytest.fixture
 def scrapyd(tmp_path: Path) -> Iterator[str]:
     """`scrapyd` (the dev extra's) in its own folder on a free loopback port."""
+    with running_scrapyd(tmp_path, max_proc=4) as url:
+        yield url
+
+
+@pytest.fixture
+def scrapyd_one_at_a_time(tmp_path: Path) -> Iterator[str]:
+    """`scrapyd` running one job at a time: the others wait in its queue."""
+    with running_scrapyd(tmp_path, max_proc=1) as url:
+        yield url
+
+
+@contextmanager
+def running_scrapyd(tmp_path: Path, max_proc: int) -> Iterator[str]:
     port = free_port()
     (tmp_path / "scrapyd.conf").write_text(
         f"[scrapyd]\nbind_address = 127.0.0.1\nhttp_port = {port}\neggs_dir = {tmp_path}/eggs\n"
-        f"logs_dir = {tmp_path}/logs\ndbs_dir = {tmp_path}/dbs\nitems_dir =\npoll_interval = 0.2\nmax_proc = 4\n",
+        f"logs_dir = {tmp_path}/logs\ndbs_dir = {tmp_path}/dbs\nitems_dir =\npoll_interval = 0.2\n"
+        f"max_proc = {max_proc}\n",
         encoding="utf-8",
     )
     env = {"PATH": str(Path(sys.executable).parent), "ROPSFEED_EGG_CACHE": str(tmp_path / "egg-cache"),
@@ -101,3 +117,45 @@ def test_deploy_then_crawl_through_scrapyd(
     dead = invoke("crawl", "rops-katowice", "--mirror", "http://127.0.0.1:9", "--scrapyd", scrapyd, "--db", database)
     assert dead.returncode == 1, "same exit status rules as a local run"
     assert "rops-katowice" in dead.stderr and "connection refused" in dead.stderr
+
+
+def test_a_run_on_scrapyd_asked_to_stop_cancels_its_jobs_and_waits_for_the_running_one(
+    sqlite_url: str, scrapyd_one_at_a_time: str, tmp_path: Path
+) -> None:
+    """SIGTERM to `crawl --scrapyd` (or `run --scrapyd`) ended the coordinator's wait at once and the
+    jobs ran on, on their servers, unwatched: the steps after them skipped or run against a crawl
+    still under way. Now the jobs are cancelled (`cancel.json`): the running one stops as a local
+    crawl stops (what it fetched stored, its run `stopped`), the queued one never runs (its run
+    recorded `stopped` by the coordinator); then the story step is skipped, exit 143."""
+    import signal
+
+    from tests.aggregator.test_stopping import when_waiting
+    from tests.scrapers.overlays import rzeszow_listing_delayed
+
+    assert invoke("deploy", "--scrapyd", scrapyd_one_at_a_time, "--version", "20261207").returncode == 0
+    root = tmp_path / "overlay"
+    root.mkdir()
+    rzeszow_listing_delayed("strona=2", 20.0)(root)
+    env = {**os.environ, "ROPSFEED_BATCH_SIZE": "1"}  # the first page's articles stored one by one
+    with BackgroundMirror([root, SNAPSHOT_DIR]) as server:
+        args = ["crawl", "rops-rzeszow", "rops-rzeszow-es", "--mirror", server.url, "--scrapyd", scrapyd_one_at_a_time,
+                "--db", sqlite_url]  # fmt: skip
+        coordinator = subprocess.Popen([sys.executable, "-m", "aggregator.cli", *args], cwd=REPO, env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            when_waiting(sqlite_url, coordinator, server, 2)  # rops-rzeszow runs, rops-rzeszow-es waits
+            coordinator.send_signal(signal.SIGTERM)
+            _, stderr = coordinator.communicate(timeout=90)
+        finally:
+            coordinator.kill()
+    assert coordinator.returncode == 143, stderr
+    assert "skipped stories: asked to stop (SIGTERM)" in stderr
+    with session_scope(sqlite_url) as session:
+        runs = {r.source_id: r for r in session.scalars(select(CrawlRun))}
+        stored = session.scalar(select(func.count()).select_from(Announcement))
+    assert {source: run.status for source, run in runs.items()} == {"rops-rzeszow": "stopped",
+                                                                     "rops-rzeszow-es": "stopped"}  # fmt: skip
+    assert runs["rops-rzeszow"].items_new == 2 and stored == 2, "what the running job fetched is stored"
+    assert runs["rops-rzeszow-es"].pages_fetched == 0, "the queued job never ran"
+    jobs = Scrapyd(scrapyd_one_at_a_time).list_jobs("ropsfeed")
+    assert [j["spider"] for j in jobs["finished"]] == ["rops-rzeszow"] and not jobs["pending"] and not jobs["running"]
