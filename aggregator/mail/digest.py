@@ -1,5 +1,6 @@
 """What goes into one subscriber's digest: the stories matching their filters first seen since
-their last digest and not mailed to them yet, grouped by voivodeship, newest first.
+their last digest and not mailed to them yet, grouped by voivodeship, newest first; then the
+stories already mailed to them whose text the site has changed since (`edited`).
 
 Story selection is the feed's (`aggregator.feeds.select_entries` with the subscriber's filters,
 `seen_since` and "not delivered to this subscriber"); this module only adds what an email shows
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import nh3
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from aggregator import polish
 from aggregator.feeds import WARSAW, FeedEntry, FeedFilters, count_entries, select_entries
 from aggregator.mail.subscribers import DigestSettings
-from db.models import Announcement, Attachment, Delivery, EventDate, Source, Subscriber
+from db.models import Announcement, AnnouncementVersion, Attachment, Delivery, EventDate, Source, Subscriber
 
 MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
 LEAD_CHARS = 280
@@ -56,6 +57,9 @@ class Digest:
     until: datetime
     stories: list[DigestStory] = field(default_factory=list)
     more: int = 0  # matching stories beyond MAX_STORIES: named in the email, not listed nor recorded
+    # stories mailed before whose text changed since (a deadline extended, a title fixed): a
+    # subscriber who read the first text would otherwise act on it
+    edited: list[DigestStory] = field(default_factory=list)
 
     @property
     def period(self) -> str:
@@ -64,7 +68,22 @@ class Digest:
     @property
     def subject(self) -> str:
         """`ropsfeed: 5 nowych ogłoszeń (30 listopada – 6 grudnia 2026)` — no scraped text in a header."""
-        return f"ropsfeed: {polish.stories_count(self.total)} ({self.period})"
+        return f"ropsfeed: {self.headline} ({self.period})"
+
+    @property
+    def headline(self) -> str:
+        """`5 nowych ogłoszeń`, `2 nowe ogłoszenia i 1 zmienione`, `1 zmienione ogłoszenie`."""
+        edited = len(self.edited)
+        if not edited:
+            return polish.stories_count(self.total)
+        if not self.total:
+            return polish.count_noun(edited, "zmienione ogłoszenie", "zmienione ogłoszenia", "zmienionych ogłoszeń")
+        also = polish.count_noun(edited, "zmienione", "zmienione", "zmienionych")
+        return f"{polish.stories_count(self.total)} i {also}"
+
+    @property
+    def empty(self) -> bool:
+        return not self.stories and not self.edited
 
     @property
     def total(self) -> int:
@@ -106,6 +125,20 @@ def not_delivered_to(subscriber_id: int) -> ColumnElement[bool]:
     return Announcement.story_key.not_in(delivered)
 
 
+def edited_since_delivery(subscriber_id: int) -> Select[tuple[str]]:
+    """The keys of the live stories mailed to the subscriber one of whose pages got a new text (a
+    version replaced) after it was mailed: each edit is said once, as `_record_delivery` moves the
+    delivery's `sent_at` to the mail that said it."""
+    return (
+        select(Delivery.story_key)
+        .join(Announcement, Announcement.story_key == Delivery.story_key)
+        .join(AnnouncementVersion, AnnouncementVersion.announcement_id == Announcement.id)
+        .where(Delivery.subscriber_id == subscriber_id, Announcement.deleted_at.is_(None),
+               AnnouncementVersion.replaced_at > Delivery.sent_at)
+        .distinct()
+    )  # fmt: skip
+
+
 class DigestBuilder:
     """Builds digests; one per run, so story details are looked up once per story."""
 
@@ -123,6 +156,10 @@ class DigestBuilder:
         if len(entries) == MAX_STORIES:  # a flood (a new site's first week): the newest, and a count of the rest
             total = count_entries(session, filters, where)
             digest.more = max(0, total - len(entries))
+        edited = session.scalars(edited_since_delivery(subscriber.id)).all()
+        if edited:
+            entries = select_entries(session, FeedFilters(limit=MAX_STORIES), [Announcement.story_key.in_(edited)])
+            digest.edited = self.stories(session, entries)
         return digest
 
     def preview(self, session: Session, now: datetime, limit: int = 20) -> Digest:

@@ -137,7 +137,7 @@ def render_digest(digest: Digest, *, unsubscribe_url: str, home_url: str, freque
                   weekday: int | None) -> Rendered:  # fmt: skip
     context = {
         "digest": digest,
-        "count_label": polish.stories_count(digest.total).capitalize(),
+        "count_label": digest.headline.capitalize(),
         "unsubscribe_url": unsubscribe_url,
         "home_url": home_url,
         "frequency_label": frequency_label(frequency, weekday),

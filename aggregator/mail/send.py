@@ -137,7 +137,15 @@ def _record_delivery(url: str, digest: Digest, owner: str, message_id: str, run_
         statement = insert_for(session, Delivery.__table__).on_conflict_do_nothing(
             index_elements=["subscriber_id", "story_key"]
         )
-        session.execute(statement, rows)
+        if rows:
+            session.execute(statement, rows)
+        if digest.edited:  # the edit is said: the next digest says only a later one
+            session.execute(
+                update(Delivery)
+                .where(Delivery.subscriber_id == digest.subscriber_id,
+                       Delivery.story_key.in_([s.key for s in digest.edited]))
+                .values(message_id=message_id, sent_at=datetime.now(UTC))
+            )  # fmt: skip
         session.execute(
             update(Subscriber)
             .where(Subscriber.id == digest.subscriber_id, Subscriber.lease_owner == owner)
@@ -219,7 +227,7 @@ def _dry_run_one(url: str, builder: DigestBuilder, subscriber_id: int, now: date
     with session_scope(url) as session:
         subscriber = session.get_one(Subscriber, subscriber_id)
         digest = builder.build(session, subscriber, now)
-    if not digest.stories:
+    if digest.empty:
         report.empty += 1
         echo(f"{digest.email}: nothing new since {digest.since:%Y-%m-%d %H:%M} UTC")
         return
@@ -229,6 +237,8 @@ def _dry_run_one(url: str, builder: DigestBuilder, subscriber_id: int, now: date
     for voivodeship, stories in digest.groups():
         for story in stories:
             echo(f"  [{voivodeship}] {story.title} <{story.url}>")
+    for story in digest.edited:
+        echo(f"  [zmienione] {story.title} <{story.url}>")
 
 
 def _send_one(url: str, settings: MailSettings, builder: DigestBuilder, smtp: SmtpSender, subscriber_id: int,
@@ -241,7 +251,7 @@ def _send_one(url: str, settings: MailSettings, builder: DigestBuilder, smtp: Sm
             return
         digest = builder.build(session, subscriber, now)
         frequency, weekday = subscriber.frequency, subscriber.weekday
-    if not digest.stories:
+    if digest.empty:
         report.empty += 1
         _release(url, subscriber_id, owner, last_digest_at=now)
         return

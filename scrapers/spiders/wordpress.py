@@ -239,6 +239,7 @@ class WordPressSpider(SourceSpider):
         self.api_posts_read = 0
         self.api_headers_doubtful = False  # the headers contradict each other (`api_extent`)
         self.api_last_page_full = False  # the page said to be the last holds `per_page` posts
+        self.api_shrank = False  # the listing counts fewer posts than we hold: read it whole (`held_posts`)
 
     def complete_listing(self) -> set[str] | None:
         """The keys of every post the site has, when this crawl read its whole REST listing
@@ -253,6 +254,14 @@ class WordPressSpider(SourceSpider):
         if self.api_total_posts is None and self.api_last_page_full:  # more pages may follow it
             return None
         return self.api_listed
+
+    def held_posts(self) -> int:
+        """The site's posts stored live, by their WordPress ids. A nightly crawl reads only the
+        listing's first pages, so a post deleted further down was never noticed (its tombstone
+        waited for a `--full` crawl no schedule runs) and stayed in the feed for good; a listing
+        that counts fewer posts (`X-WP-Total`) than this is read whole, and the complete listing
+        marks the missing ones deleted, under the same guard against purges."""
+        return sum(1 for key in self.known if key.startswith("wp:"))
 
     def first_requests(self) -> Iterator[scrapy.Request]:
         if self.source.api_url:
@@ -335,7 +344,12 @@ class WordPressSpider(SourceSpider):
             if extent.contradiction:
                 self.api_headers_doubtful = True
                 self.alarms.append(f"REST API {response.url}: {extent.contradiction}")
-        if page < total_pages and (fresh or ((self.full or self.walk_listings) and unseen)):
+            elif extent.posts is not None and (held := self.held_posts()) > extent.posts:
+                self.api_shrank = True
+                self.logger.info("%s: the REST API lists %d posts and %d are stored: reading every page for the "
+                                 "deleted ones", self.name, extent.posts, held)  # fmt: skip
+        walk = self.full or self.walk_listings or self.api_shrank
+        if page < total_pages and (fresh or (walk and unseen)):
             # before this page's items: Scrapy takes a callback's output a few at a time
             # (CONCURRENT_ITEMS), so the next page would wait for the hundred items to be stored
             for ahead in self.pages_after(page, total_pages, all_new=len(fresh) == len(items)):

@@ -184,6 +184,14 @@ def api_post_moved_and_post_deleted(root: Path, new_link: str) -> tuple[dict, di
     return moved, deleted
 
 
+def api_post_deleted(root: Path) -> dict:
+    """REST page 1 without its second post, deleted by an editor, and the listing's count one less
+    (`X-WP-Total: 6`); page 2 as it was. Returns the deleted post as the bundled API had it."""
+    posts = json.loads((BUNDLED / "wp-json/wp/v2/posts-page-1.json").read_text(encoding="utf-8"))
+    _api_page(root, 1, [posts[0], *posts[2:]])
+    return posts[1]
+
+
 def featured_media(root: Path) -> tuple[str, dict]:
     """REST page 1 with the newest post given a featured image, embedded as WordPress embeds it
     (`_embed=wp:featuredmedia`: the attachment's own REST form); returns (post URL, media)."""

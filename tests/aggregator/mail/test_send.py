@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from aggregator.mail.send import send_digests
 from aggregator.mail.subscribers import DigestSettings, subscribe
 from aggregator.mail.tokens import read_unsubscribe_token
 from db.engine import session_scope
-from db.models import Delivery, Subscriber
+from db.models import Announcement, AnnouncementVersion, Delivery, Subscriber
 from tests.aggregator.mail.conftest import NOW, SECRET, SmtpServer, add_story, mention
 
 
@@ -559,3 +559,33 @@ def test_one_subscribers_failing_digest_stops_nobody_elses(database: str, smtp_s
     again = send_digests(database, mail_settings, now=NOW + timedelta(minutes=30), echo=quiet)
     assert (again.sent, again.failed) == (1, False)
     assert smtp_server.handler.recipients()[-1] == "bad@example.org"
+
+
+def test_a_story_edited_after_it_was_mailed_is_said_once(database: str, smtp_server: SmtpServer,
+                                                         mail_settings) -> None:  # fmt: skip
+    """A deadline extended after the digest went out: the subscriber who read the first text hears
+    of the new one in their next digest, and only once."""
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Nabór wniosków trwa do 15 grudnia",
+                        lead="Oferty można składać do 15 grudnia 2026 r.")  # fmt: skip
+    subscribers(database, ola=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    with session_scope(database, write=True) as session:
+        row = session.scalars(select(Announcement).where(Announcement.story_key == key)).one()
+        session.add(AnnouncementVersion(announcement_id=row.id, title=row.title, body_text=row.body_text,
+                                        body_html=row.body_html, content_hash=row.content_hash,
+                                        replaced_at=datetime.now(UTC)))  # fmt: skip
+        row.lead = row.body_text = "PRZEDŁUŻAMY TERMIN: oferty można składać do 22 grudnia 2026 r."
+    with session_scope(database, write=True) as session:  # a story nobody edited is not said again
+        add_story(session, source_id="mcps-es", title="Targi ekonomii społecznej", seen=NOW + timedelta(hours=1),
+                  published=NOW + timedelta(hours=1))  # fmt: skip
+    report = send_digests(database, mail_settings, now=NOW + timedelta(days=1), echo=quiet)
+    assert (report.sent, report.stories) == (1, 1)
+    edited = smtp_server.handler.parsed()[-1]
+    assert edited["Subject"] == "ropsfeed: 1 nowe ogłoszenie i 1 zmienione (7–8 grudnia 2026)"
+    text = edited.get_body(("plain",)).get_content()
+    assert "== Zmienione od ostatniego przeglądu ==" in text and "PRZEDŁUŻAMY TERMIN" in text
+    assert text.index("Targi ekonomii społecznej") < text.index("Zmienione od ostatniego przeglądu")
+    assert "Zmienione od ostatniego przeglądu" in edited.get_body(("html",)).get_content()
+    assert deliveries(database) == 2, "the edited story keeps its one delivery row"
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=2), echo=quiet).empty == 1, "said once"

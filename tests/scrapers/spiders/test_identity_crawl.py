@@ -117,6 +117,30 @@ def test_wordpress_post_id_links_a_moved_permalink_and_a_shortlink_to_one_row(
     assert set(rows(sqlite_url)) == set(stored)
 
 
+def test_nightly_crawl_notices_a_post_deleted_from_the_rest_api(
+    sqlite_url: str, layered: Callable[..., BackgroundMirror], first_crawl: FirstCrawl
+) -> None:
+    """The nightly job never runs --full: a listing counting fewer posts than are stored is read
+    whole, so the deleted post leaves the feed the next night, not never."""
+    assert outcome(sqlite_url, "mcps", first_crawl("mcps")).items_new == 7
+    holder: dict[str, dict] = {}
+
+    def deleted(root: Path) -> None:
+        holder["deleted"] = overlays.api_post_deleted(root)
+
+    with layered(deleted) as site:
+        run = crawl(sqlite_url, site.url, "mcps")
+    assert (run.status, run.items_new, run.items_deleted) == ("ok", 0, 1), run.output  # type: ignore[attr-defined]
+    walked = run.pages_fetched
+    gone = rows(sqlite_url)[holder["deleted"]["link"]]
+    assert gone.deleted_reason == "missing from the complete REST API listing"
+    assert gone.url not in feed_urls(sqlite_url)
+
+    with layered(deleted) as site:  # the count matches what is stored again: page 2 is not read
+        run = crawl(sqlite_url, site.url, "mcps")
+    assert (run.items_deleted, run.pages_fetched) == (0, walked - 1)
+
+
 def test_deleted_page_becomes_a_tombstone_and_a_server_error_does_not(
     sqlite_url: str, layered: Callable[..., BackgroundMirror]
 ) -> None:
