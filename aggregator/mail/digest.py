@@ -12,12 +12,13 @@ subscribers get the same few stories.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import nh3
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from aggregator import polish
@@ -25,6 +26,8 @@ from aggregator.feeds import WARSAW, FeedEntry, FeedFilters, count_entries, sele
 from aggregator.mail.subscribers import DigestSettings
 from db.models import Announcement, AnnouncementVersion, Attachment, Delivery, EventDate, Source, Subscriber
 
+EDITED_HEADING = "Zmienione od ostatniego przeglądu"
+_WORD = re.compile(r"\w+")
 MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
 LEAD_CHARS = 280
 MAX_DATES = 4
@@ -96,6 +99,12 @@ class Digest:
             grouped.setdefault(story.voivodeship, []).append(story)
         return list(grouped.items())
 
+    def sections(self) -> list[tuple[str, list[DigestStory]]]:
+        """What the email lists, each under its heading: the new stories by voivodeship
+        („Województwo mazowieckie”), then the edited ones (`EDITED_HEADING`)."""
+        sections = [(f"Województwo {voivodeship}", stories) for voivodeship, stories in self.groups()]
+        return sections + ([(EDITED_HEADING, self.edited)] if self.edited else [])
+
 
 def plain_text(value: str | None) -> str:
     """Scraped text as plain text: any markup removed by nh3, entities decoded, one line."""
@@ -125,18 +134,25 @@ def not_delivered_to(subscriber_id: int) -> ColumnElement[bool]:
     return Announcement.story_key.not_in(delivered)
 
 
-def edited_since_delivery(subscriber_id: int) -> Select[tuple[str]]:
+def edited_since_delivery(session: Session, subscriber_id: int) -> list[str]:
     """The keys of the live stories mailed to the subscriber one of whose pages got a new text (a
-    version replaced) after it was mailed: each edit is said once, as `_record_delivery` moves the
-    delivery's `sent_at` to the mail that said it."""
-    return (
-        select(Delivery.story_key)
+    version replaced) after it was mailed, in other words than the mail read: each edit is said
+    once, as `_record_delivery` moves the delivery's `sent_at` to the mail that said it. An edit of
+    punctuation, spacing or letter case alone (a dash fixed in the title) is not said: the
+    subscriber could not tell what changed."""
+    rows = session.execute(
+        select(Delivery.story_key, AnnouncementVersion.title, AnnouncementVersion.body_text, Announcement.title,
+               Announcement.body_text)
         .join(Announcement, Announcement.story_key == Delivery.story_key)
         .join(AnnouncementVersion, AnnouncementVersion.announcement_id == Announcement.id)
         .where(Delivery.subscriber_id == subscriber_id, Announcement.deleted_at.is_(None),
                AnnouncementVersion.replaced_at > Delivery.sent_at)
-        .distinct()
     )  # fmt: skip
+    return sorted({key for key, *texts in rows if _words(texts[0], texts[1]) != _words(texts[2], texts[3])})
+
+
+def _words(title: str | None, body: str | None) -> tuple[list[str], list[str]]:
+    return _WORD.findall((title or "").casefold()), _WORD.findall((body or "").casefold())
 
 
 class DigestBuilder:
@@ -156,7 +172,7 @@ class DigestBuilder:
         if len(entries) == MAX_STORIES:  # a flood (a new site's first week): the newest, and a count of the rest
             total = count_entries(session, filters, where)
             digest.more = max(0, total - len(entries))
-        edited = session.scalars(edited_since_delivery(subscriber.id)).all()
+        edited = edited_since_delivery(session, subscriber.id)
         if edited:
             entries = select_entries(session, FeedFilters(limit=MAX_STORIES), [Announcement.story_key.in_(edited)])
             digest.edited = self.stories(session, entries)

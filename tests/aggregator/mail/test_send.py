@@ -561,6 +561,17 @@ def test_one_subscribers_failing_digest_stops_nobody_elses(database: str, smtp_s
     assert smtp_server.handler.recipients()[-1] == "bad@example.org"
 
 
+def edit(database: str, key: str, **changes: str) -> None:
+    """The site edits the story's page: its text kept as a version, the new one stored."""
+    with session_scope(database, write=True) as session:
+        row = session.scalars(select(Announcement).where(Announcement.story_key == key)).one()
+        session.add(AnnouncementVersion(announcement_id=row.id, title=row.title, body_text=row.body_text,
+                                        body_html=row.body_html, content_hash=row.content_hash,
+                                        replaced_at=datetime.now(UTC)))  # fmt: skip
+        for name, value in changes.items():
+            setattr(row, name, value)
+
+
 def test_a_story_edited_after_it_was_mailed_is_said_once(database: str, smtp_server: SmtpServer,
                                                          mail_settings) -> None:  # fmt: skip
     """A deadline extended after the digest went out: the subscriber who read the first text hears
@@ -570,12 +581,8 @@ def test_a_story_edited_after_it_was_mailed_is_said_once(database: str, smtp_ser
                         lead="Oferty można składać do 15 grudnia 2026 r.")  # fmt: skip
     subscribers(database, ola=DigestSettings())
     assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
-    with session_scope(database, write=True) as session:
-        row = session.scalars(select(Announcement).where(Announcement.story_key == key)).one()
-        session.add(AnnouncementVersion(announcement_id=row.id, title=row.title, body_text=row.body_text,
-                                        body_html=row.body_html, content_hash=row.content_hash,
-                                        replaced_at=datetime.now(UTC)))  # fmt: skip
-        row.lead = row.body_text = "PRZEDŁUŻAMY TERMIN: oferty można składać do 22 grudnia 2026 r."
+    extended = "PRZEDŁUŻAMY TERMIN: oferty można składać do 22 grudnia 2026 r."
+    edit(database, key, lead=extended, body_text=extended)
     with session_scope(database, write=True) as session:  # a story nobody edited is not said again
         add_story(session, source_id="mcps-es", title="Targi ekonomii społecznej", seen=NOW + timedelta(hours=1),
                   published=NOW + timedelta(hours=1))  # fmt: skip
@@ -589,3 +596,12 @@ def test_a_story_edited_after_it_was_mailed_is_said_once(database: str, smtp_ser
     assert "Zmienione od ostatniego przeglądu" in edited.get_body(("html",)).get_content()
     assert deliveries(database) == 2, "the edited story keeps its one delivery row"
     assert send_digests(database, mail_settings, now=NOW + timedelta(days=2), echo=quiet).empty == 1, "said once"
+
+    edit(database, key, title="Nabór wniosków trwa do 15 grudnia – przedłużony")
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=3), echo=quiet).sent == 1, (
+        "a word added to the title is said"
+    )
+    edit(database, key, title="Nabór wniosków trwa do 15 grudnia — Przedłużony")  # a dash and a capital fixed
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=4), echo=quiet).empty == 1, (
+        "punctuation and letter case alone: the subscriber could not tell what changed"
+    )
