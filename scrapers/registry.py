@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 from aggregator.diacritics import strip_diacritics
 from aggregator.urls import UrlIdentity, host_key
 from scrapers.registry_entities import check_entities
+from scrapers.registry_hints import closest
 from scrapers.registry_selectors import check_selectors
 
 if TYPE_CHECKING:
@@ -303,11 +304,6 @@ def unknown_source(source_id: str, known: Iterable[str] | None = None) -> str:
     closest to it (as a misspelt registry key is, `_unknown_key`), all of them when none is close;
     `ropsfeed crawl` and `scrapy crawl` (scrapers/spider_loader.py) say it alike."""
     ids = list(known) if known is not None else [s.id for s in load_sources()]
-    # ids are lower-case words and hyphens: "ROPS Kraków" is close to rops-krakow
-    typed = "-".join(strip_diacritics(source_id).lower().split())
-    scores = {i: difflib.SequenceMatcher(None, typed, i).ratio() for i in difflib.get_close_matches(typed, ids, n=3)}
-    # the closest, and those nearly as close ("mcp": mcps, not mcps-es as well)
-    close = [i for i, score in scores.items() if score >= max(scores.values()) - 0.1]
-    if close:
+    if close := closest(source_id, ids):
         return f"unknown source {source_id!r} (did you mean {' or '.join(repr(c) for c in close)}?)"
     return f"unknown source {source_id!r} (known: {', '.join(ids)})"

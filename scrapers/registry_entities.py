@@ -15,7 +15,6 @@ the gazetteer file's size and time, so an unchanged registry costs a hash and a 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import tomllib
@@ -23,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aggregator.diacritics import strip_diacritics
+from scrapers.registry_hints import closest
 from scrapers.registry_selectors import remember, remembered
 
 if TYPE_CHECKING:
@@ -46,10 +45,8 @@ def check_entities(sources: Iterable[SourceConfig]) -> None:
     keys = gazetteer_keys(GAZETTEER)
     for source_id, entity in given:
         if entity not in keys:
-            # keys are lower-case ASCII words and hyphens: "ROPS Kraków" is close to rops-krakow
-            folded = "-".join(strip_diacritics(entity).lower().split())
-            close = difflib.get_close_matches(folded, sorted(keys), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "no key is close to it"
+            close = closest(entity, sorted(keys))
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "no key is close to it"
             raise ValueError(f"source {source_id}: entity {entity!r} is not the key of an institution in "
                              f"aggregator/entities/gazetteer.toml ({hint})")  # fmt: skip
     if key is not None:
