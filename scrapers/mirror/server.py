@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import mimetypes
+import sys
 import threading
 import time
 import tomllib
@@ -206,6 +207,16 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
 class MirrorServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client that hung up before its answer was written (a crawl stopped while the mirror
+        held a page back) is said in one debug line; socketserver printed a traceback on stderr,
+        in the middle of the test run's output. Anything else is printed as before."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            log.debug("mirror: %s:%s hung up before its answer was written (%s)", *client_address[:2], error)
+            return
+        super().handle_error(request, client_address)
 
     @cached_property
     def url(self) -> str:

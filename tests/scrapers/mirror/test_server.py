@@ -112,3 +112,25 @@ def test_a_route_with_times_answers_only_its_first_requests(tmp_path: Path) -> N
     assert (first[0], first[1]["Retry-After"]) == (429, "1")
     assert second[0] == 200 and b"<html" in second[2].lower()
     assert [path for _, path in server.snapshot.requests] == ["/mcps.com.pl/aktualnosci/"] * 2
+
+
+def test_a_client_that_hangs_up_before_its_answer_leaves_no_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A crawl stopped while the mirror held a page back hangs up: socketserver printed a traceback
+    (ConnectionResetError) on stderr, in the middle of the test run's output."""
+    import socket
+    import struct
+    import time
+
+    from tests.scrapers.overlays import rzeszow_listing_delayed
+
+    rzeszow_listing_delayed("strona=2", 0.5)(tmp_path)
+    with BackgroundMirror([tmp_path, SNAPSHOT_DIR]) as mirror:
+        host, port = mirror.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as client:
+            client.sendall(b"GET /www.rops.rzeszow.pl/aktualnosci?strona=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # hang up: RST
+        time.sleep(1.0)  # the held-back answer is written to a closed connection
+        assert fetch(f"{mirror.url}/www.rops.rzeszow.pl/aktualnosci")[0] == 200, "the mirror serves on"
+    assert "Traceback" not in capfd.readouterr().err
