@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from rich.console import Console
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
@@ -28,7 +27,6 @@ from sqlalchemy import select
 from aggregator import stopping
 from aggregator.dedup.ahead import FeaturesAhead, for_run, release
 from aggregator.logs import set_level
-from aggregator.notices import Notice, tell
 from aggregator.stories import StoryDraft, assign_stories, release_draft
 from db.checkpoint import background_checkpoints
 from db.engine import session_scope
@@ -241,7 +239,7 @@ def run_crawl(
         # after the fork above: no thread may run while the workers are forked
         with background_checkpoints(database_url), locks.keep_alive():
             if acquired and stopping.asked():  # before a spider started: none is, the next run crawls
-                tell(Console(stderr=True), Notice(f"skipped crawl: {stopping.reason()}", "skipped"))
+                stopping.say_skipped("crawl")
                 ids = list(held)
             elif acquired:
                 if logging.getLevelName(log_level) < logging.getLogger().getEffectiveLevel():
@@ -261,7 +259,7 @@ def run_crawl(
 
             try:
                 if stopping.asked():  # what it stored is in the database; the next run's story step takes it
-                    tell(Console(stderr=True), Notice(f"skipped stories: {stopping.reason()}", "skipped"))
+                    stopping.say_skipped("stories")
                 else:
                     assign_stories_locked(database_url, locks, executor=running(), ahead=for_run(run_id),
                                           draft=release_draft(run_id))  # fmt: skip

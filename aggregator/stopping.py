@@ -26,6 +26,10 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console  # (imported where it is used: not at every CLI start)
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _asked: int | None = None
@@ -40,6 +44,16 @@ def asked() -> int | None:
 def reason() -> str:
     """`asked to stop (SIGTERM)`: the words of every line about a step skipped for it."""
     return f"asked to stop ({signal.Signals(_asked).name})" if _asked is not None else "not asked to stop"
+
+
+def say_skipped(step: str, console: Console | None = None) -> None:
+    """`skipped <step>: asked to stop (SIGTERM)` on stderr (JSON event `skipped`): the one line each
+    step left to the next run gets."""
+    from rich.console import Console
+
+    from aggregator.notices import Notice, tell
+
+    tell(console or Console(stderr=True), Notice(f"skipped {step}: {reason()}", "skipped"))
 
 
 def exit_status() -> int:

@@ -117,7 +117,7 @@ def demo(
             stopped = stopping.exit_status()
     if stopped:
         publish(reports, "ropsfeed demo: crawl of the offline mirror", console, err_console)
-        tell(err_console, Notice(f"skipped feeds and digest preview: {stopping.reason()}", "skipped"))
+        stopping.say_skipped("feeds and digest preview", err_console)
         raise typer.Exit(stopped)
     from aggregator.mail.jobs import write_preview  # the mail templates: only the demo needs them here
 

@@ -93,7 +93,7 @@ def crawl_then_send(url: str, err: Console, mirror: str | None, verbose: bool, f
     publish(reports, "ropsfeed run", Console(), err, failed=True)
     if stopping.asked():  # the failing sources are reported, and the digests sent, by the next run
         for step in ("alerts", "digests"):
-            tell(err, Notice(f"skipped {step}: {stopping.reason()}", "skipped"))
+            stopping.say_skipped(step, err)
         return stopping.exit_status()
     with session_scope(url) as session:
         statuses = source_statuses(session, failing_after=failing_after)
@@ -103,7 +103,7 @@ def crawl_then_send(url: str, err: Console, mirror: str | None, verbose: bool, f
 
     log_to_stderr()
     if stopping.asked():  # during the alerts
-        tell(err, Notice(f"skipped digests: {stopping.reason()}", "skipped"))
+        stopping.say_skipped("digests", err)
         return stopping.exit_status()
     try:
         digests = send_after_crawl(url, echo=lambda line: None, stop=stopping.asked)
@@ -115,7 +115,7 @@ def crawl_then_send(url: str, err: Console, mirror: str | None, verbose: bool, f
     if digests and digests.aborted:
         tell(err, Notice(f"FAILED digests: {digests.aborted}", "failed", logging.ERROR))
     if stopping.asked():  # during the digests: those not sent wait for the next run
-        tell(err, Notice(f"skipped the rest of the digests: {stopping.reason()}", "skipped"))
+        stopping.say_skipped("the rest of the digests", err)
         return stopping.exit_status()
     return EXIT_FAILED if digests and digests.failed else exit_status(reports, alarm_exit)
 

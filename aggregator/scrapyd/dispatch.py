@@ -17,8 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rich.console import Console
-
 from aggregator import stopping
 from aggregator.crawl import (
     SourceReport,
@@ -30,7 +28,6 @@ from aggregator.crawl import (
     reports_for,
     resolve_sources,
 )
-from aggregator.notices import Notice, tell
 from aggregator.scrapyd.client import Scrapyd, ScrapydError
 from aggregator.scrapyd.egg import project_name
 from aggregator.urls import site_of
@@ -116,7 +113,7 @@ def run_on_scrapyd(
                                errors=[f"crawl ended early: shutdown{EARLY_ENDS['shutdown']}"])  # fmt: skip
         locks.release(acquired)
         if stopping.asked():  # what the jobs stored is in the database; the next run's story step takes it
-            tell(Console(stderr=True), Notice(f"skipped stories: {stopping.reason()}", "skipped"))
+            stopping.say_skipped("stories")
         else:
             assign_stories_locked(database_url, locks)
     reports = reports_for(database_url, run_id, ids)
