@@ -1,6 +1,6 @@
 """What goes into one subscriber's digest: the stories matching their filters first seen since
 their last digest and not mailed to them yet, grouped by voivodeship, newest first; then the
-stories already mailed to them whose text the site has changed since (`edited`).
+stories already mailed to them whose text or files the site has changed since (`edited`).
 
 Story selection is the feed's (`aggregator.feeds.select_entries` with the subscriber's filters,
 `seen_since` and "not delivered to this subscriber"); this module only adds what an email shows
@@ -27,6 +27,7 @@ from aggregator.mail.subscribers import DigestSettings
 from db.models import Announcement, AnnouncementVersion, Attachment, Delivery, EventDate, Source, Subscriber
 
 EDITED_HEADING = "Zmienione od ostatniego przeglądu"
+TEXT_CHANGED, FILES_CHANGED = "treść", "załączniki"  # what an edited story's „Zmieniono:” line names
 _WORD = re.compile(r"\w+")
 MAX_STORIES = 100  # a longer digest is not read: the newest are listed, the rest counted and linked
 LEAD_CHARS = 280
@@ -63,6 +64,9 @@ class Digest:
     # stories mailed before whose text changed since (a deadline extended, a title fixed): a
     # subscriber who read the first text would otherwise act on it
     edited: list[DigestStory] = field(default_factory=list)
+    # what changed in each edited story since it was mailed (`TEXT_CHANGED`, `FILES_CHANGED`): a
+    # regulation replaced under the same link looks like the story mailed before unless it is said
+    changes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def period(self) -> str:
@@ -105,6 +109,11 @@ class Digest:
         sections = [(f"Województwo {voivodeship}", stories) for voivodeship, stories in self.groups()]
         return sections + ([(EDITED_HEADING, self.edited)] if self.edited else [])
 
+    def changed(self, story: DigestStory) -> str:
+        """`treść`, `załączniki`, `treść i załączniki`: what the „Zmieniono:” line of an edited
+        story names; empty for a new one."""
+        return " i ".join(self.changes.get(story.key, ()))
+
 
 def plain_text(value: str | None) -> str:
     """Scraped text as plain text: any markup removed by nh3, entities decoded, one line."""
@@ -134,21 +143,34 @@ def not_delivered_to(subscriber_id: int) -> ColumnElement[bool]:
     return Announcement.story_key.not_in(delivered)
 
 
-def edited_since_delivery(session: Session, subscriber_id: int) -> list[str]:
-    """The keys of the live stories mailed to the subscriber one of whose pages got a new text (a
-    version replaced) after it was mailed, in other words than the mail read: each edit is said
-    once, as `_record_delivery` moves the delivery's `sent_at` to the mail that said it. An edit of
-    punctuation, spacing or letter case alone (a dash fixed in the title) is not said: the
+def edited_since_delivery(session: Session, subscriber_id: int) -> dict[str, tuple[str, ...]]:
+    """The live stories mailed to the subscriber that changed after they were mailed, each with what
+    changed: one of its pages got a new text (a version replaced), in other words than the mail
+    read (`TEXT_CHANGED`), or its files changed with the text the same (`FILES_CHANGED`: a form or
+    a regulation replaced under the same link, `announcements.files_changed_at`). Each change is
+    said once, as `_record_delivery` moves the delivery's `sent_at` to the mail that said it. An
+    edit of punctuation, spacing or letter case alone (a dash fixed in the title) is not said: the
     subscriber could not tell what changed."""
+    live = (Delivery.subscriber_id == subscriber_id, Announcement.deleted_at.is_(None))
     rows = session.execute(
         select(Delivery.story_key, AnnouncementVersion.title, AnnouncementVersion.body_text, Announcement.title,
                Announcement.body_text)
         .join(Announcement, Announcement.story_key == Delivery.story_key)
         .join(AnnouncementVersion, AnnouncementVersion.announcement_id == Announcement.id)
-        .where(Delivery.subscriber_id == subscriber_id, Announcement.deleted_at.is_(None),
-               AnnouncementVersion.replaced_at > Delivery.sent_at)
+        .where(*live, AnnouncementVersion.replaced_at > Delivery.sent_at)
     )  # fmt: skip
-    return sorted({key for key, *texts in rows if _words(texts[0], texts[1]) != _words(texts[2], texts[3])})
+    text = {key for key, *texts in rows if _words(texts[0], texts[1]) != _words(texts[2], texts[3])}
+    files = set(
+        session.scalars(
+            select(Delivery.story_key)
+            .join(Announcement, Announcement.story_key == Delivery.story_key)
+            .where(*live, Announcement.files_changed_at > Delivery.sent_at)
+        )
+    )
+    return {
+        key: tuple(change for change, keys in ((TEXT_CHANGED, text), (FILES_CHANGED, files)) if key in keys)
+        for key in sorted(text | files)
+    }
 
 
 def _words(title: str | None, body: str | None) -> tuple[list[str], list[str]]:
@@ -176,6 +198,7 @@ class DigestBuilder:
         if edited:
             entries = select_entries(session, FeedFilters(limit=MAX_STORIES), [Announcement.story_key.in_(edited)])
             digest.edited = self.stories(session, entries)
+            digest.changes = {story.key: edited[story.key] for story in digest.edited}
         return digest
 
     def preview(self, session: Session, now: datetime, limit: int = 20) -> Digest:

@@ -605,3 +605,38 @@ def test_a_story_edited_after_it_was_mailed_is_said_once(database: str, smtp_ser
     assert send_digests(database, mail_settings, now=NOW + timedelta(days=4), echo=quiet).empty == 1, (
         "punctuation and letter case alone: the subscriber could not tell what changed"
     )
+
+
+def test_a_story_whose_files_changed_after_it_was_mailed_is_said_once_with_what_changed(
+    database: str, smtp_server: SmtpServer, mail_settings
+) -> None:
+    """A regulation replaced under the same link, the page's text the same (the crawl sets
+    `files_changed_at`): the subscriber who downloaded the first file hears that the story's files
+    changed, once; the „Zmieniono:” line says whether the text, the files or both did."""
+    with session_scope(database, write=True) as session:
+        key = add_story(session, source_id="mcps", title="Konkurs „Mazowiecka Marka Ekonomii Społecznej” – regulamin",
+                        attachments=1)  # fmt: skip
+    subscribers(database, ola=DigestSettings())
+    assert send_digests(database, mail_settings, now=NOW, echo=quiet).sent == 1
+    assert "Zmieniono" not in smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+
+    def files_changed() -> None:
+        with session_scope(database, write=True) as session:
+            row = session.scalars(select(Announcement).where(Announcement.story_key == key)).one()
+            row.files_changed_at = datetime.now(UTC)
+
+    files_changed()
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=1), echo=quiet).sent == 1
+    mail = smtp_server.handler.parsed()[-1]
+    assert mail["Subject"] == "ropsfeed: 1 zmienione ogłoszenie (7–8 grudnia 2026)"
+    text = mail.get_body(("plain",)).get_content()
+    assert "== Zmienione od ostatniego przeglądu ==" in text and "  Zmieniono: załączniki" in text.splitlines()
+    assert ">Zmieniono: załączniki</p>" in mail.get_body(("html",)).get_content()
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=2), echo=quiet).empty == 1, "said once"
+
+    edit(database, key, body_text="Termin składania wniosków przedłużono do 22 grudnia 2026 r.")
+    files_changed()
+    assert send_digests(database, mail_settings, now=NOW + timedelta(days=3), echo=quiet).sent == 1
+    text = smtp_server.handler.parsed()[-1].get_body(("plain",)).get_content()
+    assert "  Zmieniono: treść i załączniki" in text.splitlines()
+    assert deliveries(database) == 1
