@@ -34,9 +34,18 @@ import numpy as np
 
 from aggregator.dates import find_dates
 from aggregator.dedup.model import Doc
-from aggregator.dedup.normalise import body_tokens, content_lines, fingerprint_of_tokens, tokens
+from aggregator.dedup.normalise import body_of_lines, content_lines, fingerprint_of_tokens, lines_and_content
 
-__all__ = ["LEAD_SHINGLES", "SHINGLE", "DateFeatures", "Features", "date_features", "features"]
+__all__ = [
+    "LEAD_SHINGLES",
+    "SHINGLE",
+    "DateFeatures",
+    "Features",
+    "date_features",
+    "date_features_of_content",
+    "features",
+    "features_and_content",
+]
 
 SHINGLE = 3
 LEAD_SHINGLES = 12
@@ -154,14 +163,22 @@ def _as_date(value: date | datetime | None) -> date | None:
 
 def features(doc: Doc) -> Features:
     """Compute the comparison features of ``doc`` (everything but the lazy date features)."""
-    title_words = tuple(tokens(doc.title or ""))
-    body_words = tuple(body_tokens(doc.text or "", title_words))
+    return features_and_content(doc)[0]
+
+
+def features_and_content(doc: Doc) -> tuple[Features, str, str]:
+    """`features` of ``doc``, and the `content_lines` of its title and text, which the date features
+    read (`date_features_of_content`): finding the words of a text finds its boilerplate lines too."""
+    title_lines, title_content = lines_and_content(doc.title or "")
+    text_lines, text_content = lines_and_content(doc.text or "")
+    title_words = tuple(w for line in title_lines for w in line)
+    body_words = tuple(body_of_lines(text_lines, title_words))
     # Only arrays and small sets are kept: the index holds the features of many announcements.
     stems, years, editions = _title_features(title_words)
     tagged = _tagged_hashes(body_words)
     hashes = tagged & _LOW32
     ordered = _shingles(hashes)
-    return Features(
+    feats = Features(
         shingles=np.unique(ordered),
         sketch=np.unique(_shingles(hashes[tagged < _NUMBER])),  # the words only, numbers left out
         lead=np.unique(ordered[:LEAD_SHINGLES]),
@@ -173,6 +190,7 @@ def features(doc: Doc) -> Features:
         title=doc.title or "",
         published=_as_date(doc.published),
     )
+    return feats, title_content, text_content
 
 
 def _is_law_citation(text: str, start: int) -> bool:
@@ -193,12 +211,17 @@ def date_features(title: str, text: str, published: date | None) -> DateFeatures
     2020 r.") – every call for NGOs cites the same acts, which would make unrelated news "agree".
     (The publication dates are set aside later, per pair: see ``judge._date_relation``.)
     """
+    return date_features_of_content(content_lines(title), content_lines(text), published)
+
+
+def date_features_of_content(title: str, text: str, published: date | None) -> DateFeatures:
+    """`date_features` of the `content_lines` of a title and a text (`features_and_content` gives them)."""
     reference = published or _FLOATING_REFERENCE
     days: set[tuple[int, int, int]] = set()
     # Title and text are read one by one, as annotate reads them (aggregator.dates keeps the scan of
     # the texts it just read, so the crawl's worker scans each once): a date never runs from the title
     # into the text.
-    parts = [part for part in (content_lines(title), content_lines(text)) if part]
+    parts = [part for part in (title, text) if part]
     for part in parts:
         for span in find_dates(part, reference):
             if span.granularity not in ("day", "minute") or _is_law_citation(part, span.char_start):

@@ -49,7 +49,7 @@ import numpy as np
 
 from aggregator.dedup.ahead import FeaturesAhead, story_doc
 from aggregator.dedup.bands import BandTables, permutations
-from aggregator.dedup.features import Features, features
+from aggregator.dedup.features import Features, date_features_of_content, features, features_and_content
 from aggregator.dedup.judge import decide
 from aggregator.dedup.model import Doc, Judgement
 
@@ -108,9 +108,10 @@ def _signature_of(feats: Features, num_perm: int, seed: int) -> np.ndarray:
 def _compute(doc: Doc, num_perm: int, seed: int, dates: bool = False) -> tuple[Features, np.ndarray]:
     """Worker-process half of :meth:`StoryIndex.add_many`: features (text left out) and signature;
     with ``dates`` also the date features, which a judged pair needs and which cost the most."""
-    feats = features(doc)
-    if dates:
-        _ = feats.dates  # computed now, in the worker, and kept with the features
+    feats, title_content, text_content = features_and_content(doc)
+    if dates:  # computed now, in the worker, and kept with the features (`Features.dates` would
+        # find the content lines of the title and text again)
+        feats._dates = date_features_of_content(title_content, text_content, feats.published)
     feats.text = ""
     return feats, _signature_of(feats, num_perm, seed)
 

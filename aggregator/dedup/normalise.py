@@ -31,9 +31,19 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, compress
 
-__all__ = ["body_tokens", "content_lines", "fingerprint", "fingerprint_of_tokens", "fold", "normalise_text", "tokens"]
+__all__ = [
+    "body_of_lines",
+    "body_tokens",
+    "content_lines",
+    "fingerprint",
+    "fingerprint_of_tokens",
+    "fold",
+    "lines_and_content",
+    "normalise_text",
+    "tokens",
+]
 
 # Line patterns, tested on the folded (lower-case, diacritic-free) stripped line.
 _BOILERPLATE_LINES = re.compile(
@@ -67,6 +77,8 @@ _POINTERS = re.compile(
 # a substring test is much cheaper than running _POINTERS over the whole text.
 _POINTER_WORDS = ("wiecej", "czytaj", "pelna", "[...]")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
+# The line breaks of `str.splitlines` other than "\n" ("\r\n" included).
+_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 _MONTHS = {
     **dict.fromkeys(("stycznia", "styczen"), "1"),
@@ -152,12 +164,45 @@ def _drop_boilerplate_lines(folded: str) -> str:
 
 def content_lines(text: str) -> str:
     """``text`` as printed (diacritics and all) without its boilerplate lines (date lines included)."""
+    return _content_and_folded(text)[0]
+
+
+def _content_lines_one_by_one(text: str) -> str:
+    """`content_lines`, each line folded on its own (the rule; `_content_and_folded` folds the text once)."""
     return "\n".join(line for line in text.splitlines() if not _BOILERPLATE_LINES.match(" ".join(fold(line).split())))
+
+
+def _content_and_folded(text: str) -> tuple[str, str]:
+    """`content_lines` of ``text``, and its folded text without the boilerplate lines (`_lines`' start).
+
+    Both keep the same lines, tested on their folded form, so the text is folded once, whole, and
+    its lines are paired with the folded lines. That pairing is exact when ``"\n"`` is the text's
+    only line break and folding made or removed none: `fold` is the same line by line and whole
+    (NFKC cannot compose or reorder across a newline, the rest works character by character).
+    Otherwise (a ``"\r"``, a line folded to nothing at the end) each line is folded on its own."""
+    folded = fold(text)
+    lines = folded.splitlines()
+    keep = [not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+    originals = text.splitlines()
+    if (
+        len(originals) != len(lines)
+        or folded.count("\n") != text.count("\n")
+        or _OTHER_LINE_BREAKS.search(text) is not None
+        or _OTHER_LINE_BREAKS.search(folded) is not None
+    ):
+        return _content_lines_one_by_one(text), "\n".join(compress(lines, keep))
+    if all(keep) and not text.endswith("\n"):  # nothing to drop: both are their whole text
+        return text, folded
+    return "\n".join(compress(originals, keep)), "\n".join(compress(lines, keep))
 
 
 def _lines(text: str) -> list[list[str]]:
     """Canonical tokens of ``text``, line by line (boilerplate lines and pointers removed)."""
-    folded = _drop_boilerplate_lines(fold(text))
+    return _lines_of_folded(_drop_boilerplate_lines(fold(text)))
+
+
+def _lines_of_folded(folded: str) -> list[list[str]]:
+    """`_lines` of a text already folded and without its boilerplate lines."""
     if any(word in folded for word in _POINTER_WORDS):
         folded = _POINTERS.sub(" ", folded)
     if len(_CHUNK_TOKENS) >= _CHUNK_CACHE:
@@ -209,7 +254,11 @@ def body_tokens(text: str, title: Sequence[str]) -> list[str]:
     twice. Only a line that *is* the title counts: a first sentence that merely contains the title
     words ("… odbyło się trzecie posiedzenie Regionalnej Grupy Interesariuszy projektu …") stays.
     """
-    lines = _lines(text)
+    return body_of_lines(_lines(text), title)
+
+
+def body_of_lines(lines: list[list[str]], title: Sequence[str]) -> list[str]:
+    """`body_tokens` of a text's `_lines`."""
     wanted = list(title)
     if wanted:
         for i, line in enumerate(lines[:_TITLE_SEARCH_LINES]):
@@ -217,6 +266,14 @@ def body_tokens(text: str, title: Sequence[str]) -> list[str]:
                 lines = lines[i + 1 :]
                 break
     return [w for line in lines for w in line]
+
+
+def lines_and_content(text: str) -> tuple[list[list[str]], str]:
+    """`_lines` and `content_lines` of ``text`` at once (the story features want both, see
+    `aggregator.dedup.features.features_and_content`): the text is folded and its lines tested for
+    boilerplate once. `body_of_lines` makes `body_tokens` of these lines."""
+    content, kept = _content_and_folded(text)
+    return _lines_of_folded(kept), content
 
 
 def fingerprint(doc: object) -> str:

@@ -196,6 +196,22 @@ def test_line_tokens_are_those_of_the_whole_lines(text: str) -> None:
     assert normalise._lines(text) == [line for line in lines if line]
 
 
+_CONTENT_PIECES = ["Menu", "Zamknij", "Dodano: 12.03.2024", "Źródło: ROPS", "oprac. AB", "Nabór", "1 marca 2024",
+                   "ŹRÓDŁO:", "ﬁ", "İ", "x²", "\u0301", "\u0328", " ", "\t", "\xa0", "\n", "\n", "\n\n", "\r", "\r\n",
+                   "\x85", "\x0c", "\u2028", "\u2029"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_CONTENT_PIECES), max_size=20).map("".join))
+def test_content_lines_fold_the_text_once_as_each_line_alone(text: str) -> None:
+    """content_lines (and lines_and_content, which gives the story features both at once) fold the
+    whole text and pair its lines with the folded lines: they must keep the lines each line's own
+    fold keeps (the rule), and lines_and_content must give _lines' tokens."""
+    one_by_one = normalise._content_lines_one_by_one(text)
+    assert normalise.content_lines(text) == one_by_one
+    assert normalise.lines_and_content(text) == (normalise._lines(text), one_by_one)
+
+
 _YEAR_PIECES = ["1950", "2049", "2050", "1949", "2024", "12024", "20245", "٣", "195٣", "Dz. U.", "dz.u.", "DZ. U. z",
                 " ", "\n", "\xa0", ";", ")", "z.", "Z.", "x", " r. poz. 374", "ustawy"]  # fmt: skip
 
