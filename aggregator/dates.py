@@ -43,7 +43,7 @@ from itertools import compress
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["DateSpan", "find_dates", "parse_date", "span_to_json", "to_utc"]
+__all__ = ["DateSpan", "find_dates", "four_digit_runs", "parse_date", "span_to_json", "to_utc"]
 
 GRANULARITIES = ("minute", "day", "month", "quarter", "half-year", "year")
 KINDS = ("point", "range", "from", "until")
@@ -712,7 +712,17 @@ _WORDS_BACK = 2  # "do końca marca", "w roku 2020", "dwa dni temu": never more 
 
 
 def _anchors(text: str) -> list[int]:
-    """Sorted start positions of digit runs and keywords.
+    """Sorted start positions of digit runs and keywords (`_anchors_and_runs`)."""
+    return _anchors_and_runs(text)[0]
+
+
+def _anchors_and_runs(text: str) -> tuple[list[int], frozenset[str]]:
+    """Sorted start positions of digit runs and keywords, and the text's runs of exactly four digits.
+
+    The runs of four digits (each maximal: no digit before or after it) are what the story features
+    take years from (`four_digit_runs`); a chunk holding one holds an anchor, so they are found in
+    the few chunks looked at here (each chunk's memoised), where a search of the text would visit
+    every character again.
 
     Neither a digit run nor a keyword holds whitespace, so they are found chunk by chunk (the text
     cut at whitespace by `str.split`, in C), each chunk's anchors memoised (`_CHUNK_ANCHORS`): the
@@ -723,18 +733,21 @@ def _anchors(text: str) -> list[int]:
     chunk itself."""
     if len(_CHUNK_ANCHORS) >= _CHUNK_CACHE:
         _CHUNK_ANCHORS.clear()
+        _CHUNK_RUNS.clear()
     chunks = text.split()
     anchors_of = list(map(_CHUNK_ANCHORS.__getitem__, chunks))
-    if None in anchors_of:
-        return _anchors_in(text)  # lower() changes the length of this text (see _anchors_in)
+    if None in anchors_of:  # lower() changes the length of this text (see _anchors_in)
+        return _anchors_in(text), frozenset(run for run in _DIGITS_RE.findall(text) if len(run) == 4)
     found: list[int] = []
+    runs: set[str] = set()
     find = text.find
     end = 0
     for chunk, anchors in compress(zip(chunks, anchors_of, strict=True), anchors_of):
         start = find(chunk, end)
         end = start + len(chunk)
         found += [start + anchor for anchor in anchors]  # type: ignore[union-attr]
-    return found
+        runs.update(_CHUNK_RUNS[chunk])
+    return found, frozenset(runs)
 
 
 def _anchors_in(text: str) -> list[int]:
@@ -760,7 +773,16 @@ class _ChunkAnchors(dict[str, tuple[int, ...] | None]):
         return anchors
 
 
+class _ChunkRuns(dict[str, tuple[str, ...]]):
+    """chunk → its runs of exactly four digits."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        runs = self[chunk] = tuple(run for run in _DIGITS_RE.findall(chunk) if len(run) == 4)
+        return runs
+
+
 _CHUNK_ANCHORS = _ChunkAnchors()
+_CHUNK_RUNS = _ChunkRuns()
 _CHUNK_CACHE = 100_000
 
 
@@ -789,24 +811,34 @@ def _candidates(text: str, anchor: int, floor: int) -> list[int]:
 
 def _scan(text: str) -> list[_Atom]:
     """Left-to-right scan over the positions next to anchors; non-overlapping atoms in order."""
+    return _scan_with_runs(text)[0]
+
+
+def _scan_with_runs(text: str) -> tuple[list[_Atom], frozenset[str]]:
+    """`_scan`, and the runs of four digits of the text (`_anchors_and_runs`).
+
+    Neighbouring anchors share candidates ("14 101 587,54 zł", "nr 685/242/17": the words before
+    one anchor are before the next too). What is found at a position depends on the text alone,
+    so a position where nothing was found is not tried again."""
     atoms: list[_Atom] = []
     pos = 0
-    for anchor in _anchors(text):
+    failed: set[int] = set()
+    anchors, runs = _anchors_and_runs(text)
+    for anchor in anchors:
         if anchor < pos:
             continue
         for start in _candidates(text, anchor, pos):
-            if start < pos:
+            if start < pos or start in failed:
                 continue
             pattern = _pattern_at(text, start)
             m = pattern.match(text, start) if pattern is not None else None
-            if m is None:
-                continue
-            built = _BUILDERS[m.lastgroup](m, text)  # type: ignore[index]
+            built = _BUILDERS[m.lastgroup](m, text) if m is not None else None  # type: ignore[index]
             if built:
                 atoms.extend(built)
-                pos = max(m.end(), built[-1].e)
+                pos = max(m.end(), built[-1].e)  # type: ignore[union-attr]
                 break
-    return atoms
+            failed.add(start)
+    return atoms, runs
 
 
 # --------------------------------------------------------------------------------------------
@@ -1095,18 +1127,28 @@ def _found(text: str, ref: date) -> tuple[DateSpan, ...]:
     """`find_dates` of a text against a day, for the few texts just read: annotate and the story
     step's date features read an announcement's title and body with the same day when the page
     gives its date (the spans are frozen, so both may have them)."""
-    # copies: _combine fills in the years an atom left open, and the scan is shared
-    atoms = _drop_bridged_relatives(text, [copy(atom) for atom in _scanned(text)])
+    # copies of the atoms without a year: _combine fills in the years an atom left open (and
+    # `_bounds` the day of relative words, which have no year), and the scan is shared
+    atoms = _drop_bridged_relatives(text, [atom if atom.has_year else copy(atom) for atom in _scanned(text)[0]])
     return tuple(_combine(text, atoms, ref))
 
 
 @functools.lru_cache(maxsize=8)
-def _scanned(text: str) -> tuple[_Atom, ...]:
-    """`_scan` of a text, for the few texts just scanned: an announcement's title and body are
-    read for its dates twice, against two references (annotate, and the story step's date
-    features), and the scan is nearly all of the cost while it does not depend on the reference.
-    (Kept small: it serves one announcement's calls, not a repeat of the same text later.)"""
-    return tuple(_scan(text))
+def _scanned(text: str) -> tuple[tuple[_Atom, ...], frozenset[str]]:
+    """`_scan` of a text (with its runs of four digits), for the few texts just scanned: an
+    announcement's title and body are read for its dates twice, against two references (annotate,
+    and the story step's date features), and the scan is nearly all of the cost while it does not
+    depend on the reference. (Kept small: it serves one announcement's calls, not a repeat of the
+    same text later.)"""
+    atoms, runs = _scan_with_runs(text)
+    return tuple(atoms), runs
+
+
+def four_digit_runs(text: str) -> frozenset[str]:
+    """The runs of exactly four decimal digits in ``text`` (none next to another digit), which its
+    scan for dates finds along the way: the story features' years (`aggregator.dedup.features`)
+    are among them, and they read the texts whose dates they just read."""
+    return _scanned(text)[1] if text else frozenset()
 
 
 def parse_date(text: str, reference: date | None = None) -> DateSpan | None:

@@ -32,7 +32,7 @@ from itertools import chain
 
 import numpy as np
 
-from aggregator.dates import find_dates
+from aggregator.dates import find_dates, four_digit_runs
 from aggregator.dedup.model import Doc
 from aggregator.dedup.normalise import body_of_lines, content_lines, fingerprint_of_tokens, lines_and_content
 
@@ -57,6 +57,8 @@ _STOP = frozenset(
 )
 _ROMAN = re.compile(r"^(?=[ivxlc]{2,6}$)c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})$")
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+# `_YEAR` is a run of four digits (none next to it) that this matches whole
+_YEAR_RUN = re.compile(r"19[5-9]\d|20[0-4]\d")
 _CITATION = re.compile(r"dz\.\s*u\.[^;)\n]{0,60}", re.IGNORECASE)
 _LAW_CONTEXT = re.compile(r"(?:ustaw\w*|rozporz\w*|dz\.\s*u\.?|kodeks\w*)[^.;\n]{0,45}$", re.IGNORECASE)
 # find_dates resolves year-less dates against this reference when the page date is unknown;
@@ -243,7 +245,11 @@ def date_features_of_content(title: str, text: str, published: date | None) -> D
             floating = published is None and abs(start_year - _FLOATING_REFERENCE.year) <= 5
             values = [span.start] if span.end is None else [span.start, span.end]
             days.update(_day_key(v, floating) for v in values)
-    return DateFeatures(frozenset(days), frozenset(_years("\n".join(parts))))
+    if any("z." in part or "Z." in part for part in parts):  # maybe a law citation: see _years
+        years = _years("\n".join(parts))
+    else:  # the same years, from the runs of four digits the scan of each part just found
+        years = {int(run) for part in parts for run in four_digit_runs(part) if _YEAR_RUN.fullmatch(run)}
+    return DateFeatures(frozenset(days), frozenset(years))
 
 
 class _ChunkYears(dict[str, tuple[int, ...]]):
