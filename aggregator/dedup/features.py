@@ -61,6 +61,9 @@ _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
 _YEAR_RUN = re.compile(r"19[5-9]\d|20[0-4]\d")
 _CITATION = re.compile(r"dz\.\s*u\.[^;)\n]{0,60}", re.IGNORECASE)
 _LAW_CONTEXT = re.compile(r"(?:ustaw\w*|rozporz\w*|dz\.\s*u\.?|kodeks\w*)[^.;\n]{0,45}$", re.IGNORECASE)
+# What every `_LAW_CONTEXT` match holds, case-folded ("ſ" → "s", "K" → "k": the case-blind match
+# takes those for "s" and "k" too)
+_LAW_WORDS = ("ustaw", "rozporz", "dz", "kodeks")
 # find_dates resolves year-less dates against this reference when the page date is unknown;
 # anything it returns near this year is a floating (month, day).
 _FLOATING_REFERENCE = date(1900, 7, 1)
@@ -209,7 +212,14 @@ def features_and_content(doc: Doc) -> tuple[Features, str, str]:
 
 
 def _is_law_citation(text: str, start: int) -> bool:
-    return bool(_LAW_CONTEXT.search(text, max(0, start - 60), start))
+    """`_LAW_CONTEXT` in the 60 characters before ``start``. Its match holds one of its words, so
+    the pattern is only tried (at each of those characters) when the window, case-folded as the
+    pattern's case-blind letters are, holds one: most windows hold none."""
+    lo = max(0, start - 60)
+    window = text[lo:start].casefold()
+    if not any(word in window for word in _LAW_WORDS):
+        return False
+    return bool(_LAW_CONTEXT.search(text, lo, start))
 
 
 def _day_key(value: date | datetime, floating: bool) -> tuple[int, int, int]:

@@ -225,6 +225,20 @@ def test_date_feature_years_are_those_of_the_whole_text(text: str) -> None:
     assert features_module._years(text) == expected
 
 
+_LAW_PIECES = ["ustawy", "USTAWY", "uſtawy", "rozporządzenia", "ROZPORZ", "Dz. U.", "dz.u", "DZ.  U", "kodeksu",
+               "KODEKS", "Kodeks", "z", "dnia", "2020 r.", "poz.", " ", "\n", "\xa0", ".", ";", "x", "ą"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LAW_PIECES), max_size=25).map("".join))
+def test_law_citation_check_is_the_pattern_before_each_position(text: str) -> None:
+    """_is_law_citation tries the pattern only on windows holding one of its words: it must say what
+    the pattern says before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        expected = bool(features_module._LAW_CONTEXT.search(text, max(0, start - 60), start))
+        assert features_module._is_law_citation(text, start) == expected, (text, start)
+
+
 def test_fingerprint_is_exact_duplicate_key() -> None:
     a = Doc("https://a.pl/1", "Rusza konkurs", _ORIGINAL, date(2018, 2, 1))
     b = Doc("https://b.pl/2", "RUSZA KONKURS", _RETYPED, None)
