@@ -368,6 +368,8 @@ _FRAME_BEFORE = re.compile(
     r"(?:\s+dnia|\s+dn\.)?\s*$",
     re.IGNORECASE,
 )
+# How every `_FRAME_BEFORE` match ends, once the whitespace after it is cut
+_FRAME_END = re.compile(r"(?:od|do|dzy|dnia|dn\.)\Z", re.IGNORECASE)
 _RANGE_OPENER_BEFORE = re.compile(
     r"(?:\bod|\bw\s+dniach|\bw\s+okresie|\bw\s+terminie|\btermin\w*\s*:?)(?:\s+dnia|\s+dn\.)?\s*$", re.IGNORECASE
 )
@@ -745,8 +747,13 @@ def _anchors_and_runs(text: str) -> tuple[list[int], frozenset[str]]:
     for chunk, anchors in compress(zip(chunks, anchors_of, strict=True), anchors_of):
         start = find(chunk, end)
         end = start + len(chunk)
-        found += [start + anchor for anchor in anchors]  # type: ignore[union-attr]
-        runs.update(_CHUNK_RUNS[chunk])
+        if len(anchors) == 1:  # type: ignore[arg-type]
+            found.append(start + anchors[0])  # type: ignore[index]
+        else:
+            found += [start + anchor for anchor in anchors]  # type: ignore[union-attr]
+        chunk_runs = _CHUNK_RUNS[chunk]
+        if chunk_runs:
+            runs.update(chunk_runs)
     return found, frozenset(runs)
 
 
@@ -799,12 +806,16 @@ def _candidates(text: str, anchor: int, floor: int) -> list[int]:
     end = anchor
     for piece in pieces[: -_WORDS_BACK - 2 : -1]:  # the anchor's own word, then the words before it
         start = end - len(piece)
-        skip = 0
-        while skip < len(piece) and not piece[skip].isalnum():
-            skip += 1
-        if skip < len(piece):
-            starts.append(start + skip)
         end = start - 1  # before the separator
+        if not piece:
+            continue
+        if piece[0].isalnum():  # most words start with their first letter or digit
+            starts.append(start)
+            continue
+        for skip, char in enumerate(piece):
+            if char.isalnum():
+                starts.append(start + skip)
+                break
     starts.reverse()
     return starts
 
@@ -924,8 +935,15 @@ def _bounds(a: _Atom, ref: date) -> tuple[date | datetime, date | datetime | Non
 
 
 def _frame_before(text: str, start: int) -> tuple[str | None, int]:
-    """'od (dnia)', 'do (dnia)' or 'pomiędzy' right before ``start``, and where it begins."""
-    m = _FRAME_BEFORE.search(text, max(0, start - 24), start)
+    """'od (dnia)', 'do (dnia)' or 'pomiędzy' right before ``start``, and where it begins.
+
+    The pattern is tried (at each of the 24 characters before ``start``) only when the text before
+    ends as it must (`_FRAME_END`, on its last characters): before most dates it does not."""
+    lo = max(0, start - 24)
+    before = text[lo:start].rstrip()
+    if _FRAME_END.search(before, max(0, len(before) - 4)) is None:
+        return None, start
+    m = _FRAME_BEFORE.search(text, lo, start)
     if m is None:
         return None, start
     return m.lastgroup, m.start()

@@ -78,7 +78,7 @@ _POINTERS = re.compile(
 _POINTER_WORDS = ("wiecej", "czytaj", "pelna", "[...]")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 # The line breaks of `str.splitlines` other than "\n" ("\r\n" included).
-_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 _MONTHS = {
     **dict.fromkeys(("stycznia", "styczen"), "1"),
@@ -182,13 +182,13 @@ def _content_and_folded(text: str) -> tuple[str, str]:
     Otherwise (a ``"\r"``, a line folded to nothing at the end) each line is folded on its own."""
     folded = fold(text)
     lines = folded.splitlines()
-    keep = [not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+    # an empty line (between paragraphs) is kept: the pattern matches no empty line
+    keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
     originals = text.splitlines()
     if (
         len(originals) != len(lines)
         or folded.count("\n") != text.count("\n")
-        or _OTHER_LINE_BREAKS.search(text) is not None
-        or _OTHER_LINE_BREAKS.search(folded) is not None
+        or any(char in text or char in folded for char in _OTHER_LINE_BREAKS)
     ):
         return _content_lines_one_by_one(text), "\n".join(compress(lines, keep))
     if all(keep) and not text.endswith("\n"):  # nothing to drop: both are their whole text

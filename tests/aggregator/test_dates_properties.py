@@ -270,3 +270,17 @@ def _find_dates_from_copies(text: str, day: date) -> list[dates.DateSpan]:
     """`find_dates` from a fresh scan whose atoms are all copies (the rule before atoms were shared)."""
     atoms = dates._drop_bridged_relatives(text, [copy(atom) for atom in dates._scan(text)])
     return dates._combine(text, atoms, day)
+
+
+_FRAME_PIECES = ["od", "OD", "Od", "do", "DO", "pomiędzy", "POMIĘDZY", "między", "począwszy", "najpóźniej", "dnia",
+                 "DNİA", "dnıa", "dn.", "dzy", " ", "  ", "\n", "\t", "\xa0", "x", "1", "."]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_FRAME_PIECES), max_size=14).map("".join))
+def test_frame_before_is_the_pattern_before_each_position(text: str) -> None:
+    """`_frame_before` tries its pattern only where the text before ends as a frame must: it must
+    give what the pattern gives before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        m = dates._FRAME_BEFORE.search(text, max(0, start - 24), start)
+        assert dates._frame_before(text, start) == ((m.lastgroup, m.start()) if m else (None, start)), (text, start)

@@ -212,6 +212,13 @@ def test_content_lines_fold_the_text_once_as_each_line_alone(text: str) -> None:
     assert normalise.lines_and_content(text) == (normalise._lines(text), one_by_one)
 
 
+def test_other_line_breaks_are_those_of_splitlines() -> None:
+    """content_lines pairs the text's lines with the folded lines only when "\n" is the only line
+    break in both: the other breaks it looks for must be every other character splitlines breaks at."""
+    breaks = {chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) > 1}
+    assert breaks == {"\n", *normalise._OTHER_LINE_BREAKS}
+
+
 _YEAR_PIECES = ["1950", "2049", "2050", "1949", "2024", "12024", "20245", "٣", "195٣", "Dz. U.", "dz.u.", "DZ. U. z",
                 " ", "\n", "\xa0", ";", ")", "z.", "Z.", "x", " r. poz. 374", "ustawy"]  # fmt: skip
 
