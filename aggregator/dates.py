@@ -358,6 +358,8 @@ _STREET_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _CITATION_BEFORE = re.compile(r"(?:Dz\.\s?U(?:rz)?\.|M\.\s?P\.|Monitor\w*\s+Polsk\w*)[^()\n]{0,25}$", re.IGNORECASE)
+# Held by every `_CITATION_BEFORE` match, case-folded ("mon": its "i" may be a case-blind "İ")
+_CITATION_WORDS = ("dz.", "m.", "mon")
 _CITATION_AFTER = re.compile(r"\s*,?\s*(?:poz\.|nr\b)", re.IGNORECASE)
 _NUMBER_BEFORE = re.compile(r"(?:\bnr|\bnumer\w*)\.?\s*$", re.IGNORECASE)
 _DAY_TRIGGER_BEFORE = re.compile(
@@ -622,12 +624,22 @@ def _build_ym(m: re.Match[str], text: str) -> list[_Atom] | None:
     return [_Atom(m.start(), m.end(), "month", month=month, month_last=month, year=int(m.group("ym_y")))]
 
 
+def _cited_before(text: str, start: int) -> bool:
+    """`_CITATION_BEFORE` in the `_WINDOW` characters before ``start``, tried only when the window,
+    case-folded, holds what each of its matches holds (`_CITATION_WORDS`): most hold none."""
+    lo = max(0, start - _WINDOW)
+    window = text[lo:start].casefold()
+    if not any(word in window for word in _CITATION_WORDS):
+        return False
+    return _CITATION_BEFORE.search(text, lo, start) is not None
+
+
 def _build_yr(m: re.Match[str], text: str) -> list[_Atom] | None:
     prefix = (m.group("yr_p") or "").lower()
     if not (m.group("yr_s") or m.group("yr_in") or prefix in ("lata", "latach", "perspektywie")):
         return None  # a bare number such as "RPO 2021-2027" or "2021/BZP" is a name, not a date
     year_start = m.start("yr_in") if m.group("yr_in") else m.start("yr_1")
-    if _CITATION_BEFORE.search(text, max(0, year_start - _WINDOW), year_start):
+    if _cited_before(text, year_start):
         return None  # "Dz. U. z 2020 r. poz. 374"
     if _CITATION_AFTER.match(text, m.end()):
         return None
@@ -857,19 +869,24 @@ def _scan_with_runs(text: str) -> tuple[list[_Atom], frozenset[str]]:
 # --------------------------------------------------------------------------------------------
 
 
+def _opens_range(text: str, a: _Atom) -> bool:
+    """Whether ``a`` opens a range ('od …', 'w dniach …'): asked by `_link` only for the gaps that
+    need it, as it searches the window before ``a``."""
+    return a.kind == "from" or _RANGE_OPENER_BEFORE.search(text[max(0, a.s - _WINDOW) : a.s]) is not None
+
+
 def _link(text: str, a: _Atom, b: _Atom) -> str | None:
     """How two neighbouring atoms relate: 'range', 'list' (shared month/year) or None."""
     gap = text[a.e : b.s]
     if len(gap) > 20:
         return None
-    before = text[max(0, a.s - _WINDOW) : a.s]
     if _DASH_GAP.fullmatch(gap):
         return "range"
-    opened = a.kind == "from" or _RANGE_OPENER_BEFORE.search(before) is not None
-    if _DO_GAP.fullmatch(gap) and opened:
+    do_gap = _DO_GAP.fullmatch(gap) is not None
+    # "od stycznia do marca 2024": the 'do' belongs to the second atom
+    until_after_blank = gap.strip() == "" and b.kind == "until" and b.gran != "year"
+    if (do_gap or until_after_blank) and _opens_range(text, a):
         return "range"
-    if gap.strip() == "" and b.kind == "until" and opened and b.gran != "year":
-        return "range"  # "od stycznia do marca 2024": the 'do' belongs to the second atom
     if _A_GAP.fullmatch(gap) and _frame_before(text, a.s)[0] == "between":
         return "range"
     if _LIST_GAP.fullmatch(gap):

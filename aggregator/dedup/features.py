@@ -68,6 +68,8 @@ _LAW_WORDS = ("ustaw", "rozporz", "dz", "kodeks")
 # anything it returns near this year is a floating (month, day).
 _FLOATING_REFERENCE = date(1900, 7, 1)
 _MULT = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D], dtype=np.uint64)
+_MULT_0, _MULT_1, _MULT_2 = _MULT
+_SHIFT_29 = np.uint64(29)
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,12 @@ def _shingles(h: np.ndarray) -> np.ndarray:
     if len(h) < SHINGLE:
         h = np.concatenate([h, np.zeros(SHINGLE - len(h), dtype=np.uint64)])
     n = len(h) - SHINGLE + 1
-    mixed = h[0:n] * _MULT[0] ^ h[1 : n + 1] * _MULT[1] ^ h[2 : n + 2] * _MULT[2]
-    mixed ^= mixed >> np.uint64(29)
-    return (mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    # in place where a new array is not needed; the cast to uint32 keeps the low 32 bits (the mask)
+    mixed = h[0:n] * _MULT_0
+    mixed ^= h[1 : n + 1] * _MULT_1
+    mixed ^= h[2 : n + 2] * _MULT_2
+    mixed ^= mixed >> _SHIFT_29
+    return mixed.astype(np.uint32)
 
 
 def _unique(values: np.ndarray) -> np.ndarray:

@@ -284,3 +284,17 @@ def test_frame_before_is_the_pattern_before_each_position(text: str) -> None:
     for start in range(len(text) + 1):
         m = dates._FRAME_BEFORE.search(text, max(0, start - 24), start)
         assert dates._frame_before(text, start) == ((m.lastgroup, m.start()) if m else (None, start)), (text, start)
+
+
+_CITATION_PIECES = ["Dz.", "DZ.", "dz.", "U.", "Urz.", "M.", "m.", "P.", "Monitor", "MONİTOR", "Monıtor", "Polski",
+                    " ", "  ", "\n", "(", ")", "z", "2020", "r.", "poz.", "x"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_CITATION_PIECES), max_size=14).map("".join))
+def test_citation_check_is_the_pattern_before_each_position(text: str) -> None:
+    """`_cited_before` tries its pattern only on windows holding what each match holds: it must say
+    what the pattern says before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        expected = dates._CITATION_BEFORE.search(text, max(0, start - dates._WINDOW), start) is not None
+        assert dates._cited_before(text, start) == expected, (text, start)
