@@ -173,27 +173,33 @@ def _content_lines_one_by_one(text: str) -> str:
 
 
 def _content_and_folded(text: str) -> tuple[str, str]:
-    """`content_lines` of ``text``, and its folded text without the boilerplate lines (`_lines`' start).
+    """`content_lines` of ``text``, and its folded text without the boilerplate lines (`_lines`' start)."""
+    folded = fold(text)
+    lines = folded.splitlines()
+    # an empty line (between paragraphs) is kept: the pattern matches no empty line
+    keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+    return _content(text, folded, lines, keep), "\n".join(compress(lines, keep))
+
+
+def _content(text: str, folded: str, lines: list[str], keep: list[bool]) -> str:
+    """`content_lines` of ``text`` from its folded text, the folded text's lines and which of them
+    are kept (not boilerplate).
 
     Both keep the same lines, tested on their folded form, so the text is folded once, whole, and
     its lines are paired with the folded lines. That pairing is exact when ``"\n"`` is the text's
     only line break and folding made or removed none: `fold` is the same line by line and whole
     (NFKC cannot compose or reorder across a newline, the rest works character by character).
     Otherwise (a ``"\r"``, a line folded to nothing at the end) each line is folded on its own."""
-    folded = fold(text)
-    lines = folded.splitlines()
-    # an empty line (between paragraphs) is kept: the pattern matches no empty line
-    keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
     originals = text.splitlines()
     if (
         len(originals) != len(lines)
         or folded.count("\n") != text.count("\n")
         or any(char in text or char in folded for char in _OTHER_LINE_BREAKS)
     ):
-        return _content_lines_one_by_one(text), "\n".join(compress(lines, keep))
-    if all(keep) and not text.endswith("\n"):  # nothing to drop: both are their whole text
-        return text, folded
-    return "\n".join(compress(originals, keep)), "\n".join(compress(lines, keep))
+        return _content_lines_one_by_one(text)
+    if all(keep) and not text.endswith("\n"):  # nothing to drop: the content is the whole text
+        return text
+    return "\n".join(compress(originals, keep))
 
 
 def _lines(text: str) -> list[list[str]]:
@@ -271,9 +277,28 @@ def body_of_lines(lines: list[list[str]], title: Sequence[str]) -> list[str]:
 def lines_and_content(text: str) -> tuple[list[list[str]], str]:
     """`_lines` and `content_lines` of ``text`` at once (the story features want both, see
     `aggregator.dedup.features.features_and_content`): the text is folded and its lines tested for
-    boilerplate once. `body_of_lines` makes `body_tokens` of these lines."""
-    content, kept = _content_and_folded(text)
-    return _lines_of_folded(kept), content
+    boilerplate once, and each line is cut into its chunks once, for that test and for its tokens
+    (when the text has no pointer to cut first). `body_of_lines` makes `body_tokens` of these lines."""
+    folded = fold(text)
+    lines = folded.splitlines()
+    if any(word in folded for word in _POINTER_WORDS):  # pointers are cut from the kept lines first
+        keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+        return _lines_of_folded("\n".join(compress(lines, keep))), _content(text, folded, lines, keep)
+    if len(_CHUNK_TOKENS) >= _CHUNK_CACHE:
+        _CHUNK_TOKENS.clear()
+    tokens_of = _CHUNK_TOKENS.__getitem__
+    keep: list[bool] = []
+    out: list[list[str]] = []
+    for line in lines:
+        chunks = line.split()
+        if chunks and _BOILERPLATE_LINES.match(" ".join(chunks)):
+            keep.append(False)
+            continue
+        keep.append(True)
+        words = list(chain.from_iterable(map(tokens_of, chunks)))
+        if words:
+            out.append(words)
+    return out, _content(text, folded, lines, keep)
 
 
 def fingerprint(doc: object) -> str:

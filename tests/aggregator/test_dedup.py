@@ -198,7 +198,8 @@ def test_line_tokens_are_those_of_the_whole_lines(text: str) -> None:
 
 _CONTENT_PIECES = ["Menu", "Zamknij", "Dodano: 12.03.2024", "Źródło: ROPS", "oprac. AB", "Nabór", "1 marca 2024",
                    "ŹRÓDŁO:", "ﬁ", "İ", "x²", "\u0301", "\u0328", " ", "\t", "\xa0", "\n", "\n", "\n\n", "\r", "\r\n",
-                   "\x85", "\x0c", "\u2028", "\u2029"]  # fmt: skip
+                   "\x85", "\x0c", "\u2028", "\u2029", "więcej informacji na stronie x.pl", "Czytaj dalej…", "2",
+                   "dwie"]  # fmt: skip
 
 
 @settings(max_examples=500, deadline=None)
