@@ -174,7 +174,8 @@ def _unique(values: np.ndarray) -> np.ndarray:
 def _title_features(words: tuple[str, ...]) -> tuple[frozenset[str], frozenset[int], frozenset[str]]:
     stems = frozenset(w[:_STEM] for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOP)
     years = frozenset(int(w) for w in words if len(w) == 4 and w.isdigit() and 1950 <= int(w) <= 2049)
-    editions = frozenset(w for w in words if _ROMAN.match(w))
+    # a Roman number is two to six of these letters: the pattern is tried on the words that may be one
+    editions = frozenset(w for w in words if len(w) <= 6 and w[:1] in "ivxlc" and _ROMAN.match(w))
     return stems, years, editions
 
 
@@ -194,7 +195,7 @@ def features_and_content(doc: Doc) -> tuple[Features, str, str]:
     read (`date_features_of_content`): finding the words of a text finds its boilerplate lines too."""
     title_lines, title_content = lines_and_content(doc.title or "")
     text_lines, text_content = lines_and_content(doc.text or "")
-    title_words = tuple(w for line in title_lines for w in line)
+    title_words = tuple(chain.from_iterable(title_lines))
     body_words = tuple(body_of_lines(text_lines, title_words))
     # Only arrays and small sets are kept: the index holds the features of many announcements.
     stems, years, editions = _title_features(title_words)

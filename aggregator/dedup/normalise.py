@@ -243,7 +243,7 @@ _CHUNK_CACHE = 100_000
 
 def tokens(text: str) -> list[str]:
     """The canonical word tokens of ``text`` (boilerplate removed), the unit of every comparison."""
-    return [w for line in _lines(text) for w in line]
+    return list(chain.from_iterable(_lines(text)))
 
 
 def normalise_text(text: str) -> str:
@@ -271,7 +271,7 @@ def body_of_lines(lines: list[list[str]], title: Sequence[str]) -> list[str]:
             if line == wanted:
                 lines = lines[i + 1 :]
                 break
-    return [w for line in lines for w in line]
+    return list(chain.from_iterable(lines))
 
 
 def lines_and_content(text: str) -> tuple[list[list[str]], str]:
