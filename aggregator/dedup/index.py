@@ -123,8 +123,9 @@ def _compute(doc: Doc, num_perm: int, seed: int, dates: bool = False) -> tuple[F
     """Worker-process half of :meth:`StoryIndex.add_many`: features (text left out) and signature;
     with ``dates`` also the date features, which a judged pair needs and which cost the most."""
     feats, title_content, text_content = features_and_content(doc)
-    if dates:  # computed now, in the worker, and kept with the features (`Features.dates` would
-        # find the content lines of the title and text again)
+    if dates:
+        # computed now, in the worker, and kept with the features; from the content lines found
+        # along with the words (`Features.dates` would find them again)
         feats._dates = date_features_of_content(title_content, text_content, feats.published)
     feats.text = ""
     return feats, _signature_of(feats, num_perm, seed)

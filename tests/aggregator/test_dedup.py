@@ -35,6 +35,7 @@ from typer.testing import CliRunner
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise, normalise_text, signature
 from aggregator.dedup import features as features_module
+from aggregator.dedup import index as index_module
 from aggregator.dedup.bands import BandTables
 from aggregator.dedup.features import features
 from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _minhash_values
@@ -245,6 +246,26 @@ def test_law_citation_check_is_the_pattern_before_each_position(text: str) -> No
     for start in range(len(text) + 1):
         expected = bool(features_module._LAW_CONTEXT.search(text, max(0, start - 60), start))
         assert features_module._is_law_citation(text, start) == expected, (text, start)
+
+
+_HASH_ARRAYS = st.lists(st.integers(0, 2**32 - 1) | st.sampled_from([0, 1, 2**32 - 1]), max_size=40).map(
+    lambda values: np.array(values, dtype=np.uint32)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HASH_ARRAYS, _HASH_ARRAYS)
+def test_shingle_sets_and_signatures_are_those_of_numpy_and_each_part(sketch: np.ndarray, lead: np.ndarray) -> None:
+    """The features sort and mask instead of np.unique, and both signatures are computed in one pass:
+    they must be np.unique's arrays and the values of each part on its own."""
+    for values in (sketch, lead):
+        found, expected = features_module._unique(values), np.unique(values)
+        assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
+    feats = features(Doc("", "", "", None))
+    feats.sketch, feats.lead = np.unique(sketch), np.unique(lead)
+    expected = np.concatenate([_minhash_values(feats.sketch, 64, 1), _minhash_values(feats.lead, 64, 1)])
+    found = index_module._signature_of(feats, 64, 1)
+    assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
 
 
 def test_fingerprint_is_exact_duplicate_key() -> None:
