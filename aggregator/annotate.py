@@ -23,6 +23,10 @@ _LEGAL_ACT_BEFORE = re.compile(
     r"(?:\s+[^\s.;:]+){0,10}?\s+z\s+(?:dnia|dn\.)\s*$",
     re.IGNORECASE,
 )
+# How `_LEGAL_ACT_BEFORE` ends: the text before a date that ends otherwise (once its trailing
+# whitespace is cut) cannot name a legal act, and most do; this is tried on their last characters
+# only, where the whole pattern would be tried at each of the 160 characters before the date.
+_LEGAL_ACT_END = re.compile(r"(?:dnia|dn\.)\Z", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,15 @@ def _context(text: str, start: int, end: int) -> str:
     )
 
 
+def _names_a_legal_act(text: str, start: int) -> bool:
+    """Whether the date at ``start`` is that of a legal act (`_LEGAL_ACT_BEFORE` right before it)."""
+    lo = max(0, start - 160)
+    before = text[lo:start].rstrip()
+    if _LEGAL_ACT_END.search(before, max(0, len(before) - 4)) is None:
+        return False
+    return _LEGAL_ACT_BEFORE.search(text, lo, start) is not None
+
+
 def dating_sight(seen: datetime, first_crawl_end: datetime | None) -> datetime | None:
     """When a page was first seen (aware), if that dates it: only a page first met after its
     source's first crawl (`db.store.first_crawl_end`, the feed's rule too) is one the site published
@@ -122,7 +135,7 @@ def annotate(title: str, body_text: str, published: datetime | None, seen: datet
         for mention in extract_mentions(text):
             mentions.append(MentionRecord(field, mention.text, mention.char_start, mention.char_end, mention.entity))
         for span in _dates(text, reference):
-            if _LEGAL_ACT_BEFORE.search(text, max(0, span.char_start - 160), span.char_start):
+            if _names_a_legal_act(text, span.char_start):
                 continue
             dates.append(
                 DateRecord(

@@ -43,7 +43,7 @@ from itertools import compress
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["DateSpan", "find_dates", "parse_date", "span_to_json", "to_utc"]
+__all__ = ["DateSpan", "find_dates", "four_digit_runs", "parse_date", "span_to_json", "to_utc"]
 
 GRANULARITIES = ("minute", "day", "month", "quarter", "half-year", "year")
 KINDS = ("point", "range", "from", "until")
@@ -358,6 +358,8 @@ _STREET_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _CITATION_BEFORE = re.compile(r"(?:Dz\.\s?U(?:rz)?\.|M\.\s?P\.|Monitor\w*\s+Polsk\w*)[^()\n]{0,25}$", re.IGNORECASE)
+# Held by every `_CITATION_BEFORE` match, case-folded ("mon": its "i" may be a case-blind "İ")
+_CITATION_WORDS = ("dz.", "m.", "mon")
 _CITATION_AFTER = re.compile(r"\s*,?\s*(?:poz\.|nr\b)", re.IGNORECASE)
 _NUMBER_BEFORE = re.compile(r"(?:\bnr|\bnumer\w*)\.?\s*$", re.IGNORECASE)
 _DAY_TRIGGER_BEFORE = re.compile(
@@ -368,6 +370,8 @@ _FRAME_BEFORE = re.compile(
     r"(?:\s+dnia|\s+dn\.)?\s*$",
     re.IGNORECASE,
 )
+# How every `_FRAME_BEFORE` match ends, once the whitespace after it is cut
+_FRAME_END = re.compile(r"(?:od|do|dzy|dnia|dn\.)\Z", re.IGNORECASE)
 _RANGE_OPENER_BEFORE = re.compile(
     r"(?:\bod|\bw\s+dniach|\bw\s+okresie|\bw\s+terminie|\btermin\w*\s*:?)(?:\s+dnia|\s+dn\.)?\s*$", re.IGNORECASE
 )
@@ -620,12 +624,22 @@ def _build_ym(m: re.Match[str], text: str) -> list[_Atom] | None:
     return [_Atom(m.start(), m.end(), "month", month=month, month_last=month, year=int(m.group("ym_y")))]
 
 
+def _cited_before(text: str, start: int) -> bool:
+    """`_CITATION_BEFORE` in the `_WINDOW` characters before ``start``, tried only when the window,
+    case-folded, holds what each of its matches holds (`_CITATION_WORDS`): most hold none."""
+    lo = max(0, start - _WINDOW)
+    window = text[lo:start].casefold()
+    if not any(word in window for word in _CITATION_WORDS):
+        return False
+    return _CITATION_BEFORE.search(text, lo, start) is not None
+
+
 def _build_yr(m: re.Match[str], text: str) -> list[_Atom] | None:
     prefix = (m.group("yr_p") or "").lower()
     if not (m.group("yr_s") or m.group("yr_in") or prefix in ("lata", "latach", "perspektywie")):
         return None  # a bare number such as "RPO 2021-2027" or "2021/BZP" is a name, not a date
     year_start = m.start("yr_in") if m.group("yr_in") else m.start("yr_1")
-    if _CITATION_BEFORE.search(text, max(0, year_start - _WINDOW), year_start):
+    if _cited_before(text, year_start):
         return None  # "Dz. U. z 2020 r. poz. 374"
     if _CITATION_AFTER.match(text, m.end()):
         return None
@@ -712,7 +726,17 @@ _WORDS_BACK = 2  # "do końca marca", "w roku 2020", "dwa dni temu": never more 
 
 
 def _anchors(text: str) -> list[int]:
-    """Sorted start positions of digit runs and keywords.
+    """Sorted start positions of digit runs and keywords (`_anchors_and_runs`)."""
+    return _anchors_and_runs(text)[0]
+
+
+def _anchors_and_runs(text: str) -> tuple[list[int], frozenset[str]]:
+    """Sorted start positions of digit runs and keywords, and the text's runs of exactly four digits.
+
+    The runs of four digits (each maximal: no digit before or after it) are what the story features
+    take years from (`four_digit_runs`); a chunk holding one holds an anchor, so they are found in
+    the few chunks looked at here (each chunk's memoised), where a search of the text would visit
+    every character again.
 
     Neither a digit run nor a keyword holds whitespace, so they are found chunk by chunk (the text
     cut at whitespace by `str.split`, in C), each chunk's anchors memoised (`_CHUNK_ANCHORS`): the
@@ -723,18 +747,26 @@ def _anchors(text: str) -> list[int]:
     chunk itself."""
     if len(_CHUNK_ANCHORS) >= _CHUNK_CACHE:
         _CHUNK_ANCHORS.clear()
+        _CHUNK_RUNS.clear()
     chunks = text.split()
     anchors_of = list(map(_CHUNK_ANCHORS.__getitem__, chunks))
-    if None in anchors_of:
-        return _anchors_in(text)  # lower() changes the length of this text (see _anchors_in)
+    if None in anchors_of:  # lower() changes the length of this text (see _anchors_in)
+        return _anchors_in(text), frozenset(run for run in _DIGITS_RE.findall(text) if len(run) == 4)
     found: list[int] = []
+    runs: set[str] = set()
     find = text.find
     end = 0
     for chunk, anchors in compress(zip(chunks, anchors_of, strict=True), anchors_of):
         start = find(chunk, end)
         end = start + len(chunk)
-        found += [start + anchor for anchor in anchors]  # type: ignore[union-attr]
-    return found
+        if len(anchors) == 1:  # type: ignore[arg-type]
+            found.append(start + anchors[0])  # type: ignore[index]
+        else:
+            found += [start + anchor for anchor in anchors]  # type: ignore[union-attr]
+        chunk_runs = _CHUNK_RUNS[chunk]
+        if chunk_runs:
+            runs.update(chunk_runs)
+    return found, frozenset(runs)
 
 
 def _anchors_in(text: str) -> list[int]:
@@ -760,7 +792,16 @@ class _ChunkAnchors(dict[str, tuple[int, ...] | None]):
         return anchors
 
 
+class _ChunkRuns(dict[str, tuple[str, ...]]):
+    """chunk → its runs of exactly four digits."""
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        runs = self[chunk] = tuple(run for run in _DIGITS_RE.findall(chunk) if len(run) == 4)
+        return runs
+
+
 _CHUNK_ANCHORS = _ChunkAnchors()
+_CHUNK_RUNS = _ChunkRuns()
 _CHUNK_CACHE = 100_000
 
 
@@ -777,36 +818,50 @@ def _candidates(text: str, anchor: int, floor: int) -> list[int]:
     end = anchor
     for piece in pieces[: -_WORDS_BACK - 2 : -1]:  # the anchor's own word, then the words before it
         start = end - len(piece)
-        skip = 0
-        while skip < len(piece) and not piece[skip].isalnum():
-            skip += 1
-        if skip < len(piece):
-            starts.append(start + skip)
         end = start - 1  # before the separator
+        if not piece:
+            continue
+        if piece[0].isalnum():  # most words start with their first letter or digit
+            starts.append(start)
+            continue
+        for skip, char in enumerate(piece):
+            if char.isalnum():
+                starts.append(start + skip)
+                break
     starts.reverse()
     return starts
 
 
 def _scan(text: str) -> list[_Atom]:
     """Left-to-right scan over the positions next to anchors; non-overlapping atoms in order."""
+    return _scan_with_runs(text)[0]
+
+
+def _scan_with_runs(text: str) -> tuple[list[_Atom], frozenset[str]]:
+    """`_scan`, and the runs of four digits of the text (`_anchors_and_runs`).
+
+    Neighbouring anchors share candidates ("14 101 587,54 zł", "nr 685/242/17": the words before
+    one anchor are before the next too). What is found at a position depends on the text alone,
+    so a position where nothing was found is not tried again."""
     atoms: list[_Atom] = []
     pos = 0
-    for anchor in _anchors(text):
+    failed: set[int] = set()
+    anchors, runs = _anchors_and_runs(text)
+    for anchor in anchors:
         if anchor < pos:
             continue
         for start in _candidates(text, anchor, pos):
-            if start < pos:
+            if start < pos or start in failed:
                 continue
             pattern = _pattern_at(text, start)
             m = pattern.match(text, start) if pattern is not None else None
-            if m is None:
-                continue
-            built = _BUILDERS[m.lastgroup](m, text)  # type: ignore[index]
+            built = _BUILDERS[m.lastgroup](m, text) if m is not None else None  # type: ignore[index]
             if built:
                 atoms.extend(built)
-                pos = max(m.end(), built[-1].e)
+                pos = max(m.end(), built[-1].e)  # type: ignore[union-attr]
                 break
-    return atoms
+            failed.add(start)
+    return atoms, runs
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,19 +869,24 @@ def _scan(text: str) -> list[_Atom]:
 # --------------------------------------------------------------------------------------------
 
 
+def _opens_range(text: str, a: _Atom) -> bool:
+    """Whether ``a`` opens a range ('od …', 'w dniach …'): asked by `_link` only for the gaps that
+    need it, as it searches the window before ``a``."""
+    return a.kind == "from" or _RANGE_OPENER_BEFORE.search(text[max(0, a.s - _WINDOW) : a.s]) is not None
+
+
 def _link(text: str, a: _Atom, b: _Atom) -> str | None:
     """How two neighbouring atoms relate: 'range', 'list' (shared month/year) or None."""
     gap = text[a.e : b.s]
     if len(gap) > 20:
         return None
-    before = text[max(0, a.s - _WINDOW) : a.s]
     if _DASH_GAP.fullmatch(gap):
         return "range"
-    opened = a.kind == "from" or _RANGE_OPENER_BEFORE.search(before) is not None
-    if _DO_GAP.fullmatch(gap) and opened:
+    do_gap = _DO_GAP.fullmatch(gap) is not None
+    # "od stycznia do marca 2024": the 'do' belongs to the second atom
+    until_after_blank = gap.strip() == "" and b.kind == "until" and b.gran != "year"
+    if (do_gap or until_after_blank) and _opens_range(text, a):
         return "range"
-    if gap.strip() == "" and b.kind == "until" and opened and b.gran != "year":
-        return "range"  # "od stycznia do marca 2024": the 'do' belongs to the second atom
     if _A_GAP.fullmatch(gap) and _frame_before(text, a.s)[0] == "between":
         return "range"
     if _LIST_GAP.fullmatch(gap):
@@ -892,8 +952,15 @@ def _bounds(a: _Atom, ref: date) -> tuple[date | datetime, date | datetime | Non
 
 
 def _frame_before(text: str, start: int) -> tuple[str | None, int]:
-    """'od (dnia)', 'do (dnia)' or 'pomiędzy' right before ``start``, and where it begins."""
-    m = _FRAME_BEFORE.search(text, max(0, start - 24), start)
+    """'od (dnia)', 'do (dnia)' or 'pomiędzy' right before ``start``, and where it begins.
+
+    The pattern is tried (at each of the 24 characters before ``start``) only when the text before
+    ends as it must (`_FRAME_END`, on its last characters): before most dates it does not."""
+    lo = max(0, start - 24)
+    before = text[lo:start].rstrip()
+    if _FRAME_END.search(before, max(0, len(before) - 4)) is None:
+        return None, start
+    m = _FRAME_BEFORE.search(text, lo, start)
     if m is None:
         return None, start
     return m.lastgroup, m.start()
@@ -1095,18 +1162,28 @@ def _found(text: str, ref: date) -> tuple[DateSpan, ...]:
     """`find_dates` of a text against a day, for the few texts just read: annotate and the story
     step's date features read an announcement's title and body with the same day when the page
     gives its date (the spans are frozen, so both may have them)."""
-    # copies: _combine fills in the years an atom left open, and the scan is shared
-    atoms = _drop_bridged_relatives(text, [copy(atom) for atom in _scanned(text)])
+    # copies of the atoms without a year: _combine fills in the years an atom left open (and
+    # `_bounds` the day of relative words, which have no year), and the scan is shared
+    atoms = _drop_bridged_relatives(text, [atom if atom.has_year else copy(atom) for atom in _scanned(text)[0]])
     return tuple(_combine(text, atoms, ref))
 
 
 @functools.lru_cache(maxsize=8)
-def _scanned(text: str) -> tuple[_Atom, ...]:
-    """`_scan` of a text, for the few texts just scanned: an announcement's title and body are
-    read for its dates twice, against two references (annotate, and the story step's date
-    features), and the scan is nearly all of the cost while it does not depend on the reference.
-    (Kept small: it serves one announcement's calls, not a repeat of the same text later.)"""
-    return tuple(_scan(text))
+def _scanned(text: str) -> tuple[tuple[_Atom, ...], frozenset[str]]:
+    """`_scan` of a text (with its runs of four digits), for the few texts just scanned: an
+    announcement's title and body are read for its dates twice, against two references (annotate,
+    and the story step's date features), and the scan is nearly all of the cost while it does not
+    depend on the reference. (Kept small: it serves one announcement's calls, not a repeat of the
+    same text later.)"""
+    atoms, runs = _scan_with_runs(text)
+    return tuple(atoms), runs
+
+
+def four_digit_runs(text: str) -> frozenset[str]:
+    """The runs of exactly four decimal digits in ``text`` (none next to another digit), which its
+    scan for dates finds along the way: the story features' years (`aggregator.dedup.features`)
+    are among them, and they read the texts whose dates they just read."""
+    return _scanned(text)[1] if text else frozenset()
 
 
 def parse_date(text: str, reference: date | None = None) -> DateSpan | None:

@@ -32,11 +32,20 @@ from itertools import chain
 
 import numpy as np
 
-from aggregator.dates import find_dates
+from aggregator.dates import find_dates, four_digit_runs
 from aggregator.dedup.model import Doc
-from aggregator.dedup.normalise import body_tokens, content_lines, fingerprint_of_tokens, tokens
+from aggregator.dedup.normalise import body_of_lines, content_lines, fingerprint_of_tokens, lines_and_content
 
-__all__ = ["LEAD_SHINGLES", "SHINGLE", "DateFeatures", "Features", "date_features", "features"]
+__all__ = [
+    "LEAD_SHINGLES",
+    "SHINGLE",
+    "DateFeatures",
+    "Features",
+    "date_features",
+    "date_features_of_content",
+    "features",
+    "features_and_content",
+]
 
 SHINGLE = 3
 LEAD_SHINGLES = 12
@@ -48,12 +57,19 @@ _STOP = frozenset(
 )
 _ROMAN = re.compile(r"^(?=[ivxlc]{2,6}$)c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})$")
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+# `_YEAR` is a run of four digits (none next to it) that this matches whole
+_YEAR_RUN = re.compile(r"19[5-9]\d|20[0-4]\d")
 _CITATION = re.compile(r"dz\.\s*u\.[^;)\n]{0,60}", re.IGNORECASE)
 _LAW_CONTEXT = re.compile(r"(?:ustaw\w*|rozporz\w*|dz\.\s*u\.?|kodeks\w*)[^.;\n]{0,45}$", re.IGNORECASE)
+# What every `_LAW_CONTEXT` match holds, case-folded ("ſ" → "s", "K" → "k": the case-blind match
+# takes those for "s" and "k" too)
+_LAW_WORDS = ("ustaw", "rozporz", "dz", "kodeks")
 # find_dates resolves year-less dates against this reference when the page date is unknown;
 # anything it returns near this year is a floating (month, day).
 _FLOATING_REFERENCE = date(1900, 7, 1)
 _MULT = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D], dtype=np.uint64)
+_MULT_0, _MULT_1, _MULT_2 = _MULT
+_SHIFT_29 = np.uint64(29)
 
 
 @dataclass(frozen=True)
@@ -134,15 +150,32 @@ def _shingles(h: np.ndarray) -> np.ndarray:
     if len(h) < SHINGLE:
         h = np.concatenate([h, np.zeros(SHINGLE - len(h), dtype=np.uint64)])
     n = len(h) - SHINGLE + 1
-    mixed = h[0:n] * _MULT[0] ^ h[1 : n + 1] * _MULT[1] ^ h[2 : n + 2] * _MULT[2]
-    mixed ^= mixed >> np.uint64(29)
-    return (mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    # in place where a new array is not needed; the cast to uint32 keeps the low 32 bits (the mask)
+    mixed = h[0:n] * _MULT_0
+    mixed ^= h[1 : n + 1] * _MULT_1
+    mixed ^= h[2 : n + 2] * _MULT_2
+    mixed ^= mixed >> _SHIFT_29
+    return mixed.astype(np.uint32)
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of a 1-D array: sorted, each value once. np.unique's general machinery
+    (a hash table, then a sort of what it kept) costs about three times a sort and a mask on the few
+    hundred shingles of an announcement, and runs three times per announcement."""
+    if values.size <= 1:
+        return values.copy()
+    ordered = np.sort(values)
+    first = np.empty(ordered.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
 
 
 def _title_features(words: tuple[str, ...]) -> tuple[frozenset[str], frozenset[int], frozenset[str]]:
     stems = frozenset(w[:_STEM] for w in words if (len(w) >= 3 or w.isdigit()) and w not in _STOP)
     years = frozenset(int(w) for w in words if len(w) == 4 and w.isdigit() and 1950 <= int(w) <= 2049)
-    editions = frozenset(w for w in words if _ROMAN.match(w))
+    # a Roman number is two to six of these letters: the pattern is tried on the words that may be one
+    editions = frozenset(w for w in words if len(w) <= 6 and w[:1] in "ivxlc" and _ROMAN.match(w))
     return stems, years, editions
 
 
@@ -154,17 +187,25 @@ def _as_date(value: date | datetime | None) -> date | None:
 
 def features(doc: Doc) -> Features:
     """Compute the comparison features of ``doc`` (everything but the lazy date features)."""
-    title_words = tuple(tokens(doc.title or ""))
-    body_words = tuple(body_tokens(doc.text or "", title_words))
+    return features_and_content(doc)[0]
+
+
+def features_and_content(doc: Doc) -> tuple[Features, str, str]:
+    """`features` of ``doc``, and the `content_lines` of its title and text, which the date features
+    read (`date_features_of_content`): finding the words of a text finds its boilerplate lines too."""
+    title_lines, title_content = lines_and_content(doc.title or "")
+    text_lines, text_content = lines_and_content(doc.text or "")
+    title_words = tuple(chain.from_iterable(title_lines))
+    body_words = tuple(body_of_lines(text_lines, title_words))
     # Only arrays and small sets are kept: the index holds the features of many announcements.
     stems, years, editions = _title_features(title_words)
     tagged = _tagged_hashes(body_words)
     hashes = tagged & _LOW32
     ordered = _shingles(hashes)
-    return Features(
-        shingles=np.unique(ordered),
-        sketch=np.unique(_shingles(hashes[tagged < _NUMBER])),  # the words only, numbers left out
-        lead=np.unique(ordered[:LEAD_SHINGLES]),
+    feats = Features(
+        shingles=_unique(ordered),
+        sketch=_unique(_shingles(hashes[tagged < _NUMBER])),  # the words only, numbers left out
+        lead=_unique(ordered[:LEAD_SHINGLES]),
         title_stems=stems,
         title_years=years,
         title_editions=editions,
@@ -173,10 +214,18 @@ def features(doc: Doc) -> Features:
         title=doc.title or "",
         published=_as_date(doc.published),
     )
+    return feats, title_content, text_content
 
 
 def _is_law_citation(text: str, start: int) -> bool:
-    return bool(_LAW_CONTEXT.search(text, max(0, start - 60), start))
+    """`_LAW_CONTEXT` in the 60 characters before ``start``. Its match holds one of its words, so
+    the pattern is only tried (at each of those characters) when the window, case-folded as the
+    pattern's case-blind letters are, holds one: most windows hold none."""
+    lo = max(0, start - 60)
+    window = text[lo:start].casefold()
+    if not any(word in window for word in _LAW_WORDS):
+        return False
+    return bool(_LAW_CONTEXT.search(text, lo, start))
 
 
 def _day_key(value: date | datetime, floating: bool) -> tuple[int, int, int]:
@@ -193,12 +242,17 @@ def date_features(title: str, text: str, published: date | None) -> DateFeatures
     2020 r.") – every call for NGOs cites the same acts, which would make unrelated news "agree".
     (The publication dates are set aside later, per pair: see ``judge._date_relation``.)
     """
+    return date_features_of_content(content_lines(title), content_lines(text), published)
+
+
+def date_features_of_content(title: str, text: str, published: date | None) -> DateFeatures:
+    """`date_features` of the `content_lines` of a title and a text (`features_and_content` gives them)."""
     reference = published or _FLOATING_REFERENCE
     days: set[tuple[int, int, int]] = set()
     # Title and text are read one by one, as annotate reads them (aggregator.dates keeps the scan of
     # the texts it just read, so the crawl's worker scans each once): a date never runs from the title
     # into the text.
-    parts = [part for part in (content_lines(title), content_lines(text)) if part]
+    parts = [part for part in (title, text) if part]
     for part in parts:
         for span in find_dates(part, reference):
             if span.granularity not in ("day", "minute") or _is_law_citation(part, span.char_start):
@@ -207,7 +261,11 @@ def date_features(title: str, text: str, published: date | None) -> DateFeatures
             floating = published is None and abs(start_year - _FLOATING_REFERENCE.year) <= 5
             values = [span.start] if span.end is None else [span.start, span.end]
             days.update(_day_key(v, floating) for v in values)
-    return DateFeatures(frozenset(days), frozenset(_years("\n".join(parts))))
+    if any("z." in part or "Z." in part for part in parts):  # maybe a law citation: see _years
+        years = _years("\n".join(parts))
+    else:  # the same years, from the runs of four digits the scan of each part just found
+        years = {int(run) for part in parts for run in four_digit_runs(part) if _YEAR_RUN.fullmatch(run)}
+    return DateFeatures(frozenset(days), frozenset(years))
 
 
 class _ChunkYears(dict[str, tuple[int, ...]]):

@@ -49,7 +49,7 @@ import numpy as np
 
 from aggregator.dedup.ahead import FeaturesAhead, story_doc
 from aggregator.dedup.bands import BandTables, permutations
-from aggregator.dedup.features import Features, features
+from aggregator.dedup.features import Features, date_features_of_content, features, features_and_content
 from aggregator.dedup.judge import decide
 from aggregator.dedup.model import Doc, Judgement
 
@@ -79,13 +79,18 @@ _STATE_FORMAT = "ropsfeed-storyindex"
 _STATE_VERSION = 1
 
 
+_SHIFT16, _SHIFT13 = np.uint32(16), np.uint32(13)
+_FMIX_1, _FMIX_2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
+
+
 def _fmix32(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 32-bit finalizer, the pre-mix datasketch applies to every hashed value."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+    h = h ^ (h >> _SHIFT16)  # a new array: the steps below work in it, in place
+    h *= _FMIX_1
+    h ^= h >> _SHIFT13
+    h *= _FMIX_2
+    h ^= h >> _SHIFT16
+    return h
 
 
 def _minhash_values(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
@@ -102,15 +107,26 @@ def _minhash_values(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
 
 
 def _signature_of(feats: Features, num_perm: int, seed: int) -> np.ndarray:
-    return np.concatenate([_minhash_values(feats.sketch, num_perm, seed), _minhash_values(feats.lead, num_perm, seed)])
+    """The body values (of the sketch), then the lead values: `_minhash_values` of both, computed
+    together (one pass of numpy's steps over both hash sets, each minimum taken over its own part)."""
+    sketch, lead = feats.sketch, feats.lead
+    if not sketch.size or not lead.size:  # an empty part's values are the fill value, not a minimum
+        return np.concatenate([_minhash_values(sketch, num_perm, seed), _minhash_values(lead, num_perm, seed)])
+    a, b = permutations(num_perm, seed)
+    # one row per permutation, so each minimum runs along a row
+    mixed = a[:, None] * _fmix32(np.concatenate([sketch, lead]).astype(np.uint32, copy=False))
+    mixed += b[:, None]
+    return np.minimum.reduceat(mixed, [0, sketch.size], axis=1).T.ravel()
 
 
 def _compute(doc: Doc, num_perm: int, seed: int, dates: bool = False) -> tuple[Features, np.ndarray]:
     """Worker-process half of :meth:`StoryIndex.add_many`: features (text left out) and signature;
     with ``dates`` also the date features, which a judged pair needs and which cost the most."""
-    feats = features(doc)
+    feats, title_content, text_content = features_and_content(doc)
     if dates:
-        _ = feats.dates  # computed now, in the worker, and kept with the features
+        # computed now, in the worker, and kept with the features; from the content lines found
+        # along with the words (`Features.dates` would find them again)
+        feats._dates = date_features_of_content(title_content, text_content, feats.published)
     feats.text = ""
     return feats, _signature_of(feats, num_perm, seed)
 

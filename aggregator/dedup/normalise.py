@@ -31,9 +31,19 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, compress
 
-__all__ = ["body_tokens", "content_lines", "fingerprint", "fingerprint_of_tokens", "fold", "normalise_text", "tokens"]
+__all__ = [
+    "body_of_lines",
+    "body_tokens",
+    "content_lines",
+    "fingerprint",
+    "fingerprint_of_tokens",
+    "fold",
+    "lines_and_content",
+    "normalise_text",
+    "tokens",
+]
 
 # Line patterns, tested on the folded (lower-case, diacritic-free) stripped line.
 _BOILERPLATE_LINES = re.compile(
@@ -67,6 +77,8 @@ _POINTERS = re.compile(
 # a substring test is much cheaper than running _POINTERS over the whole text.
 _POINTER_WORDS = ("wiecej", "czytaj", "pelna", "[...]")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
+# The line breaks of `str.splitlines` other than "\n" ("\r\n" included).
+_OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 _MONTHS = {
     **dict.fromkeys(("stycznia", "styczen"), "1"),
@@ -152,12 +164,51 @@ def _drop_boilerplate_lines(folded: str) -> str:
 
 def content_lines(text: str) -> str:
     """``text`` as printed (diacritics and all) without its boilerplate lines (date lines included)."""
+    return _content_and_folded(text)[0]
+
+
+def _content_lines_one_by_one(text: str) -> str:
+    """`content_lines`, each line folded on its own (the rule; `_content_and_folded` folds the text once)."""
     return "\n".join(line for line in text.splitlines() if not _BOILERPLATE_LINES.match(" ".join(fold(line).split())))
+
+
+def _content_and_folded(text: str) -> tuple[str, str]:
+    """`content_lines` of ``text``, and its folded text without the boilerplate lines (`_lines`' start)."""
+    folded = fold(text)
+    lines = folded.splitlines()
+    # an empty line (between paragraphs) is kept: the pattern matches no empty line
+    keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+    return _content(text, folded, lines, keep), "\n".join(compress(lines, keep))
+
+
+def _content(text: str, folded: str, lines: list[str], keep: list[bool]) -> str:
+    """`content_lines` of ``text`` from its folded text, the folded text's lines and which of them
+    are kept (not boilerplate).
+
+    Both keep the same lines, tested on their folded form, so the text is folded once, whole, and
+    its lines are paired with the folded lines. That pairing is exact when ``"\n"`` is the text's
+    only line break and folding made or removed none: `fold` is the same line by line and whole
+    (NFKC cannot compose or reorder across a newline, the rest works character by character).
+    Otherwise (a ``"\r"``, a line folded to nothing at the end) each line is folded on its own."""
+    originals = text.splitlines()
+    if (
+        len(originals) != len(lines)
+        or folded.count("\n") != text.count("\n")
+        or any(char in text or char in folded for char in _OTHER_LINE_BREAKS)
+    ):
+        return _content_lines_one_by_one(text)
+    if all(keep) and not text.endswith("\n"):  # nothing to drop: the content is the whole text
+        return text
+    return "\n".join(compress(originals, keep))
 
 
 def _lines(text: str) -> list[list[str]]:
     """Canonical tokens of ``text``, line by line (boilerplate lines and pointers removed)."""
-    folded = _drop_boilerplate_lines(fold(text))
+    return _lines_of_folded(_drop_boilerplate_lines(fold(text)))
+
+
+def _lines_of_folded(folded: str) -> list[list[str]]:
+    """`_lines` of a text already folded and without its boilerplate lines."""
     if any(word in folded for word in _POINTER_WORDS):
         folded = _POINTERS.sub(" ", folded)
     if len(_CHUNK_TOKENS) >= _CHUNK_CACHE:
@@ -192,7 +243,7 @@ _CHUNK_CACHE = 100_000
 
 def tokens(text: str) -> list[str]:
     """The canonical word tokens of ``text`` (boilerplate removed), the unit of every comparison."""
-    return [w for line in _lines(text) for w in line]
+    return list(chain.from_iterable(_lines(text)))
 
 
 def normalise_text(text: str) -> str:
@@ -209,14 +260,45 @@ def body_tokens(text: str, title: Sequence[str]) -> list[str]:
     twice. Only a line that *is* the title counts: a first sentence that merely contains the title
     words ("… odbyło się trzecie posiedzenie Regionalnej Grupy Interesariuszy projektu …") stays.
     """
-    lines = _lines(text)
+    return body_of_lines(_lines(text), title)
+
+
+def body_of_lines(lines: list[list[str]], title: Sequence[str]) -> list[str]:
+    """`body_tokens` of a text's `_lines`."""
     wanted = list(title)
     if wanted:
         for i, line in enumerate(lines[:_TITLE_SEARCH_LINES]):
             if line == wanted:
                 lines = lines[i + 1 :]
                 break
-    return [w for line in lines for w in line]
+    return list(chain.from_iterable(lines))
+
+
+def lines_and_content(text: str) -> tuple[list[list[str]], str]:
+    """`_lines` and `content_lines` of ``text`` at once (the story features want both, see
+    `aggregator.dedup.features.features_and_content`): the text is folded and its lines tested for
+    boilerplate once, and each line is cut into its chunks once, for that test and for its tokens
+    (when the text has no pointer to cut first). `body_of_lines` makes `body_tokens` of these lines."""
+    folded = fold(text)
+    lines = folded.splitlines()
+    if any(word in folded for word in _POINTER_WORDS):  # pointers are cut from the kept lines first
+        keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+        return _lines_of_folded("\n".join(compress(lines, keep))), _content(text, folded, lines, keep)
+    if len(_CHUNK_TOKENS) >= _CHUNK_CACHE:
+        _CHUNK_TOKENS.clear()
+    tokens_of = _CHUNK_TOKENS.__getitem__
+    keep: list[bool] = []
+    out: list[list[str]] = []
+    for line in lines:
+        chunks = line.split()
+        if chunks and _BOILERPLATE_LINES.match(" ".join(chunks)):
+            keep.append(False)
+            continue
+        keep.append(True)
+        words = list(chain.from_iterable(map(tokens_of, chunks)))
+        if words:
+            out.append(words)
+    return out, _content(text, folded, lines, keep)
 
 
 def fingerprint(doc: object) -> str:

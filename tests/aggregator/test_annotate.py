@@ -6,8 +6,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from aggregator import annotate as annotate_module
 from aggregator.annotate import annotate, dating_sight
 from aggregator.reparse import reparse
 from db.engine import session_scope
@@ -142,3 +145,17 @@ def test_a_dates_context_is_cut_between_words() -> None:
     inner = found.context.strip("…")
     assert "12 marca 2024 r." in inner and len(inner) <= 2 * 80 + len(found.match)
     assert inner in text and all(word in text.split() for word in inner.split()), "no word cut"
+
+
+_LEGAL_PIECES = ["ustawy", "USTAWY", "uſtawy", "uchwały nr 12/2024", "Zarządu", "z", "Z", "dnia", "DNİA", "dnıa", "dn.",
+                 "DN.", " ", "  ", "\n", "\t", "\xa0", ".", ";", ":", "5 marca 2024 r.", "x"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LEGAL_PIECES), max_size=25).map("".join))
+def test_legal_act_check_is_the_pattern_before_each_position(text: str) -> None:
+    """`_names_a_legal_act` tries the pattern only where the text before ends as it must: it must
+    say what the pattern says before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        expected = annotate_module._LEGAL_ACT_BEFORE.search(text, max(0, start - 160), start) is not None
+        assert annotate_module._names_a_legal_act(text, start) == expected, (text, start)

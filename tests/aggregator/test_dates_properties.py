@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from copy import copy
 from datetime import date
 
 from hypothesis import HealthCheck, example, given, settings
@@ -218,3 +219,82 @@ def test_leaving_out_alternatives_by_digit_run_changes_no_match(text: str) -> No
             assert {k: v for k, v in found.groupdict().items() if v is not None} == {
                 k: v for k, v in expected.groupdict().items() if v is not None
             }, (text, start)
+
+
+def _scan_trying_every_candidate(text: str) -> list[dates._Atom]:
+    """`dates._scan` without its memo of the positions where nothing was found."""
+    atoms: list[dates._Atom] = []
+    pos = 0
+    for anchor in dates._anchors(text):
+        if anchor < pos:
+            continue
+        for start in dates._candidates(text, anchor, pos):
+            if start < pos:
+                continue
+            pattern = dates._pattern_at(text, start)
+            m = pattern.match(text, start) if pattern is not None else None
+            built = dates._BUILDERS[m.lastgroup](m, text) if m is not None else None  # type: ignore[index]
+            if built:
+                atoms.extend(built)
+                pos = max(m.end(), built[-1].e)  # type: ignore[union-attr]
+                break
+    return atoms
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_DIGIT_EXPRESSIONS + _DIGIT_PIECES + _PIECES + _ODD_PIECES), max_size=30).map("".join)
+    | st.lists(st.sampled_from(_DIGIT_EXPRESSIONS + _DIGIT_PIECES + _PIECES), max_size=15).map(" ".join)
+)
+def test_scan_skipping_failed_positions_and_its_runs_of_four_digits(text: str) -> None:
+    """The scan does not try a position again where nothing was found for an earlier anchor: it must
+    find what trying every candidate finds; and the runs of four digits it gives along the way must
+    be those of the whole text."""
+    atoms, runs = dates._scan_with_runs(text)
+    assert atoms == _scan_trying_every_candidate(text)
+    assert runs == {run for run in dates._DIGITS_RE.findall(text) if len(run) == 4}
+
+
+def test_resolving_a_scan_leaves_its_atoms_as_scanned() -> None:
+    """`_found` shares the scan's atoms that have a year and copies the others, as resolving fills
+    years in: the scan must be the same after texts were resolved against several days."""
+    text = "od 28 grudnia do 3 stycznia 2024, 1 czerwca i 2 lipca 2024, wczoraj, 5 maja br., od stycznia do marca"
+    before = [copy(atom) for atom in dates._scan(text)]
+    for day in (date(2020, 1, 1), date(2024, 6, 30), date(1990, 3, 1)):
+        dates._found.cache_clear()
+        assert dates._found(text, day) == tuple(_find_dates_from_copies(text, day))
+    assert list(dates._scanned(text)[0]) == before
+
+
+def _find_dates_from_copies(text: str, day: date) -> list[dates.DateSpan]:
+    """`find_dates` from a fresh scan whose atoms are all copies (the rule before atoms were shared)."""
+    atoms = dates._drop_bridged_relatives(text, [copy(atom) for atom in dates._scan(text)])
+    return dates._combine(text, atoms, day)
+
+
+_FRAME_PIECES = ["od", "OD", "Od", "do", "DO", "pomiędzy", "POMIĘDZY", "między", "począwszy", "najpóźniej", "dnia",
+                 "DNİA", "dnıa", "dn.", "dzy", " ", "  ", "\n", "\t", "\xa0", "x", "1", "."]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_FRAME_PIECES), max_size=14).map("".join))
+def test_frame_before_is_the_pattern_before_each_position(text: str) -> None:
+    """`_frame_before` tries its pattern only where the text before ends as a frame must: it must
+    give what the pattern gives before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        m = dates._FRAME_BEFORE.search(text, max(0, start - 24), start)
+        assert dates._frame_before(text, start) == ((m.lastgroup, m.start()) if m else (None, start)), (text, start)
+
+
+_CITATION_PIECES = ["Dz.", "DZ.", "dz.", "U.", "Urz.", "M.", "m.", "P.", "Monitor", "MONİTOR", "Monıtor", "Polski",
+                    " ", "  ", "\n", "(", ")", "z", "2020", "r.", "poz.", "x"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_CITATION_PIECES), max_size=14).map("".join))
+def test_citation_check_is_the_pattern_before_each_position(text: str) -> None:
+    """`_cited_before` tries its pattern only on windows holding what each match holds: it must say
+    what the pattern says before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        expected = dates._CITATION_BEFORE.search(text, max(0, start - dates._WINDOW), start) is not None
+        assert dates._cited_before(text, start) == expected, (text, start)

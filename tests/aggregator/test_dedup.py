@@ -35,6 +35,7 @@ from typer.testing import CliRunner
 from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise, normalise_text, signature
 from aggregator.dedup import features as features_module
+from aggregator.dedup import index as index_module
 from aggregator.dedup.bands import BandTables
 from aggregator.dedup.features import features
 from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _minhash_values
@@ -196,6 +197,30 @@ def test_line_tokens_are_those_of_the_whole_lines(text: str) -> None:
     assert normalise._lines(text) == [line for line in lines if line]
 
 
+_CONTENT_PIECES = ["Menu", "Zamknij", "Dodano: 12.03.2024", "Źródło: ROPS", "oprac. AB", "Nabór", "1 marca 2024",
+                   "ŹRÓDŁO:", "ﬁ", "İ", "x²", "\u0301", "\u0328", " ", "\t", "\xa0", "\n", "\n", "\n\n", "\r", "\r\n",
+                   "\x85", "\x0c", "\u2028", "\u2029", "więcej informacji na stronie x.pl", "Czytaj dalej…", "2",
+                   "dwie"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_CONTENT_PIECES), max_size=20).map("".join))
+def test_content_lines_fold_the_text_once_as_each_line_alone(text: str) -> None:
+    """content_lines (and lines_and_content, which gives the story features both at once) fold the
+    whole text and pair its lines with the folded lines: they must keep the lines each line's own
+    fold keeps (the rule), and lines_and_content must give _lines' tokens."""
+    one_by_one = normalise._content_lines_one_by_one(text)
+    assert normalise.content_lines(text) == one_by_one
+    assert normalise.lines_and_content(text) == (normalise._lines(text), one_by_one)
+
+
+def test_other_line_breaks_are_those_of_splitlines() -> None:
+    """content_lines pairs the text's lines with the folded lines only when "\n" is the only line
+    break in both: the other breaks it looks for must be every other character splitlines breaks at."""
+    breaks = {chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".splitlines()) > 1}
+    assert breaks == {"\n", *normalise._OTHER_LINE_BREAKS}
+
+
 _YEAR_PIECES = ["1950", "2049", "2050", "1949", "2024", "12024", "20245", "٣", "195٣", "Dz. U.", "dz.u.", "DZ. U. z",
                 " ", "\n", "\xa0", ";", ")", "z.", "Z.", "x", " r. poz. 374", "ustawy"]  # fmt: skip
 
@@ -207,6 +232,40 @@ def test_date_feature_years_are_those_of_the_whole_text(text: str) -> None:
     runs only on texts with a "z.": they must be the years found in the whole text, citations cut."""
     expected = {int(m.group(1)) for m in features_module._YEAR.finditer(features_module._CITATION.sub(" ", text))}
     assert features_module._years(text) == expected
+
+
+_LAW_PIECES = ["ustawy", "USTAWY", "uſtawy", "rozporządzenia", "ROZPORZ", "Dz. U.", "dz.u", "DZ.  U", "kodeksu",
+               "KODEKS", "Kodeks", "z", "dnia", "2020 r.", "poz.", " ", "\n", "\xa0", ".", ";", "x", "ą"]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LAW_PIECES), max_size=25).map("".join))
+def test_law_citation_check_is_the_pattern_before_each_position(text: str) -> None:
+    """_is_law_citation tries the pattern only on windows holding one of its words: it must say what
+    the pattern says before every position, odd letters the case-blind match takes included."""
+    for start in range(len(text) + 1):
+        expected = bool(features_module._LAW_CONTEXT.search(text, max(0, start - 60), start))
+        assert features_module._is_law_citation(text, start) == expected, (text, start)
+
+
+_HASH_ARRAYS = st.lists(st.integers(0, 2**32 - 1) | st.sampled_from([0, 1, 2**32 - 1]), max_size=40).map(
+    lambda values: np.array(values, dtype=np.uint32)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HASH_ARRAYS, _HASH_ARRAYS)
+def test_shingle_sets_and_signatures_are_those_of_numpy_and_each_part(sketch: np.ndarray, lead: np.ndarray) -> None:
+    """The features sort and mask instead of np.unique, and both signatures are computed in one pass:
+    they must be np.unique's arrays and the values of each part on its own."""
+    for values in (sketch, lead):
+        found, expected = features_module._unique(values), np.unique(values)
+        assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
+    feats = features(Doc("", "", "", None))
+    feats.sketch, feats.lead = np.unique(sketch), np.unique(lead)
+    expected = np.concatenate([_minhash_values(feats.sketch, 64, 1), _minhash_values(feats.lead, 64, 1)])
+    found = index_module._signature_of(feats, 64, 1)
+    assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
 
 
 def test_fingerprint_is_exact_duplicate_key() -> None:
