@@ -40,6 +40,7 @@ SNIPPETS = [
     "<p>a</p>\r\n<p>b</p>\f<p>c</p>\x00<p>d\x01</p>",
     "<pre><b>bold</b>\n<pre>inner</pre>\n</pre><script>1</script><script></script><style></style>",
     "\ufeff<p>byte order mark</p>",
+    "<p>a<!----><!-- \n --> <!--x--></p><pre><!--  --> </pre><script><!-- x --></script><p>x</p><!DOCTYPE html><p>y",
 ]
 
 
