@@ -9,19 +9,23 @@ tests/scrapers/extraction/test_soup.py compares them node by node) from a builde
 bookkeeping inline, makes strings without NavigableString's constructor (while that constructor
 sets just the fields the builder sets; checked at import), and hands anything unusual
 (namespaces, a tag stack lxml did not nest) back to bs4's own code. Tree building costs 47 % fewer
-instructions (cachegrind, 100 bench and 100 mirror pages: 1,896 M → 1,005 M).
+instructions (cachegrind, 100 bench and 100 mirror pages: 1,896 M → 1,005 M). lxml reports to
+closures rather than to the builder's methods (state in their cells, text appended by lxml straight
+to a list): parse_html another 20 % fewer (300 bench pages: 4.49 M → 3.61 M instructions a page).
 """
 
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 from typing import Any
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.builder import nonwhitespace_re
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.builder import ParserRejectedMarkup, nonwhitespace_re
 from bs4.builder._lxml import LXMLTreeBuilder
 from bs4.element import AttributeValueWithCharsetSubstitution, PreformattedString
 from bs4.formatter import HTMLFormatter
+from lxml import etree
 
 #: The characters BeautifulSoup treats as collapsible whitespace (BeautifulSoup.ASCII_SPACES).
 _ASCII_SPACES = BeautifulSoup.ASCII_SPACES
@@ -116,15 +120,19 @@ def parsed_elements(soup: BeautifulSoup) -> list[Tag] | None:
 class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
     """lxml's start/end/data events turned into bs4 elements as BeautifulSoup itself would.
 
+    lxml is given a target of closures (`_lean_target`) rather than this builder's methods: the
+    parse state they change on every element (the current tag, the last element made, the text
+    collected) lives in their cells, and lxml appends the text it reports straight to a list.
     The soup's own state (current_data, tagStack, open_tag_counter, the whitespace and string
-    container stacks, _most_recent_element) is kept exactly as bs4 keeps it, so bs4's code can
-    take over at any point (comments, doctypes, the end of the document, the fallbacks here).
+    container stacks, _most_recent_element) is left exactly as bs4 leaves it, and handed to bs4
+    whenever its code takes over (doctypes, processing instructions, anything unusual); without
+    the conditions that path needs (a SoupStrainer, custom element classes, constructors of Tag
+    or NavigableString that set other fields than now) bs4's own builder code does it all.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._multi_valued: dict[str, frozenset[str]] = {}
-        self._plain = True
         self._elements: list[Tag] = []
         # strings made with str.__new__ and their fields set here, when NavigableString.__new__
         # (the only constructor of every string class used) sets those fields and no others
@@ -138,152 +146,194 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
     def feed(self, markup: Any) -> None:
         soup = self.soup
         assert soup is not None
-        # a SoupStrainer or custom element classes: BeautifulSoup's own methods honour them
-        self._plain = soup.parse_only is None and not soup.element_classes
         self._elements = []
         vars(soup).pop(_ELEMENTS, None)  # (from an attempt lxml rejected, in another encoding)
-        super().feed(markup)
-        if self._plain:
-            vars(soup)[_ELEMENTS] = self._elements
-
-    def start(self, name: str, attrib: dict[str, str], nsmap: dict[str, str] = _NO_NAMESPACES) -> None:  # type: ignore[override]
-        # (a "{" in an attribute's name, as in lxml's "{namespace}name", is left to bs4's code)
-        if not self._plain or nsmap or len(self.nsmaps) > 1 or name[0] == "{" or (attrib and "{" in "".join(attrib)):
-            super().start(name, attrib, nsmap)
-            if self._plain:
-                self._elements.append(self.soup.currentTag)  # type: ignore[union-attr,arg-type]
+        if soup.parse_only is not None or soup.element_classes:
+            # a SoupStrainer or custom element classes: BeautifulSoup's own methods honour them
+            super().feed(markup)
             return
-        soup = self.soup
-        assert soup is not None
-        if soup.current_data:
-            self._end_data(soup)
-        # (a dict; with no attributes an empty mapping, and Tag then makes the empty attribute dict;
-        # the dict class's constructor copies without its __setitem__, which keeps str values anyway)
-        attrs = self.attribute_dict_class(attrib) if attrib else None
-        parent = soup.currentTag
-        # (bs4 substitutes the charset of a <meta charset> or <meta http-equiv>: Tag does that)
-        if _TAGS_BY_HAND and not (name == "meta" and attrs and ("charset" in attrs or "http-equiv" in attrs)):
-            tag = self._tag(soup, name, attrs, parent)
-        else:
-            tag = Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
-                      namespaces=self.active_namespace_prefixes[-1])  # fmt: skip
-        # BeautifulSoup.handle_starttag and pushTag
-        self._elements.append(tag)
-        soup._most_recent_element = tag
-        parent.contents.append(tag)
-        soup.tagStack.append(tag)
-        soup.currentTag = tag
-        soup.open_tag_counter[name] += 1
-        if name in self.preserve_whitespace_tags:
-            soup.preserve_whitespace_tag_stack.append(tag)
-        if name in self.string_containers:
-            soup.string_container_stack.append(tag)
+        try:
+            self.parser = etree.HTMLParser(
+                target=self._lean_target(soup), recover=True, huge_tree=self.huge_tree, encoding=soup.original_encoding
+            )
+            self.parser.feed(markup)
+            self.parser.close()
+        except (UnicodeDecodeError, LookupError, etree.ParserError) as e:  # (as bs4's feed)
+            raise ParserRejectedMarkup(e) from e
+        vars(soup)[_ELEMENTS] = self._elements
 
-    def _tag(self, soup: BeautifulSoup, name: str, attrs: Any, parent: Tag) -> Tag:
-        """`Tag(soup, self, name, None, None, attrs, parent, previous, namespaces=…)` without its
-        constructor, which took a third of building the tree: the same fields, set as it sets them
-        for an HTML builder (checked at import, `_TAGS_BY_HAND`)."""
-        tag = Tag.__new__(Tag)
-        tag.parser_class = soup.__class__
-        tag.name = name
-        tag.namespace = None
-        tag._namespaces = self.active_namespace_prefixes[-1] or {}
-        tag.prefix = None
-        tag.sourceline = None
-        tag.sourcepos = None
-        tag.attribute_value_list_class = self.attribute_value_list_class
-        if attrs is None:
-            tag.attrs = self.attribute_dict_class()
-        elif self.cdata_list_attributes:
-            tag.attrs = self._replace_cdata_list_attribute_values(name, attrs)
-        else:  # (bs4 copies them then; never the case for this builder's callers)
-            return Tag(soup, self, name, None, None, attrs, parent, soup._most_recent_element,
-                       namespaces=self.active_namespace_prefixes[-1])  # fmt: skip
-        tag.known_xml = self.is_xml
-        tag.contents = []
-        # PageElement.setup(parent, previous_element)
-        previous = soup._most_recent_element
-        tag.parent = parent
-        tag.previous_element = previous
-        if previous is not None:
-            previous.next_element = tag
-        tag.next_element = None
-        tag.next_sibling = None
-        sibling = parent.contents[-1] if parent.contents else None
-        tag.previous_sibling = sibling
-        if sibling is not None:
-            sibling.next_sibling = tag
-        tag.hidden = False
-        tag.can_be_empty_element = self.can_be_empty_element(name)
-        tag.cdata_list_attributes = self.cdata_list_attributes
-        tag.preserve_whitespace_tags = self.preserve_whitespace_tags
-        containers = self.string_containers
-        tag.interesting_string_types = {containers[name]} if name in containers else Tag.MAIN_CONTENT_STRING_TYPES
-        return tag
+    def _lean_target(self, soup: BeautifulSoup) -> SimpleNamespace:
+        """The target lxml reports the page to: BeautifulSoup.handle_starttag, pushTag,
+        handle_endtag, _popToTag, popTag, handle_data, endData and object_was_parsed, inline.
 
-    def end(self, name: str) -> None:  # type: ignore[override]
-        soup = self.soup
-        assert soup is not None
-        current = soup.currentTag
-        if not self._plain or len(self.nsmaps) > 1 or current is soup or (current.name, current.prefix) != (name, None):
-            super().end(name)
-            return
-        if soup.current_data:
-            self._end_data(soup)
-        # BeautifulSoup._popToTag and popTag for the innermost open tag, the one lxml closes
-        stack = soup.tagStack
-        stack.pop()
-        soup.open_tag_counter[name] -= 1
-        # (bs4 compares with ==; the innermost open <pre> or <script> can only be this very tag)
-        if soup.preserve_whitespace_tag_stack and soup.preserve_whitespace_tag_stack[-1] is current:
-            soup.preserve_whitespace_tag_stack.pop()
-        if soup.string_container_stack and soup.string_container_stack[-1] is current:
-            soup.string_container_stack.pop()
-        soup.currentTag = stack[-1]
-
-    def data(self, data: str) -> None:  # type: ignore[override]
-        self.soup.current_data.append(data)  # type: ignore[union-attr]
-
-    def _end_data(self, soup: BeautifulSoup) -> None:
-        """BeautifulSoup.endData() and object_was_parsed() for the text collected so far.
-
-        bs4 also calls _linkage_fixer, which walks up to the root looking for an open tag with a
-        next sibling; while parsing, open tags are always their parent's last child, so it finds
-        none and changes nothing.
+        bs4's object_was_parsed also calls _linkage_fixer, which walks up to the root looking
+        for an open tag with a next sibling; while parsing, open tags are always their parent's
+        last child, so it finds none and changes nothing.
         """
-        if not self._plain:
-            soup.endData()
-            return
-        pieces = soup.current_data
-        text = pieces[0] if len(pieces) == 1 else "".join(pieces)
-        soup.current_data = []
-        if not soup.preserve_whitespace_tag_stack and not text.strip(_ASCII_SPACES):
-            text = "\n" if "\n" in text else " "
-        containers = soup.string_container_stack
-        container = self.string_containers.get(containers[-1].name, NavigableString) if containers else NavigableString
-        parent = soup.currentTag
-        previous = soup._most_recent_element
-        contents = parent.contents
-        sibling = contents[-1] if contents else None
-        if self._strings_by_hand:
-            string = str.__new__(container, text)
-            string.hidden = False
-            string.parent = parent
-            string.previous_element = previous
-            string.next_element = None
-            string.next_sibling = None
-            string.previous_sibling = sibling
-        else:
-            string = container(text)
-            string.parent = parent
-            string.previous_element = previous
-            string.previous_sibling = sibling
-        if previous is not None:
-            previous.next_element = string
-        if sibling is not None:
-            sibling.next_sibling = string
-        soup._most_recent_element = string
-        contents.append(string)
+        builder = self
+        elements = self._elements
+        stack, counter = soup.tagStack, soup.open_tag_counter
+        keep_whitespace, in_container = soup.preserve_whitespace_tag_stack, soup.string_container_stack
+        preserve_whitespace_tags, containers = self.preserve_whitespace_tags, self.string_containers
+        multi_valued, split_words = self._multi_valued, self.cdata_list_attributes
+        dict_class, list_class = self.attribute_dict_class, self.attribute_value_list_class
+        namespaces = self.active_namespace_prefixes[-1]
+        empty_tags, is_xml, parser_class = self.empty_element_tags, self.is_xml, soup.__class__
+        main_strings = Tag.MAIN_CONTENT_STRING_TYPES
+        new_tag, new_string, dict_setitem, spaces = Tag.__new__, str.__new__, dict.__setitem__, _ASCII_SPACES
+        # (Tag's and NavigableString's constructors are called when they set other fields than
+        # these functions set by hand; and for a builder that splits no attribute values, a case
+        # left to Tag's constructor)
+        tags_by_hand, strings_by_hand = _TAGS_BY_HAND and bool(split_words), self._strings_by_hand
+        pending: list[str] = []
+        soup.current_data = pending
+        current: Tag = soup.currentTag  # type: ignore[assignment]
+        recent = soup._most_recent_element
+
+        def handed_over(method: Any, *args: Any) -> None:
+            """bs4's own handling of an event, from the soup's state as bs4 keeps it."""
+            nonlocal current, recent
+            soup.currentTag, soup._most_recent_element = current, recent
+            method(builder, *args)
+            current, recent = soup.currentTag, soup._most_recent_element  # type: ignore[assignment]
+            if soup.current_data is not pending:  # (endData starts a new list)
+                pending[:] = soup.current_data
+                soup.current_data = pending
+
+        def string(text: str, container: type[NavigableString]) -> None:
+            """BeautifulSoup.endData(container) for `text`: the string made and linked."""
+            nonlocal recent
+            if not keep_whitespace and not text.strip(spaces):
+                text = "\n" if "\n" in text else " "
+            if container is NavigableString and in_container:
+                container = containers.get(in_container[-1].name, NavigableString)
+            contents = current.contents
+            sibling = contents[-1] if contents else None
+            if strings_by_hand:  # (one dict made at its size: a str's fields live in a dict of their own)
+                made = new_string(container, text)
+                made.__dict__ = {"hidden": False, "parent": current, "previous_element": recent,
+                                 "next_element": None, "next_sibling": None, "previous_sibling": sibling}  # fmt: skip
+            else:
+                made = container(text)
+                made.parent, made.previous_element, made.previous_sibling = current, recent, sibling
+            if recent is not None:
+                recent.next_element = made
+            if sibling is not None:
+                sibling.next_sibling = made
+            recent = made
+            contents.append(made)
+
+        def start(name: str, attrib: dict[str, str]) -> None:
+            nonlocal current, recent
+            if name[0] == "{" or (attrib and "{" in "".join(attrib)):  # lxml's "{namespace}name"
+                handed_over(LXMLTreeBuilder.start, name, attrib)
+                elements.append(soup.currentTag)  # type: ignore[arg-type]
+                return
+            if pending:
+                text = pending[0] if len(pending) == 1 else "".join(pending)
+                pending.clear()
+                string(text, NavigableString)
+            parent = current
+            # (the dict class's constructor copies without its __setitem__, which keeps str values anyway)
+            attrs = dict_class(attrib) if attrib else dict_class()
+            if not tags_by_hand or (attrib and name == "meta" and ("charset" in attrs or "http-equiv" in attrs)):
+                # (bs4 substitutes the charset of a <meta charset> or <meta http-equiv>: Tag does that)
+                tag = Tag(soup, builder, name, None, None, attrs, parent, recent, namespaces=namespaces)
+            else:
+                if attrib:  # class, rel… split into lists as bs4's _replace_cdata_list_attribute_values
+                    names = multi_valued.get(name)
+                    if names is None:
+                        names = multi_valued[name] = frozenset(
+                            split_words.get("*", set()) | split_words.get(name.lower(), set())
+                        )
+                    if not names.isdisjoint(attrs):
+                        for key in [k for k in attrs if k in names]:
+                            dict_setitem(attrs, key, list_class(nonwhitespace_re.findall(attrs[key])))
+                # Tag(soup, builder, name, None, None, attrs, parent, recent, namespaces=…) without
+                # its constructor: the same fields, set as it sets them for an HTML builder
+                # (checked at import, `_TAGS_BY_HAND`)
+                tag = new_tag(Tag)
+                tag.parser_class = parser_class
+                tag.name = name
+                tag.namespace = None
+                tag._namespaces = namespaces or {}
+                tag.prefix = None
+                tag.sourceline = None
+                tag.sourcepos = None
+                tag.attribute_value_list_class = list_class
+                tag.attrs = attrs
+                tag.known_xml = is_xml
+                tag.contents = []
+                # PageElement.setup(parent, previous_element)
+                tag.parent = parent
+                tag.previous_element = recent
+                if recent is not None:
+                    recent.next_element = tag
+                tag.next_element = None
+                tag.next_sibling = None
+                contents = parent.contents
+                sibling = contents[-1] if contents else None
+                tag.previous_sibling = sibling
+                if sibling is not None:
+                    sibling.next_sibling = tag
+                tag.hidden = False
+                tag.can_be_empty_element = empty_tags is None or name in empty_tags
+                tag.cdata_list_attributes = split_words
+                tag.preserve_whitespace_tags = preserve_whitespace_tags
+                tag.interesting_string_types = {containers[name]} if name in containers else main_strings
+            # BeautifulSoup.handle_starttag and pushTag
+            elements.append(tag)
+            recent = tag
+            parent.contents.append(tag)
+            stack.append(tag)
+            current = tag
+            counter[name] += 1
+            if name in preserve_whitespace_tags:
+                keep_whitespace.append(tag)
+            if name in containers:
+                in_container.append(tag)
+
+        def end(name: str) -> None:
+            nonlocal current
+            if current is soup or current.name != name or current.prefix is not None:
+                handed_over(LXMLTreeBuilder.end, name)
+                return
+            if pending:
+                text = pending[0] if len(pending) == 1 else "".join(pending)
+                pending.clear()
+                string(text, NavigableString)
+            # BeautifulSoup._popToTag and popTag for the innermost open tag, the one lxml closes
+            stack.pop()
+            counter[name] -= 1
+            # (bs4 compares with ==; the innermost open <pre> or <script> can only be this very tag)
+            if keep_whitespace and keep_whitespace[-1] is current:
+                keep_whitespace.pop()
+            if in_container and in_container[-1] is current:
+                in_container.pop()
+            current = stack[-1]
+
+        def comment(text: str) -> None:
+            # LXMLTreeBuilderForXML.comment: endData(), handle_data(text), endData(Comment)
+            if pending:
+                collected = pending[0] if len(pending) == 1 else "".join(pending)
+                pending.clear()
+                string(collected, NavigableString)
+            string(text, Comment)
+
+        def close() -> None:
+            soup.currentTag, soup._most_recent_element = current, recent
+            builder.close()
+
+        start.__signature__ = _START_SIGNATURE  # type: ignore[attr-defined]
+        return SimpleNamespace(
+            start=start,
+            end=end,
+            data=pending.append,
+            comment=comment,
+            doctype=lambda *args: handed_over(LXMLTreeBuilder.doctype, *args),
+            pi=lambda *args: handed_over(LXMLTreeBuilder.pi, *args),
+            close=close,
+        )
 
     def _replace_cdata_list_attribute_values(self, tag_name: str, attrs: Any) -> Any:
         """bs4's splitting of class, rel… into lists, testing only the names that can be split."""
@@ -303,6 +353,13 @@ class _LeanLXMLTreeBuilder(LXMLTreeBuilder):
                 dict.__setitem__(attrs, key, self.attribute_value_list_class(nonwhitespace_re.findall(value)))
         return attrs
 
+
+# lxml asks inspect for the target's start()'s parameters on every parse (to learn whether it takes
+# the nsmap, which the HTML parser never has): a signature worked out once answers in 5 µs, where
+# reading the function again took 19 µs, a tenth of parsing an API post's content.
+_START_SIGNATURE = inspect.Signature(
+    [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in ("name", "attrib")]
+)
 
 _MINIMAL = HTMLFormatter.REGISTRY["minimal"]
 _CDATA_TAGS = frozenset(_MINIMAL.cdata_containing_tags)
@@ -327,8 +384,8 @@ _DEFAULT_CONTAINERS_PLAIN = all(
 
 
 def _tags_by_hand_match() -> bool:
-    """Whether `_LeanLXMLTreeBuilder._tag` makes the Tags bs4 makes: the same fields, values and
-    neighbours for every element of a sample (else `Tag` itself is called, as before)."""
+    """Whether `_LeanLXMLTreeBuilder` makes the Tags bs4 makes: the same fields, values and
+    neighbours for every element of a sample (else bs4's own builder code makes them all)."""
     global _TAGS_BY_HAND
     before = _TAGS_BY_HAND
     try:
@@ -350,8 +407,3 @@ def _tags_by_hand_match() -> bool:
 _NEIGHBOURS = ("parent", "previous_element", "next_element", "previous_sibling", "next_sibling", "contents")
 _TAGS_BY_HAND = False
 _TAGS_BY_HAND = _tags_by_hand_match()
-
-# lxml asks inspect for start()'s parameters on every parse (to learn whether it takes the nsmap):
-# a signature worked out once answers in 5 µs, where reading the function again took 19 µs, a tenth
-# of parsing an API post's content.
-_LeanLXMLTreeBuilder.start.__signature__ = inspect.signature(_LeanLXMLTreeBuilder.start)  # type: ignore[attr-defined]
