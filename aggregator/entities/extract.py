@@ -94,6 +94,14 @@ def _extracted_acronyms() -> frozenset[str]:
 
 
 @cache
+def _pair_first_words() -> frozenset[str]:
+    """The first words of the gazetteer's two-word acronyms ("UM WM"), as `by_acronym` compares
+    them (upper case): the pair rule of `_acronym_span` can start only at one of these."""
+    pairs = [acronym.split(" ") for acronym in load().known_acronyms()]
+    return frozenset(words[0] for words in pairs if len(words) == 2)
+
+
+@cache
 def _category_keys() -> frozenset[str]:
     return frozenset(categories.category_entity(c).key for c in categories.CATEGORIES)
 
@@ -134,17 +142,18 @@ def _may_start_category(word: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _may_start(word: str) -> bool:
-    """Whether a word token can open any span, from the word alone: an acronym span needs an
-    all-caps word (an acronym pair such as "ROPS WM", looked up with the next token) or a known
-    acronym (`_acronym_span`); a named mention a word that may open a name and is a head noun or
-    an adjective (the first test of `_named_span`'s loop); a category phrase a category head or
-    premodifier (`_category_span`).
+    """Whether a word token can open any span, from the word alone: an acronym span needs the
+    first word of a two-word acronym in the gazetteer ("UM" of "UM WM", looked up with the next
+    token, both all-caps) or a known acronym (`_acronym_span`); a named mention a word that may
+    open a name and is a head noun or an adjective (the first test of `_named_span`'s loop); a
+    category phrase a category head or premodifier (`_category_span`).
 
-    Most tokens can open nothing: lower-case words, and capitalised words that are neither heads
-    nor adjectives ("W", "Zapraszamy", names of people and places). The scanner skips them at the
-    cost of one cached lookup instead of trying the three span rules on each."""
+    Most tokens can open nothing: lower-case words, capitalised words that are neither heads nor
+    adjectives ("Zapraszamy", names of people and places), and all-caps words that are neither
+    ("W", "II", "JST"). The scanner skips them at the cost of one cached lookup instead of trying
+    the three span rules on each."""
     return (
-        word.isupper()
+        (word.isupper() and word.upper() in _pair_first_words())
         or _acronym_of(word) is not None
         or (_may_open_name(word) and (_is_head_word(word) or _is_adjective_word(word)))
         or _may_start_category(word)
