@@ -166,7 +166,7 @@ def _may_open_name(word: str) -> bool:
     return is_capitalised(word) and not (is_all_caps(word) and len(word) < 5)
 
 
-# The span rules read the tokens as columns (`TokenColumns`: text, start, end and kind, index i
+# The span rules read the tokens as columns (`TokenColumns`: text, start and kind, index i
 # for token i): `extract_mentions` looks at a few tokens around each candidate only, and building
 # an object for every token of a page cost more than all the rules together.
 
@@ -186,7 +186,7 @@ def _acronym_at(tokens: TokenColumns, j: int) -> str | None:
 
 def _joined(tokens: TokenColumns, i: int, text: str) -> bool:
     """Whether token i follows token i-1 on the same line (names never span a line break)."""
-    return i > 0 and "\n" not in text[tokens.end[i - 1] : tokens.start[i]]
+    return i > 0 and "\n" not in text[tokens.end(i - 1) : tokens.start[i]]
 
 
 def _place_end(tokens: TokenColumns, i: int, text: str) -> int:
@@ -374,7 +374,7 @@ def extract_mentions(text: str) -> list[Mention]:
     if len(_STARTS) >= _STARTS_SIZE:
         _STARTS.clear()
     tokens = token_columns(text)
-    words, starts, ends, kinds = tokens
+    words, starts, kinds = tokens
     found: list[Mention] = []
     # the span rules below are tried only where one could start; elsewhere they all give None
     candidates = compress(count(), map(_STARTS.__getitem__, words))
@@ -393,7 +393,7 @@ def extract_mentions(text: str) -> list[Mention]:
         if span is None:
             continue
         first, after = span
-        start, end = starts[first], ends[after - 1]
+        start, end = starts[first], tokens.end(after - 1)
         surface = text[start:end]
         entity = entity or canonicalize(surface)
         n_words = sum(map(_WORD_KINDS.__contains__, kinds[first:after]))

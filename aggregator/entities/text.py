@@ -138,8 +138,8 @@ _TOKEN_SPAN_RE = re.compile(re.sub(r"\(\?P<\w+>", "(?:", _TOKEN_RE.pattern), re.
 _OPENERS = ("„", "“", '"', "«", "”", "p.")
 _CACHE_SIZE = 100_000
 
-#: Tokens of a piece: (text, start, end, kind), the offsets counted from the piece's start.
-_PieceTokens = tuple[tuple[str, int, int, str], ...]
+#: Tokens of a piece: (text, start, kind), the start counted from the piece's start.
+_PieceTokens = tuple[tuple[str, int, str], ...]
 
 
 class _Kinds(dict[str, str]):
@@ -166,7 +166,7 @@ class _Pieces(dict[str, "_PieceTokens | None"]):
         elif piece.split() != [piece] or any(opener in piece for opener in _OPENERS):
             tokens = None
         else:
-            tokens = tuple((m.group(), m.start(), m.end(), _KINDS[m.group()]) for m in _TOKEN_SPAN_RE.finditer(piece))
+            tokens = tuple((m.group(), m.start(), _KINDS[m.group()]) for m in _TOKEN_SPAN_RE.finditer(piece))
         self[piece] = tokens
         return tokens
 
@@ -181,13 +181,17 @@ def kind_of(token: str) -> str:
 
 
 class TokenColumns(NamedTuple):
-    """The tokens of a text as four parallel sequences, index i for token i: what `tokenize`
-    gives, without building an object per token (the entity scanner reads only a few of them)."""
+    """The tokens of a text as parallel sequences, index i for token i: what `tokenize` gives,
+    without building an object per token (the entity scanner reads only a few of them). A token
+    ends at its start plus the length of its text: `end`."""
 
     text: Sequence[str]
     start: Sequence[int]
-    end: Sequence[int]
     kind: Sequence[str]
+
+    def end(self, i: int) -> int:
+        """Where token i ends."""
+        return self.start[i] + len(self.text[i])
 
 
 def token_columns(text: str) -> TokenColumns:
@@ -204,10 +208,10 @@ def token_columns(text: str) -> TokenColumns:
         _walk(text, pieces, starts, found)
     relative = list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None left
     if not relative:
-        return TokenColumns((), (), (), ())
-    words, rel_starts, rel_ends, kinds = zip(*relative, strict=True)
+        return TokenColumns((), (), ())
+    words, rel_starts, kinds = zip(*relative, strict=True)
     offsets = list(chain.from_iterable(map(repeat, starts, map(len, found))))  # type: ignore[arg-type]
-    return TokenColumns(words, list(map(add, offsets, rel_starts)), list(map(add, offsets, rel_ends)), kinds)
+    return TokenColumns(words, list(map(add, offsets, rel_starts)), kinds)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -215,7 +219,9 @@ def tokenize(text: str) -> list[Token]:
 
     Tokens are built with `tuple.__new__`: the named tuple's own `__new__` is a Python function,
     a frame per token."""
-    return list(map(tuple.__new__, repeat(Token), zip(*token_columns(text), strict=True)))
+    words, starts, kinds = token_columns(text)
+    ends = map(add, starts, map(len, words))
+    return list(map(tuple.__new__, repeat(Token), zip(words, starts, ends, kinds, strict=True)))
 
 
 def _walk(text: str, pieces: list[str], starts: list[int], found: list[_PieceTokens | None]) -> None:
@@ -234,7 +240,7 @@ def _walk(text: str, pieces: list[str], starts: list[int], found: list[_PieceTok
         # last token ended, as the pattern does.
         while j < n and (found[j] is None or starts[j] < done):
             base = starts[j]
-            tokens: list[tuple[str, int, int, str]] = []
+            tokens: list[tuple[str, int, str]] = []
             append = tokens.append
             chunk_end = base
             for chunk in pieces[j].split():
@@ -245,15 +251,15 @@ def _walk(text: str, pieces: list[str], starts: list[int], found: list[_PieceTok
                 parts = _PIECES[chunk]
                 if parts and chunk_start >= done:
                     shift = chunk_start - base
-                    for token, start, end, kind in parts:
-                        append((token, shift + start, shift + end, kind))
+                    for token, start, kind in parts:
+                        append((token, shift + start, kind))
                     done = chunk_end
                     continue
                 # as the pattern scans the whole text, until a token covers the chunk's last character
                 for m in _TOKEN_SPAN_RE.finditer(text, max(done, chunk_start)):
                     token = m.group()
                     done = m.end()
-                    append((token, m.start() - base, done - base, _KINDS[token]))
+                    append((token, m.start() - base, _KINDS[token]))
                     if done >= chunk_end:
                         break
             found[j] = tuple(tokens)

@@ -386,7 +386,9 @@ def test_tokenize_gives_the_token_pattern_s_matches(pieces: list[str]) -> None:
     "Sp. z o.o." may start: the tokens must be the pattern's own, wherever quotes open and close."""
     text = "".join(pieces)
     assert tokenize(text) == _pattern_tokens(text)
-    assert list(zip(*token_columns(text), strict=True)) == _pattern_tokens(text)
+    columns = token_columns(text)
+    ends = [columns.end(i) for i in range(len(columns.text))]
+    assert list(zip(columns.text, columns.start, ends, columns.kind, strict=True)) == _pattern_tokens(text)
 
 
 def test_tokenize_gives_the_token_pattern_s_matches_on_real_texts() -> None:
