@@ -134,8 +134,9 @@ _TOKEN_RE = re.compile(
 #: `_TOKEN_RE` without its named groups: the same tokens (names do not change what an alternative
 #: matches), found faster, as a scan that records no groups does less work per token.
 _TOKEN_SPAN_RE = re.compile(re.sub(r"\(\?P<\w+>", "(?:", _TOKEN_RE.pattern), re.VERBOSE)
-#: What a quote or "Sp. z o.o." (the tokens that may contain whitespace) starts with.
-_OPENERS = ("„", "“", '"', "«", "”", "p.")
+#: What a quote or "Sp. z o.o." (the tokens that may contain whitespace) starts with: the token
+#: pattern's alternatives that may run over whitespace are the quotes and `[Ss]p\.\s?z…` only.
+_OPENERS = ("„", "“", '"', "«", "”", "Sp.", "sp.")
 _CACHE_SIZE = 100_000
 
 #: Tokens of a piece: (text, start, kind), the start counted from the piece's start.

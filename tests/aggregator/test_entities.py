@@ -376,7 +376,8 @@ def _pattern_tokens(text: str) -> list[tuple[str, int, int, str]]:
 
 _TOKEN_PIECES = ('„', '”', '“', '"', "«", "»", "'", "’", "-", ".", "/", ",", " ", "  ", "\n", "\t", "\xa0", "\u2028",
                  "Sp. z o.o.", "sp.z o.o.", "Sp.", "p.", "S.A.", "nr.", "Nr", "św.", "im.", "ds.", "7", "12.03",
-                 "x²", "Ośrodek", "pomocy", "Warmińsko-Mazurski", "PCPR-u", "Jana", "_")  # fmt: skip
+                 "x²", "Ośrodek", "pomocy", "Warmińsko-Mazurski", "PCPR-u", "Jana", "_", "np.", "(sp.", "Sp.z",
+                 "zo.o.")  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
