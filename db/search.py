@@ -65,9 +65,16 @@ def _word_terms(word: str) -> tuple[str, ...]:
     """The folded word and its folded lemmas (one word can fold into several tokens: "x²")."""
     from aggregator.entities.morphology import analyse
 
+    if word.isdigit() and word.isascii():
+        # morfeusz2 reads a number as one segment, itself its lemma ("dig"): the folded word is
+        # all there is. Numbers are most of the words a page brings that no earlier page had
+        # (dates, amounts, case numbers), and a dictionary look-up costs tens of microseconds.
+        return (word,)
     terms = dict.fromkeys(_WORD.findall(fold(word)))
-    for reading in analyse(word):
-        for lemma_word in _WORD.findall(fold(reading.base_lemma)):
+    # a word's readings mostly share their lemma ("społecznej": five readings of "społeczny"):
+    # each lemma is folded once
+    for lemma in dict.fromkeys(reading.base_lemma for reading in analyse(word)):
+        for lemma_word in _WORD.findall(fold(lemma)):
             terms.setdefault(lemma_word)
     return tuple(terms)
 

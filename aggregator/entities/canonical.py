@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 
 from aggregator.entities import categories
-from aggregator.entities.gazetteer import FUZZY_RELEVANT, load, pick_with_margin, split_place
+from aggregator.entities.gazetteer import FUZZY_RELEVANT, QuickRatioBounds, load, pick_with_margin, split_place
 from aggregator.entities.model import Entity
 from aggregator.entities.morphology import Reading, analyse, has_singular, nominative
 from aggregator.entities.text import (
@@ -299,11 +299,13 @@ def _head_of(name: str) -> str | None:
 
 
 @cache
-def _category_matchers() -> tuple[tuple[categories.Category, SequenceMatcher[str]], ...]:
+def _category_matchers() -> tuple[tuple[tuple[categories.Category, SequenceMatcher[str]], ...], QuickRatioBounds]:
     """One matcher per category, its folded name as the second sequence: difflib analyses that
     sequence once and keeps it, so each new mention costs only the comparison (as for the
-    gazetteer's names)."""
-    return tuple((c, SequenceMatcher(None, "", fold(c.name))) for c in categories.CATEGORIES)
+    gazetteer's names); and the bounds that leave out at once those a mention cannot be close to."""
+    keys = [fold(c.name) for c in categories.CATEGORIES]
+    matchers = tuple((c, SequenceMatcher(None, "", key)) for c, key in zip(categories.CATEGORIES, keys, strict=True))
+    return matchers, QuickRatioBounds(keys)
 
 
 def _fuzzy(phrase: Phrase) -> Entity | None:
@@ -315,7 +317,8 @@ def _fuzzy(phrase: Phrase) -> Entity | None:
     body, place = split_place(phrase.canonical)
     if place is None and not any(ch.isdigit() for ch in body):
         key = fold(body)
-        for category, matcher in _category_matchers():
+        matchers, bounds = _category_matchers()
+        for category, matcher in map(matchers.__getitem__, bounds.near(key)):
             matcher.set_seq1(key)
             if matcher.real_quick_ratio() < FUZZY_RELEVANT or matcher.quick_ratio() < FUZZY_RELEVANT:
                 continue  # cannot win nor be a close runner-up (see gazetteer.FUZZY_RELEVANT)

@@ -14,16 +14,15 @@ linked to the institution of that acronym mentioned earlier ("… w Białymstoku
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from functools import cache, lru_cache
-from itertools import pairwise
+from itertools import compress, count, pairwise
 
 from aggregator.entities import categories
 from aggregator.entities.canonical import HEAD_LEMMAS, canonicalize, nominative_phrase
 from aggregator.entities.gazetteer import load
 from aggregator.entities.model import Entity, Mention
 from aggregator.entities.morphology import analyse
-from aggregator.entities.text import Token, is_all_caps, is_capitalised, tokenize
+from aggregator.entities.text import TokenColumns, is_all_caps, is_capitalised, kind_of, token_columns
 
 #: Heads that only make a mention when the name is in the gazetteer: "Europejski Fundusz
 #: Społeczny" is a funding programme, "Państwowy Fundusz Rehabilitacji …" (PFRON) an institution.
@@ -95,6 +94,14 @@ def _extracted_acronyms() -> frozenset[str]:
 
 
 @cache
+def _pair_first_words() -> frozenset[str]:
+    """The first words of the gazetteer's two-word acronyms ("UM WM"), as `by_acronym` compares
+    them (upper case): the pair rule of `_acronym_span` can start only at one of these."""
+    pairs = [acronym.split(" ") for acronym in load().known_acronyms()]
+    return frozenset(words[0] for words in pairs if len(words) == 2)
+
+
+@cache
 def _category_keys() -> frozenset[str]:
     return frozenset(categories.category_entity(c).key for c in categories.CATEGORIES)
 
@@ -135,17 +142,18 @@ def _may_start_category(word: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _may_start(word: str) -> bool:
-    """Whether a word token can open any span, from the word alone: an acronym span needs an
-    all-caps word (an acronym pair such as "ROPS WM", looked up with the next token) or a known
-    acronym (`_acronym_span`); a named mention a word that may open a name and is a head noun or
-    an adjective (the first test of `_named_span`'s loop); a category phrase a category head or
-    premodifier (`_category_span`).
+    """Whether a word token can open any span, from the word alone: an acronym span needs the
+    first word of a two-word acronym in the gazetteer ("UM" of "UM WM", looked up with the next
+    token, both all-caps) or a known acronym (`_acronym_span`); a named mention a word that may
+    open a name and is a head noun or an adjective (the first test of `_named_span`'s loop); a
+    category phrase a category head or premodifier (`_category_span`).
 
-    Most tokens can open nothing: lower-case words, and capitalised words that are neither heads
-    nor adjectives ("W", "Zapraszamy", names of people and places). The scanner skips them at the
-    cost of one cached lookup instead of trying the three span rules on each."""
+    Most tokens can open nothing: lower-case words, capitalised words that are neither heads nor
+    adjectives ("Zapraszamy", names of people and places), and all-caps words that are neither
+    ("W", "II", "JST"). The scanner skips them at the cost of one cached lookup instead of trying
+    the three span rules on each."""
     return (
-        word.isupper()
+        (word.isupper() and word.upper() in _pair_first_words())
         or _acronym_of(word) is not None
         or (_may_open_name(word) and (_is_head_word(word) or _is_adjective_word(word)))
         or _may_start_category(word)
@@ -158,176 +166,179 @@ def _may_open_name(word: str) -> bool:
     return is_capitalised(word) and not (is_all_caps(word) and len(word) < 5)
 
 
-def _is_head(tok: Token) -> bool:
-    return tok.kind == "word" and _is_head_word(tok.text)
+# The span rules read the tokens as columns (`TokenColumns`: text, start and kind, index i
+# for token i): `extract_mentions` looks at a few tokens around each candidate only, and building
+# an object for every token of a page cost more than all the rules together.
 
 
-def _is_adjective(tok: Token) -> bool:
-    return tok.kind == "word" and _is_adjective_word(tok.text)
+def _is_head(tokens: TokenColumns, j: int) -> bool:
+    return tokens.kind[j] == "word" and _is_head_word(tokens.text[j])
 
 
-def _acronym_at(tok: Token) -> str | None:
-    """The acronym a token spells (suffix stripped), if it is one we look for."""
-    return _acronym_of(tok.text) if tok.kind == "word" else None
+def _is_adjective(tokens: TokenColumns, j: int) -> bool:
+    return tokens.kind[j] == "word" and _is_adjective_word(tokens.text[j])
 
 
-def _joined(tokens: Sequence[Token], i: int, text: str) -> bool:
+def _acronym_at(tokens: TokenColumns, j: int) -> str | None:
+    """The acronym token j spells (suffix stripped), if it is one we look for."""
+    return _acronym_of(tokens.text[j]) if tokens.kind[j] == "word" else None
+
+
+def _joined(tokens: TokenColumns, i: int, text: str) -> bool:
     """Whether token i follows token i-1 on the same line (names never span a line break)."""
-    return i > 0 and "\n" not in text[tokens[i - 1].end : tokens[i].start]
+    return i > 0 and "\n" not in text[tokens.end(i - 1) : tokens.start[i]]
 
 
-def _place_end(tokens: Sequence[Token], i: int, text: str) -> int:
+def _place_end(tokens: TokenColumns, i: int, text: str) -> int:
     """If a place ("w Zielonej Górze") starts at token i, the index after it; else i."""
-    if i >= len(tokens) or tokens[i].text not in _PLACE_WORDS or not _joined(tokens, i, text):
+    words, kinds = tokens.text, tokens.kind
+    if i >= len(words) or words[i] not in _PLACE_WORDS or not _joined(tokens, i, text):
         return i
     j = i + 1
     while (
-        j < len(tokens)
+        j < len(words)
         and _joined(tokens, j, text)
-        and tokens[j].kind == "word"
-        and is_capitalised(tokens[j].text)
-        and not _acronym_at(tokens[j])
+        and kinds[j] == "word"
+        and is_capitalised(words[j])
+        and not _acronym_at(tokens, j)
     ):
         j += 1
     return j if j > i + 1 else i
 
 
-def _name_end(tokens: Sequence[Token], head: int, text: str) -> int:
+def _name_end(tokens: TokenColumns, head: int, text: str) -> int:
     """Index after the last token of a name whose head noun is at ``head``."""
+    words, kinds = tokens.text, tokens.kind
     j = head + 1
-    n = len(tokens)
+    n = len(words)
     while j < n and _joined(tokens, j, text):
-        tok = tokens[j]
-        if tok.kind == "quote":
+        word, kind = words[j], kinds[j]
+        if kind == "quote":
             return _place_end(tokens, j + 1, text)
-        if tok.kind == "abbrev":
-            if tok.text in {"Nr.", "nr."} and j + 1 < n and tokens[j + 1].kind == "number":
+        if kind == "abbrev":
+            if word in {"Nr.", "nr."} and j + 1 < n and kinds[j + 1] == "number":
                 j += 2
                 continue
-            if tok.text not in _CONNECTORS:  # "S.A.", "sp. z o.o." end company names
+            if word not in _CONNECTORS:  # "S.A.", "sp. z o.o." end company names
                 j += 1
                 continue
-        if tok.kind == "word" and tok.text in {"Nr", "nr"} and j + 1 < n and tokens[j + 1].kind == "number":
+        if kind == "word" and word in {"Nr", "nr"} and j + 1 < n and kinds[j + 1] == "number":
             j += 2
             continue
-        if tok.kind == "word" and tok.text in _PLACE_WORDS:
+        if kind == "word" and word in _PLACE_WORDS:
             return _place_end(tokens, j, text)
-        if tok.kind == "word" and is_capitalised(tok.text):
-            if _acronym_at(tok) or _counts_what_follows(tokens, j, text):
+        if kind == "word" and is_capitalised(word):
+            if _acronym_at(tokens, j) or _counts_what_follows(tokens, j, text):
                 return j
             j += 1
             continue
-        if tok.text in _CONNECTORS and j + 1 < n and _joined(tokens, j + 1, text):
+        if word in _CONNECTORS and j + 1 < n and _joined(tokens, j + 1, text):
             nxt = j + 1
-            if tokens[nxt].text in {"rzecz", "Rzecz", "spraw", "Spraw"}:
+            if words[nxt] in {"rzecz", "Rzecz", "spraw", "Spraw"}:
                 nxt += 1
-            if nxt < n and _name_word(tokens[nxt]):
+            if nxt < n and _name_word(tokens, nxt):
                 # "im. J. Korczaka": an initial with its dot belongs to the name too.
                 j = nxt + 1
-                if j + 1 < n and len(tokens[nxt].text) == 1 and tokens[j].text == ".":
+                if j + 1 < n and len(words[nxt]) == 1 and words[j] == ".":
                     j += 1
                 continue
             return j
-        if tok.text == "," and _comma_continues(tokens, j, text):
+        if word == "," and _comma_continues(tokens, j, text):
             j += 1
             continue
         return j
     return j
 
 
-def _counts_what_follows(tokens: Sequence[Token], j: int, text: str) -> bool:
+def _counts_what_follows(tokens: TokenColumns, j: int, text: str) -> bool:
     """Token j is a Roman numeral counting the next word: "IV kadencji", "II edycji"."""
     nxt = j + 1
     return (
-        _ROMAN.fullmatch(tokens[j].text) is not None
-        and nxt < len(tokens)
+        _ROMAN.fullmatch(tokens.text[j]) is not None
+        and nxt < len(tokens.text)
         and _joined(tokens, nxt, text)
-        and bool(_lemmas(tokens[nxt].text, "subst") & _COUNTED_NOUNS)
+        and bool(_lemmas(tokens.text[nxt], "subst") & _COUNTED_NOUNS)
     )
 
 
-def _name_word(tok: Token) -> bool:
-    """A capitalised word or quoted name that continues a name after a connector."""
+def _name_word(tokens: TokenColumns, j: int) -> bool:
+    """Token j is a capitalised word or quoted name that continues a name after a connector."""
     return (
-        tok.kind in {"word", "quote"}
-        and is_capitalised(tok.text.lstrip('„“"'))
-        and not _is_head(tok)
-        and not _acronym_at(tok)
+        tokens.kind[j] in {"word", "quote"}
+        and is_capitalised(tokens.text[j].lstrip('„“"'))
+        and not _is_head(tokens, j)
+        and not _acronym_at(tokens, j)
     )
 
 
-def _comma_continues(tokens: Sequence[Token], j: int, text: str) -> bool:
+def _comma_continues(tokens: TokenColumns, j: int, text: str) -> bool:
     """ "Ministerstwo Rodziny, Pracy i Polityki Społecznej": a comma inside a name is followed by
     capitalised non-head words and then "i" + a capitalised word."""
+    words = tokens.text
     k = j + 1
-    if k >= len(tokens) or not _name_word(tokens[k]):
+    if k >= len(words) or not _name_word(tokens, k):
         return False
-    for m in range(k + 1, min(k + 4, len(tokens) - 1)):
-        if tokens[m].text == "i" and is_capitalised(tokens[m + 1].text):
-            return all(tokens[x].kind == "word" and is_capitalised(tokens[x].text) for x in range(k, m))
+    for m in range(k + 1, min(k + 4, len(words) - 1)):
+        if words[m] == "i" and is_capitalised(words[m + 1]):
+            return all(tokens.kind[x] == "word" and is_capitalised(words[x]) for x in range(k, m))
     return False
 
 
-def _named_span(tokens: Sequence[Token], i: int, text: str) -> tuple[int, int] | None:
+def _named_span(tokens: TokenColumns, i: int, text: str) -> tuple[int, int] | None:
     """A capitalised name starting at token i: optional adjectives, a head noun, the rest."""
-    tok = tokens[i]
-    if tok.kind != "word" or not _may_open_name(tok.text):
+    words, kinds = tokens.text, tokens.kind
+    if kinds[i] != "word" or not _may_open_name(words[i]):
         return None
     j = i
-    while j < len(tokens) and j - i <= _MAX_PRE_ADJECTIVES:
-        cur = tokens[j]
-        if cur.kind != "word" or not is_capitalised(cur.text) or (j > i and not _joined(tokens, j, text)):
+    while j < len(words) and j - i <= _MAX_PRE_ADJECTIVES:
+        if kinds[j] != "word" or not is_capitalised(words[j]) or (j > i and not _joined(tokens, j, text)):
             return None
-        if _is_head(cur):
+        if _is_head_word(words[j]):
             break
-        if not _is_adjective(cur):
+        if not _is_adjective_word(words[j]):
             return None
         j += 1
     else:
         return None
     if j > i and i > 0 and _joined(tokens, i, text):
-        prev = tokens[i - 1]
-        title = bool(_lemmas(prev.text, "subst") & TITLE_NOUNS)
-        if (
-            prev.kind == "word"
-            and is_capitalised(prev.text)
-            and not title
-            and not _sentence_initial(tokens, i - 1, text)
-        ):
+        prev = words[i - 1]
+        title = bool(_lemmas(prev, "subst") & TITLE_NOUNS)
+        if kinds[i - 1] == "word" and is_capitalised(prev) and not title and not _sentence_initial(tokens, i - 1, text):
             return None  # the adjective belongs to the previous noun: "Funduszu Społecznego"
     end = _name_end(tokens, j, text)
     return (i, end)
 
 
-def _sentence_initial(tokens: Sequence[Token], i: int, text: str) -> bool:
+def _sentence_initial(tokens: TokenColumns, i: int, text: str) -> bool:
     """Whether token i opens a sentence or a line (its capital letter says nothing then)."""
-    return i == 0 or not _joined(tokens, i, text) or tokens[i - 1].text in {".", "!", "?", ":", "–", "-"}
+    return i == 0 or not _joined(tokens, i, text) or tokens.text[i - 1] in {".", "!", "?", ":", "–", "-"}
 
 
-def _category_span(tokens: Sequence[Token], i: int) -> tuple[int, int, Entity] | None:
+def _category_span(tokens: TokenColumns, i: int) -> tuple[int, int, Entity] | None:
     """A generic category phrase in lower case ("centrów integracji społecznej")."""
-    tok = tokens[i]
-    if tok.kind != "word" or not _may_start_category(tok.text):
+    words, kinds = tokens.text, tokens.kind
+    if kinds[i] != "word" or not _may_start_category(words[i]):
         return None
     for length in (5, 4, 3, 2):
         end = i + length
-        if end > len(tokens) or any(t.kind != "word" or t.text[:1].isupper() for t in tokens[i + 1 : end]):
+        if end > len(words) or any(kinds[x] != "word" or words[x][:1].isupper() for x in range(i + 1, end)):
             continue
-        span = " ".join(t.text for t in tokens[i:end])
+        span = " ".join(words[i:end])
         entity = canonicalize(span)
         if entity.key in _category_keys() and entity.kind in _CATEGORY_KINDS_IN_LOWER_CASE:
             return (i, end, entity)
     return None
 
 
-def _acronym_span(tokens: Sequence[Token], i: int, text: str) -> tuple[int, int] | None:
+def _acronym_span(tokens: TokenColumns, i: int, text: str) -> tuple[int, int] | None:
     """A known acronym, with its place if one follows ("ROPS w Białymstoku")."""
-    tok = tokens[i]
-    if i + 1 < len(tokens) and tok.kind == "word" and tok.text.isupper() and _joined(tokens, i + 1, text):
-        pair = f"{tok.text} {tokens[i + 1].text}"
-        if tokens[i + 1].text.isupper() and load().by_acronym(pair):
+    words = tokens.text
+    word = words[i]
+    if i + 1 < len(words) and tokens.kind[i] == "word" and word.isupper() and _joined(tokens, i + 1, text):
+        pair = f"{word} {words[i + 1]}"
+        if words[i + 1].isupper() and load().by_acronym(pair):
             return (i, i + 2)
-    if not _acronym_at(tok):
+    if not _acronym_at(tokens, i):
         return None
     return (i, _place_end(tokens, i + 1, text))
 
@@ -343,12 +354,30 @@ def _keep(span_text: str, entity: Entity, words: int) -> bool:
     return head not in GAZETTEER_ONLY_HEADS
 
 
+class _Starts(dict[str, bool]):
+    """token text → whether a span may start at a token with this text: a word (`kind_of`) that
+    passes `_may_start`. One dictionary lookup per token, done by `map` in C: the list
+    comprehension that asked both per token cost as much as all the span rules."""
+
+    def __missing__(self, token: str) -> bool:
+        verdict = self[token] = kind_of(token) == "word" and _may_start(token)
+        return verdict
+
+
+_STARTS = _Starts()
+_STARTS_SIZE = 100_000
+_WORD_KINDS = frozenset({"word", "quote"})
+
+
 def extract_mentions(text: str) -> list[Mention]:
     """All institution mentions in ``text``, in order, non-overlapping, each linked to an entity."""
-    tokens = tokenize(text)
+    if len(_STARTS) >= _STARTS_SIZE:
+        _STARTS.clear()
+    tokens = token_columns(text)
+    words, starts, kinds = tokens
     found: list[Mention] = []
     # the span rules below are tried only where one could start; elsewhere they all give None
-    candidates = [i for i, tok in enumerate(tokens) if tok.kind == "word" and _may_start(tok.text)]
+    candidates = compress(count(), map(_STARTS.__getitem__, words))
     resume = 0  # the token after the last mention found: mentions do not overlap
     for i in candidates:
         if i < resume:
@@ -363,16 +392,17 @@ def extract_mentions(text: str) -> list[Mention]:
                 span, entity = category[:2], category[2]
         if span is None:
             continue
-        start, end = tokens[span[0]].start, tokens[span[1] - 1].end
+        first, after = span
+        start, end = starts[first], tokens.end(after - 1)
         surface = text[start:end]
         entity = entity or canonicalize(surface)
-        words = sum(1 for t in tokens[span[0] : span[1]] if t.kind in {"word", "quote"})
-        if span[1] - span[0] == 1 and tokens[span[0]].kind == "word" and _acronym_at(tokens[span[0]]):
-            words = 2  # a lone acronym is a full mention
-        if not _keep(surface, entity, words):
+        n_words = sum(map(_WORD_KINDS.__contains__, kinds[first:after]))
+        if after - first == 1 and kinds[first] == "word" and _acronym_of(words[first]):
+            n_words = 2  # a lone acronym is a full mention
+        if not _keep(surface, entity, n_words):
             continue
         found.append(Mention(surface, start, end, entity))
-        resume = span[1]
+        resume = after
     return _resolve_in_context(found)
 
 

@@ -7,6 +7,9 @@ Linking compares *folded* keys (lower case, no diacritics, no punctuation) so th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from itertools import accumulate, chain, compress, count, repeat
+from operator import add, is_
 from typing import NamedTuple
 
 from aggregator.diacritics import strip_diacritics
@@ -110,24 +113,34 @@ _TOKEN_RE = re.compile(
 
 
 # Tokenising every announcement (a few hundred tokens each) cost more than the rest of the entity
-# scanner. Python's regular expressions spend most of that on visiting every character, so
-# `tokenize` runs the pattern only where it has to and otherwise cuts the text at whitespace in C
-# (`str.split`), reusing the tokens of each whitespace-separated chunk: the same chunks ("Ośrodka",
-# "w", "r.", "2024") come back on every page.
+# scanner. Python's regular expressions spend most of that on visiting every character, and a
+# Python loop per chunk or per token costs about as much, so `token_columns` runs the pattern only
+# where it has to and otherwise works on whole lists in C: it cuts the text at single spaces
+# (`str.split(" ")`, line breaks made spaces first: same length, so the same offsets), reuses the
+# tokens of each piece (the same pieces — "Ośrodka", "w", "r.", "2024" — come back on every page),
+# computes where each piece starts from the lengths alone (one space after each), and shifts the
+# pieces' tokens to their places with `map`/`zip`.
 #
 # Why that gives the pattern's own tokens: the pattern skips only whitespace (`\S` matches
-# anything else), and only a quote or "Sp. z o.o." can run over whitespace. A chunk without their
-# opening characters (`_OPENERS`) is therefore tokenised on its own exactly as inside the text: the
-# scan reaches it fresh after the whitespace before it, and none of its tokens reaches past it (no
-# alternative looks further than the text it consumes). The other chunks, and the rest of a chunk
-# a quote ended inside of, are scanned in the text itself.
+# anything else), and only a quote or "Sp. z o.o." can run over whitespace. A piece without
+# whitespace and without their opening characters (`_OPENERS`) is therefore tokenised on its own
+# exactly as inside the text: the scan reaches it fresh after the whitespace before it, and none
+# of its tokens reaches past it (no alternative looks further than the text it consumes). The other
+# pieces — those holding an opener or whitespace other than a space or line break (a tab, a
+# non-breaking space), and those a quote reaches into — are walked (`_walk`): cut at whitespace,
+# each chunk taken from the memo when it is plain, scanned in the text from where the last token
+# ended otherwise.
 
 #: `_TOKEN_RE` without its named groups: the same tokens (names do not change what an alternative
 #: matches), found faster, as a scan that records no groups does less work per token.
 _TOKEN_SPAN_RE = re.compile(re.sub(r"\(\?P<\w+>", "(?:", _TOKEN_RE.pattern), re.VERBOSE)
-#: What a quote or "Sp. z o.o." (the tokens that may contain whitespace) starts with.
-_OPENERS = ("„", "“", '"', "«", "”", "p.")
+#: What a quote or "Sp. z o.o." (the tokens that may contain whitespace) starts with: the token
+#: pattern's alternatives that may run over whitespace are the quotes and `[Ss]p\.\s?z…` only.
+_OPENERS = ("„", "“", '"', "«", "”", "Sp.", "sp.")
 _CACHE_SIZE = 100_000
+
+#: Tokens of a piece: (text, start, kind), the start counted from the piece's start.
+_PieceTokens = tuple[tuple[str, int, str], ...]
 
 
 class _Kinds(dict[str, str]):
@@ -142,56 +155,113 @@ class _Kinds(dict[str, str]):
         return kind
 
 
-class _Chunks(dict[str, tuple[tuple[str, int, int, str], ...]]):
-    """chunk → its tokens (text, start, end and kind within the chunk); empty for a chunk that
-    holds an opener of `_OPENERS`, which is scanned in the text instead."""
+class _Pieces(dict[str, "_PieceTokens | None"]):
+    """piece (text between two spaces, or a chunk of a walked piece) → its tokens; None for a
+    piece that must be walked: it holds an opener of `_OPENERS` or whitespace. Empty for the empty
+    piece between two spaces."""
 
-    def __missing__(self, chunk: str) -> tuple[tuple[str, int, int, str], ...]:
-        if any(opener in chunk for opener in _OPENERS):
-            tokens: tuple[tuple[str, int, int, str], ...] = ()
+    def __missing__(self, piece: str) -> _PieceTokens | None:
+        tokens: _PieceTokens | None
+        if not piece:
+            tokens = ()
+        elif piece.split() != [piece] or any(opener in piece for opener in _OPENERS):
+            tokens = None
         else:
-            tokens = tuple((m.group(), m.start(), m.end(), _KINDS[m.group()]) for m in _TOKEN_SPAN_RE.finditer(chunk))
-        self[chunk] = tokens
+            tokens = tuple((m.group(), m.start(), _KINDS[m.group()]) for m in _TOKEN_SPAN_RE.finditer(piece))
+        self[piece] = tokens
         return tokens
 
 
 _KINDS = _Kinds()
-_CHUNKS = _Chunks()
+_PIECES = _Pieces()
+
+
+def kind_of(token: str) -> str:
+    """The kind of a token with this text (the same wherever it stands, see `_Kinds`)."""
+    return _KINDS[token]
+
+
+class TokenColumns(NamedTuple):
+    """The tokens of a text as parallel sequences, index i for token i: what `tokenize` gives,
+    without building an object per token (the entity scanner reads only a few of them). A token
+    ends at its start plus the length of its text: `end`."""
+
+    text: Sequence[str]
+    start: Sequence[int]
+    kind: Sequence[str]
+
+    def end(self, i: int) -> int:
+        """Where token i ends."""
+        return self.start[i] + len(self.text[i])
+
+
+def token_columns(text: str) -> TokenColumns:
+    """The tokens `_TOKEN_RE.finditer(text)` gives (kind = the group that matched), as columns,
+    found as the comment above `_TOKEN_SPAN_RE` explains."""
+    for cache in (_KINDS, _PIECES):
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+    pieces = text.replace("\n", " ").split(" ")
+    # where each piece starts: the lengths of those before it, and one space after each
+    starts = list(map(add, accumulate(map(len, pieces), initial=0), count()))
+    found = list(map(_PIECES.__getitem__, pieces))
+    if None in found:
+        _walk(text, pieces, starts, found)
+    relative = list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None left
+    if not relative:
+        return TokenColumns((), (), ())
+    words, rel_starts, kinds = zip(*relative, strict=True)
+    offsets = list(chain.from_iterable(map(repeat, starts, map(len, found))))  # type: ignore[arg-type]
+    return TokenColumns(words, list(map(add, offsets, rel_starts)), kinds)
 
 
 def tokenize(text: str) -> list[Token]:
     """Split text into tokens; quoted names are single tokens so they are never inflected.
 
-    The tokens `_TOKEN_RE.finditer(text)` gives (kind = the group that matched), found as the
-    comment above `_TOKEN_SPAN_RE` explains. Tokens are built with `tuple.__new__`: the named
-    tuple's own `__new__` is a Python function, a frame per token."""
-    for cache in (_KINDS, _CHUNKS):
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-    tokens: list[Token] = []
-    append = tokens.append
-    new = tuple.__new__
+    Tokens are built with `tuple.__new__`: the named tuple's own `__new__` is a Python function,
+    a frame per token."""
+    words, starts, kinds = token_columns(text)
+    ends = map(add, starts, map(len, words))
+    return list(map(tuple.__new__, repeat(Token), zip(words, starts, ends, kinds, strict=True)))
+
+
+def _walk(text: str, pieces: list[str], starts: list[int], found: list[_PieceTokens | None]) -> None:
+    """Put into ``found`` the tokens of the pieces `token_columns` cannot take from the memo as
+    they are: those marked None, and those the tokens found here reach into. A token belongs to
+    the piece it starts in; a piece a quote covers whole has none."""
     find = text.find
-    done = 0  # tokens of text[:done] are in `tokens`
-    chunk_end = 0
-    for chunk in text.split():
-        # the next occurrence after the previous chunk: only whitespace stands before this one
-        chunk_start = find(chunk, chunk_end)
-        chunk_end = chunk_start + len(chunk)
-        if chunk_end <= done:
-            continue  # inside a quote already taken
-        parts = _CHUNKS[chunk]
-        if parts and chunk_start >= done:
-            for token, start, end, kind in parts:
-                append(new(Token, (token, chunk_start + start, chunk_start + end, kind)))
-            done = chunk_end
-            continue
-        # From `done` on (whitespace up to this chunk, or the rest of a chunk a quote ended in),
-        # as the pattern scans the whole text, until a token covers the chunk's last character.
-        for m in _TOKEN_SPAN_RE.finditer(text, done):
-            token = m.group()
-            done = m.end()
-            append(new(Token, (token, m.start(), done, _KINDS[token])))
-            if done >= chunk_end:
-                break
-    return tokens
+    done = 0  # where the last token found here ends
+    j = 0  # the pieces before j are walked or left as they were
+    n = len(pieces)
+    for k in compress(count(), map(is_, found, repeat(None))):
+        j = max(j, k)
+        # Only whitespace stands between the last token of the text before piece j and the piece,
+        # or that token is one found here (it then ends at `done`, past the piece's start): so
+        # scanning from the later of `done` and a chunk's start is scanning from where the text's
+        # last token ended, as the pattern does.
+        while j < n and (found[j] is None or starts[j] < done):
+            base = starts[j]
+            tokens: list[tuple[str, int, str]] = []
+            append = tokens.append
+            chunk_end = base
+            for chunk in pieces[j].split():
+                chunk_start = find(chunk, chunk_end)
+                chunk_end = chunk_start + len(chunk)
+                if chunk_end <= done:
+                    continue  # inside a quote already taken
+                parts = _PIECES[chunk]
+                if parts and chunk_start >= done:
+                    shift = chunk_start - base
+                    for token, start, kind in parts:
+                        append((token, shift + start, kind))
+                    done = chunk_end
+                    continue
+                # as the pattern scans the whole text, until a token covers the chunk's last character
+                for m in _TOKEN_SPAN_RE.finditer(text, max(done, chunk_start)):
+                    token = m.group()
+                    done = m.end()
+                    append((token, m.start() - base, _KINDS[token]))
+                    if done >= chunk_end:
+                        break
+            found[j] = tuple(tokens)
+            j += 1

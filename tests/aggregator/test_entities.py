@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from aggregator.commands.entities import register
 from aggregator.entities import KINDS, Entity, canonicalize, extract, extract_mentions, gazetteer
 from aggregator.entities import text as text_module
-from aggregator.entities.text import tokenize
+from aggregator.entities.text import token_columns, tokenize
 
 DATA = Path(__file__).parent / "data" / "entities_eval.jsonl"
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
@@ -312,9 +312,9 @@ def test_extraction_never_fails_and_offsets_always_match(text: str) -> None:
 def _starts(text: str) -> Counter[str]:
     """Which span rule starts at each token of ``text``; asserts the scanner's pre-filter lets
     every such token through (`extract_mentions` tries the rules only where `_may_start` says)."""
-    tokens = tokenize(text)
+    tokens = token_columns(text)
     rules: Counter[str] = Counter()
-    for i, tok in enumerate(tokens):
+    for i, (word, kind) in enumerate(zip(tokens.text, tokens.kind, strict=True)):
         for name, found in (
             ("acronym", extract._acronym_span(tokens, i, text)),
             ("named", extract._named_span(tokens, i, text)),
@@ -322,7 +322,7 @@ def _starts(text: str) -> Counter[str]:
         ):
             if found:
                 rules[name] += 1
-                assert tok.kind == "word" and extract._may_start(tok.text), (name, tok, text)
+                assert kind == "word" and extract._may_start(word), (name, word, text)
     return rules
 
 
@@ -376,7 +376,8 @@ def _pattern_tokens(text: str) -> list[tuple[str, int, int, str]]:
 
 _TOKEN_PIECES = ('„', '”', '“', '"', "«", "»", "'", "’", "-", ".", "/", ",", " ", "  ", "\n", "\t", "\xa0", "\u2028",
                  "Sp. z o.o.", "sp.z o.o.", "Sp.", "p.", "S.A.", "nr.", "Nr", "św.", "im.", "ds.", "7", "12.03",
-                 "x²", "Ośrodek", "pomocy", "Warmińsko-Mazurski", "PCPR-u", "Jana", "_")  # fmt: skip
+                 "x²", "Ośrodek", "pomocy", "Warmińsko-Mazurski", "PCPR-u", "Jana", "_", "np.", "(sp.", "Sp.z",
+                 "zo.o.")  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
@@ -386,6 +387,9 @@ def test_tokenize_gives_the_token_pattern_s_matches(pieces: list[str]) -> None:
     "Sp. z o.o." may start: the tokens must be the pattern's own, wherever quotes open and close."""
     text = "".join(pieces)
     assert tokenize(text) == _pattern_tokens(text)
+    columns = token_columns(text)
+    ends = [columns.end(i) for i in range(len(columns.text))]
+    assert list(zip(columns.text, columns.start, ends, columns.kind, strict=True)) == _pattern_tokens(text)
 
 
 def test_tokenize_gives_the_token_pattern_s_matches_on_real_texts() -> None:

@@ -167,3 +167,14 @@ def test_search_fields_are_those_of_the_whole_text(pieces: list[str], lead: str 
     terms = " ".join(dict.fromkeys(term for word in words for term in search._word_terms(word)))
     assert search_fields("Tytuł", lead, body) == (" ".join(fold(whole).split()), terms)
     assert index_terms("Tytuł", lead, body) == terms
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=10**30), st.integers(min_value=0, max_value=3))
+def test_a_number_s_terms_are_what_morfeusz2_reads_in_it(number: int, zeros: int) -> None:
+    """`_word_terms` does not ask morfeusz2 about a number (ASCII digits): it reads one as itself."""
+    from aggregator.entities.morphology import morfeusz
+
+    word = "0" * zeros + str(number)
+    assert [(lemma, tag) for _, _, (_, lemma, tag, *_) in morfeusz().analyse(word)] == [(word, "dig")]
+    assert search._word_terms(word) == (word,)
