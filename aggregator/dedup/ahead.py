@@ -33,7 +33,7 @@ CAPACITY = 20_000
 
 def story_doc(title: str, text: str, published: datetime | date | None) -> Doc:
     """The :class:`Doc` the story step will build from the stored row: the publication time in
-    UTC, as the database gives it back (its date is what the features keep)."""
+    UTC, as the database gives it back (its Warsaw day is what the features keep)."""
     if isinstance(published, datetime) and published.tzinfo is not None:
         published = published.astimezone(UTC)
     return Doc(url="", title=title, text=text, published=published)

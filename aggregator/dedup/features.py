@@ -29,6 +29,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -49,6 +50,8 @@ __all__ = [
 
 SHINGLE = 3
 LEAD_SHINGLES = 12
+_WARSAW = ZoneInfo("Europe/Warsaw")  # whose days the publication dates are
+
 _STEM = 6
 # Words too common in titles to say anything about the story.
 _STOP = frozenset(
@@ -180,8 +183,11 @@ def _title_features(words: tuple[str, ...]) -> tuple[frozenset[str], frozenset[i
 
 
 def _as_date(value: date | datetime | None) -> date | None:
+    """The day of a publication time as Polish readers have it (Europe/Warsaw), as annotate resolves
+    the text's dates against it: the UTC day made "br." of a page posted just after midnight on New
+    Year's Day the year before in the story features, and the other year in its annotations."""
     if isinstance(value, datetime):
-        return value.date()
+        return (value.astimezone(_WARSAW) if value.tzinfo is not None else value).date()
     return value
 
 

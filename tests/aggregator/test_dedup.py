@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from aggregator.commands.dedup import doc_from_json, register
 from aggregator.dedup import Doc, Judgement, StoryIndex, fingerprint, judge, normalise, normalise_text, signature
 from aggregator.dedup import features as features_module
 from aggregator.dedup import index as index_module
+from aggregator.dedup.ahead import story_doc
 from aggregator.dedup.bands import BandTables
 from aggregator.dedup.features import features
 from aggregator.dedup.index import JOB_SIZE, MAX_BUCKET, MAX_JUDGED, _minhash_values
@@ -353,6 +354,17 @@ def test_year_less_dates_of_an_undated_copy_float() -> None:
     dated = Doc("a", "Zawarto Śląski Pakt", text, date(2015, 12, 10))
     undated = Doc("b", "", text + " Udostępniamy Państwu kopię podpisanego Paktu.", None)
     assert judge(dated, undated).same
+
+
+def test_publication_day_and_year_less_dates_are_warsaws() -> None:
+    """A page posted at 00:30 on New Year's Day in Warsaw (23:30 UTC the day before): its "br." is
+    the new year in the story features, as in its annotations, not the UTC day's year."""
+    text = "Nabór wniosków trwa do 15 stycznia br. Zapraszamy organizacje pozarządowe z całego województwa."
+    posted = datetime(2024, 12, 31, 23, 30, tzinfo=UTC)
+    feats = features(story_doc("Nabór wniosków", text, posted))
+    assert feats.published == date(2025, 1, 1)
+    assert feats.dates.days == frozenset({(2025, 1, 15)})
+    assert features(Doc("a", "Nabór wniosków", text, datetime(2024, 12, 31, 12, 0))).published == date(2024, 12, 31)
 
 
 def test_teaser_and_truncated_repost_are_the_same_story() -> None:

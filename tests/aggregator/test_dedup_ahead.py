@@ -52,12 +52,18 @@ def test_worker_features_equal_the_story_steps_own(items: list[tuple[str, Doc]])
         assert same_features(ahead_feats, own_feats)
 
 
-def test_the_publication_date_is_taken_in_utc_as_the_database_gives_it() -> None:
+def test_the_publication_time_is_taken_in_utc_as_the_database_gives_it_and_its_day_in_warsaw() -> None:
+    """Ahead or from the stored row (UTC), the features keep the Warsaw day: the day annotate
+    resolves the text's dates against."""
     warsaw = timezone(timedelta(hours=1))
     just_after_midnight = datetime(2024, 3, 1, 0, 30, tzinfo=warsaw)  # 29 February in UTC
-    feats, _ = compute_ahead("Konkurs", TEXT, just_after_midnight)
-    assert feats.published == date(2024, 2, 29)
+    feats, sig = compute_ahead("Konkurs", TEXT, just_after_midnight)
+    assert feats.published == date(2024, 3, 1)
     assert story_doc("Konkurs", TEXT, just_after_midnight).published == datetime(2024, 2, 29, 23, 30, tzinfo=UTC)
+    stored = Doc(url="u", title="Konkurs", text=TEXT, published=datetime(2024, 2, 29, 23, 30, tzinfo=UTC))
+    ahead = FeaturesAhead(NUM_PERM, SEED)
+    ahead.put("Konkurs", TEXT, feats, sig)
+    assert ahead.get(stored) is not None, "the stored row finds the features computed ahead"
 
 
 def test_an_entry_serves_only_the_same_title_text_and_date() -> None:
