@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from aggregator import stopping
 from aggregator.dedup.ahead import FeaturesAhead, for_run, release
-from aggregator.logs import set_level
+from aggregator.logs import begin_twisted_logging, set_level
 from aggregator.stories import StoryDraft, assign_stories, release_draft
 from db.checkpoint import background_checkpoints
 from db.engine import session_scope
@@ -310,6 +310,7 @@ def quiet_crawler_process(settings: Settings) -> CrawlerProcess:
     Scrapy sets its logger to DEBUG and lets the handlers filter: every line it writes per page
     and per item ("Crawled (200)", "Scraped from") became a LogRecord that every handler then
     dropped, about 2 % of the crawl process's CPU (benchmarks/bench_crawl.py)."""
+    begin_twisted_logging()  # its critical events through our handler only, not also as plain text
     before = logging.getLogger().level
     process = CrawlerProcess(settings)
     level = logging.getLevelName(str(settings.get("LOG_LEVEL", "DEBUG")).upper())

@@ -196,6 +196,31 @@ def configure_logging(log_format: str = "text", level: str | None = None) -> log
     return handler
 
 
+_twisted_begun = False
+
+
+def begin_twisted_logging() -> None:
+    """Twisted prints its critical events (an exception in a timed call of the reactor) to stderr
+    as plain text until its logging is "begun", which Scrapy never does: it only adds an observer
+    that hands Twisted's events to the `twisted` logger. Such an event came twice, once as a line
+    that is no JSON object (`--log-format json` promises one per line; seen under load in
+    tests/aggregator/test_operations.py). Begun here with no observer of its own, Twisted's events
+    reach stderr through Scrapy's observer and our handler only: called as a crawler process (and
+    its observer) is made, before any reactor runs (not for every command: Twisted's logger costs
+    ~0.1 s to import). Python's warnings stay where they were: Twisted would take them over."""
+    global _twisted_begun
+    if _twisted_begun:
+        return
+    import warnings
+
+    from twisted.logger import globalLogBeginner
+
+    showwarning = warnings.showwarning
+    globalLogBeginner.beginLoggingTo([], discardBuffer=True, redirectStandardIO=False)
+    warnings.showwarning = showwarning
+    _twisted_begun = True
+
+
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -6,6 +6,9 @@ import io
 import json
 import logging
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +164,31 @@ def test_a_line_about_a_source_starts_with_it_in_text_and_names_it_in_json(
     assert any(r["logger"] == "scrapers.extensions" for r in about), records
     assert all(r.get("source") == "mcps" for r in about), [r for r in about if r.get("source") != "mcps"]
     assert not any("source" in r for r in records if r["logger"] in ("aggregator.crawl", "aggregator.mail"))
+
+
+TWISTED_FAILURE = """
+import sys
+from aggregator.crawl import quiet_crawler_process
+from aggregator.logs import configure_logging
+from scrapy.settings import Settings
+from twisted.logger import Logger
+
+configure_logging(sys.argv[1])
+quiet_crawler_process(Settings({"LOG_INSTALL_ROOT_HANDLER": False}))  # as `ropsfeed crawl` makes it
+try:
+    raise ValueError("boom")
+except ValueError:
+    # what Twisted's reactor logs when a timed call raises (twisted/internet/base.py)
+    Logger(namespace="twisted.internet.base").failure("while handling timed call")
+"""
+
+
+def test_a_twisted_failure_is_logged_once_through_our_handler_not_also_as_plain_text() -> None:
+    """Twisted printed its critical events to stderr as plain text besides handing them to Scrapy's
+    observer: under load a JSON log (`--log-format json`) got a line that is no JSON object."""
+    done = subprocess.run([sys.executable, "-c", TWISTED_FAILURE, "json"], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines()]  # every line is one JSON object
+    assert [r["message"].splitlines()[0] for r in records] == ["while handling timed call"]
+    assert "ValueError: boom" in records[0]["message"] + records[0].get("exception", "")
