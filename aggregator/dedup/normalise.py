@@ -157,28 +157,27 @@ def fold(text: str) -> str:
     return folded if folded.isascii() else _NON_ASCII.sub(_fold_char, folded)
 
 
+def _kept(lines: list[str]) -> list[bool]:
+    """Which of a folded text's lines are not boilerplate (an empty line, between paragraphs, is
+    kept: the pattern matches none, and skipping it saves the test)."""
+    return [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+
+
 def _drop_boilerplate_lines(folded: str) -> str:
-    kept = [line for line in folded.splitlines() if not _BOILERPLATE_LINES.match(" ".join(line.split()))]
-    return "\n".join(kept)
+    lines = folded.splitlines()
+    return "\n".join(compress(lines, _kept(lines)))
 
 
 def content_lines(text: str) -> str:
     """``text`` as printed (diacritics and all) without its boilerplate lines (date lines included)."""
-    return _content_and_folded(text)[0]
+    folded = fold(text)
+    lines = folded.splitlines()
+    return _content(text, folded, lines, _kept(lines))
 
 
 def _content_lines_one_by_one(text: str) -> str:
-    """`content_lines`, each line folded on its own (the rule; `_content_and_folded` folds the text once)."""
+    """`content_lines`, each line folded on its own (the rule; `content_lines` folds the text once)."""
     return "\n".join(line for line in text.splitlines() if not _BOILERPLATE_LINES.match(" ".join(fold(line).split())))
-
-
-def _content_and_folded(text: str) -> tuple[str, str]:
-    """`content_lines` of ``text``, and its folded text without the boilerplate lines (`_lines`' start)."""
-    folded = fold(text)
-    lines = folded.splitlines()
-    # an empty line (between paragraphs) is kept: the pattern matches no empty line
-    keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
-    return _content(text, folded, lines, keep), "\n".join(compress(lines, keep))
 
 
 def _content(text: str, folded: str, lines: list[str], keep: list[bool]) -> str:
@@ -282,7 +281,7 @@ def lines_and_content(text: str) -> tuple[list[list[str]], str]:
     folded = fold(text)
     lines = folded.splitlines()
     if any(word in folded for word in _POINTER_WORDS):  # pointers are cut from the kept lines first
-        keep = [not line or not _BOILERPLATE_LINES.match(" ".join(line.split())) for line in lines]
+        keep = _kept(lines)
         return _lines_of_folded("\n".join(compress(lines, keep))), _content(text, folded, lines, keep)
     if len(_CHUNK_TOKENS) >= _CHUNK_CACHE:
         _CHUNK_TOKENS.clear()
