@@ -575,17 +575,23 @@ class StoryIndex:
         return [int(s) for s in slots[order]]
 
     def _best_match(self, feats: Features, sig: np.ndarray, previous_story: str | None) -> str | None:
-        """The story of the best confirmed candidate, skipping stories with a conflicting member."""
+        """The story of the best confirmed candidate, skipping stories with a conflicting member.
+
+        A member with the same fingerprint is always the first candidate (`_candidates`), and when
+        it is judged identical nothing can beat it: it is judged before the other candidates are
+        looked up and ranked, which for a cross-post copied word for word (the commonest kind) was
+        most of the work (the same candidates, judged in the same order, otherwise).
+        """
         self.last_judged = 0
         judged_per_story: dict[str, int] = {}
         vetoed: set[str] = set()
         accepted: dict[str, float] = {}
-        for slot in self._candidates(feats, sig):
-            if self.last_judged >= self.max_judged:
-                break
+
+        def judged(slot: int) -> bool:
+            """Judge one candidate (as ranked); True when nothing can beat it."""
             story = self._story[slot]
             if story is None or story in vetoed or judged_per_story.get(story, 0) >= PER_STORY_JUDGED:
-                continue
+                return False
             judged_per_story[story] = judged_per_story.get(story, 0) + 1
             verdict, conflict = self._judge(feats, slot)
             if conflict:
@@ -594,7 +600,16 @@ class StoryIndex:
             elif verdict.same:
                 score = verdict.score + (0.001 if story == previous_story else 0.0)
                 accepted[story] = max(score, accepted.get(story, 0.0))
-                if verdict.score >= 1.0:  # identical to a member: nothing can beat it
+                return verdict.score >= 1.0  # identical to a member
+            return False
+
+        exact = self._by_fp.get(feats.fingerprint)
+        first = exact if exact is not None and self.max_judged > 0 else None
+        if first is None or not judged(first):
+            for slot in self._candidates(feats, sig):
+                if slot == first:
+                    continue  # judged above
+                if self.last_judged >= self.max_judged or judged(slot):
                     break
         if not accepted:
             return None

@@ -478,6 +478,32 @@ def test_a_story_reposted_many_times_stays_one_story() -> None:
     assert len(stories) == 1
 
 
+def test_a_word_for_word_copy_joins_its_twin_without_ranking_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cross-post copied word for word is judged against the member with its fingerprint first,
+    and once that is identical no other candidate is looked up, ranked or judged; a text that is
+    no member's word for word still goes through the ranked candidates."""
+    body = _PROJECT + " Zapraszamy wszystkie podmioty ekonomii społecznej z regionu do udziału."
+    index = StoryIndex()
+    for i in range(5):  # near copies: candidates of each other and of the copy below
+        text = f"Portal numer {i + 1} informuje: w dniu 3 marca 2024 r. ruszył nabór.\n\n{body}"
+        index.add(f"near{i}", Doc(f"https://portal{i}.pl/x", "Ruszył nabór", text, None))
+    story = index.story_of("near2")
+    ranked: list[int] = []
+    candidates = index._candidates
+
+    def counted(*args: Any) -> list[int]:
+        ranked.append(1)
+        return candidates(*args)
+
+    monkeypatch.setattr(index, "_candidates", counted)
+    copy = f"Portal numer 3 informuje: w dniu 3 marca 2024 r. ruszył nabór.\n\n{body}"
+    assert index.add("copy", Doc("https://mirror.pl/x", "Ruszył nabór", copy, None)) == story
+    assert (ranked, index.last_judged) == ([], 1)
+    other = copy.replace("Portal numer 3", "Portal numer 9")
+    assert index.add("other", Doc("https://mirror.pl/y", "Ruszył nabór", other, None)) == story
+    assert ranked == [1]
+
+
 def _lean(values: np.ndarray) -> LeanMinHash:
     """Signature values as the datasketch sketch they are the values of."""
     return LeanMinHash(seed=1, hashvalues=values, scheme="affine32")
