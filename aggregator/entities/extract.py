@@ -126,6 +126,13 @@ def _is_adjective_word(word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def _may_be_function_word(word: str) -> bool:
+    """A word that may be a preposition or a conjunction ("w", "z", "i", "do"): no phrase ends
+    with one, though the canonical form drops it and so would let the phrase take it."""
+    return any(r.pos in {"prep", "conj"} for r in analyse(word))
+
+
+@lru_cache(maxsize=65536)
 def _acronym_of(word: str) -> str | None:
     match = _ACRONYM_TOKEN.fullmatch(word)
     if not match or sum(ch.isupper() for ch in match["acr"]) < 2:
@@ -236,7 +243,7 @@ def _name_end(tokens: TokenColumns, head: int, text: str) -> int:
             nxt = j + 1
             if words[nxt] in {"rzecz", "Rzecz", "spraw", "Spraw"}:
                 nxt += 1
-            if nxt < n and _name_word(tokens, nxt):
+            if nxt < n and _joined(tokens, nxt, text) and _name_word(tokens, nxt):
                 # "im. J. Korczaka": an initial with its dot belongs to the name too.
                 j = nxt + 1
                 if j + 1 < n and len(words[nxt]) == 1 and words[j] == ".":
@@ -276,10 +283,12 @@ def _comma_continues(tokens: TokenColumns, j: int, text: str) -> bool:
     capitalised non-head words and then "i" + a capitalised word."""
     words = tokens.text
     k = j + 1
-    if k >= len(words) or not _name_word(tokens, k):
+    if k >= len(words) or not _joined(tokens, k, text) or not _name_word(tokens, k):
         return False
     for m in range(k + 1, min(k + 4, len(words) - 1)):
-        if words[m] == "i" and is_capitalised(words[m + 1]):
+        if not _joined(tokens, m, text):
+            return False  # names never span a line break
+        if words[m] == "i" and is_capitalised(words[m + 1]) and _joined(tokens, m + 1, text):
             return all(tokens.kind[x] == "word" and is_capitalised(words[x]) for x in range(k, m))
     return False
 
@@ -314,14 +323,20 @@ def _sentence_initial(tokens: TokenColumns, i: int, text: str) -> bool:
     return i == 0 or not _joined(tokens, i, text) or tokens.text[i - 1] in {".", "!", "?", ":", "–", "-"}
 
 
-def _category_span(tokens: TokenColumns, i: int) -> tuple[int, int, Entity] | None:
-    """A generic category phrase in lower case ("centrów integracji społecznej")."""
+def _category_span(tokens: TokenColumns, i: int, text: str) -> tuple[int, int, Entity] | None:
+    """A generic category phrase in lower case ("centrów integracji społecznej"), on one line."""
     words, kinds = tokens.text, tokens.kind
     if kinds[i] != "word" or not _may_start_category(words[i]):
         return None
     for length in (5, 4, 3, 2):
         end = i + length
-        if end > len(words) or any(kinds[x] != "word" or words[x][:1].isupper() for x in range(i + 1, end)):
+        if (
+            end > len(words)
+            or any(
+                kinds[x] != "word" or words[x][:1].isupper() or not _joined(tokens, x, text) for x in range(i + 1, end)
+            )
+            or _may_be_function_word(words[end - 1])
+        ):
             continue
         span = " ".join(words[i:end])
         entity = canonicalize(span)
@@ -387,7 +402,7 @@ def extract_mentions(text: str) -> list[Mention]:
         if span is None:
             span = _named_span(tokens, i, text)
         if span is None:
-            category = _category_span(tokens, i)
+            category = _category_span(tokens, i, text)
             if category:
                 span, entity = category[:2], category[2]
         if span is None:

@@ -301,6 +301,40 @@ def test_names_never_cross_a_line_break_and_lone_heads_are_ignored() -> None:
     assert texts == ["Urząd Marszałkowski Województwa Pomorskiego", "Regionalny Ośrodek Polityki Społecznej"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a comma inside a name ("Ministerstwo Rodziny, Pracy i …") continues it on the same line only
+        (
+            "Działania wspiera Ministerstwo Rodziny,\nPracy i Polityki Społecznej ogłosiło nabór.",
+            ["Ministerstwo Rodziny"],
+        ),
+        ("Fundacja Rozwoju, Sportu\ni Kultury zaprasza.", ["Fundacja Rozwoju"]),
+        # the name after "na rzecz" too
+        ("Stowarzyszenie na rzecz\nOsób Niepełnosprawnych zaprasza.", []),
+        # and a category phrase in lower case
+        ("Wsparcie dla centrów\nintegracji społecznej w regionie.", []),
+    ],
+)
+def test_a_name_continued_on_the_next_line_is_not_one_mention(text: str, expected: list[str]) -> None:
+    assert [m.text for m in extract_mentions(text)] == expected
+
+
+def test_a_category_phrase_ends_before_a_preposition_or_conjunction() -> None:
+    """Real texts (MCPS, ROPS Kraków): the canonical form drops a trailing "i", "w", "do", so the
+    longest phrase tried took it, and the stored mention read "ośrodków pomocy społecznej i"."""
+    text = (
+        "Zapraszamy przedstawicieli ośrodków pomocy społecznej i powiatowych centrów pomocy rodzinie\n"
+        "w województwie, a także centra integracji społecznej oraz ośrodki wsparcia ekonomii społecznej do końca roku."
+    )
+    assert [(m.text, m.entity.key) for m in extract_mentions(text)] == [
+        ("ośrodków pomocy społecznej", "osrodek-pomocy-spolecznej"),
+        ("powiatowych centrów pomocy rodzinie", "powiatowe-centrum-pomocy-rodzinie"),
+        ("centra integracji społecznej", "centrum-integracji-spolecznej"),
+        ("ośrodki wsparcia ekonomii społecznej", "osrodek-wsparcia-ekonomii-spolecznej"),
+    ]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet='AĄBCĆDEĘŁMNOÓPRSŚTWZŻaąbcćdeęfghijklłmnńoóprsśtuwyzźż „”"-.,()\n', max_size=80))
 def test_extraction_never_fails_and_offsets_always_match(text: str) -> None:
@@ -318,7 +352,7 @@ def _starts(text: str) -> Counter[str]:
         for name, found in (
             ("acronym", extract._acronym_span(tokens, i, text)),
             ("named", extract._named_span(tokens, i, text)),
-            ("category", extract._category_span(tokens, i)),
+            ("category", extract._category_span(tokens, i, text)),
         ):
             if found:
                 rules[name] += 1
