@@ -30,7 +30,7 @@ from db.models import (
     Source,
 )
 from db.search import fold, search_fields
-from db.upsert import insert_for, upsert, upsert_statement
+from db.upsert import insert_for, insert_rows, upsert, upsert_statement
 
 if TYPE_CHECKING:
     from aggregator.annotate import Annotations
@@ -188,9 +188,9 @@ def save_annotations_many(session: Session, batch: Sequence[tuple[int, Annotatio
                 "start_at": d.start_at, "end_at": d.end_at, "granularity": d.granularity, "kind": d.kind,
             }  # fmt: skip
     if mention_rows:
-        session.execute(insert_for(session, Mention.__table__), list(mention_rows.values()))
+        insert_rows(session, Mention.__table__, list(mention_rows.values()))
     if date_rows:
-        session.execute(insert_for(session, EventDate.__table__), list(date_rows.values()))
+        insert_rows(session, EventDate.__table__, list(date_rows.values()))
 
 
 def _sheds_query(existing: Announcement, item: AnnouncementItem) -> bool:
