@@ -71,9 +71,9 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     sql, values_of = _driver_insert(bind.dialect, table, tuple(rows[0]))
     try:
         parameters = [values_of(row) for row in rows]
-    except Exception:  # a value its type refuses (a naive datetime): SQLAlchemy raises it as it always did
+    except Exception:  # a value its type refuses (a naive datetime): SQLAlchemy's path, and its error
         session.execute(insert_for(session, table), rows)
-        raise  # not reached: that insert raises the same
+        return
     session.connection().exec_driver_sql(sql, parameters)
 
 
