@@ -183,7 +183,8 @@ class StoragePipeline:
     ) -> BatchResult:
         """Items, raw pages and deletions in one transaction; raises what the database said."""
         with session_scope(self.database_url, write=True) as session:
-            result = save_announcements(session, items, raws, self.annotate, search=self.search)
+            # cleaned as they came (`process_item`), and nothing changed them since
+            result = save_announcements(session, items, raws, self.annotate, search=self.search, cleaned=True)
             for gone in tombstones:
                 result.deleted += tombstone(session, gone.source_id, gone.keys, [gone.url], gone.reason)
             for source_id, keys in recovered(items).items():

@@ -5,16 +5,18 @@ from __future__ import annotations
 import gzip
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import StatementError
 
 from db.engine import session_scope
 from db.migrate import current_revision, head_revision, upgrade
-from db.models import Announcement, AnnouncementVersion, Attachment, CrawlRun, RawPage, Source
+from db.models import Announcement, AnnouncementVersion, Attachment, CrawlRun, EventDate, RawPage, Source
 from db.store import archive_raw_pages, known_urls, save_announcements, sync_sources
+from db.upsert import insert_rows
 from scrapers.items import AnnouncementItem, AttachmentItem, ImageItem, RawResponse
 from scrapers.registry import load_sources
 
@@ -350,3 +352,34 @@ def test_the_sites_backlog_ends_with_the_first_crawl_that_met_it(database: str) 
             finish_run(session, run, status=status, items_new=met)
         ends = session.scalars(select(CrawlRun.finished_at).order_by(CrawlRun.id)).all()
         assert first_crawl_end(session, "rops-kielce") == ends[4], "the first (failed) crawl that met pages"
+
+
+def test_insert_rows_stores_what_an_insert_through_sqlalchemy_stores(database: str) -> None:
+    """`insert_rows` (the driver's executemany on SQLite) against SQLAlchemy's insert: the same
+    stored values, dates and datetimes (a non-UTC one included) through their column types."""
+    warsaw = timezone(timedelta(hours=1))
+    with session_scope(database, write=True) as session:
+        save_announcements(session, [make_item()])
+        announcement_id = session.scalar(select(Announcement.id))
+        table = EventDate.__table__
+
+        def rows(start: int) -> list[dict[str, object]]:
+            return [
+                {"announcement_id": announcement_id, "field": "body", "match": "27 grudnia", "context": "od 27 grudnia",
+                 "char_start": start + i, "start_date": date(2023, 12, 27), "end_date": date(2024, 1, 5) if i else None,
+                 "start_at": datetime(2023, 12, 27, 9, 15, tzinfo=warsaw) if i else None, "end_at": None,
+                 "granularity": "day", "kind": "point"}
+                for i in range(2)
+            ]  # fmt: skip
+
+        insert_rows(session, table, rows(0))
+        session.execute(insert(table), rows(100))
+        with pytest.raises(StatementError, match="naive datetime"):  # refused as SQLAlchemy refuses it
+            insert_rows(session, table, [{**rows(200)[1], "start_at": datetime(2023, 12, 27, 9, 15)}])
+    with session_scope(database) as session:
+        stored = session.execute(select(table).order_by(table.c.char_start)).all()
+    ours, theirs = stored[:2], stored[2:]
+    assert [row._mapping["char_start"] for row in stored] == [0, 1, 100, 101]
+    for mine, other in zip(ours, theirs, strict=True):
+        assert {**mine._mapping, "id": 0, "char_start": 0} == {**other._mapping, "id": 0, "char_start": 0}
+    assert theirs[1].start_at == datetime(2023, 12, 27, 8, 15, tzinfo=UTC)
