@@ -203,6 +203,18 @@ def crawl_settings(
     return settings
 
 
+def import_tls_early() -> None:
+    """Import Scrapy's TLS modules while few modules are loaded and the stack is shallow, rather
+    than when the engine loads the download handler (scrapers/downloader.py).
+
+    Each of their three deprecated aliases (`scrapy.utils.deprecate.create_deprecated_class`)
+    calls `inspect.stack()`, which reads every frame's source and, for each frame of the import
+    machinery (no file of its own), walks the whole of `sys.modules`: from the engine, ten imports
+    deep with ~1,200 modules loaded, that was the largest single cost of the crawl's start. The same
+    modules, a little earlier; they install no reactor (Scrapy installs it with the first crawl)."""
+    import scrapy.core.downloader.contextfactory  # noqa: F401
+
+
 def run_crawl(
     source_ids: Sequence[str],
     database_url: str,
@@ -215,6 +227,7 @@ def run_crawl(
     """Crawl the sources (all enabled ones when empty); blocks until every spider has finished.
     `accept_deletions`: a `full` crawl marks every post its complete REST listing lacks as deleted,
     however many (the operator checked the site: the tombstone guard would hold them back)."""
+    import_tls_early()
     from scrapers.spiders.generated import SPIDERS
 
     ids = resolve_sources(source_ids)

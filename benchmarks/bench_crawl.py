@@ -179,13 +179,14 @@ def engine_settings(scrapy_defaults: bool = False) -> dict[str, Any]:
     this benchmark ran until 2026-12-06, to compare with the results of then).
 
     Concurrency, politeness off (as for any mirror: aggregator.crawl.crawl_overrides), items handed
-    over `CONCURRENT_ITEMS` at a time, cookies and the same middlewares off, the two consoles not
-    even imported (`EXTENSIONS_BASE`). These are settings of Scrapy, not work of the pipeline: with
-    Scrapy's default `CONCURRENT_ITEMS` of 100 (an asyncio task per possible item of every
-    response) bare Scrapy took 1.5–1.9× as long for these pages, a cost ropsfeed does not pay,
-    which would count in ropsfeed's favour. Left as they are: the bare spider fetches no robots.txt
-    (ropsfeed obeys it: one page more per site), has no pipeline and keeps Scrapy's own classes
-    where ropsfeed plugs in its own (statistics, download handler).
+    over `CONCURRENT_ITEMS` at a time, cookies and the same middlewares off, the two consoles and the
+    cookies' middleware not even imported (`EXTENSIONS_BASE`, `DOWNLOADER_MIDDLEWARES_BASE`). These
+    are settings of Scrapy, not work of the pipeline: with Scrapy's default `CONCURRENT_ITEMS` of
+    100 (an asyncio task per possible item of every response) bare Scrapy took 1.5–1.9× as long for
+    these pages, a cost ropsfeed does not pay, which would count in ropsfeed's favour. Left as they
+    are: the bare spider fetches no robots.txt (ropsfeed obeys it: one page more per site), has no
+    pipeline and keeps Scrapy's own classes where ropsfeed plugs in its own (statistics, download
+    handler).
     """
     from scrapy.settings import Settings
 
@@ -202,6 +203,7 @@ def engine_settings(scrapy_defaults: bool = False) -> dict[str, Any]:
     for name in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES"):  # the ones switched off
         engine[name] = {path: None for path, order in settings.getdict(name).items() if order is None}
     engine["EXTENSIONS_BASE"] = settings.getdict("EXTENSIONS_BASE")  # without the two consoles' imports
+    engine["DOWNLOADER_MIDDLEWARES_BASE"] = settings.getdict("DOWNLOADER_MIDDLEWARES_BASE")  # nor the cookies'
     return engine
 
 

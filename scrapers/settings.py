@@ -68,6 +68,16 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }
 
+# Cookies are off (COOKIES_ENABLED): their middleware would only raise NotConfigured, but Scrapy
+# imports it first, and with it tldextract, requests, urllib3 and filelock, about 0.1 s of every
+# crawl's start. Switched off in DOWNLOADER_MIDDLEWARES (None) it is still imported (Scrapy loads
+# every key there to compare class paths): it is left out of the base instead, as the consoles
+# below. Turning cookies on takes both: COOKIES_ENABLED and this middleware back.
+COOKIES_MIDDLEWARE = "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"
+DOWNLOADER_MIDDLEWARES_BASE = {
+    k: v for k, v in default_settings.DOWNLOADER_MIDDLEWARES_BASE.items() if k != COOKIES_MIDDLEWARE
+}
+
 # Every request goes through the mirror mapping when ROPSFEED_MIRROR is set (offline demo, tests).
 DOWNLOAD_HANDLERS = {
     "http": "scrapers.downloader.MirrorAwareDownloadHandler",

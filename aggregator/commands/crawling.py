@@ -14,7 +14,6 @@ from aggregator import stopping
 from aggregator.notices import Notice, tell
 from aggregator.options import AlarmExitOption, DbOption, MirrorOption, VerboseOption
 from db.engine import database_url, session_scope
-from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
 
 console = Console()
 err_console = Console(stderr=True)
@@ -108,6 +107,9 @@ def demo(
     except OSError as exc:
         tell(err_console, Notice(f"error: cannot create --out {out}: {exc.strerror or exc}", "error", logging.ERROR))
         raise typer.Exit(2) from exc
+    # the mirror's HTTP server (http.server and the rest): every other command starts without it
+    from scrapers.mirror.server import SNAPSHOT_DIR, BackgroundMirror
+
     with BackgroundMirror([SNAPSHOT_DIR]) as mirror:
         console.print(
             f"Offline mirror of {len(mirror.server.RequestHandlerClass.snapshot.hosts())} sites at {mirror.url}"

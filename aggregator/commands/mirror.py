@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from aggregator.notices import say_error
-from scrapers.mirror.server import SNAPSHOT_DIR, make_server
 
 mirror_app = typer.Typer(help="The offline mirror of the sites.", no_args_is_help=True)
 
@@ -28,6 +27,9 @@ def serve(
     del db  # DESIGN.md §8: every command accepts --db; serving files needs none
     # A root that is no folder served nothing but 404s, and a crawl of it failed every source as
     # if the sites were down; a port in use was a traceback. Both are one line and exit 2.
+    # imported here: http.server and the rest cost every other command's start ~30 ms
+    from scrapers.mirror.server import SNAPSHOT_DIR, make_server
+
     missing = [str(path) for path in root or () if not path.is_dir()]
     if missing:
         say_error(f"--root is not a folder: {', '.join(missing)}")
