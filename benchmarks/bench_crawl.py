@@ -14,9 +14,10 @@ and its workers), and the mirror server's CPU during each: the ratio is bounded 
 are to spend that CPU on, and the server takes its share of them.
 
 A machine's speed drifts (by a fifth within minutes on shared hosts), so the crawls are run
-`--rounds` times, one after the other, and the median round's ratio is the result.
+`--rounds` times, one after the other, ropsfeed after the bare spiders in even rounds and before
+them in odd ones, and the median round's ratio is the result.
 
-    .venv/bin/python benchmarks/bench_crawl.py [--articles 5000] [--rounds 3] [--baseline engine|defaults|both]
+    .venv/bin/python benchmarks/bench_crawl.py [--articles 5000] [--rounds 5] [--baseline engine|defaults|both]
 """
 
 from __future__ import annotations
@@ -290,21 +291,31 @@ def crawl_round(
     server: int,
     baselines: list[str],
 ) -> Round:
-    """The bare spider once per baseline, then ropsfeed into a new SQLite database, over the same
-    mirror (served by the process `server`)."""
+    """The bare spider once per baseline and ropsfeed into a new SQLite database, over the same
+    mirror (served by the process `server`): the bare spiders first in even rounds, ropsfeed first
+    in odd ones. A machine whose speed drifts within a round (by a fifth within minutes, seen here)
+    would otherwise always favour the same side of the ratio; alternating, the median round does
+    not lean on the drift's direction."""
     bare: dict[str, Crawl] = {}
-    for baseline in baselines:
-        engine = json.dumps(engine_settings(BASELINES[baseline][1]))
-        server_start = own_cpu(server)
-        time_, cpu, mem, out, _ = run([sys.executable, str(bare_script), mirror, HTML_HOST,
-                                       json.dumps(api_urls(mirror, api_pages)), engine], env)  # fmt: skip
-        pages = json.loads(out.strip().splitlines()[-1])["pages"]
-        bare[baseline] = Crawl(pages, time_, cpu, mem, used(server_start, own_cpu(server)))
+
+    def crawl_bare() -> None:
+        for baseline in baselines:
+            engine = json.dumps(engine_settings(BASELINES[baseline][1]))
+            server_start = own_cpu(server)
+            time_, cpu, mem, out, _ = run([sys.executable, str(bare_script), mirror, HTML_HOST,
+                                           json.dumps(api_urls(mirror, api_pages)), engine], env)  # fmt: skip
+            pages = json.loads(out.strip().splitlines()[-1])["pages"]
+            bare[baseline] = Crawl(pages, time_, cpu, mem, used(server_start, own_cpu(server)))
+
+    if number % 2 == 0:
+        crawl_bare()
     path = tmp / f"bench-{number}.db"
     crawl = [sys.executable, "-m", "aggregator.cli", "crawl", "--mirror", mirror, "--db", f"sqlite:///{path}"]
     server_start = own_cpu(server)
-    ours_time, ours_cpu, ours_mem, out, ours_own_cpu = run(crawl, env)
+    ours_time, ours_cpu, ours_mem, _, ours_own_cpu = run(crawl, env)
     ours_server = used(server_start, own_cpu(server))
+    if number % 2 == 1:
+        crawl_bare()
     import sqlite3
 
     connection = sqlite3.connect(path)
@@ -320,8 +331,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="bare/ropsfeed crawls run one after the other; the median ratio is the result",
+        default=5,
+        help="bare/ropsfeed crawls run one after the other (ropsfeed first in every other round); the median ratio "
+        "is the result",
     )
     parser.add_argument("--baseline", choices=[*BASELINES, "both"], default="both",
                         help="engine: bare Scrapy set up as ropsfeed sets it up (the headline); defaults: Scrapy's "
