@@ -22,7 +22,7 @@ from scrapers.extraction.images import blank_empty_alts, each_once, find_images
 from scrapers.extraction.sanitize import absolutise, sanitize_html
 from scrapers.extraction.select import page_index, precompile, select, select_one
 from scrapers.extraction.soft_errors import soft_error
-from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
+from scrapers.extraction.soup import contents_html, parsed_elements, parsed_html
 from scrapers.extraction.text import clean_line, lead_of, paragraphs, soup_to_text
 from scrapers.extraction.timestamps import iso_granularity, parse_iso
 from scrapers.items import AttachmentItem, ImageItem
@@ -231,11 +231,11 @@ def extract_body(fragment: Tag, base_url: str, remove: tuple[str, ...] = ()) -> 
 
 
 def body_from_html_fragment(html: str, base_url: str) -> Body:
-    soup = parse_html(html)
-    # soup.body, from the elements as parsed (soup.body is a find(), a walk over the whole tree)
-    elements = parsed_elements(soup)
-    body = soup.body if elements is None else next((e for e in elements if e.name == "body"), None)
-    return extract_body(body or soup, base_url)
+    with parsed_html(html) as soup:
+        # soup.body, from the elements as parsed (soup.body is a find(), a walk over the whole tree)
+        elements = parsed_elements(soup)
+        body = soup.body if elements is None else next((e for e in elements if e.name == "body"), None)
+        return extract_body(body or soup, base_url)
 
 
 # What `warm_up` parses: a label date, a body with a heading and a linked file.
@@ -328,48 +328,48 @@ class ArticleParser:
         link's text, the feed item's title): it decides how much of a stated `<title>` is the title,
         and titles a page that states none (`title`). The spider passes the text its request carried;
         `reparse` the text archived with the raw page (aggregator/reparse.py)."""
-        soup = parse_html(html)
-        structured = self.json_ld(soup)
-        published, published_from, published_granularity = self.published(soup, structured)
-        modified, modified_from, _ = self.modified(soup, structured)
-        title, titled_by_link = self.title(soup, structured, link_text), False
-        if title is None and (title := title_from_link(link_text, self.site_names)):
-            titled_by_link = True  # the page states no title of its own
-        categories = self.categories(soup)
-        canonical = self.canonical(soup)
-        shortlink, post_id = self.shortlink(soup), self.post_id(soup)
-        shown_with = self.featured_images(soup, url)  # read before the body is stripped
-        body_element = self.body_element(soup)
-        if body_element is None:
-            body = Body(html="", text="", attachments=[])
-        else:
-            if title:
-                _drop_opening_title(body_element, title)
-            body = extract_body(body_element, url, self.selectors.remove)
-            if title and (body.text == title or body.text.startswith(title + "\n")):
-                # the title as the text's first line in an element that holds more than it
-                body = replace(body, text=body.text[len(title) :].lstrip())
-            body = self.with_lead(soup, body_element, body, url)
-        return ParsedArticle(
-            url=url,
-            title=title,
-            body_html=body.html,
-            body_text=body.text,
-            lead=lead_of(body.text),
-            categories=categories,
-            published_at=published,
-            published_from=published_from,
-            published_granularity=published_granularity,
-            modified_at=modified,
-            modified_from=modified_from,
-            canonical_url=canonical,
-            shortlink=shortlink,
-            post_id=post_id,
-            attachments=body.attachments,
-            images=each_once((*shown_with, *body.images)),
-            titled_by_link=titled_by_link,
-            defects=[*self.layout_changes(soup), *cut_off(html)],
-        )
+        with parsed_html(html) as soup:  # taken apart after: only plain values leave it
+            structured = self.json_ld(soup)
+            published, published_from, published_granularity = self.published(soup, structured)
+            modified, modified_from, _ = self.modified(soup, structured)
+            title, titled_by_link = self.title(soup, structured, link_text), False
+            if title is None and (title := title_from_link(link_text, self.site_names)):
+                titled_by_link = True  # the page states no title of its own
+            categories = self.categories(soup)
+            canonical = self.canonical(soup)
+            shortlink, post_id = self.shortlink(soup), self.post_id(soup)
+            shown_with = self.featured_images(soup, url)  # read before the body is stripped
+            body_element = self.body_element(soup)
+            if body_element is None:
+                body = Body(html="", text="", attachments=[])
+            else:
+                if title:
+                    _drop_opening_title(body_element, title)
+                body = extract_body(body_element, url, self.selectors.remove)
+                if title and (body.text == title or body.text.startswith(title + "\n")):
+                    # the title as the text's first line in an element that holds more than it
+                    body = replace(body, text=body.text[len(title) :].lstrip())
+                body = self.with_lead(soup, body_element, body, url)
+            return ParsedArticle(
+                url=url,
+                title=title,
+                body_html=body.html,
+                body_text=body.text,
+                lead=lead_of(body.text),
+                categories=categories,
+                published_at=published,
+                published_from=published_from,
+                published_granularity=published_granularity,
+                modified_at=modified,
+                modified_from=modified_from,
+                canonical_url=canonical,
+                shortlink=shortlink,
+                post_id=post_id,
+                attachments=body.attachments,
+                images=each_once((*shown_with, *body.images)),
+                titled_by_link=titled_by_link,
+                defects=[*self.layout_changes(soup), *cut_off(html)],
+            )
 
     # -- steps ---------------------------------------------------------------------------------
 

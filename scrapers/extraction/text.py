@@ -11,7 +11,7 @@ import unicodedata
 
 from bs4 import NavigableString, Tag
 
-from scrapers.extraction.soup import parse_html
+from scrapers.extraction.soup import parsed_html
 
 BLOCK_TAGS = frozenset(
     [
@@ -141,7 +141,8 @@ def _soft_break(m: re.Match[str]) -> str:
 
 
 def html_to_text(html: str) -> str:
-    return soup_to_text(parse_html(html))
+    with parsed_html(html) as soup:
+        return soup_to_text(soup)
 
 
 def paragraphs(text: str) -> list[str]:

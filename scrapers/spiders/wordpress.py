@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from aggregator.urls import NO_ALIASES, UrlIdentity, canonical_url
 from scrapers.extraction.article import body_from_html_fragment
 from scrapers.extraction.images import each_once, picture
-from scrapers.extraction.soup import parse_html
+from scrapers.extraction.soup import parsed_html
 from scrapers.extraction.text import clean_line, lead_of
 from scrapers.extraction.timestamps import parse_iso
 from scrapers.items import AnnouncementItem, ImageItem, RawResponse, archive_form
@@ -53,7 +53,8 @@ def plain(rendered: str) -> str:
     text = html.unescape(rendered or "")
     if _PLAIN_TEXT.match(text):
         return clean_line(text)
-    return clean_line(parse_html(text).get_text(" "))
+    with parsed_html(text) as soup:
+        return clean_line(soup.get_text(" "))
 
 
 def featured_images(embedded: dict[str, Any], page_url: str) -> list[ImageItem]:

@@ -3,7 +3,13 @@ attributes (and their value classes), text, bookkeeping attributes and links to 
 
 from __future__ import annotations
 
+import gc
 import json
+import pickle
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +17,11 @@ import pytest
 from bs4 import BeautifulSoup, PageElement, Tag
 
 from scrapers.extraction import soup as soup_module
+from scrapers.extraction.article import ArticleParser, body_from_html_fragment
 from scrapers.extraction.boilerplate import strip_boilerplate
 from scrapers.extraction.sanitize import absolutise
-from scrapers.extraction.soup import contents_html, parse_html, parsed_elements
+from scrapers.extraction.soup import contents_html, discard, parse_html, parsed_elements, parsed_html
+from scrapers.extraction.text import html_to_text
 from scrapers.mirror.server import SNAPSHOT_DIR
 
 _LINKS = ("parent", "previous_element", "next_element", "previous_sibling", "next_sibling")
@@ -172,3 +180,75 @@ def test_contents_html_is_decode_contents() -> None:
         strip_boilerplate(body)
         absolutise(body, "https://example.test/a/")
         assert contents_html(body) == body.decode_contents()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic collection within (what is freed is freed by reference counting)."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _left_for_the_collector(read: Callable[[], object]) -> list[object]:
+    """The objects `read()` left in reference cycles: garbage only the cycle collector frees."""
+    with _collector_paused():
+        read()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            gc.collect()
+            return list(gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+
+
+def test_a_tree_read_in_parsed_html_is_freed_as_the_block_ends() -> None:
+    markup = max(_mirror_pages(), key=lambda p: p.stat().st_size).read_bytes().decode("utf-8", errors="replace")
+    with _collector_paused():
+        with parsed_html(markup) as soup:
+            elements = parsed_elements(soup)
+            assert elements
+            some = [weakref.ref(e) for e in elements[:: max(1, len(elements) // 20)]]
+            text = next(s for s in soup.find_all(string=True) if s.strip())
+            strings = [weakref.ref(text)]
+            del elements, text
+        del soup
+        assert not [r for r in (*some, *strings) if r() is not None], "elements alive until the collector runs"
+
+
+def test_what_a_page_read_returns_holds_no_tree_and_leaves_none_to_the_collector() -> None:
+    parser = ArticleParser()
+    for page in _mirror_pages()[:40]:
+        markup = page.read_bytes().decode("utf-8", errors="replace")
+        parsed = parser.parse(markup, "https://example.test/a/")
+        garbage = _left_for_the_collector(partial(parser.parse, markup, "https://example.test/a/"))
+        # (a few elements stay in lxml's parser and its target until the collector: the parse
+        # state, not the tree; a page's tree is hundreds)
+        assert sum(isinstance(o, PageElement) for o in garbage) <= 3, page
+        assert parsed == pickle.loads(pickle.dumps(parsed)), page
+
+
+def test_a_rest_api_post_leaves_no_tree_to_the_collector() -> None:
+    fragments = [f for f in _api_fragments() if "<" in f][:40]
+    assert fragments
+    for fragment in fragments:
+        garbage = _left_for_the_collector(partial(body_from_html_fragment, fragment, "https://example.test/a/"))
+        assert sum(isinstance(o, PageElement) for o in garbage) <= 3
+        garbage = _left_for_the_collector(partial(html_to_text, fragment))
+        assert sum(isinstance(o, PageElement) for o in garbage) <= 3
+
+
+def test_a_tree_bs4_built_itself_is_taken_apart_alike() -> None:
+    with _collector_paused():
+        soup = BeautifulSoup(SNIPPETS[9], "lxml")
+        refs = [weakref.ref(e) for e in (*soup.find_all(True), *soup.find_all(string=True))]
+        assert len(refs) > 10
+        discard(soup)
+        del soup
+        assert not [r for r in refs if r() is not None]
