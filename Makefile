@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install demo test crawl lint mirror build-mirror analyse clean
 
+# The project's own modules compiled to bytecode where Python keeps it (__pycache__): with
+# PYTHONDONTWRITEBYTECODE set, as on the machines this project runs on, Python never writes it, and
+# every `ropsfeed` process and worker compiled the modules it imports (and alembic the migrations)
+# from source again. compileall skips what is up to date.
 install: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 aggregator scrapers db
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

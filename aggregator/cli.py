@@ -2,43 +2,48 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import inspect
-import os
-import sys
-import threading
-from enum import StrEnum
-from typing import Annotated, NoReturn
+from scrapers.heap import startup_heap
 
-import typer
-from sqlalchemy.exc import InterfaceError, OperationalError
+# every command's start: the imports build what lives as long as the process and leave no garbage
+# for the collector to look for (scrapers/heap.py)
+with startup_heap():
+    import atexit
+    import contextlib
+    import inspect
+    import os
+    import sys
+    import threading
+    from enum import StrEnum
+    from typing import Annotated, NoReturn
 
-try:  # newer Typer carries its own copy of click's exceptions; older ones raise click's own
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+    import typer
+    from sqlalchemy.exc import InterfaceError, OperationalError
 
-from aggregator.commands import (
-    crawling,
-    database,
-    dates,
-    dedup,
-    digests,
-    distributed,
-    entities,
-    export,
-    feed,
-    maintenance,
-    mirror,
-    operations,
-    sources,
-    web,
-)
-from aggregator.logs import configure_logging, redact
-from aggregator.notices import say_error
-from db.engine import DatabaseUnavailable, DatabaseUrlError, database_reason
-from scrapers.registry import RegistryError
+    try:  # newer Typer carries its own copy of click's exceptions; older ones raise click's own
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+
+    from aggregator.commands import (
+        crawling,
+        database,
+        dates,
+        dedup,
+        digests,
+        distributed,
+        entities,
+        export,
+        feed,
+        maintenance,
+        mirror,
+        operations,
+        sources,
+        web,
+    )
+    from aggregator.logs import configure_logging, redact
+    from aggregator.notices import say_error
+    from db.engine import DatabaseUnavailable, DatabaseUrlError, database_reason
+    from scrapers.registry import RegistryError
 
 app = typer.Typer(
     name="ropsfeed",

@@ -35,7 +35,7 @@ from db.locks import STORIES_KEY, LockHolder, RunLocks, lock_ttl
 from db.migrate import ensure_schema
 from db.models import NOT_RUNS_OF_THE_SITE, CrawlRun
 from db.store import finish_run, start_run, sync_sources
-from scrapers.heap import crawl_heap
+from scrapers.heap import crawl_heap, startup_heap
 from scrapers.registry import load_sources, unknown_source
 
 log = logging.getLogger(__name__)
@@ -227,22 +227,23 @@ def run_crawl(
     """Crawl the sources (all enabled ones when empty); blocks until every spider has finished.
     `accept_deletions`: a `full` crawl marks every post its complete REST listing lacks as deleted,
     however many (the operator checked the site: the tombstone guard would hold them back)."""
-    import_tls_early()
-    from scrapers.spiders.generated import SPIDERS
+    with startup_heap():  # nothing for the collector to find until the crawl starts (scrapers/heap.py)
+        import_tls_early()
+        from scrapers.spiders.generated import SPIDERS
 
-    ids = resolve_sources(source_ids)
-    if accept_deletions and not full:
-        raise ValueError("--accept-deletions needs --full: only a complete listing shows what a site deleted")
-    check_settings(mirror)
-    ensure_schema(database_url)
-    run_id = str(uuid.uuid4())
-    locks = RunLocks(database_url, run_id)
-    with session_scope(database_url, write=True) as session:
-        sync_sources(session, load_sources())  # skipped runs below refer to their source rows
-    acquired, held = locks.acquire(ids)
-    record_skipped(database_url, run_id, held, mirror, full)
-    close_interrupted(database_url, acquired)
-    settings = crawl_settings(database_url, mirror, full, run_id, log_level, accept_deletions)
+        ids = resolve_sources(source_ids)
+        if accept_deletions and not full:
+            raise ValueError("--accept-deletions needs --full: only a complete listing shows what a site deleted")
+        check_settings(mirror)
+        ensure_schema(database_url)
+        run_id = str(uuid.uuid4())
+        locks = RunLocks(database_url, run_id)
+        with session_scope(database_url, write=True) as session:
+            sync_sources(session, load_sources())  # skipped runs below refer to their source rows
+        acquired, held = locks.acquire(ids)
+        record_skipped(database_url, run_id, held, mirror, full)
+        close_interrupted(database_url, acquired)
+        settings = crawl_settings(database_url, mirror, full, run_id, log_level, accept_deletions)
     with crawl_heap():  # fewer garbage collections (scrapers/heap.py)
         if acquired:
             from scrapers.worker_pool import default_workers, start_early

@@ -15,6 +15,12 @@ thousand collections in a 5,000-page crawl, and the full ones walk the long-live
 
 Together: 2.8 s → 0.6 s of collection in the crawl process. Cycles are not what a crawl leaks, so
 nothing is lost by collecting them less often.
+
+Before that, a command's start (`startup_heap`: the CLI's imports; for a crawl also its own, the
+registry, the schema, the run's records) collects nothing at all, and what it built is frozen: it
+lives as long as the process, and the start leaves next to no garbage, yet with the default
+thresholds the collector walked that growing heap ~370 times, 0.15–0.2 s of a crawl's start of
+1.1–1.6 s, the one stretch when only the crawl process works.
 """
 
 from __future__ import annotations
@@ -23,9 +29,24 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["THRESHOLDS", "crawl_heap", "tune_worker"]
+__all__ = ["THRESHOLDS", "crawl_heap", "startup_heap", "tune_worker"]
 
 THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def startup_heap() -> Iterator[None]:
+    """Within: no collections at all; after, what was built meanwhile is frozen (later collections
+    leave it alone: re-enabled without that, the next one walked all of it) and the collector is
+    back as it was (a command's start: see the module's docstring)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 @contextmanager

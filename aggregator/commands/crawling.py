@@ -43,9 +43,12 @@ def crawl(
 ) -> None:
     """Crawl sources into the database; exit code 1 when any source had errors (with --alarm-exit,
     3 when none had but one raised a layout alarm)."""
-    # Imported when the command runs (Scrapy, numpy, the parsers): every other command starts without them.
-    from aggregator.crawl import run_crawl
-    from aggregator.report import exit_status, publish
+    from scrapers.heap import startup_heap
+
+    with startup_heap():  # (no garbage to collect among what the imports build)
+        # Imported when the command runs (Scrapy, numpy, the parsers): every other command starts without them.
+        from aggregator.crawl import run_crawl
+        from aggregator.report import exit_status, publish
 
     url = database_url(db)
     stopped = 0
@@ -90,8 +93,11 @@ def demo(
 ) -> None:
     """Serve the bundled mirror, crawl every source from it, write the feeds and a digest preview, print a summary;
     exit code 1 when a source had errors, as `crawl` (the bundled mirror should never give one)."""
-    from aggregator.crawl import run_crawl  # as in `crawl`
-    from aggregator.report import exit_status, publish
+    from scrapers.heap import startup_heap
+
+    with startup_heap():  # as in `crawl`
+        from aggregator.crawl import run_crawl
+        from aggregator.report import exit_status, publish
 
     url = database_url(db)
     started = time.monotonic()
