@@ -81,7 +81,10 @@ def discard(soup: BeautifulSoup) -> None:
     builder = vars(soup).get("builder")
     if builder is not None:
         target = vars(builder).get("_target")
-        if target is not None:  # lxml's parser and the target's closures hold each other
+        if target is not None:  # lxml's parser holds the target's closures, they the parse state
+            for closure in vars(target).values():
+                for cell in getattr(closure, "__closure__", None) or ():
+                    cell.cell_contents = None
             vars(target).clear()
         vars(builder).clear()
     elements.clear()
