@@ -54,7 +54,9 @@ def startup_heap() -> Iterator[None]:
 
 @contextmanager
 def crawl_heap() -> Iterator[None]:
-    """Within: what exists now is frozen and collections are rarer; after, as before."""
+    """Within: what exists now is frozen and collections are rarer; after, the thresholds as before
+    and nothing frozen (`gc.unfreeze` is all or nothing: what a `startup_heap` froze is collectable
+    again too)."""
     previous = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
